@@ -1,0 +1,42 @@
+# HR-mnenie: one Makefile for a fresh machine. Python 3.11+ is all it needs.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test test-mongo lint up down schemas clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: nats-server (JetStream in ./var), every service, the gateway on http://127.0.0.1:8000
+run: $(STAMP)
+	$(PY) -m scripts.run
+
+## test: the whole suite; tests start their own nats-server on a free port
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+## test-mongo: the document-store contract against MongoDB at HRM_MONGO_URL
+test-mongo: $(STAMP)
+	@test -n "$$HRM_MONGO_URL" || (echo "set HRM_MONGO_URL, e.g. mongodb://127.0.0.1:27017/?replicaSet=rs0" && exit 2)
+	$(PY) -m pytest -q tests/kit/test_docstore_contract.py
+
+## schemas: regenerate the JSON Schemas of every event and command in docs/schemas
+schemas: $(STAMP)
+	$(PY) -m libs.contracts.export docs/schemas
+
+## up: the whole system under docker compose (NATS, MongoDB, services, gateway, collector, Jaeger)
+up:
+	docker compose up --build -d
+
+down:
+	docker compose down
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

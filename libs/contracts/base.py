@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Event(Contract):
+    """A fact, named in the past tense.
+
+    ``pii_fields`` lists the payload fields that are personal data: they are
+    encrypted with the data subject's key before the event reaches the log
+    and read back as ``None`` once the key is shredded.
+    """
+
+    type_name: ClassVar[str] = ""
+    schema_version: ClassVar[int] = 1
+    pii_fields: ClassVar[frozenset[str]] = frozenset()
+    #: which payload field names the person whose key encrypts the PII
+    pii_subject_field: ClassVar[str] = "member_id"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "type_name" not in cls.__dict__:
+            cls.type_name = cls.__name__
+
+
+class Command(Contract):
+    """A request, named in the imperative."""
+
+    type_name: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "type_name" not in cls.__dict__:
+            cls.type_name = cls.__name__
+
+
+class Query(Contract):
+    type_name: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "type_name" not in cls.__dict__:
+            cls.type_name = cls.__name__

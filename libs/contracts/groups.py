@@ -1,0 +1,61 @@
+"""Groups, base part: Introduction and Main, and who is in them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from libs.contracts.base import Contract, Event, Query
+
+SERVICE = "groups"
+INTRODUCTION = "introduction"
+MAIN = "main"
+BASE_GROUPS = {
+    INTRODUCTION: {"ru": "Знакомство", "en": "Introduction"},
+    MAIN: {"ru": "Главная группа", "en": "Main group"},
+}
+
+
+def membership_id(group_id: str, member_id: str) -> str:
+    return f"{group_id}:{member_id}"
+
+
+class GroupCreated(Event):
+    group_id: str
+    kind: Literal["base", "working"]
+    title_ru: str
+    title_en: str
+
+
+class MemberJoinedGroup(Event):
+    group_id: str
+    member_id: str
+    reason: str
+
+
+class MemberLeftGroup(Event):
+    group_id: str
+    member_id: str
+    reason: str
+
+
+EVENTS = (GroupCreated, MemberJoinedGroup, MemberLeftGroup)
+
+
+class GroupMembers(Query):
+    group_id: str = Field(min_length=1, max_length=64)
+    limit: int = Field(default=200, ge=1, le=1000)
+
+
+class MemberGroups(Query):
+    member_id: str
+
+
+QUERIES = (GroupMembers, MemberGroups)
+
+
+class GroupMember(Contract):
+    member_id: str
+    display_name: str | None
+    joined_at: str

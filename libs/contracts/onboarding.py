@@ -1,0 +1,266 @@
+"""Onboarding: invitations, registration and consent, rules, profiles, moderation, accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import EmailStr, Field, field_validator
+
+from libs.contracts.base import Command, Contract, Event, Query
+
+SERVICE = "onboarding"
+
+Role = Literal["guest", "member", "moderator", "observer", "coordinator", "admin"]
+Status = Literal["introduction", "pending_review", "changes_requested", "member", "declined", "erased"]
+Decision = Literal["grant", "request_changes", "decline"]
+
+#: fields a profile must have before a moderator may decide on it
+REQUIRED_PROFILE_FIELDS: tuple[str, ...] = (
+    "full_name",
+    "city",
+    "company",
+    "position",
+    "years_in_hr",
+    "professional_interests",
+    "phone",
+)
+PROFILE_PII = frozenset(
+    {"full_name", "city", "company", "position", "professional_interests", "phone", "about"}
+)
+RULES_VERSION = "2026-1"
+CONSENT_VERSION = "152fz-2026-1"
+
+
+class Profile(Contract):
+    full_name: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    company: str | None = Field(default=None, max_length=200)
+    position: str | None = Field(default=None, max_length=200)
+    years_in_hr: int | None = Field(default=None, ge=0, le=70)
+    professional_interests: tuple[str, ...] | None = Field(default=None, max_length=20)
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{5,25}$")
+    about: str | None = Field(default=None, max_length=4000)
+
+    @field_validator("full_name", "city", "company", "position", "about", mode="before")
+    @classmethod
+    def _strip(cls, v):
+        return v.strip() if isinstance(v, str) else v
+
+    @field_validator("professional_interests", mode="before")
+    @classmethod
+    def _clean_list(cls, v):
+        if isinstance(v, list | tuple):
+            return tuple(s.strip() for s in v if isinstance(s, str) and s.strip()) or None
+        return v
+
+    def missing(self) -> list[str]:
+        return [f for f in REQUIRED_PROFILE_FIELDS if getattr(self, f) in (None, "", ())]
+
+
+# ------------------------------------------------------------------ events
+
+
+class InvitationIssued(Event):
+    invitation_id: str
+    max_uses: int
+    expires_at: datetime
+    issued_by: str
+
+
+class InvitationUsed(Event):
+    invitation_id: str
+    member_id: str
+
+
+class InvitationRevoked(Event):
+    invitation_id: str
+    revoked_by: str
+
+
+class MemberRegistered(Event):
+    pii_fields: ClassVar[frozenset[str]] = frozenset({"email", "full_name", "password_hash"})
+    member_id: str
+    invitation_id: str | None
+    roles: tuple[Role, ...] = ("guest",)
+    email: str | None = None
+    full_name: str | None = None
+    password_hash: str | None = None
+
+
+class ConsentGiven(Event):
+    member_id: str
+    purpose: Literal["personal_data_processing"] = "personal_data_processing"
+    consent_version: str = CONSENT_VERSION
+
+
+class RulesAcknowledged(Event):
+    member_id: str
+    rules_version: str = RULES_VERSION
+
+
+class ProfileUpdated(Event):
+    pii_fields: ClassVar[frozenset[str]] = PROFILE_PII
+    member_id: str
+    full_name: str | None = None
+    city: str | None = None
+    company: str | None = None
+    position: str | None = None
+    years_in_hr: int | None = None
+    professional_interests: tuple[str, ...] | None = None
+    phone: str | None = None
+    about: str | None = None
+
+
+class ProfileCompleted(Event):
+    member_id: str
+
+
+class ChangesRequested(Event):
+    pii_fields: ClassVar[frozenset[str]] = frozenset({"message"})
+    member_id: str
+    decided_by: str
+    message: str | None = None
+
+
+class AccessGranted(Event):
+    member_id: str
+    decided_by: str
+
+
+class AccessDeclined(Event):
+    pii_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
+    member_id: str
+    decided_by: str
+    reason: str | None = None
+
+
+class RolesChanged(Event):
+    member_id: str
+    roles: tuple[Role, ...]
+    changed_by: str
+
+
+class MemberErased(Event):
+    member_id: str
+    erased_by: str
+
+
+EVENTS = (
+    InvitationIssued,
+    InvitationUsed,
+    InvitationRevoked,
+    MemberRegistered,
+    ConsentGiven,
+    RulesAcknowledged,
+    ProfileUpdated,
+    ProfileCompleted,
+    ChangesRequested,
+    AccessGranted,
+    AccessDeclined,
+    RolesChanged,
+    MemberErased,
+)
+
+# ------------------------------------------------------------------ commands
+
+
+class IssueInvitation(Command):
+    max_uses: int = Field(default=1, ge=1, le=1000)
+    expires_in_days: int = Field(default=14, ge=1, le=365)
+
+
+class RevokeInvitation(Command):
+    token: str = Field(min_length=8, max_length=100)
+
+
+class RegisterMember(Command):
+    invitation_token: str = Field(min_length=8, max_length=100)
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=200)
+    full_name: str = Field(min_length=2, max_length=200)
+    consent_personal_data: bool
+
+
+class AcknowledgeRules(Command):
+    pass
+
+
+class UpdateProfile(Profile, Command):
+    pass
+
+
+class DecideOnMember(Command):
+    member_id: str = Field(min_length=1, max_length=64)
+    decision: Decision
+    message: str | None = Field(default=None, max_length=4000)
+
+
+class ChangeRoles(Command):
+    member_id: str = Field(min_length=1, max_length=64)
+    roles: tuple[Role, ...] = Field(min_length=1)
+
+
+class EraseMember(Command):
+    member_id: str = Field(min_length=1, max_length=64)
+
+
+class Login(Command):
+    # not EmailStr: a sign-in with any string gets "wrong e-mail or password"
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class RefreshTokens(Command):
+    refresh_token: str = Field(min_length=10, max_length=4000)
+
+
+COMMANDS = (
+    IssueInvitation,
+    RevokeInvitation,
+    RegisterMember,
+    AcknowledgeRules,
+    UpdateProfile,
+    DecideOnMember,
+    ChangeRoles,
+    EraseMember,
+    Login,
+    RefreshTokens,
+)
+
+# ------------------------------------------------------------------ queries
+
+
+class GetMember(Query):
+    member_id: str
+
+
+class ListInvitations(Query):
+    include_inactive: bool = False
+
+
+class ModerationQueue(Query):
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+QUERIES = (GetMember, ListInvitations, ModerationQueue)
+
+# ------------------------------------------------------------------ replies
+
+
+class Tokens(Contract):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class MemberView(Contract):
+    member_id: str
+    status: Status
+    roles: tuple[Role, ...]
+    rules_acknowledged: bool
+    profile: Profile
+    missing: tuple[str, ...]
+    moderator_message: str | None = None
+    registered_at: datetime | None = None

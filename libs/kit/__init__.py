@@ -1,0 +1,1 @@
+"""The service kit: what every service shares at run time."""

@@ -1,0 +1,261 @@
+"""The embedded DocumentStore: one SQLite file per database, documents as JSON.
+
+sqlite3 blocks, so the connection lives on one dedicated worker thread and
+every call is handed to it; the event loop only awaits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, TypeVar
+
+from libs.kit.docstore.port import Doc, Sort
+
+T = TypeVar("T")
+
+MEMORY = ":memory:"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    coll TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body TEXT NOT NULL CHECK (json_valid(body)),
+    PRIMARY KEY (coll, id)
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    name TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
+"""
+
+# Ids of the stores whose batch the current task is running inside. A
+# module-level ContextVar, because ContextVars are never garbage collected.
+_batching: ContextVar[frozenset[int]] = ContextVar(
+    "sqlite_batching", default=frozenset()
+)
+
+
+def _db_file(url: str, database: str) -> str:
+    if not url.startswith("sqlite://"):
+        raise ValueError(f"not a sqlite url: {url}")
+    location = url.removeprefix("sqlite://")
+    if location in (MEMORY, "/" + MEMORY):
+        return MEMORY
+    if not location:
+        raise ValueError(f"sqlite url without a directory: {url}")
+    if not database or any(c in database for c in "/\\\0") or database.startswith("."):
+        raise ValueError(f"unusable database name: {database!r}")
+    return str(Path(location) / f"{database}.sqlite3")
+
+
+def _connect(file: str) -> sqlite3.Connection:
+    if file != MEMORY:
+        Path(file).parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: sqlite3 opens no implicit transactions, so a
+    # write outside batch() commits by itself and batch() owns BEGIN/COMMIT.
+    conn = sqlite3.connect(file, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.executescript(_SCHEMA)
+    return conn
+
+
+def _encode(value: Any) -> str:
+    # allow_nan=False: NaN is not JSON and would make SQLite's json functions
+    # reject every query touching the row.
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _path(field: str) -> str:
+    """The field's JSON path as an SQL literal; dotted or ``$`` names are
+    refused because MongoDB would read them as paths or operators."""
+    if not field or "." in field or '"' in field or field.startswith("$"):
+        raise ValueError(f"not a top-level field name: {field!r}")
+    return "'$.\"" + field.replace("'", "''") + "\"'"
+
+
+def _matches(type_sql: str, value_sql: str, value: Any) -> tuple[str, list[Any]]:
+    """SQL testing one JSON value (given by its json type and SQL value) for
+    MongoDB equality with ``value``: bools are not numbers, ints equal floats."""
+    if value is None:
+        return f"{type_sql} = 'null'", []
+    if isinstance(value, bool):
+        return f"{type_sql} = '{'true' if value else 'false'}'", []
+    if isinstance(value, int | float):
+        return f"({type_sql} IN ('integer', 'real') AND {value_sql} = ?)", [value]
+    if isinstance(value, str):
+        return f"({type_sql} = 'text' AND {value_sql} = ?)", [value]
+    if isinstance(value, list):
+        return f"({type_sql} = 'array' AND {value_sql} = json(?))", [_encode(value)]
+    if isinstance(value, dict):
+        return f"({type_sql} = 'object' AND {value_sql} = json(?))", [_encode(value)]
+    raise TypeError(f"cannot match on a {type(value).__name__}")
+
+
+def _where(collection: str, where: Doc | None) -> tuple[str, list[Any]]:
+    clauses = ["coll = ?"]
+    params: list[Any] = [collection]
+    for field, value in (where or {}).items():
+        path = _path(field)
+        whole, whole_params = _matches(
+            f"json_type(body, {path})", f"json_extract(body, {path})", value
+        )
+        item, item_params = _matches("e.type", "e.value", value)
+        clause = (
+            f"{whole} OR (json_type(body, {path}) = 'array' AND EXISTS "
+            f"(SELECT 1 FROM json_each(body, {path}) AS e WHERE {item}))"
+        )
+        if value is None:  # as in MongoDB, null also matches a missing field
+            clause += f" OR json_type(body, {path}) IS NULL"
+        clauses.append(f"({clause})")
+        params += whole_params + item_params
+    return " AND ".join(clauses), params
+
+
+def _order(sort: Sort) -> str:
+    """ORDER BY in MongoDB's cross-type order: missing and null, numbers,
+    strings, objects, arrays, booleans; ties broken by id."""
+    terms: list[str] = []
+    for field, direction in sort:
+        if direction not in (1, -1):
+            raise ValueError(f"sort direction must be 1 or -1, got {direction!r}")
+        path = _path(field)
+        way = "ASC" if direction == 1 else "DESC"
+        terms.append(
+            f"CASE json_type(body, {path}) WHEN 'integer' THEN 1 WHEN 'real' THEN 1 "
+            "WHEN 'text' THEN 2 WHEN 'object' THEN 3 WHEN 'array' THEN 4 "
+            f"WHEN 'true' THEN 5 WHEN 'false' THEN 5 ELSE 0 END {way}"
+        )
+        terms.append(f"json_extract(body, {path}) {way}")
+    terms.append("id ASC")
+    return "ORDER BY " + ", ".join(terms)
+
+
+class SqliteStore:
+    def __init__(self, conn: sqlite3.Connection, worker: ThreadPoolExecutor) -> None:
+        self._conn = conn
+        self._worker = worker
+        # Held by a batch for its whole transaction: another task's write must
+        # not land in it (and be rolled back with it) on the shared connection.
+        self._tx = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, url: str, database: str) -> SqliteStore:
+        file = _db_file(url, database)
+        worker = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"sqlite-{database}"
+        )
+        try:
+            conn = await asyncio.get_running_loop().run_in_executor(
+                worker, _connect, file
+            )
+        except BaseException:
+            worker.shutdown(wait=False)
+            raise
+        return cls(conn, worker)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
+
+    async def _write(self, sql: str, params: list[Any] | tuple[Any, ...]) -> None:
+        if id(self) in _batching.get():
+            await self._run(self._conn.execute, sql, params)
+            return
+        async with self._tx:
+            await self._run(self._conn.execute, sql, params)
+
+    def _fetch(self, sql: str, params: list[Any] | tuple[Any, ...]) -> list[Any]:
+        return self._conn.execute(sql, params).fetchall()
+
+    async def get(self, collection: str, doc_id: str) -> Doc | None:
+        rows = await self._run(
+            self._fetch,
+            "SELECT body FROM docs WHERE coll = ? AND id = ?",
+            (collection, doc_id),
+        )
+        return json.loads(rows[0][0]) if rows else None
+
+    async def put(self, collection: str, doc_id: str, doc: Doc) -> None:
+        await self._write(
+            "INSERT INTO docs (coll, id, body) VALUES (?, ?, ?) "
+            "ON CONFLICT (coll, id) DO UPDATE SET body = excluded.body",
+            (collection, doc_id, _encode(doc)),
+        )
+
+    async def delete(self, collection: str, doc_id: str) -> None:
+        await self._write(
+            "DELETE FROM docs WHERE coll = ? AND id = ?", (collection, doc_id)
+        )
+
+    async def find(
+        self,
+        collection: str,
+        where: Doc | None = None,
+        sort: Sort = (),
+        limit: int | None = None,
+    ) -> list[Doc]:
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        condition, params = _where(collection, where)
+        sql = f"SELECT body FROM docs WHERE {condition} {_order(sort)}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = await self._run(self._fetch, sql, params)
+        return [json.loads(body) for (body,) in rows]
+
+    async def count(self, collection: str, where: Doc | None = None) -> int:
+        condition, params = _where(collection, where)
+        rows = await self._run(
+            self._fetch, f"SELECT count(*) FROM docs WHERE {condition}", params
+        )
+        return int(rows[0][0])
+
+    async def drop(self, collection: str) -> None:
+        await self._write("DELETE FROM docs WHERE coll = ?", (collection,))
+
+    async def get_checkpoint(self, name: str) -> int:
+        rows = await self._run(
+            self._fetch, "SELECT seq FROM checkpoints WHERE name = ?", (name,)
+        )
+        return int(rows[0][0]) if rows else 0
+
+    async def set_checkpoint(self, name: str, seq: int) -> None:
+        await self._write(
+            "INSERT INTO checkpoints (name, seq) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+            (name, seq),
+        )
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        active = _batching.get()
+        if id(self) in active:
+            yield
+            return
+        async with self._tx:
+            await self._run(self._conn.execute, "BEGIN IMMEDIATE")
+            token = _batching.set(active | {id(self)})
+            try:
+                yield
+                await self._run(self._conn.execute, "COMMIT")
+            except BaseException:
+                await self._run(self._rollback)
+                raise
+            finally:
+                _batching.reset(token)
+
+    async def close(self) -> None:
+        await self._run(self._conn.close)
+        self._worker.shutdown(wait=True)

@@ -1,0 +1,240 @@
+"""The runtime every service is made of: a bus connection, the event store,
+its read-model store, FastStream subscribers for commands and queries, and
+runners for projections and policies.
+
+A service module builds one ``Service`` in its bootstrap, registers plain
+handler functions on it, and ``python -m services.<name>`` runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Generic, Sequence, TypeVar
+from uuid import UUID
+
+from faststream.nats import NatsBroker, NatsMessage
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+
+from libs.contracts.base import Command, Event, Query
+from libs.contracts.errors import Conflict, DomainError
+from libs.contracts.subjects import command_subject, control_subject, event_subject, query_subject
+from libs.kit.consumers import Consumer, Runner, ensure_deadletter_stream
+from libs.kit.docstore.port import DocumentStore, open_store
+from libs.kit.eventstore import ConcurrencyConflict, EventStore, Meta, Stream, ensure_events_stream
+from libs.kit.logging import get_logger, setup_logging
+from libs.kit.pii import PiiVault
+from libs.kit.rpc import Context, serve
+from libs.kit.settings import KitSettings
+from libs.kit.tracing import setup_tracing
+
+log = get_logger(__name__)
+S = TypeVar("S")
+MAX_DECIDE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Aggregate(Generic[S]):
+    """How to fold one kind of aggregate: the pure half of a decider."""
+
+    service: str
+    name: str
+    initial: Callable[[], S]
+    evolve: Callable[[S, Event], S]
+
+    def subject(self, aggregate_id: str) -> str:
+        return event_subject(self.service, self.name, aggregate_id)
+
+    def fold(self, events: Sequence[Event]) -> S:
+        state = self.initial()
+        for e in events:
+            state = self.evolve(state, e)
+        return state
+
+
+class Service:
+    def __init__(self, name: str, settings: KitSettings):
+        self.name = name
+        self.settings = settings
+        self._commands: list[tuple[type, Callable]] = []
+        self._queries: list[tuple[type, Callable]] = []
+        self._consumers: list[Consumer] = []
+        self._on_start: list[Callable[[], Awaitable[None]]] = []
+        self.runners: list[Runner] = []
+        self.broker: NatsBroker | None = None
+        self.events: EventStore | None = None
+        self.store: DocumentStore | None = None
+        self.vault: PiiVault | None = None
+        self.nc = None
+        self.js = None
+
+    # ------------------------------------------------------------ registration
+
+    def command(self, model: type[Command]):
+        def register(fn):
+            self._commands.append((model, fn))
+            return fn
+
+        return register
+
+    def query(self, model: type[Query]):
+        def register(fn):
+            self._queries.append((model, fn))
+            return fn
+
+        return register
+
+    def projection(self, name: str, subjects: list[str], collections: list[str], batch: int = 256):
+        def register(fn: Callable[[Any], Awaitable[None]]):
+            self._consumers.append(Consumer(name, subjects, fn, "projection", collections, batch))
+            return fn
+
+        return register
+
+    def policy(self, name: str, subjects: list[str]):
+        def register(fn):
+            self._consumers.append(Consumer(name, subjects, fn, "policy", [], 64))
+            return fn
+
+        return register
+
+    def on_start(self, fn: Callable[[], Awaitable[None]]):
+        self._on_start.append(fn)
+        return fn
+
+    @property
+    def subjects(self) -> dict[str, list[str]]:
+        """Every subject this service listens on, for the AsyncAPI document."""
+        return {
+            "commands": [command_subject(self.name, m.type_name) for m, _ in self._commands],
+            "queries": [query_subject(self.name, m.type_name) for m, _ in self._queries],
+            "consumers": sorted({s for c in self._consumers for s in c.subjects}),
+        }
+
+    # ------------------------------------------------------------ use by handlers
+
+    async def load(self, aggregate: Aggregate[S], aggregate_id: str) -> tuple[S, Stream]:
+        stream = await self.events.load(aggregate.subject(aggregate_id))
+        return aggregate.fold([r.event for r in stream.events]), stream
+
+    async def execute(
+        self,
+        aggregate: Aggregate[S],
+        aggregate_id: str,
+        decide: Callable[[S], list[Event]],
+        meta: Meta,
+        event_ids: Callable[[int], Sequence[UUID]] | None = None,
+    ) -> int:
+        """Load, decide, append; on a concurrent append, decide again on fresh state."""
+        for _ in range(MAX_DECIDE_ATTEMPTS):
+            state, stream = await self.load(aggregate, aggregate_id)
+            new = decide(state)
+            if not new:
+                return stream.last_seq
+            try:
+                return await self.events.append(stream, new, meta, event_ids(len(new)) if event_ids else None)
+            except ConcurrencyConflict:
+                continue
+        raise Conflict("concurrent_update")
+
+    async def wait_applied(self, seq: int | None) -> None:
+        """Read-your-writes: wait (bounded) until every projection has seen ``seq``."""
+        if not seq:
+            return
+        deadline = asyncio.get_running_loop().time() + self.settings.consistency_wait_s
+        projections = [r for r in self.runners if r.c.kind == "projection"]
+        while True:
+            pending = [r for r in projections if not await r.caught_up_to(seq)]
+            if not pending or asyncio.get_running_loop().time() > deadline:
+                return
+            await asyncio.sleep(0.005)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        setup_logging(self.name, self.settings.log_format, self.settings.log_level)
+        provider = setup_tracing(self.name, self.settings.otel_service_namespace)
+        self.broker = NatsBroker(
+            self.settings.nats_url,
+            middlewares=[NatsTelemetryMiddleware(tracer_provider=provider)],
+            name=f"hr-{self.name}",
+            max_reconnect_attempts=-1,
+            graceful_timeout=5.0,
+            log_level=logging.DEBUG,  # one line per message is noise at INFO
+        )
+        for model, fn in self._commands:
+            self._subscribe(command_subject(self.name, model.type_name), model, fn)
+        for model, fn in self._queries:
+            self._subscribe(query_subject(self.name, model.type_name), model, fn)
+        self._subscribe_control()
+        await self.broker.start()
+        self.nc = self.broker.connection
+        self.js = self.nc.jetstream()
+        await ensure_events_stream(self.js, replicas=self.settings.stream_replicas)
+        await ensure_deadletter_stream(self.js, replicas=self.settings.stream_replicas)
+        self.vault = await PiiVault.connect(self.js, replicas=self.settings.stream_replicas)
+        self.events = EventStore(self.nc, self.vault)
+        self.store = await open_store(self.settings.docstore_url, f"hr_{self.name}")
+        for fn in self._on_start:
+            await fn()
+        for c in self._consumers:
+            runner = Runner(self.name, c, self.nc, self.events, self.store, max_deliver=self.settings.max_deliver)
+            await runner.start()
+            self.runners.append(runner)
+        log.info("service_started", nats=self.settings.nats_url, docstore=self.settings.docstore_url.split("@")[-1])
+
+    def _subscribe(self, subject: str, model: type, fn: Callable) -> None:
+        async def endpoint(msg: NatsMessage) -> dict:
+            return await serve(model, fn, msg.body)
+
+        endpoint.__name__ = f"{self.name}_{model.type_name}"
+        self.broker.subscriber(subject, queue=self.name, title=subject)(endpoint)
+
+    def _subscribe_control(self) -> None:
+        async def status(msg: NatsMessage) -> dict:
+            return {"service": self.name, "consumers": [await r.status() for r in self.runners]}
+
+        async def rebuild(msg: NatsMessage) -> dict:
+            import json
+
+            try:
+                name = json.loads(msg.body or b"{}").get("projection")
+            except ValueError:
+                name = None
+            targets = [r for r in self.runners if r.c.kind == "projection" and (name is None or r.c.name == name)]
+            if not targets:
+                return {"ok": False, "error": f"no projection named {name!r}"}
+            return {"ok": True, "rebuilding": [await r.rebuild() for r in targets]}
+
+        self.broker.subscriber(control_subject(self.name, "status"), title="status")(status)
+        self.broker.subscriber(control_subject(self.name, "rebuild"), queue=self.name, title="rebuild")(rebuild)
+
+    async def stop(self) -> None:
+        for r in self.runners:
+            await r.stop()
+        self.runners.clear()
+        if self.vault:
+            await self.vault.close()
+        if self.broker:
+            await self.broker.stop()
+        if self.store:
+            await self.store.close()
+        log.info("service_stopped")
+
+    async def run_forever(self) -> None:
+        await self.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await self.stop()
+
+
+def meta_of(ctx: Context, causation_id: str | None = None) -> Meta:
+    return Meta(actor=ctx.actor.id, correlation_id=ctx.correlation_id, causation_id=causation_id)
+
+
+__all__ = ["Aggregate", "Service", "meta_of", "DomainError"]

@@ -1,0 +1,30 @@
+"""Settings shared by every service; each service extends them with its own.
+
+Read from HRM_* environment variables and validated at start. Nothing here
+is instantiated at import time: call ``Settings()`` in the entry point.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KitSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HRM_", extra="ignore", frozen=True)
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    #: sqlite:///var/data (embedded default) or mongodb://host/?replicaSet=rs0
+    docstore_url: str = "sqlite:///var/data"
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+    stream_replicas: int = Field(default=1, ge=1, le=5)
+    #: secret shared by onboarding (issues tokens) and gateway (verifies them)
+    jwt_secret: str = Field(default="dev-only-change-me-please-32-bytes!!", min_length=32)
+    #: how long a query may wait for read-your-writes
+    consistency_wait_s: float = Field(default=3.0, gt=0, le=30)
+    #: how many times a projection or policy retries one event before dead-lettering it
+    max_deliver: int = Field(default=5, ge=1, le=100)
+    otel_service_namespace: str = "hr-mnenie"

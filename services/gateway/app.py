@@ -1,0 +1,59 @@
+"""The HTTP API: authentication, validation at the edge, localised problems.
+No domain logic and no database of its own."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+import nats
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from libs.kit.logging import get_logger, setup_logging
+from libs.kit.rpc import ServiceClient
+from libs.kit.tracing import setup_tracing
+from services.gateway import problems
+from services.gateway.problems import Problem
+from services.gateway.routers import auth, groups, health, invitations, me, members, moderation, registrations
+from services.gateway.settings import Settings
+
+log = get_logger(__name__)
+
+DESCRIPTION = """HR-mnenie platform API.
+
+Errors are RFC 9457 problem details (`application/problem+json`), in Russian
+by default and in English with `Accept-Language: en`.
+
+After a command the response carries `X-Consistency-Token`; send it back on
+your next request and the read sees your write.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        setup_logging("gateway", settings.log_format, settings.log_level)
+        app.state.nc = await nats.connect(settings.nats_url, name="hr-gateway", max_reconnect_attempts=-1)
+        app.state.client = ServiceClient(app.state.nc, timeout=settings.request_timeout_s)
+        log.info("gateway_started", nats=settings.nats_url)
+        yield
+        await app.state.nc.drain()
+
+    app = FastAPI(title="HR-mnenie", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.nc = None
+    for router in (auth, invitations, registrations, me, moderation, groups, members, health):
+        app.include_router(router.router)
+    app.add_exception_handler(Problem, problems.on_problem)
+    app.add_exception_handler(RequestValidationError, problems.on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, problems.on_http_error)
+    app.add_exception_handler(Exception, problems.on_unexpected)
+
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=setup_tracing("gateway", settings.otel_service_namespace),
+                                       excluded_urls="healthz,readyz")
+    return app

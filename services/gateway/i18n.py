@@ -1,0 +1,109 @@
+"""User-facing messages: Russian by default, English on request.
+
+Services answer with a typed error code; the gateway is the one place that
+turns a code into words for people.
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # code: (ru, en)
+    "invalid_fields": ("Проверьте заполнение полей.", "Some fields are invalid."),
+    "malformed_request": ("Запрос не удалось разобрать.", "The request could not be parsed."),
+    "login_required": ("Войдите в систему, чтобы продолжить.", "Sign in to continue."),
+    "invalid_token": ("Токен недействителен или истёк. Войдите заново.", "The token is invalid or expired. Sign in again."),
+    "refresh_token_used": ("Этот токен обновления уже использован. Войдите заново.",
+                           "This refresh token has already been used. Sign in again."),
+    "bad_credentials": ("Неверный e-mail или пароль.", "Wrong e-mail or password."),
+    "moderator_only": ("Это действие доступно только модераторам.", "Only moderators may do this."),
+    "admin_only": ("Это действие доступно только администраторам.", "Only administrators may do this."),
+    "not_your_profile": ("Можно смотреть только свой профиль.", "You may only view your own profile."),
+    "not_a_group_member": ("Список участников виден только участникам группы.",
+                           "Only members of the group may see its member list."),
+    "group_not_found": ("Группа не найдена.", "Group not found."),
+    "member_not_found": ("Участник не найден.", "Member not found."),
+    "invitation_not_found": ("Приглашение не найдено.", "Invitation not found."),
+    "invitation_unknown": ("Ссылка-приглашение недействительна.", "The invitation link is not valid."),
+    "invitation_expired": ("Срок действия приглашения истёк. Попросите модератора о новом.",
+                           "The invitation has expired. Ask a moderator for a new one."),
+    "invitation_revoked": ("Приглашение отозвано модератором.", "The invitation was revoked by a moderator."),
+    "invitation_exhausted": ("Приглашение уже использовано максимальное число раз.",
+                             "The invitation has been used the maximum number of times."),
+    "invitation_exists": ("Такое приглашение уже существует.", "This invitation already exists."),
+    "consent_required": ("Для регистрации нужно согласие на обработку персональных данных (152-ФЗ).",
+                         "Registration needs your consent to the processing of personal data."),
+    "email_taken": ("Этот e-mail уже зарегистрирован.", "This e-mail is already registered."),
+    "member_exists": ("Участник уже зарегистрирован.", "The member is already registered."),
+    "already_decided": ("Решение по этому участнику уже принято.", "A decision on this member has already been made."),
+    "awaiting_changes": ("Участник ещё не внёс запрошенные изменения.", "The member has not yet made the requested changes."),
+    "rules_not_acknowledged": ("Участник ещё не ознакомился с правилами.", "The member has not yet acknowledged the rules."),
+    "profile_incomplete": ("Профиль участника заполнен не полностью.", "The member's profile is not complete."),
+    "message_required": ("Напишите участнику, что нужно изменить.", "Tell the member what to change."),
+    "reason_required": ("Укажите причину отказа.", "Give the reason for declining."),
+    "member_declined": ("В доступе отказано; профиль больше нельзя менять.",
+                        "Access was declined; the profile can no longer be changed."),
+    "cannot_drop_own_admin": ("Нельзя снять с себя роль администратора.", "You cannot drop your own admin role."),
+    "cannot_erase_self": ("Нельзя удалить самого себя.", "You cannot erase yourself."),
+    "concurrent_update": ("Данные изменились одновременно с вашим запросом. Повторите попытку.",
+                          "The data changed at the same time as your request. Try again."),
+    "service_unavailable": ("Сервис временно недоступен. Повторите попытку позже.",
+                            "The service is temporarily unavailable. Try again later."),
+    "internal_error": ("Внутренняя ошибка сервиса. Мы уже разбираемся.", "Internal service error."),
+    "not_found": ("Ресурс не найден.", "Not found."),
+    "method_not_allowed": ("Метод не поддерживается.", "Method not allowed."),
+    "unknown_decision": ("Неизвестное решение.", "Unknown decision."),
+}
+
+FIELD_MESSAGES: dict[str, tuple[str, str]] = {
+    "missing": ("обязательное поле", "field required"),
+    "string_too_short": ("слишком короткое значение", "too short"),
+    "string_too_long": ("слишком длинное значение", "too long"),
+    "value_error": ("недопустимое значение", "invalid value"),
+    "string_pattern_mismatch": ("неверный формат", "wrong format"),
+    "literal_error": ("недопустимое значение", "value not allowed"),
+    "extra_forbidden": ("лишнее поле", "unexpected field"),
+    "greater_than_equal": ("слишком маленькое значение", "too small"),
+    "less_than_equal": ("слишком большое значение", "too large"),
+    "int_parsing": ("нужно целое число", "must be an integer"),
+    "bool_parsing": ("нужно да/нет", "must be true or false"),
+    "json_invalid": ("некорректный JSON", "invalid JSON"),
+}
+
+STATUS_OF_KIND = {
+    "validation": 422,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "unauthorized": 401,
+    "unavailable": 503,
+}
+
+
+def language(accept_language: str | None) -> str:
+    """The first language the client prefers that we speak; Russian otherwise."""
+    if not accept_language:
+        return "ru"
+    ranked = []
+    for i, part in enumerate(accept_language.split(",")):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        ranked.append((-weight, i, tag.strip().lower()))
+    for _, _, tag in sorted(ranked):
+        if tag.startswith("en"):
+            return "en"
+        if tag.startswith("ru") or tag == "*":
+            return "ru"
+    return "ru"
+
+
+def message(code: str, lang: str) -> str:
+    ru, en = MESSAGES.get(code, ("Запрос отклонён.", "The request was refused."))
+    return en if lang == "en" else ru
+
+
+def field_message(error_type: str, lang: str) -> str:
+    ru, en = FIELD_MESSAGES.get(error_type, FIELD_MESSAGES["value_error"])
+    return en if lang == "en" else ru

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import asyncio
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from libs.contracts.subjects import control_subject
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The gateway process is alive")
+async def healthz():
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The bus and every service answer; projection lag summed up")
+async def readyz(request: Request):
+    nc = request.app.state.nc
+    settings = request.app.state.settings
+
+    async def status_of(service: str) -> dict:
+        try:
+            msg = await nc.request(control_subject(service, "status"), b"{}", timeout=2.0)
+            body = json.loads(msg.data)
+            lag = sum(c.get("lag") or 0 for c in body.get("consumers", []))
+            return {"service": service, "ready": True, "lag": lag, "consumers": body.get("consumers", [])}
+        except Exception as e:  # noqa: BLE001 - any failure means not ready
+            return {"service": service, "ready": False, "error": type(e).__name__}
+
+    services = await asyncio.gather(*(status_of(s) for s in settings.services))
+    ready = nc is not None and nc.is_connected and all(s["ready"] for s in services)
+    body = {"status": "ready" if ready else "not_ready", "lag": sum(s.get("lag", 0) for s in services),
+            "services": services}
+    return JSONResponse(body, status_code=200 if ready else 503)

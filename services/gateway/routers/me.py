@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from libs.contracts import groups, onboarding
+from libs.contracts.onboarding import AcknowledgeRules, GetMember, UpdateProfile
+from services.gateway.deps import AuthBus
+from services.gateway.problems import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1/me", tags=["me"], responses=PROBLEM_RESPONSES)
+
+
+class ProfileReport(BaseModel):
+    complete: bool
+    missing: list[str]
+    status: str
+
+
+@router.get("", summary="Who I am: status, roles, groups, profile")
+async def me(bus: AuthBus):
+    member = await bus.query(onboarding.SERVICE, GetMember(member_id=bus.actor.id))
+    mine = await bus.query(groups.SERVICE, groups.MemberGroups(member_id=bus.actor.id))
+    return {
+        "member_id": member["member_id"],
+        "status": member["status"],
+        "roles": member["roles"],
+        "groups": mine["groups"],
+        "rules_acknowledged": member["rules_acknowledged"],
+        "profile": member["profile"],
+        "missing": member["missing"],
+        "moderator_message": member["moderator_message"],
+    }
+
+
+@router.post("/rules-acknowledgement", summary="I have read the community's rules")
+async def acknowledge_rules(bus: AuthBus):
+    return await bus.command(onboarding.SERVICE, AcknowledgeRules())
+
+
+@router.put("/profile", response_model=ProfileReport, summary="Fill in my profile; the answer names what is missing")
+async def update_profile(body: UpdateProfile, bus: AuthBus):
+    return await bus.command(onboarding.SERVICE, body)

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from libs.contracts.groups import SERVICE
+from libs.kit.service import Service
+from services.groups.policies import register_policies
+from services.groups.projections import register_projections
+from services.groups.queries import register_queries
+from services.groups.settings import Settings
+
+
+def bootstrap(settings: Settings | None = None) -> Service:
+    svc = Service(SERVICE, settings or Settings())
+    register_queries(svc)
+    register_projections(svc)
+    register_policies(svc)
+    return svc

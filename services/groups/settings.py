@@ -1,0 +1,5 @@
+from libs.kit.settings import KitSettings
+
+
+class Settings(KitSettings):
+    pass

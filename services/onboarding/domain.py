@@ -1,0 +1,289 @@
+"""Onboarding deciders: pure functions, no I/O.
+
+A newcomer enters through an invitation into Introduction, accepts the
+processing of personal data, acknowledges the rules and completes a profile;
+then a moderator grants access to the Main group, asks for changes or
+declines. Every rule about who may do what, and when, lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from libs.contracts.base import Event
+from libs.contracts.envelope import Actor
+from libs.contracts.errors import Conflict, Forbidden, Invalid, NotFound
+from libs.contracts.onboarding import (
+    AccessDeclined,
+    AccessGranted,
+    ChangesRequested,
+    ConsentGiven,
+    DecideOnMember,
+    InvitationIssued,
+    InvitationRevoked,
+    InvitationUsed,
+    MemberErased,
+    MemberRegistered,
+    Profile,
+    ProfileCompleted,
+    ProfileUpdated,
+    RolesChanged,
+    RulesAcknowledged,
+    Status,
+)
+
+# ------------------------------------------------------------------ invitation
+
+
+@dataclass(frozen=True)
+class Invitation:
+    exists: bool = False
+    max_uses: int = 0
+    uses: int = 0
+    expires_at: datetime | None = None
+    revoked: bool = False
+    issued_by: str | None = None
+
+
+def evolve_invitation(state: Invitation, event: Event) -> Invitation:
+    match event:
+        case InvitationIssued():
+            return Invitation(True, event.max_uses, 0, event.expires_at, False, event.issued_by)
+        case InvitationUsed():
+            return replace(state, uses=state.uses + 1)
+        case InvitationRevoked():
+            return replace(state, revoked=True)
+    return state
+
+
+def issue_invitation(
+    actor: Actor, token: str, max_uses: int, expires_in_days: int, now: datetime, state: Invitation
+) -> list[Event]:
+    if not actor.is_moderator:
+        raise Forbidden("moderator_only")
+    if state.exists:
+        raise Conflict("invitation_exists")
+    return [
+        InvitationIssued(
+            invitation_id=token,
+            max_uses=max_uses,
+            expires_at=now + timedelta(days=expires_in_days),
+            issued_by=actor.id,
+        )
+    ]
+
+
+def revoke_invitation(actor: Actor, token: str, state: Invitation) -> list[Event]:
+    if not actor.is_moderator:
+        raise Forbidden("moderator_only")
+    if not state.exists:
+        raise NotFound("invitation_not_found")
+    if state.revoked:
+        return []
+    return [InvitationRevoked(invitation_id=token, revoked_by=actor.id)]
+
+
+def use_invitation(token: str, member_id: str, now: datetime, state: Invitation) -> list[Event]:
+    if not state.exists:
+        raise Invalid("invitation_unknown")
+    if state.revoked:
+        raise Invalid("invitation_revoked")
+    if state.expires_at is not None and now >= state.expires_at:
+        raise Invalid("invitation_expired")
+    if state.uses >= state.max_uses:
+        raise Invalid("invitation_exhausted")
+    return [InvitationUsed(invitation_id=token, member_id=member_id)]
+
+
+# ------------------------------------------------------------------ member
+
+
+@dataclass(frozen=True)
+class Member:
+    exists: bool = False
+    erased: bool = False
+    roles: tuple[str, ...] = ()
+    consent: bool = False
+    rules: bool = False
+    profile: Profile = field(default_factory=Profile)
+    #: None, "granted", "declined" or "changes_requested"
+    decision: str | None = None
+    #: the profile was edited after a moderator asked for changes
+    resubmitted: bool = False
+    moderator_message: str | None = None
+    email: str | None = None
+    password_hash: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return not self.profile.missing()
+
+    @property
+    def status(self) -> Status:
+        if self.erased:
+            return "erased"
+        if self.decision == "granted":
+            return "member"
+        if self.decision == "declined":
+            return "declined"
+        if self.decision == "changes_requested" and not self.resubmitted:
+            return "changes_requested"
+        if self.rules and self.complete:
+            return "pending_review"
+        return "introduction"
+
+
+def evolve_member(state: Member, event: Event) -> Member:
+    match event:
+        case MemberRegistered():
+            return Member(
+                exists=True,
+                roles=tuple(event.roles),
+                profile=Profile(full_name=event.full_name),
+                email=event.email,
+                password_hash=event.password_hash,
+            )
+        case ConsentGiven():
+            return replace(state, consent=True)
+        case RulesAcknowledged():
+            return replace(state, rules=True)
+        case ProfileUpdated():
+            profile = Profile(**event.model_dump(exclude={"member_id"}))
+            return replace(state, profile=profile, resubmitted=state.decision == "changes_requested")
+        case ChangesRequested():
+            return replace(state, decision="changes_requested", resubmitted=False, moderator_message=event.message)
+        case AccessGranted():
+            roles = tuple(r for r in state.roles if r != "guest")
+            return replace(
+                state, decision="granted", roles=roles if "member" in roles else ("member", *roles), moderator_message=None
+            )
+        case AccessDeclined():
+            return replace(state, decision="declined", moderator_message=event.reason)
+        case RolesChanged():
+            return replace(state, roles=tuple(event.roles))
+        case MemberErased():
+            return Member(exists=True, erased=True)
+    return state
+
+
+def _alive(state: Member) -> None:
+    if not state.exists or state.erased:
+        raise NotFound("member_not_found")
+
+
+def require_consent(consent: bool) -> None:
+    if not consent:
+        raise Invalid("consent_required")
+
+
+def register(
+    member_id: str,
+    invitation_id: str,
+    email: str,
+    full_name: str,
+    password_hash: str,
+    consent: bool,
+    state: Member,
+) -> list[Event]:
+    require_consent(consent)
+    if state.exists:
+        raise Conflict("member_exists")
+    return [
+        MemberRegistered(
+            member_id=member_id,
+            invitation_id=invitation_id,
+            roles=("guest",),
+            email=email,
+            full_name=full_name,
+            password_hash=password_hash,
+        ),
+        ConsentGiven(member_id=member_id),
+    ]
+
+
+def bootstrap_admin(member_id: str, email: str, password_hash: str, state: Member) -> list[Event]:
+    """The first admin comes from settings, not from an invitation."""
+    if state.exists:
+        return []
+    return [
+        MemberRegistered(
+            member_id=member_id,
+            invitation_id=None,
+            roles=("admin",),
+            email=email,
+            full_name="Administrator",
+            password_hash=password_hash,
+        ),
+        AccessGranted(member_id=member_id, decided_by="system"),
+    ]
+
+
+def acknowledge_rules(member_id: str, state: Member) -> list[Event]:
+    _alive(state)
+    if state.rules:
+        return []
+    return [RulesAcknowledged(member_id=member_id)]
+
+
+def update_profile(member_id: str, profile: Profile, state: Member) -> list[Event]:
+    _alive(state)
+    if state.decision == "declined":
+        raise Conflict("member_declined")
+    events: list[Event] = [ProfileUpdated(member_id=member_id, **profile.model_dump())]
+    becomes_complete = not profile.missing()
+    reviewable_again = state.decision == "changes_requested"
+    if becomes_complete and (not state.complete or reviewable_again):
+        events.append(ProfileCompleted(member_id=member_id))
+    return events
+
+
+def decide_on_member(actor: Actor, cmd: DecideOnMember, state: Member) -> list[Event]:
+    if not actor.is_moderator:
+        raise Forbidden("moderator_only")
+    _alive(state)
+    status = state.status
+    if status in ("member", "declined"):
+        raise Conflict("already_decided", status=status)
+    if status == "changes_requested":
+        raise Conflict("awaiting_changes")
+    if not state.rules:
+        raise Conflict("rules_not_acknowledged")
+    if not state.complete:
+        raise Conflict("profile_incomplete", missing=state.profile.missing())
+    message = (cmd.message or "").strip() or None
+    match cmd.decision:
+        case "grant":
+            return [AccessGranted(member_id=cmd.member_id, decided_by=actor.id)]
+        case "request_changes":
+            if not message:
+                raise Invalid("message_required")
+            return [ChangesRequested(member_id=cmd.member_id, decided_by=actor.id, message=message)]
+        case "decline":
+            if not message:
+                raise Invalid("reason_required")
+            return [AccessDeclined(member_id=cmd.member_id, decided_by=actor.id, reason=message)]
+    raise Invalid("unknown_decision")
+
+
+def change_roles(actor: Actor, member_id: str, roles: tuple[str, ...], state: Member) -> list[Event]:
+    if not actor.has("admin"):
+        raise Forbidden("admin_only")
+    _alive(state)
+    if actor.id == member_id and "admin" not in roles:
+        raise Conflict("cannot_drop_own_admin")
+    if set(roles) == set(state.roles):
+        return []
+    return [RolesChanged(member_id=member_id, roles=tuple(dict.fromkeys(roles)), changed_by=actor.id)]
+
+
+def erase(actor: Actor, member_id: str, state: Member) -> list[Event]:
+    if not actor.has("admin"):
+        raise Forbidden("admin_only")
+    if not state.exists:
+        raise NotFound("member_not_found")
+    if state.erased:
+        return []
+    if actor.id == member_id:
+        raise Conflict("cannot_erase_self")
+    return [MemberErased(member_id=member_id, erased_by=actor.id)]

@@ -1,0 +1,193 @@
+"""Command handlers: load state, call the decider, append. Plain functions;
+``app.bootstrap`` binds their dependencies."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from uuid6 import uuid7
+
+from libs.contracts.errors import DomainError, Unauthorized
+from libs.contracts.onboarding import (
+    SERVICE,
+    AcknowledgeRules,
+    ChangeRoles,
+    DecideOnMember,
+    EraseMember,
+    IssueInvitation,
+    Login,
+    Profile,
+    RefreshTokens,
+    RegisterMember,
+    RevokeInvitation,
+    UpdateProfile,
+)
+from libs.kit.eventstore import Meta
+from libs.kit.rpc import Context, Done
+from libs.kit.service import Aggregate, Service, meta_of
+from services.onboarding import domain
+from services.onboarding.accounts import Accounts
+from services.onboarding.settings import Settings
+
+INVITATION = Aggregate(SERVICE, "invitation", domain.Invitation, domain.evolve_invitation)
+MEMBER = Aggregate(SERVICE, "member", domain.Member, domain.evolve_member)
+
+
+@dataclass
+class Deps:
+    svc: Service
+    accounts: Accounts
+    settings: Settings
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _member_guard(ctx: Context) -> str:
+    if ctx.actor.id in ("anonymous", "system"):
+        raise Unauthorized("login_required")
+    return ctx.actor.id
+
+
+async def issue_invitation(cmd: IssueInvitation, ctx: Context, deps: Deps) -> Done:
+    token = secrets.token_urlsafe(24)
+    seq = await deps.svc.execute(
+        INVITATION,
+        token,
+        lambda s: domain.issue_invitation(ctx.actor, token, cmd.max_uses, cmd.expires_in_days, now(), s),
+        meta_of(ctx),
+    )
+    state, _ = await deps.svc.load(INVITATION, token)
+    return Done(
+        seq,
+        {
+            "token": token,
+            "url": f"{deps.settings.invitation_base_url.rstrip('/')}/{token}",
+            "expires_at": state.expires_at.isoformat(),
+            "max_uses": state.max_uses,
+        },
+    )
+
+
+async def revoke_invitation(cmd: RevokeInvitation, ctx: Context, deps: Deps) -> Done:
+    seq = await deps.svc.execute(
+        INVITATION, cmd.token, lambda s: domain.revoke_invitation(ctx.actor, cmd.token, s), meta_of(ctx)
+    )
+    return Done(seq, {"token": cmd.token, "revoked": True})
+
+
+async def register_member(cmd: RegisterMember, ctx: Context, deps: Deps) -> Done:
+    """Three steps over three stores, ordered so a failure leaves no member half-made:
+    reserve the e-mail, spend one use of the invitation, then record the member."""
+    domain.require_consent(cmd.consent_personal_data)
+    member_id = str(uuid7())
+    email = cmd.email.lower()
+    await deps.accounts.reserve_email(email, member_id)
+    try:
+        await deps.svc.execute(
+            INVITATION,
+            cmd.invitation_token,
+            lambda s: domain.use_invitation(cmd.invitation_token, member_id, now(), s),
+            meta_of(ctx),
+        )
+    except DomainError:
+        await deps.accounts.release_email(email)
+        raise
+    password_hash = await deps.accounts.hash_password(cmd.password)
+    meta = Meta(actor=member_id, correlation_id=ctx.correlation_id)
+    seq = await deps.svc.execute(
+        MEMBER,
+        member_id,
+        lambda s: domain.register(
+            member_id, cmd.invitation_token, email, cmd.full_name.strip(), password_hash, True, s
+        ),
+        meta,
+    )
+    return Done(seq, {"member_id": member_id, "status": "introduction"})
+
+
+async def acknowledge_rules(cmd: AcknowledgeRules, ctx: Context, deps: Deps) -> Done:
+    member_id = _member_guard(ctx)
+    seq = await deps.svc.execute(MEMBER, member_id, lambda s: domain.acknowledge_rules(member_id, s), meta_of(ctx))
+    state, _ = await deps.svc.load(MEMBER, member_id)
+    return Done(seq, {"status": state.status})
+
+
+async def update_profile(cmd: UpdateProfile, ctx: Context, deps: Deps) -> Done:
+    member_id = _member_guard(ctx)
+    profile = Profile(**cmd.model_dump())
+    seq = await deps.svc.execute(MEMBER, member_id, lambda s: domain.update_profile(member_id, profile, s), meta_of(ctx))
+    state, _ = await deps.svc.load(MEMBER, member_id)
+    return Done(seq, {"complete": state.complete, "missing": state.profile.missing(), "status": state.status})
+
+
+async def decide_on_member(cmd: DecideOnMember, ctx: Context, deps: Deps) -> Done:
+    seq = await deps.svc.execute(MEMBER, cmd.member_id, lambda s: domain.decide_on_member(ctx.actor, cmd, s), meta_of(ctx))
+    state, _ = await deps.svc.load(MEMBER, cmd.member_id)
+    return Done(seq, {"member_id": cmd.member_id, "status": state.status})
+
+
+async def change_roles(cmd: ChangeRoles, ctx: Context, deps: Deps) -> Done:
+    seq = await deps.svc.execute(
+        MEMBER, cmd.member_id, lambda s: domain.change_roles(ctx.actor, cmd.member_id, cmd.roles, s), meta_of(ctx)
+    )
+    state, _ = await deps.svc.load(MEMBER, cmd.member_id)
+    return Done(seq, {"member_id": cmd.member_id, "roles": list(state.roles)})
+
+
+async def erase_member(cmd: EraseMember, ctx: Context, deps: Deps) -> Done:
+    """Record the erasure, then shred: the e-mail index entry and the member's key.
+
+    Safe to repeat: a second call finds the member erased and only finishes
+    the shredding.
+    """
+    state, _ = await deps.svc.load(MEMBER, cmd.member_id)
+    email = state.email
+    seq = await deps.svc.execute(MEMBER, cmd.member_id, lambda s: domain.erase(ctx.actor, cmd.member_id, s), meta_of(ctx))
+    if email:
+        await deps.accounts.release_email(email)
+    await deps.svc.vault.shred(cmd.member_id)
+    return Done(seq, {"member_id": cmd.member_id, "erased": True})
+
+
+async def login(cmd: Login, ctx: Context, deps: Deps) -> Done:
+    member_id = await deps.accounts.member_by_email(cmd.email)
+    state = domain.Member()
+    if member_id:
+        state, _ = await deps.svc.load(MEMBER, member_id)
+    ok = await deps.accounts.verify_password(state.password_hash, cmd.password)
+    if not ok or state.erased or not member_id:
+        raise Unauthorized("bad_credentials")
+    return Done(None, await deps.accounts.issue_tokens(member_id, state.roles))
+
+
+async def refresh_tokens(cmd: RefreshTokens, ctx: Context, deps: Deps) -> Done:
+    member_id = await deps.accounts.spend_refresh(cmd.refresh_token)
+    state, _ = await deps.svc.load(MEMBER, member_id)
+    if not state.exists or state.erased:
+        raise Unauthorized("invalid_token")
+    return Done(None, await deps.accounts.issue_tokens(member_id, state.roles))
+
+
+async def bootstrap_admin(deps: Deps) -> None:
+    """Create the first admin from settings, once; replicas racing agree on one id."""
+    email = deps.settings.admin_email.lower()
+    existing = await deps.accounts.member_by_email(email)
+    if existing:
+        return
+    member_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "hr-mnenie:admin:" + deps.accounts.email_key(email)))
+    try:
+        await deps.accounts.reserve_email(email, member_id)
+    except DomainError:
+        return
+    password_hash = await deps.accounts.hash_password(deps.settings.admin_password.get_secret_value())
+    await deps.svc.execute(
+        MEMBER,
+        member_id,
+        lambda s: domain.bootstrap_admin(member_id, email, password_hash, s),
+        Meta(actor="system", correlation_id=f"bootstrap-{member_id}"),
+    )

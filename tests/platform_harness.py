@@ -1,0 +1,81 @@
+"""The whole platform in the test process: every service on real NATS and
+SQLite, the gateway on real HTTP (uvicorn on a free port)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from libs.kit.natsserver import free_port
+from services.gateway.app import create_app
+from services.gateway.settings import Settings as GatewaySettings
+from services.groups.app import bootstrap as groups_bootstrap
+from services.groups.settings import Settings as GroupsSettings
+from services.onboarding.app import bootstrap as onboarding_bootstrap
+from services.onboarding.settings import Settings as OnboardingSettings
+
+ADMIN_EMAIL = "admin@hr-mnenie.ru"
+ADMIN_PASSWORD = "admin-test-password"
+
+
+class Platform:
+    def __init__(self, nats_url: str, data_dir: Path):
+        self.nats_url = nats_url
+        self.data_dir = data_dir
+        common = {"nats_url": nats_url, "docstore_url": f"sqlite:///{data_dir}", "log_level": "WARNING"}
+        self.settings = {
+            "onboarding": OnboardingSettings(
+                **common, admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
+                argon2_time_cost=1, argon2_memory_kib=1024, consistency_wait_s=5.0,
+            ),
+            "groups": GroupsSettings(**common, consistency_wait_s=5.0),
+        }
+        self.bootstraps = {"onboarding": onboarding_bootstrap, "groups": groups_bootstrap}
+        self.services = {}
+        self.port = free_port()
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start_service(self, name: str):
+        svc = self.bootstraps[name](self.settings[name])
+        await svc.start()
+        self.services[name] = svc
+        return svc
+
+    async def stop_service(self, name: str) -> None:
+        await self.services.pop(name).stop()
+
+    async def start(self) -> "Platform":
+        for name in self.bootstraps:
+            await self.start_service(name)
+        app = create_app(GatewaySettings(nats_url=self.nats_url, port=self.port, log_level="WARNING"))
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.02)
+        return self
+
+    async def stop(self) -> None:
+        if self._server:
+            self._server.should_exit = True
+            await self._task
+            self._server = None
+        for name in list(self.services):
+            await self.stop_service(name)
+
+    def client(self, token: str | None = None, lang: str | None = None) -> httpx.AsyncClient:
+        headers = {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if lang:
+            headers["Accept-Language"] = lang
+        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=20.0)
