@@ -192,14 +192,14 @@ class Runner:
         while not self._stopping:
             try:
                 msgs = await self._sub.fetch(self.c.batch, timeout=1.0)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, asyncio.TimeoutError):
                 if self.rebuilding and self.checkpoint >= self.rebuilding["target_seq"]:
                     self.rebuilding = None
                 continue
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # noqa: BLE001 - connection trouble: wait and go on
-                log.warning("fetch_failed", consumer=self.durable, error=str(e))
+                log.warning("fetch_failed", consumer=self.durable, error=repr(e))
                 await asyncio.sleep(0.5)
                 continue
             await self._process(msgs)
