@@ -170,12 +170,13 @@ class Runner:
         except NotFoundError:
             pass
         out = {"name": self.c.name, "kind": self.c.kind, "checkpoint": self.checkpoint, "lag": pending}
+        if self.rebuilding and pending == 0:
+            self.rebuilding = None  # caught up with the log: the rebuild is over
         if self.rebuilding:
+            # the last event of this projection's subjects may lie before the
+            # log's end, so progress is measured in the log's sequence space
             target = self.rebuilding["target_seq"]
-            out["rebuild"] = {
-                "target_seq": target,
-                "progress": 1.0 if not target else min(1.0, self.checkpoint / target),
-            }
+            out["rebuild"] = {"target_seq": target, "progress": round(min(1.0, self.checkpoint / target), 3) if target else 1.0}
         return out
 
     async def caught_up_to(self, seq: int) -> bool:
@@ -193,8 +194,6 @@ class Runner:
             try:
                 msgs = await self._sub.fetch(self.c.batch, timeout=1.0)
             except (nats.errors.TimeoutError, asyncio.TimeoutError):
-                if self.rebuilding and self.checkpoint >= self.rebuilding["target_seq"]:
-                    self.rebuilding = None
                 continue
             except asyncio.CancelledError:
                 raise
@@ -270,7 +269,10 @@ class Runner:
         try:
             rec = await self._events.decode(seq, msg.subject, msg.data)
         except ValidationError as e:
-            raise Malformed(f"invalid envelope or payload: {e.error_count()} errors") from e
+            if any(err["type"] == "json_invalid" for err in e.errors()):
+                raise Malformed("invalid JSON") from e
+            where = ", ".join(".".join(map(str, err["loc"])) for err in e.errors()[:5])
+            raise Malformed(f"invalid envelope or payload ({where})") from e
         except json.JSONDecodeError as e:
             raise Malformed("invalid JSON") from e
         except UnknownEvent as e:

@@ -238,7 +238,7 @@ class EventStore:
             ack = await self._atomic_batch(stream.subject, messages)
         if "error" in ack:
             err = ack["error"]
-            if err.get("err_code") == WRONG_LAST_SEQUENCE:
+            if err.get("err_code") in (WRONG_LAST_SEQUENCE, 10201):  # 10201: a re-sent atomic batch (duplicate msg id)
                 mine = await self._already_mine(stream.subject, str(sealed[-1][0].event_id))
                 if mine is not None:
                     return mine

@@ -65,7 +65,7 @@ class PiiVault:
         try:
             entry = await self._kv.get(subject)
             key = entry.value if entry.value else None
-        except KeyNotFoundError:
+        except KeyNotFoundError:  # also KeyDeletedError: a shredded subject
             key = None
         if key is None and create:
             fresh = AESGCM.generate_key(bit_length=256)
@@ -73,8 +73,9 @@ class PiiVault:
                 await self._kv.create(subject, fresh)
                 key = fresh
             except KeyWrongLastSequenceError:
-                # another writer created it first, or the person was erased:
-                # an erased subject's purge marker also refuses a create
+                # another writer created it first: use theirs. (A shredded
+                # subject gets a fresh key; the deciders refuse new personal
+                # data for an erased member, so nothing old becomes readable.)
                 entry = await self._kv.get(subject)
                 key = entry.value or None
         if key is not None:

@@ -232,7 +232,7 @@ def update_profile(member_id: str, profile: Profile, state: Member) -> list[Even
         raise Conflict("member_declined")
     events: list[Event] = [ProfileUpdated(member_id=member_id, **profile.model_dump())]
     becomes_complete = not profile.missing()
-    reviewable_again = state.decision == "changes_requested"
+    reviewable_again = state.decision == "changes_requested" and not state.resubmitted
     if becomes_complete and (not state.complete or reviewable_again):
         events.append(ProfileCompleted(member_id=member_id))
     return events

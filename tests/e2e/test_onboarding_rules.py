@@ -12,7 +12,7 @@ from libs.contracts.onboarding import AccessDeclined, AccessGranted, ChangesRequ
 from libs.kit.eventstore import Meta
 from services.onboarding.handlers import INVITATION, MEMBER
 from tests.e2e.helpers import log_position, settle
-from tests.e2e.journey import FULL_PROFILE, admin_token, invite, make_moderator, ready_for_review, register
+from tests.e2e.journey import FULL_PROFILE, admin_token, invite, login, make_moderator, ready_for_review, register
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +24,16 @@ async def admin(platform):
 async def test_guest_or_member_cannot_act_as_moderator_and_nothing_changes(platform, admin, who):
     target, _ = await ready_for_review(platform, admin)
     inv = await invite(platform, admin)
-    _, _, token = await register(platform, inv["token"])
+    me_id, email, token = await register(platform, inv["token"])
     if who == "member":
-        me_id, token = await ready_for_review(platform, admin)
+        async with platform.client(token) as c:
+            await c.post("/v1/me/rules-acknowledgement")
+            await c.put("/v1/me/profile", json=FULL_PROFILE)
         async with platform.client(admin) as c:
             assert (await c.post(f"/v1/moderation/{me_id}/decision", json={"decision": "grant"})).status_code == 200
+        token = (await login(platform, email, "s3cret-pass"))["access_token"]
+        async with platform.client(token) as c:
+            assert "member" in (await c.get("/v1/me")).json()["roles"]
     await settle(platform)
     before = await log_position(platform)
     async with platform.client(token) as c:

@@ -246,11 +246,6 @@ def test_profile_completed_is_emitted_again_after_changes_requested():
     assert domain.update_profile(M, edited, state) == [profile_updated(edited), ProfileCompleted(member_id=M)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: update_profile re-emits ProfileCompleted on every edit after a resubmission "
-    "(reviewable_again ignores state.resubmitted)",
-)
 def test_profile_completed_is_not_repeated_after_the_resubmission():
     state = given_member(
         *ready_for_review(),
