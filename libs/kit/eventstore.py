@@ -1,6 +1,6 @@
 """The event log on JetStream: append with optimistic concurrency, load an aggregate.
 
-See DESIGN.md §2 and docs/adr/0002-event-store.md for the rules this keeps:
+See DESIGN.md §2 and docs/adr/0001-event-sourced-services-on-jetstream.md for the rules this keeps:
 one subject per aggregate, ``Nats-Expected-Last-Subject-Sequence`` for
 concurrency, ``Nats-Msg-Id`` = event id for dedup, atomic batches for commands
 that yield several events.

@@ -27,7 +27,7 @@ from libs.kit.eventstore import ConcurrencyConflict, EventStore, Meta, Stream, e
 from libs.kit.logging import get_logger, setup_logging
 from libs.kit.pii import PiiVault
 from libs.kit.rpc import Context, serve
-from libs.kit.settings import KitSettings
+from libs.kit.settings import KitSettings, redact_url
 from libs.kit.tracing import setup_tracing
 
 log = get_logger(__name__)
@@ -183,7 +183,7 @@ class Service:
             runner = Runner(self.name, c, self.nc, self.events, self.store, max_deliver=self.settings.max_deliver)
             await runner.start()
             self.runners.append(runner)
-        log.info("service_started", nats=self.settings.nats_url, docstore=self.settings.docstore_url.split("@")[-1])
+        log.info("service_started", nats=redact_url(self.settings.nats_url), docstore=redact_url(self.settings.docstore_url))
 
     def _subscribe(self, subject: str, model: type, fn: Callable) -> None:
         async def endpoint(msg: NatsMessage) -> dict:

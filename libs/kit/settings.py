@@ -12,6 +12,14 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def redact_url(url: str) -> str:
+    """A URL fit for a log line: credentials dropped."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return url
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
 class KitSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HRM_", extra="ignore", frozen=True)
 

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.kit.logging import get_logger, setup_logging
 from libs.kit.rpc import ServiceClient
+from libs.kit.settings import redact_url
 from libs.kit.tracing import setup_tracing
 from services.gateway import problems
 from services.gateway.problems import Problem
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         setup_logging("gateway", settings.log_format, settings.log_level)
         app.state.nc = await nats.connect(settings.nats_url, name="hr-gateway", max_reconnect_attempts=-1)
         app.state.client = ServiceClient(app.state.nc, timeout=settings.request_timeout_s)
-        log.info("gateway_started", nats=settings.nats_url)
+        log.info("gateway_started", nats=redact_url(settings.nats_url))
         yield
         await app.state.nc.drain()
 
