@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
 import nats.errors
+import structlog
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 from opentelemetry import propagate, trace
@@ -259,8 +260,9 @@ class Runner:
             context=self._trace_ctx.pop(rec.seq, None),
             attributes={"hr.event.type": rec.envelope.type, "hr.stream.seq": rec.seq,
                         "hr.correlation_id": rec.envelope.correlation_id},
-        ):
+        ), structlog.contextvars.bound_contextvars(correlation_id=rec.envelope.correlation_id):
             await self.c.handle(rec)
+            log.debug("event_applied", consumer=self.durable, type=rec.envelope.type, seq=rec.seq)
 
     async def _decode(self, msg) -> Recorded:
         if len(msg.data) > MAX_EVENT_BYTES:

@@ -22,7 +22,13 @@ def _add_trace(_, __, event_dict):
 
 
 def setup_logging(service: str, fmt: str = "console", level: str = "INFO") -> None:
+    def add_service(_, __, event_dict):
+        # not a context variable: tasks started outside this call's context must carry it too
+        event_dict.setdefault("service", service)
+        return event_dict
+
     processors = [
+        add_service,
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -38,7 +44,6 @@ def setup_logging(service: str, fmt: str = "console", level: str = "INFO") -> No
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )
-    structlog.contextvars.bind_contextvars(service=service)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format=f"{service} %(levelname)s %(name)s: %(message)s")
 
 

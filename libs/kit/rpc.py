@@ -9,10 +9,12 @@ Client side: the gateway's way to send them.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 import nats.errors
+import structlog
 from opentelemetry import propagate
 from pydantic import BaseModel, ValidationError
 
@@ -72,18 +74,28 @@ async def serve(
         error = validation_error(e) if isinstance(e, ValidationError) else ErrorBody(kind="validation", code="malformed_request")
         return Reply(ok=False, error=error).model_dump(mode="json")
     ctx = Context(actor=request.actor, correlation_id=request.correlation_id, after_seq=request.after_seq)
+    with structlog.contextvars.bound_contextvars(correlation_id=ctx.correlation_id):
+        started = time.perf_counter()
+        reply = await _handle(model, handler, body, ctx)
+        # no bodies in logs: they may hold personal data
+        log.info("request_handled", request=model.type_name, actor=ctx.actor.id, ok=reply.ok,
+                 error=reply.error.code if reply.error else None, ms=round((time.perf_counter() - started) * 1000, 1))
+    return reply.model_dump(mode="json")
+
+
+async def _handle(model, handler, body, ctx: Context) -> Reply:
     try:
         out = await handler(body, ctx)
     except DomainError as e:
-        return Reply(ok=False, error=e.body()).model_dump(mode="json")
+        return Reply(ok=False, error=e.body())
     except ValidationError as e:
-        return Reply(ok=False, error=validation_error(e)).model_dump(mode="json")
+        return Reply(ok=False, error=validation_error(e))
     except Exception:
-        log.exception("handler_failed", request=model.type_name, correlation_id=ctx.correlation_id)
-        return Reply(ok=False, error=ErrorBody(kind="unavailable", code="internal_error")).model_dump(mode="json")
+        log.exception("handler_failed", request=model.type_name)
+        return Reply(ok=False, error=ErrorBody(kind="unavailable", code="internal_error"))
     if isinstance(out, Done):
-        return Reply(ok=True, seq=out.seq, result=_dump(out.result)).model_dump(mode="json")
-    return Reply(ok=True, result=_dump(out)).model_dump(mode="json")
+        return Reply(ok=True, seq=out.seq, result=_dump(out.result))
+    return Reply(ok=True, result=_dump(out))
 
 
 class ServiceClient:

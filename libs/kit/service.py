@@ -69,6 +69,7 @@ class Service:
         self.vault: PiiVault | None = None
         self.nc = None
         self.js = None
+        self._tracer_provider = None
 
     # ------------------------------------------------------------ registration
 
@@ -155,7 +156,7 @@ class Service:
 
     async def start(self) -> None:
         setup_logging(self.name, self.settings.log_format, self.settings.log_level)
-        provider = setup_tracing(self.name, self.settings.otel_service_namespace)
+        provider = self._tracer_provider = setup_tracing(self.name, self.settings.otel_service_namespace)
         self.broker = NatsBroker(
             self.settings.nats_url,
             middlewares=[NatsTelemetryMiddleware(tracer_provider=provider)],
@@ -222,6 +223,8 @@ class Service:
         if self.store:
             await self.store.close()
         log.info("service_stopped")
+        if self._tracer_provider:
+            self._tracer_provider.shutdown()  # flush spans still in the batch
 
     async def run_forever(self) -> None:
         await self.start()

@@ -3,11 +3,15 @@ No domain logic and no database of its own."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from contextlib import asynccontextmanager
 
 import nats
-from fastapi import FastAPI
+import structlog
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.kit.logging import get_logger, setup_logging
@@ -42,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.info("gateway_started", nats=redact_url(settings.nats_url))
         yield
         await app.state.nc.drain()
+        provider.shutdown()  # flush spans still in the batch
 
     app = FastAPI(title="HR-mnenie", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
@@ -53,8 +58,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)
     app.add_exception_handler(Exception, problems.on_unexpected)
 
-    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    @app.middleware("http")
+    async def correlate_and_log(request: Request, call_next):
+        """One correlation id per request, in every log line and in the reply."""
+        cid = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+        request.state.correlation_id = cid
+        started = time.perf_counter()
+        with structlog.contextvars.bound_contextvars(correlation_id=cid):
+            response = await call_next(request)
+            if request.url.path not in ("/healthz", "/readyz"):
+                log.info("http_request", method=request.method, route=_route(request), status=response.status_code,
+                         ms=round((time.perf_counter() - started) * 1000, 1))
+        response.headers["X-Correlation-Id"] = cid
+        return response
 
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=setup_tracing("gateway", settings.otel_service_namespace),
-                                       excluded_urls="healthz,readyz")
+    # added last, so outermost: the access log above runs inside the request's span
+    provider = setup_tracing("gateway", settings.otel_service_namespace)
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz")
     return app
+
+
+def _route(request: Request) -> str:
+    """The route template, not the path: ids and tokens stay out of the logs."""
+    route = request.scope.get("route")
+    return getattr(route, "path", "unmatched")

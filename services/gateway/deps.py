@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
@@ -75,13 +74,11 @@ def authenticated_bus(
     actor: Annotated[Actor, Depends(current_actor)],
     consistency: Annotated[str | None, Header(alias=CONSISTENCY_HEADER, include_in_schema=False)] = None,
 ) -> Bus:
-    cid = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-    return Bus(request.app.state.client, actor, cid, _after_seq(consistency), response)
+    return Bus(request.app.state.client, actor, request.state.correlation_id, _after_seq(consistency), response)
 
 
 def anonymous_bus(request: Request, response: Response) -> Bus:
-    cid = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-    return Bus(request.app.state.client, ANONYMOUS, cid, None, response)
+    return Bus(request.app.state.client, ANONYMOUS, request.state.correlation_id, None, response)
 
 
 AuthBus = Annotated[Bus, Depends(authenticated_bus)]

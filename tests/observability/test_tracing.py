@@ -1,0 +1,117 @@
+"""One user action is one trace: the HTTP request in the gateway, the command
+in onboarding, the policy and projections it triggers in groups — each a
+separate process exporting over OTLP — and the trace id in their log lines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from libs.kit.natsserver import NatsServer, free_port
+from tests.observability.otlp_sink import OtlpSink
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN = ("admin@hr-mnenie.ru", "trace-admin-password")
+PROFILE = {"full_name": "Трасса Тестовая", "city": "Екатеринбург", "company": "УГМК", "position": "HRD",
+           "years_in_hr": 3, "professional_interests": ["обучение"], "phone": "+7 900 000-00-01"}
+
+
+@pytest.fixture
+def processes(tmp_path):
+    with OtlpSink() as sink:
+        nats = NatsServer(tmp_path / "nats").start()
+        port = free_port()
+        env = {**os.environ, "HRM_NATS_URL": nats.url, "HRM_DOCSTORE_URL": f"sqlite:///{tmp_path / 'data'}",
+               "HRM_PORT": str(port), "HRM_ADMIN_EMAIL": ADMIN[0], "HRM_ADMIN_PASSWORD": ADMIN[1],
+               "HRM_ARGON2_TIME_COST": "1", "HRM_ARGON2_MEMORY_KIB": "1024",
+               "HRM_LOG_FORMAT": "json", "HRM_LOG_LEVEL": "DEBUG",
+               "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+        logs, procs = {}, {}
+        for name in ("onboarding", "groups", "gateway"):
+            logs[name] = tmp_path / f"{name}.log"
+            procs[name] = subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env,
+                                           stdout=open(logs[name], "wb"), stderr=subprocess.STDOUT)
+        try:
+            yield sink, f"http://127.0.0.1:{port}", logs
+        finally:
+            for p in procs.values():
+                p.terminate()
+            for p in procs.values():
+                p.wait(15)
+            nats.stop()
+
+
+def json_lines(path: Path) -> list[dict]:
+    out = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            pass
+    return out
+
+
+async def test_one_request_is_one_trace_across_gateway_and_two_services(processes):
+    sink, base, logs = processes
+    async with httpx.AsyncClient(base_url=base, timeout=20) as c:
+        for _ in range(200):
+            try:
+                if (await c.get("/readyz")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+        admin = (await c.post("/v1/auth/token", json={"email": ADMIN[0], "password": ADMIN[1]})).json()["access_token"]
+        auth = {"Authorization": f"Bearer {admin}"}
+        inv = (await c.post("/v1/invitations", json={"max_uses": 1, "expires_in_days": 1}, headers=auth)).json()
+        r = await c.post("/v1/registrations", json={"invitation_token": inv["token"], "email": "trace@example.ru",
+                                                    "password": "s3cret-pass", "full_name": PROFILE["full_name"],
+                                                    "consent_personal_data": True})
+        member_id = r.json()["member_id"]
+        newcomer = (await c.post("/v1/auth/token", json={"email": "trace@example.ru", "password": "s3cret-pass"})).json()
+        me = {"Authorization": f"Bearer {newcomer['access_token']}"}
+        await c.post("/v1/me/rules-acknowledgement", headers=me)
+        await c.put("/v1/me/profile", json=PROFILE, headers=me)
+
+        # the user action under test: a moderator grants access
+        trace_id = secrets.token_hex(16)
+        r = await c.post(f"/v1/moderation/{member_id}/decision", json={"decision": "grant"},
+                         headers={**auth, "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"})
+        assert r.status_code == 200, r.text
+
+    services = set()
+    for _ in range(150):
+        spans = sink.trace(trace_id)
+        services = {s["service"] for s in spans}
+        names = " | ".join(sorted(s["name"] for s in spans))
+        # groups: the policy that puts the member into Main, and the projection of its event
+        if {"gateway", "onboarding", "groups"} <= services and "policy groups.base_groups" in names \
+                and "projection groups.groups MemberJoinedGroup" in names:
+            break
+        await asyncio.sleep(0.1)
+    assert {"gateway", "onboarding", "groups"} <= services, sink.trace(trace_id)
+    assert "projection onboarding.members AccessGranted" in names
+    # every span hangs on the one tree: each parent is in the trace (or is the caller's)
+    ids = {s["span_id"] for s in spans}
+    roots = [s for s in spans if s["parent_id"] not in ids]
+    assert len({s["parent_id"] for s in roots}) == 1, roots
+
+    await asyncio.sleep(0.3)
+    lines = {name: [l for l in json_lines(path) if l.get("trace_id") == trace_id] for name, path in logs.items()}
+    for name in ("gateway", "onboarding", "groups"):
+        assert lines[name], f"no log line of {name} carries the trace id"
+        for line in lines[name]:
+            assert line["service"] == name and line["span_id"] and line["correlation_id"]
+    # one correlation id runs through the whole action
+    assert len({l["correlation_id"] for ls in lines.values() for l in ls}) == 1
+    # and no log line anywhere holds the newcomer's personal data
+    everything = "".join(p.read_text(errors="replace") for p in logs.values())
+    assert "trace@example.ru" not in everything and "Трасса" not in everything and "900 000-00-01" not in everything
