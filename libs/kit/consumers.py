@@ -202,7 +202,14 @@ class Runner:
                 log.warning("fetch_failed", consumer=self.durable, error=repr(e))
                 await asyncio.sleep(0.5)
                 continue
-            await self._process(msgs)
+            try:
+                await self._process(msgs)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - e.g. the bus dropped mid-ack
+                # nothing unacknowledged is lost: JetStream redelivers it after ack_wait
+                log.error("batch_failed", consumer=self.durable, error=repr(e))
+                await asyncio.sleep(0.5)
 
     async def _process(self, msgs) -> None:
         good: list[tuple[object, Recorded]] = []
@@ -235,22 +242,34 @@ class Runner:
             await self._one_by_one(good)
 
     async def _one_by_one(self, good) -> None:
-        for i, (msg, rec) in enumerate(good):
-            try:
-                async with self._store.batch():
-                    await self._apply(rec)
-                    await self._store.set_checkpoint(self.checkpoint_name, rec.seq)
-            except Exception as e:
-                delivered = msg.metadata.num_delivered
-                log.error("consumer_failed", consumer=self.durable, seq=rec.seq, type=rec.envelope.type,
-                          attempt=delivered, error=repr(e))
-                if delivered >= self._max_deliver:
-                    await self._deadletter(msg, f"handler failed {delivered} times: {e!r}")
-                    continue
-                # keep order: this one and everything after it come again
-                for j, (later, _) in enumerate(good[i:]):
-                    await later.nak(delay=min(0.2 * 2 ** (delivered - 1), 5.0) if j == 0 else 0.05)
-                return
+        """Apply in order, retrying a failing event in place.
+
+        Retrying here rather than with a delayed nak keeps the order: a nak'd
+        message comes back after later ones, which would move the checkpoint
+        past it. The message stays unacknowledged meanwhile, so if this
+        process dies JetStream redelivers it from there.
+        """
+        for msg, rec in good:
+            attempt = msg.metadata.num_delivered
+            while True:
+                try:
+                    async with self._store.batch():
+                        await self._apply(rec)
+                        await self._store.set_checkpoint(self.checkpoint_name, rec.seq)
+                    error = None
+                    break
+                except Exception as e:
+                    error = e
+                    log.error("consumer_failed", consumer=self.durable, seq=rec.seq, type=rec.envelope.type,
+                              attempt=attempt, error=repr(e))
+                    if attempt >= self._max_deliver:
+                        break
+                    await asyncio.sleep(min(0.2 * 2 ** (attempt - 1), 10.0))
+                    await msg.in_progress()
+                    attempt += 1
+            if error is not None:
+                await self._deadletter(msg, f"handler failed {attempt} times: {error!r}")
+                continue
             self.checkpoint = rec.seq
             await msg.ack()
 
