@@ -6,7 +6,9 @@ from typing import Any, Literal
 
 from libs.contracts.base import Contract
 
-ErrorKind = Literal["validation", "forbidden", "not_found", "conflict", "unauthorized", "unavailable"]
+ErrorKind = Literal[
+    "validation", "forbidden", "not_found", "conflict", "unauthorized", "rate_limited", "unavailable"
+]
 
 
 class ErrorBody(Contract):
@@ -49,6 +51,12 @@ class Unauthorized(DomainError):
     kind = "unauthorized"
 
 
+class RateLimited(DomainError):
+    """Too many attempts: the caller should wait ``retry_after_s`` seconds."""
+
+    kind = "rate_limited"
+
+
 ERRORS_BY_KIND: dict[str, type[DomainError]] = {
-    c.kind: c for c in (Invalid, Forbidden, NotFound, Conflict, Unauthorized)
+    c.kind: c for c in (Invalid, Forbidden, NotFound, Conflict, Unauthorized, RateLimited)
 }

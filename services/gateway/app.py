@@ -20,7 +20,7 @@ from libs.kit.settings import redact_url
 from libs.kit.tracing import setup_tracing
 from services.gateway import problems
 from services.gateway.problems import Problem
-from services.gateway.routers import auth, groups, health, invitations, me, members, moderation, registrations
+from services.gateway.routers import auth, docs, groups, health, invitations, me, members, moderation, registrations
 from services.gateway.settings import Settings
 
 log = get_logger(__name__)
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         setup_logging("gateway", settings.log_format, settings.log_level)
-        app.state.nc = await nats.connect(settings.nats_url, name="hr-gateway", max_reconnect_attempts=-1)
+        app.state.nc = await nats.connect(settings.nats_servers, name="hr-gateway", max_reconnect_attempts=-1)
         app.state.client = ServiceClient(app.state.nc, timeout=settings.request_timeout_s)
         log.info("gateway_started", nats=redact_url(settings.nats_url))
         yield
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="HR-mnenie", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.nc = None
-    for router in (auth, invitations, registrations, me, moderation, groups, members, health):
+    for router in (auth, invitations, registrations, me, moderation, groups, members, health, docs):
         app.include_router(router.router)
     app.add_exception_handler(Problem, problems.on_problem)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)

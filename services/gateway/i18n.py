@@ -15,6 +15,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "refresh_token_used": ("Этот токен обновления уже использован. Войдите заново.",
                            "This refresh token has already been used. Sign in again."),
     "bad_credentials": ("Неверный e-mail или пароль.", "Wrong e-mail or password."),
+    "too_many_attempts": ("Слишком много неудачных попыток входа. Повторите попытку позже.",
+                          "Too many failed sign-in attempts. Try again later."),
     "moderator_only": ("Это действие доступно только модераторам.", "Only moderators may do this."),
     "admin_only": ("Это действие доступно только администраторам.", "Only administrators may do this."),
     "not_your_profile": ("Можно смотреть только свой профиль.", "You may only view your own profile."),
@@ -75,6 +77,7 @@ STATUS_OF_KIND = {
     "not_found": 404,
     "conflict": 409,
     "unauthorized": 401,
+    "rate_limited": 429,
     "unavailable": 503,
 }
 

@@ -23,7 +23,8 @@ class Problem(Exception):
         self.error = error
 
 
-def problem_response(request: Request, status: int, code: str, extra: dict[str, Any] | None = None) -> JSONResponse:
+def problem_response(request: Request, status: int, code: str, extra: dict[str, Any] | None = None,
+                     headers: dict[str, str] | None = None) -> JSONResponse:
     lang = language(request.headers.get("accept-language"))
     body = {
         "type": f"https://hr-mnenie.ru/problems/{code}",
@@ -34,7 +35,7 @@ def problem_response(request: Request, status: int, code: str, extra: dict[str, 
         **(extra or {}),
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON,
-                        headers={"Content-Language": lang, "Vary": "Accept-Language"})
+                        headers={"Content-Language": lang, "Vary": "Accept-Language", **(headers or {})})
 
 
 def _localise_fields(fields: list[dict], lang: str) -> list[dict]:
@@ -49,7 +50,11 @@ async def on_problem(request: Request, exc: Problem) -> JSONResponse:
         extra["errors"] = _localise_fields(params.pop("fields"), language(request.headers.get("accept-language")))
     if params:
         extra["params"] = params
-    return problem_response(request, STATUS_OF_KIND.get(err.kind, 400), err.code, extra)
+    headers = {}
+    if err.kind == "rate_limited":
+        retry_after = params.get("retry_after_s")
+        headers["Retry-After"] = str(retry_after) if isinstance(retry_after, int) and retry_after > 0 else "60"
+    return problem_response(request, STATUS_OF_KIND.get(err.kind, 400), err.code, extra, headers)
 
 
 async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -71,9 +76,44 @@ async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, 500, "internal_error")
 
 
+#: what every error body holds (RFC 9457 plus the machine-readable ``code``)
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "code": {"type": "string", "pattern": "^[a-z_]+$"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+        "params": {"type": "object"},
+    },
+}
+
+
+def _problem(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
 PROBLEM_RESPONSES = {
-    401: {"description": "Not signed in", "content": {PROBLEM_JSON: {}}},
-    403: {"description": "Forbidden for this role", "content": {PROBLEM_JSON: {}}},
-    422: {"description": "Invalid input", "content": {PROBLEM_JSON: {}}},
-    503: {"description": "A service is unavailable", "content": {PROBLEM_JSON: {}}},
+    400: _problem("Malformed request: the body could not be read"),
+    401: _problem("Not signed in, or the token is invalid"),
+    403: _problem("Forbidden for this role"),
+    404: _problem("Not found"),
+    409: _problem("Conflicts with the current state"),
+    422: _problem("Invalid input"),
+    429: _problem("Too many attempts (sign-in); wait Retry-After seconds",
+                  {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}}),
+    503: _problem("A service is unavailable"),
 }

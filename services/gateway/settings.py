@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from libs.kit.settings import KitSettings
@@ -12,3 +14,5 @@ class Settings(KitSettings):
     request_timeout_s: float = Field(default=10.0, gt=0, le=60)
     #: services /readyz asks for their status
     services: tuple[str, ...] = ("onboarding", "groups")
+    #: the AsyncAPI document served at GET /asyncapi.json (`make asyncapi`); relative to the repository root
+    asyncapi_path: Path = Path("docs/asyncapi.json")

@@ -8,15 +8,24 @@ from __future__ import annotations
 
 import uuid
 
-from libs.contracts.groups import INTRODUCTION, MAIN, SERVICE, membership_id
+from libs.contracts.groups import (
+    INTRODUCTION,
+    MAIN,
+    SERVICE,
+    GroupCreated,
+    MemberJoinedGroup,
+    MemberLeftGroup,
+    membership_id,
+)
 from libs.contracts.onboarding import AccessGranted, MemberErased, MemberRegistered
 from libs.contracts.subjects import events_of
 from libs.kit.eventstore import Meta, Recorded
 from libs.kit.service import Aggregate, Service
 from services.groups import domain
 
-MEMBERSHIP = Aggregate(SERVICE, "membership", domain.Membership, domain.evolve_membership)
-GROUP = Aggregate(SERVICE, "group", domain.Group, domain.evolve_group)
+MEMBERSHIP = Aggregate(SERVICE, "membership", domain.Membership, domain.evolve_membership,
+                       events=(MemberJoinedGroup, MemberLeftGroup))
+GROUP = Aggregate(SERVICE, "group", domain.Group, domain.evolve_group, events=(GroupCreated,))
 
 
 def _ids(rec: Recorded, step: str):

@@ -13,16 +13,29 @@ from uuid6 import uuid7
 from libs.contracts.errors import DomainError, Unauthorized
 from libs.contracts.onboarding import (
     SERVICE,
+    AccessDeclined,
+    AccessGranted,
     AcknowledgeRules,
     ChangeRoles,
+    ChangesRequested,
+    ConsentGiven,
     DecideOnMember,
     EraseMember,
+    InvitationIssued,
+    InvitationRevoked,
+    InvitationUsed,
     IssueInvitation,
     Login,
+    MemberErased,
+    MemberRegistered,
     Profile,
+    ProfileCompleted,
+    ProfileUpdated,
     RefreshTokens,
     RegisterMember,
     RevokeInvitation,
+    RolesChanged,
+    RulesAcknowledged,
     UpdateProfile,
 )
 from libs.kit.eventstore import Meta
@@ -32,8 +45,15 @@ from services.onboarding import domain
 from services.onboarding.accounts import Accounts
 from services.onboarding.settings import Settings
 
-INVITATION = Aggregate(SERVICE, "invitation", domain.Invitation, domain.evolve_invitation)
-MEMBER = Aggregate(SERVICE, "member", domain.Member, domain.evolve_member)
+INVITATION = Aggregate(
+    SERVICE, "invitation", domain.Invitation, domain.evolve_invitation,
+    events=(InvitationIssued, InvitationUsed, InvitationRevoked),
+)
+MEMBER = Aggregate(
+    SERVICE, "member", domain.Member, domain.evolve_member,
+    events=(MemberRegistered, ConsentGiven, RulesAcknowledged, ProfileUpdated, ProfileCompleted,
+            ChangesRequested, AccessGranted, AccessDeclined, RolesChanged, MemberErased),
+)
 
 
 @dataclass
@@ -155,13 +175,18 @@ async def erase_member(cmd: EraseMember, ctx: Context, deps: Deps) -> Done:
 
 
 async def login(cmd: Login, ctx: Context, deps: Deps) -> Done:
+    """After ``login_max_failures`` failures an e-mail is locked: even the right password is refused."""
+    failures = await deps.accounts.throttle_login(cmd.email)
     member_id = await deps.accounts.member_by_email(cmd.email)
     state = domain.Member()
     if member_id:
         state, _ = await deps.svc.load(MEMBER, member_id)
     ok = await deps.accounts.verify_password(state.password_hash, cmd.password)
     if not ok or state.erased or not member_id:
+        await deps.accounts.login_failed(cmd.email)
         raise Unauthorized("bad_credentials")
+    if failures:
+        await deps.accounts.login_succeeded(cmd.email)
     return Done(None, await deps.accounts.issue_tokens(member_id, state.roles))
 
 

@@ -16,3 +16,7 @@ class Settings(KitSettings):
     email_index_secret: SecretStr = SecretStr("dev-only-email-index-secret")
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=1024)
+    #: failed sign-ins for one e-mail before it is locked (even the right password is refused)
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    #: how long the failures are remembered and the lock lasts, counted from the last failure
+    login_lock_s: int = Field(default=900, ge=1, le=7 * 24 * 3600)

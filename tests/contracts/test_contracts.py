@@ -50,7 +50,7 @@ def test_decoding_refuses_unknown_types_and_future_versions():
 def test_every_error_code_a_service_raises_has_words_for_people():
     codes = set()
     for path in (ROOT / "services").rglob("*.py"):
-        codes |= set(re.findall(r'(?:Invalid|Forbidden|NotFound|Conflict|Unauthorized)\("([a-z_]+)"', path.read_text()))
+        codes |= set(re.findall(r'(?:Invalid|Forbidden|NotFound|Conflict|Unauthorized|RateLimited)\("([a-z_]+)"', path.read_text()))
     codes |= set(re.findall(r'code="([a-z_]+)"', (ROOT / "libs" / "kit" / "rpc.py").read_text()))
     assert codes, "no error codes found: the scan is broken"
     missing = sorted(codes - set(MESSAGES))

@@ -1,0 +1,238 @@
+"""The permission matrix: every operation of the gateway's OpenAPI × every role.
+
+Each cell names the exact status the role gets for a valid request. The
+operations come from ``create_app().openapi()``, so an endpoint added without
+a row here fails. Every refusal is problem+json and appends nothing to the log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from services.gateway.app import create_app
+from services.gateway.settings import Settings as GatewaySettings
+from tests.e2e.helpers import log_position, settle
+from tests.e2e.journey import FULL_PROFILE, invite, login, ready_for_review
+from tests.platform_harness import Platform
+from tests.security.conftest import PASSWORD, ROLES, Actor, new_guest
+
+#: every (METHOD, path) the gateway serves, read from its OpenAPI document
+OPERATIONS = sorted(
+    (method.upper(), path)
+    for path, item in create_app(GatewaySettings()).openapi()["paths"].items()
+    for method in item
+    if method in ("get", "put", "post", "delete", "patch")
+)
+
+
+def row(anonymous: int, guest: int, member: int, moderator: int, admin: int) -> dict[str, int]:
+    return dict(zip(ROLES, (anonymous, guest, member, moderator, admin), strict=True))
+
+
+PUBLIC_200 = row(200, 200, 200, 200, 200)
+SIGNED_IN = row(401, 200, 200, 200, 200)
+MODERATOR_200 = row(401, 403, 403, 200, 200)
+ADMIN_200 = row(401, 403, 403, 403, 200)
+
+EXPECTED: dict[tuple[str, str], dict[str, int]] = {
+    ("POST", "/v1/auth/token"): PUBLIC_200,
+    ("POST", "/v1/auth/refresh"): PUBLIC_200,
+    ("POST", "/v1/registrations"): row(201, 201, 201, 201, 201),
+    ("GET", "/v1/me"): SIGNED_IN,
+    ("POST", "/v1/me/rules-acknowledgement"): SIGNED_IN,
+    ("PUT", "/v1/me/profile"): SIGNED_IN,
+    ("POST", "/v1/invitations"): row(401, 403, 403, 201, 201),
+    ("GET", "/v1/invitations"): MODERATOR_200,
+    ("DELETE", "/v1/invitations/{token}"): MODERATOR_200,
+    ("GET", "/v1/moderation/queue"): MODERATOR_200,
+    ("POST", "/v1/moderation/{member_id}/decision"): MODERATOR_200,
+    # the Main group's list: its members and moderators; a guest is only in Introduction
+    ("GET", "/v1/groups/{group_id}/members"): row(401, 403, 200, 200, 200),
+    # someone else's record: moderators only (one's own is tested below)
+    ("GET", "/v1/members/{member_id}"): MODERATOR_200,
+    ("PUT", "/v1/members/{member_id}/roles"): ADMIN_200,
+    ("DELETE", "/v1/members/{member_id}"): ADMIN_200,
+    ("GET", "/healthz"): PUBLIC_200,
+    ("GET", "/readyz"): PUBLIC_200,
+    ("GET", "/asyncapi.json"): PUBLIC_200,
+}
+
+#: the codes a refusal may carry, by status
+REFUSAL_CODES = {
+    401: {"login_required"},
+    403: {"moderator_only", "admin_only", "not_your_profile", "not_a_group_member"},
+}
+
+
+@dataclass
+class Call:
+    method: str
+    url: str
+    json: Any = None
+
+
+@dataclass
+class World:
+    """What the builders need: the platform, an admin token and a bystander account."""
+
+    p: Platform
+    admin: str
+    bystander: Actor
+
+
+Builder = Callable[[World], Awaitable[Call]]
+
+
+async def _fresh_refresh_token(w: World) -> Call:
+    tokens = await login(w.p, w.bystander.email, PASSWORD)
+    return Call("POST", "/v1/auth/refresh", {"refresh_token": tokens["refresh_token"]})
+
+
+async def _registration(w: World) -> Call:
+    inv = await invite(w.p, w.admin)
+    return Call("POST", "/v1/registrations", {
+        "invitation_token": inv["token"], "email": f"matrix-{uuid.uuid4().hex[:10]}@example.ru",
+        "password": PASSWORD, "full_name": "Пётр Матрицын", "consent_personal_data": True,
+    })
+
+
+async def _revocation(w: World) -> Call:
+    return Call("DELETE", f"/v1/invitations/{(await invite(w.p, w.admin))['token']}")
+
+
+async def _decision(w: World) -> Call:
+    target, _ = await ready_for_review(w.p, w.admin)  # reviewable: only the role can stand in the way
+    return Call("POST", f"/v1/moderation/{target}/decision", {"decision": "grant"})
+
+
+async def _set_roles(w: World) -> Call:
+    target = await new_guest(w.p, w.admin)
+    return Call("PUT", f"/v1/members/{target.member_id}/roles", {"roles": ["member"]})
+
+
+async def _erasure(w: World) -> Call:
+    target = await new_guest(w.p, w.admin)
+    return Call("DELETE", f"/v1/members/{target.member_id}")
+
+
+def fixed(method: str, url: str, json: Any = None) -> Builder:
+    async def build(w: World) -> Call:
+        return Call(method, url, json)
+
+    return build
+
+
+def bystander(method: str, template: str) -> Builder:
+    async def build(w: World) -> Call:
+        return Call(method, template.format(member_id=w.bystander.member_id))
+
+    return build
+
+
+async def _sign_in(w: World) -> Call:
+    return Call("POST", "/v1/auth/token", {"email": w.bystander.email, "password": PASSWORD})
+
+
+#: a valid request for each operation; builders may create what the request needs (as the admin)
+REQUESTS: dict[tuple[str, str], Builder] = {
+    ("POST", "/v1/auth/token"): _sign_in,
+    ("POST", "/v1/auth/refresh"): _fresh_refresh_token,
+    ("POST", "/v1/registrations"): _registration,
+    ("GET", "/v1/me"): fixed("GET", "/v1/me"),
+    ("POST", "/v1/me/rules-acknowledgement"): fixed("POST", "/v1/me/rules-acknowledgement"),
+    ("PUT", "/v1/me/profile"): fixed("PUT", "/v1/me/profile", FULL_PROFILE),
+    ("POST", "/v1/invitations"): fixed("POST", "/v1/invitations", {"max_uses": 1, "expires_in_days": 1}),
+    ("GET", "/v1/invitations"): fixed("GET", "/v1/invitations"),
+    ("DELETE", "/v1/invitations/{token}"): _revocation,
+    ("GET", "/v1/moderation/queue"): fixed("GET", "/v1/moderation/queue"),
+    ("POST", "/v1/moderation/{member_id}/decision"): _decision,
+    ("GET", "/v1/groups/{group_id}/members"): fixed("GET", "/v1/groups/main/members"),
+    ("GET", "/v1/members/{member_id}"): bystander("GET", "/v1/members/{member_id}"),
+    ("PUT", "/v1/members/{member_id}/roles"): _set_roles,
+    ("DELETE", "/v1/members/{member_id}"): _erasure,
+    ("GET", "/healthz"): fixed("GET", "/healthz"),
+    ("GET", "/readyz"): fixed("GET", "/readyz"),
+    ("GET", "/asyncapi.json"): fixed("GET", "/asyncapi.json"),
+}
+
+
+@pytest.fixture(scope="module")
+async def world(platform, actors) -> World:
+    return World(platform, actors["admin"].token, await new_guest(platform, actors["admin"].token))
+
+
+def test_every_operation_has_a_row_and_no_row_is_stale():
+    assert OPERATIONS, "the OpenAPI document lists no operations"
+    missing = [op for op in OPERATIONS if op not in EXPECTED or op not in REQUESTS]
+    assert not missing, f"new endpoints without a row in the permission matrix: {missing}"
+    stale = sorted(set(EXPECTED) - set(OPERATIONS))
+    assert not stale, f"rows for endpoints that no longer exist: {stale}"
+
+
+async def test_the_live_gateway_serves_the_same_operations(platform):
+    async with platform.client() as c:
+        live = (await c.get("/openapi.json")).json()["paths"]
+    assert sorted((m.upper(), p) for p, item in live.items() for m in item) == OPERATIONS
+
+
+def assert_problem(r, status: int) -> dict:
+    assert r.headers["content-type"].startswith("application/problem+json"), (r.request.url, r.headers)
+    body = r.json()
+    assert body["status"] == status
+    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["code"], str) and body["code"]
+    assert body["type"].endswith("/" + body["code"])
+    return body
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op[0]} {op[1]}")
+async def test_permission_matrix(platform, actors, world, operation, role):
+    assert operation in EXPECTED and operation in REQUESTS, f"no row in the permission matrix for {operation}"
+    expected = EXPECTED[operation][role]
+    call = await REQUESTS[operation](world)
+    await settle(platform)
+    before = await log_position(platform)
+    async with platform.client(actors[role].token) as c:
+        r = await c.request(call.method, call.url, json=call.json)
+    assert r.status_code == expected, f"{role} {call.method} {call.url}: {r.status_code} {r.text}"
+    if r.status_code >= 400:
+        body = assert_problem(r, expected)
+        assert body["code"] in REFUSAL_CODES[expected], body
+        await settle(platform)
+        assert await log_position(platform) == before, f"a refused {call.method} {call.url} appended to the log"
+
+
+@pytest.mark.parametrize("role", ["guest", "member"])
+async def test_a_member_reads_their_own_record_but_no_one_elses(platform, actors, world, role):
+    me = actors[role]
+    async with platform.client(me.token) as c:
+        own = await c.get(f"/v1/members/{me.member_id}")
+        other = await c.get(f"/v1/members/{world.bystander.member_id}")
+    assert own.status_code == 200 and own.json()["member_id"] == me.member_id
+    assert other.status_code == 403 and assert_problem(other, 403)["code"] == "not_your_profile"
+
+
+async def test_a_guest_sees_introduction_but_not_main(platform, actors):
+    await settle(platform)
+    async with platform.client(actors["guest"].token) as c:
+        intro = await c.get("/v1/groups/introduction/members")
+        main = await c.get("/v1/groups/main/members")
+    assert intro.status_code == 200
+    assert actors["guest"].member_id in [i["member_id"] for i in intro.json()["items"]]
+    assert main.status_code == 403 and assert_problem(main, 403)["code"] == "not_a_group_member"
+
+
+async def test_a_moderator_cannot_make_anyone_admin_and_nothing_changes(platform, actors, world):
+    await settle(platform)
+    before = await log_position(platform)
+    async with platform.client(actors["moderator"].token) as c:
+        r = await c.put(f"/v1/members/{actors['moderator'].member_id}/roles", json={"roles": ["admin"]})
+    assert r.status_code == 403 and assert_problem(r, 403)["code"] == "admin_only"
+    await settle(platform)
+    assert await log_position(platform) == before
