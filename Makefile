@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-mongo lint up down schemas clean
+.PHONY: install run test test-mongo lint up down schemas clean bench asyncapi test-chaos
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,14 +22,26 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-## test-mongo: the document-store contract against MongoDB at HRM_MONGO_URL
+## test-chaos: kill -9 of services, nats-server and a cluster node under load (about 3 minutes; also part of `make test`)
+test-chaos: $(STAMP)
+	$(PY) -m pytest -q -m chaos tests/chaos
+
+## test-mongo: the document-store contract and the end-to-end tests with read models in MongoDB at HRM_MONGO_URL
 test-mongo: $(STAMP)
 	@test -n "$$HRM_MONGO_URL" || (echo "set HRM_MONGO_URL, e.g. mongodb://127.0.0.1:27017/?replicaSet=rs0" && exit 2)
-	$(PY) -m pytest -q tests/kit/test_docstore_contract.py
+	$(PY) -m pytest -q tests/kit/test_docstore_contract.py tests/e2e
+
+## bench: measure our path against a raw baseline (own nats-server and services); writes bench-results.json
+bench: $(STAMP)
+	$(PY) -m scripts.bench $(ARGS)
 
 ## schemas: regenerate the JSON Schemas of every event and command in docs/schemas
 schemas: $(STAMP)
 	$(PY) -m libs.contracts.export docs/schemas
+
+## asyncapi: regenerate docs/asyncapi.json, the AsyncAPI 3.0 document of the bus, from the services' code
+asyncapi: $(STAMP)
+	$(PY) -m scripts.asyncapi docs/asyncapi.json
 
 ## up: the whole system under docker compose (NATS, MongoDB, services, gateway, collector, Jaeger)
 up:

@@ -1,9 +1,13 @@
 """The whole platform in the test process: every service on real NATS and
-SQLite, the gateway on real HTTP (uvicorn on a free port)."""
+SQLite (or MongoDB when HRM_MONGO_URL is set), the gateway on real HTTP
+(uvicorn on a free port)."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
+import uuid
 from pathlib import Path
 
 import httpx
@@ -19,13 +23,22 @@ from services.onboarding.settings import Settings as OnboardingSettings
 
 ADMIN_EMAIL = "admin@hr-mnenie.ru"
 ADMIN_PASSWORD = "admin-test-password"
+#: this test run: a reused tmp path (a fresh container) never meets an earlier run's databases
+_RUN = uuid.uuid4().hex
 
 
 class Platform:
     def __init__(self, nats_url: str, data_dir: Path):
         self.nats_url = nats_url
         self.data_dir = data_dir
-        common = {"nats_url": nats_url, "docstore_url": f"sqlite:///{data_dir}", "log_level": "WARNING"}
+        # With HRM_MONGO_URL (make test-mongo) the read models live in MongoDB, in
+        # databases named after this run and data_dir: unique per platform, the same after a restart.
+        mongo_url = os.environ.get("HRM_MONGO_URL")
+        store = {"docstore_url": f"sqlite:///{data_dir}"} if not mongo_url else {
+            "docstore_url": mongo_url,
+            "docstore_prefix": "t" + hashlib.sha256(f"{_RUN}:{Path(data_dir).resolve()}".encode()).hexdigest()[:12] + "_",
+        }
+        common = {"nats_url": nats_url, **store, "log_level": "WARNING"}
         self.settings = {
             "onboarding": OnboardingSettings(
                 **common, admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,

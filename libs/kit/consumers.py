@@ -40,6 +40,11 @@ tracer = trace.get_tracer("hr.kit.consumers")
 
 Handler = Callable[[Recorded], Awaitable[None]]
 
+#: a read-your-writes waiter is woken by the runner after each batch; this is
+#: only the fallback re-check (as often as the old polling), e.g. for acks still
+#: in flight when it last asked the server
+RECHECK_S = 0.005
+
 
 class Malformed(Exception):
     pass
@@ -94,6 +99,8 @@ class Runner:
         self._sub = None
         self._stopping = False
         self._trace_ctx: dict[int, object] = {}
+        #: set (and replaced) after every fetched batch: wakes read-your-writes waiters
+        self._progress = asyncio.Event()
 
     @property
     def checkpoint_name(self) -> str:
@@ -108,6 +115,14 @@ class Runner:
         self._task = asyncio.create_task(self._loop(), name=self.durable)
 
     async def _subscribe(self) -> None:
+        """(Re)create the durable consumer at the first event after the checkpoint.
+
+        Never resume an existing consumer as it is: events it delivered to a
+        process that died (or to a batch that failed) before they were applied
+        stay unacknowledged and come back only after ack_wait, behind newer
+        ones; by then the checkpoint has passed them and they would be skipped
+        as already applied. Starting over from the checkpoint keeps the order.
+        """
         config = ConsumerConfig(
             durable_name=self.durable,
             ack_policy=AckPolicy.EXPLICIT,
@@ -117,9 +132,20 @@ class Runner:
             ack_wait=60,
             max_ack_pending=self.c.batch * 4,
         )
-        if not await self._exists():
-            await self._js.add_consumer(EVENTS_STREAM, config)
+        if await self._exists():
+            await self._js.delete_consumer(EVENTS_STREAM, self.durable)
+        await self._js.add_consumer(EVENTS_STREAM, config)
         self._sub = await self._js.pull_subscribe_bind(durable=self.durable, stream=EVENTS_STREAM)
+
+    async def _rewind(self) -> None:
+        """Start over from the checkpoint: what was delivered but not applied comes again, in order."""
+        if self._sub:
+            try:
+                await self._sub.unsubscribe()
+            except Exception:  # noqa: BLE001 - the connection may be down
+                pass
+            self._sub = None
+        await self._subscribe()
 
     async def _exists(self) -> bool:
         try:
@@ -153,9 +179,12 @@ class Runner:
             await self._js.delete_consumer(EVENTS_STREAM, self.durable)
         except NotFoundError:
             pass
-        for coll in self.c.collections:
-            await self._store.drop(coll)
-        await self._store.set_checkpoint(self.checkpoint_name, 0)
+        async with self._store.batch():
+            # the checkpoint first: a crash half-way replays over what is left
+            # instead of leaving dropped documents behind a stale checkpoint
+            await self._store.set_checkpoint(self.checkpoint_name, 0)
+            for coll in self.c.collections:
+                await self._store.drop(coll)
         total = await self._events.last_seq()
         self.rebuilding = {"target_seq": total, "started_at": time.time()}
         await self.start()
@@ -185,31 +214,81 @@ class Runner:
             return True
         # the sequence may lie outside this consumer's subjects: then being
         # idle (nothing pending, nothing unacked) means it has seen it
-        info = await self._js.consumer_info(EVENTS_STREAM, self.durable)
+        try:
+            info = await self._js.consumer_info(EVENTS_STREAM, self.durable)
+        except NotFoundError:  # being re-created from the checkpoint (start, rewind, rebuild)
+            return False
         return info.num_pending == 0 and info.num_ack_pending == 0
+
+    async def wait_caught_up(self, seq: int, timeout: float) -> bool:
+        """Wait, at most ``timeout`` seconds, until ``caught_up_to(seq)``.
+
+        Checks once, then sleeps until the loop finishes a batch (or, as a
+        fallback, RECHECK_S passes) instead of polling the server; the
+        in-memory checkpoint answers without a request once ``seq`` is applied.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            progress = self._progress  # taken before the check: a batch ending during it still wakes us
+            if await self.caught_up_to(seq):
+                return True
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(progress.wait(), min(remaining, RECHECK_S))
+            except (asyncio.TimeoutError, TimeoutError):
+                pass
+
+    def _advanced(self) -> None:
+        progress, self._progress = self._progress, asyncio.Event()
+        progress.set()
 
     # ------------------------------------------------------------ the loop
 
     async def _loop(self) -> None:
+        rewind = False
+        reconnects = self._nc.stats["reconnects"]
         while not self._stopping:
+            if self._nc.stats["reconnects"] != reconnects:
+                # deliveries in flight when the connection dropped may be lost,
+                # and acks too: start over from the checkpoint
+                reconnects = self._nc.stats["reconnects"]
+                rewind = True
+            if rewind:
+                try:
+                    await self._rewind()
+                    rewind = False
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:  # noqa: BLE001 - the bus is still away: try again
+                    log.warning("rewind_failed", consumer=self.durable, error=repr(e))
+                    await asyncio.sleep(0.5)
+                    continue
             try:
                 msgs = await self._sub.fetch(self.c.batch, timeout=1.0)
             except (nats.errors.TimeoutError, asyncio.TimeoutError):
                 continue
             except asyncio.CancelledError:
                 raise
-            except Exception as e:  # noqa: BLE001 - connection trouble: wait and go on
+            except Exception as e:  # noqa: BLE001 - connection trouble: wait, then start over from the checkpoint
                 log.warning("fetch_failed", consumer=self.durable, error=repr(e))
                 await asyncio.sleep(0.5)
+                rewind = True
                 continue
             try:
                 await self._process(msgs)
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # noqa: BLE001 - e.g. the bus dropped mid-ack
-                # nothing unacknowledged is lost: JetStream redelivers it after ack_wait
+                # what was not applied must come again before anything newer: a
+                # redelivery after ack_wait would arrive behind the checkpoint
                 log.error("batch_failed", consumer=self.durable, error=repr(e))
                 await asyncio.sleep(0.5)
+                rewind = True
+            finally:
+                self._advanced()
 
     async def _process(self, msgs) -> None:
         good: list[tuple[object, Recorded]] = []

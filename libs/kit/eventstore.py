@@ -13,7 +13,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import nats.errors
 from nats.aio.client import Client
@@ -107,54 +107,114 @@ async def ensure_events_stream(js, *, replicas: int = 1, sync_always: bool = Fal
 
 
 class EventStore:
-    def __init__(self, nc: Client, vault: PiiVault, *, timeout: float = 5.0):
+    def __init__(self, nc: Client, vault: PiiVault, *, timeout: float = 5.0, leader_reads: bool = False):
         self._nc = nc
         self._js = nc.jetstream(timeout=timeout)
         self._vault = vault
         self._timeout = timeout
+        #: replies of direct gets: one wildcard inbox subscription, made on first use
+        self._reply_sub = None
+        self._reply_prefix = ""
+        self._reply_n = 0
+        self._reply_lock = asyncio.Lock()
+        self._replies: dict[str, Callable[[Any], None]] = {}
+        #: the stream is replicated: any replica answers a direct get, and a
+        #: follower may not have applied the latest appends yet (a node that
+        #: is catching up after a restart, or just raft lag). Loads are then
+        #: checked against the stream leader, so a decision never sees a stale
+        #: aggregate and a handler reads its own append.
+        self._leader_reads = leader_reads
 
     # ---------------------------------------------------------------- reading
 
     async def load(self, subject: str) -> Stream:
         raw = await self._direct_batch(subject)
+        if self._leader_reads:
+            leader_last = await self._leader_last_seq(subject)
+            if (raw[-1][0] if raw else 0) < leader_last:
+                raw = await self._leader_batch(subject)
         events = [await self.decode(seq, subj, data) for seq, subj, data in raw]
         last = raw[-1][0] if raw else 0
         return Stream(subject=subject, events=events, last_seq=last)
 
     async def _direct_batch(self, subject: str, batch: int = 1000) -> list[tuple[int, str, bytes]]:
-        """All messages of one subject via batched direct get: one request, many replies."""
+        """All messages of one subject via batched direct get: one request, many replies.
+
+        The replies come to one long-lived wildcard inbox (no SUB/UNSUB per
+        load) and are gathered by its callback; the loader waits once per
+        batch, not once per message (a wait_for per message cost more than
+        decoding the message).
+        """
         out: list[tuple[int, str, bytes]] = []
         start = 1
         while True:
-            inbox = self._nc.new_inbox()
-            queue: asyncio.Queue = asyncio.Queue()
+            loop = asyncio.get_running_loop()
+            done: asyncio.Future = loop.create_future()
+            got = 0
 
-            async def on_msg(msg):
-                await queue.put(msg)
+            def on_reply(msg) -> None:
+                nonlocal got
+                if done.done():
+                    return
+                headers = msg.headers or {}
+                status = headers.get("Status")
+                if status in ("404", "408"):
+                    done.set_result(True)  # nothing (more) on this subject
+                elif status == "204":  # end of batch
+                    done.set_result(False)
+                elif status:
+                    done.set_exception(AppendFailed(f"direct get failed: {status} {headers.get('Description')}"))
+                else:
+                    out.append((int(headers["Nats-Sequence"]), headers["Nats-Subject"], msg.data))
+                    got += 1
 
-            sub = await self._nc.subscribe(inbox, cb=on_msg)
+            inbox = await self._reply_inbox(on_reply)
             try:
                 req = json.dumps({"seq": start, "next_by_subj": subject, "batch": batch}).encode()
                 await self._nc.publish(f"$JS.API.DIRECT.GET.{EVENTS_STREAM}", req, reply=inbox)
-                got = 0
-                while True:
-                    msg = await asyncio.wait_for(queue.get(), self._timeout)
-                    headers = msg.headers or {}
-                    status = headers.get("Status")
-                    if status in ("404", "408"):
-                        return out
-                    if status == "204":  # end of batch
-                        break
-                    if status:
-                        raise AppendFailed(f"direct get failed: {status} {headers.get('Description')}")
-                    seq = int(headers["Nats-Sequence"])
-                    out.append((seq, headers["Nats-Subject"], msg.data))
-                    got += 1
-                    start = seq + 1
-                if got < batch:
-                    return out
+                ended = await asyncio.wait_for(done, self._timeout)
             finally:
-                await sub.unsubscribe()
+                self._replies.pop(inbox, None)
+            if ended or got < batch:
+                return out
+            start = out[-1][0] + 1
+
+    async def _reply_inbox(self, on_reply: Callable[[Any], None]) -> str:
+        """A fresh reply subject under this store's one wildcard inbox subscription."""
+        if self._reply_sub is None:
+            async with self._reply_lock:
+                if self._reply_sub is None:
+                    prefix = self._nc.new_inbox()
+
+                    async def dispatch(msg) -> None:
+                        handler = self._replies.get(msg.subject)
+                        if handler is not None:
+                            handler(msg)
+
+                    self._reply_sub = await self._nc.subscribe(f"{prefix}.*", cb=dispatch)
+                    self._reply_prefix = prefix
+        self._reply_n += 1
+        inbox = f"{self._reply_prefix}.{self._reply_n}"
+        self._replies[inbox] = on_reply
+        return inbox
+
+    async def _leader_last_seq(self, subject: str) -> int:
+        try:
+            return (await self._js.get_last_msg(EVENTS_STREAM, subject)).seq  # not direct: the leader answers
+        except NotFoundError:
+            return 0
+
+    async def _leader_batch(self, subject: str) -> list[tuple[int, str, bytes]]:
+        """All messages of one subject from the stream leader, one request each (the rare, stale-follower path)."""
+        out: list[tuple[int, str, bytes]] = []
+        seq = 1
+        while True:
+            try:
+                msg = await self._js.get_msg(EVENTS_STREAM, seq=seq, subject=subject, next=True)
+            except NotFoundError:
+                return out
+            out.append((msg.seq, msg.subject, msg.data))
+            seq = msg.seq + 1
 
     async def decode(self, seq: int, subject: str, data: bytes) -> Recorded:
         envelope = Envelope.model_validate_json(data)
@@ -280,7 +340,7 @@ class EventStore:
         attempt was stored: report its sequence instead of a conflict.
         """
         try:
-            msg = await self._js.get_last_msg(EVENTS_STREAM, subject, direct=True)
+            msg = await self._js.get_last_msg(EVENTS_STREAM, subject, direct=not self._leader_reads)
         except NotFoundError:
             return None
         if (msg.headers or {}).get("Nats-Msg-Id") == last_event_id:

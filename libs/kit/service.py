@@ -43,6 +43,8 @@ class Aggregate(Generic[S]):
     name: str
     initial: Callable[[], S]
     evolve: Callable[[S, Event], S]
+    #: the event types its stream carries (documented per channel in docs/asyncapi.json)
+    events: tuple[type[Event], ...] = ()
 
     def subject(self, aggregate_id: str) -> str:
         return event_subject(self.service, self.name, aggregate_id)
@@ -106,6 +108,11 @@ class Service:
         return fn
 
     @property
+    def consumers(self) -> tuple[Consumer, ...]:
+        """The registered projections and policies (runners exist only once started)."""
+        return tuple(self._consumers)
+
+    @property
     def subjects(self) -> dict[str, list[str]]:
         """Every subject this service listens on, for the AsyncAPI document."""
         return {
@@ -144,13 +151,10 @@ class Service:
         """Read-your-writes: wait (bounded) until every projection has seen ``seq``."""
         if not seq:
             return
-        deadline = asyncio.get_running_loop().time() + self.settings.consistency_wait_s
+        # each runner wakes its waiters when it finishes a batch: no polling
+        timeout = self.settings.consistency_wait_s
         projections = [r for r in self.runners if r.c.kind == "projection"]
-        while True:
-            pending = [r for r in projections if not await r.caught_up_to(seq)]
-            if not pending or asyncio.get_running_loop().time() > deadline:
-                return
-            await asyncio.sleep(0.005)
+        await asyncio.gather(*(r.wait_caught_up(seq, timeout) for r in projections))
 
     # ------------------------------------------------------------ lifecycle
 
@@ -158,7 +162,7 @@ class Service:
         setup_logging(self.name, self.settings.log_format, self.settings.log_level)
         provider = self._tracer_provider = setup_tracing(self.name, self.settings.otel_service_namespace)
         self.broker = NatsBroker(
-            self.settings.nats_url,
+            self.settings.nats_servers,
             middlewares=[NatsTelemetryMiddleware(tracer_provider=provider)],
             name=f"hr-{self.name}",
             max_reconnect_attempts=-1,
@@ -176,8 +180,8 @@ class Service:
         await ensure_events_stream(self.js, replicas=self.settings.stream_replicas)
         await ensure_deadletter_stream(self.js, replicas=self.settings.stream_replicas)
         self.vault = await PiiVault.connect(self.js, replicas=self.settings.stream_replicas)
-        self.events = EventStore(self.nc, self.vault)
-        self.store = await open_store(self.settings.docstore_url, f"hr_{self.name}")
+        self.events = EventStore(self.nc, self.vault, leader_reads=self.settings.stream_replicas > 1)
+        self.store = await open_store(self.settings.docstore_url, f"{self.settings.docstore_prefix}{self.name}")
         for fn in self._on_start:
             await fn()
         for c in self._consumers:

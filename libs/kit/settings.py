@@ -29,6 +29,8 @@ class KitSettings(BaseSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     #: sqlite:///var/data (embedded default) or mongodb://host/?replicaSet=rs0
     docstore_url: str = "sqlite:///var/data"
+    #: prefix of each service's database name: <prefix><service>, e.g. hr_onboarding
+    docstore_prefix: str = Field(default="hr_", pattern=r"^[A-Za-z0-9_-]{0,40}$")
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
     stream_replicas: int = Field(default=1, ge=1, le=5)

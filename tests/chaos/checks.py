@@ -1,0 +1,270 @@
+"""What must hold after every chaos scenario.
+
+1. The log: every acknowledged command's events are in it exactly once, no
+   event id appears twice, no command is in it by halves, no policy reaction
+   is missing, nothing went to the dead-letter stream.
+2. The read models: after the consumers settle, every projection equals a
+   fresh rebuild from the log.
+3. Recovery: the gateway is ready and new commands succeed (see the tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import nats
+import nats.errors
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from libs.contracts.subjects import DEADLETTER_STREAM, EVENTS_STREAM, control_subject
+from tests.chaos.harness import SERVICES, Supervisor
+from tests.chaos.load import Call
+
+#: what one command may append to one aggregate: all of a set, or nothing
+WHOLE = {
+    "invite": [("InvitationIssued",)],
+    "register": [("InvitationUsed",), ("ConsentGiven", "MemberRegistered")],
+    "rules": [("RulesAcknowledged",)],
+    "profile": [("ProfileUpdated",), ("ProfileCompleted", "ProfileUpdated")],
+    "decision": [("AccessGranted",), ("ChangesRequested",), ("AccessDeclined",)],
+}
+DECISION_EVENT = {"grant": "AccessGranted", "request_changes": "ChangesRequested", "decline": "AccessDeclined"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    subject: str
+    msg_id: str | None
+    envelope: dict
+
+    @property
+    def type(self) -> str:
+        return self.envelope.get("type", "?")
+
+
+async def connect(sup: Supervisor):
+    return await nats.connect(sup.nats_url.split(","), connect_timeout=2, max_reconnect_attempts=20,
+                              reconnect_time_wait=0.5)
+
+
+async def read_log(sup: Supervisor) -> list[Entry]:
+    """Every message of the event stream, from sequence 1, through an ephemeral consumer."""
+    nc = await connect(sup)
+    try:
+        js = nc.jetstream(timeout=10)
+        total = (await js.stream_info(EVENTS_STREAM)).state.messages
+        sub = await js.pull_subscribe(
+            "hr.evt.>", stream=EVENTS_STREAM,
+            config=ConsumerConfig(ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL,
+                                  inactive_threshold=30.0, num_replicas=1, mem_storage=True),
+        )
+        out: list[Entry] = []
+        while len(out) < total:
+            try:
+                msgs = await sub.fetch(1000, timeout=2)
+            except nats.errors.TimeoutError:
+                break
+            for m in msgs:
+                try:
+                    env = json.loads(m.data)
+                except ValueError:
+                    env = {"type": "<garbage>"}
+                out.append(Entry(m.metadata.sequence.stream, m.subject, (m.headers or {}).get("Nats-Msg-Id"), env))
+        await sub.unsubscribe()
+        assert len(out) == total, f"read {len(out)} of {total} messages of {EVENTS_STREAM}"
+        return out
+    finally:
+        await nc.close()
+
+
+def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]]:
+    """(problems, notes): problems fail the test; notes are reported."""
+    problems: list[str] = []
+    notes: list[str] = []
+
+    # no event twice: neither the dedup header nor the envelope's event id
+    for what, ids in (("Nats-Msg-Id", [e.msg_id for e in log]), ("event_id", [e.envelope.get("event_id") for e in log])):
+        dup = {i: n for i, n in Counter(ids).items() if n > 1}
+        if dup:
+            problems.append(f"{len(dup)} {what}s appear more than once, e.g. {list(dup.items())[:3]}")
+    missing_header = [e.seq for e in log if e.msg_id != e.envelope.get("event_id")]
+    if missing_header:
+        problems.append(f"{len(missing_header)} events without Nats-Msg-Id = event_id, e.g. seqs {missing_header[:5]}")
+
+    by_cid: dict[str, list[Entry]] = defaultdict(list)
+    by_subject: dict[str, list[Entry]] = defaultdict(list)
+    for e in log:
+        by_subject[e.subject].append(e)
+        if e.subject.startswith("hr.evt.onboarding."):
+            by_cid[e.envelope.get("correlation_id")].append(e)
+
+    def types(entries) -> list[str]:
+        return sorted(e.type for e in entries)
+
+    # nothing by halves, and nothing twice, for every command the load sent
+    for call in calls:
+        mine = by_cid.get(call.cid, [])
+        per_subject: dict[str, list[Entry]] = defaultdict(list)
+        for e in mine:
+            per_subject[e.subject].append(e)
+        for subject, entries in per_subject.items():
+            if tuple(types(entries)) not in WHOLE[call.kind]:
+                problems.append(f"{call.kind} {call.cid} ({'ok' if call.ok else call.status}) left {types(entries)}"
+                                f" on {subject}")
+            seqs = [e.seq for e in entries]
+            if len(entries) > 1 and [e.envelope.get("aggregate_version") for e in entries] != sorted(
+                    e.envelope.get("aggregate_version") for e in entries):
+                problems.append(f"{call.kind} {call.cid}: events out of order at {seqs}")
+        if not call.ok:
+            if call.kind == "register" and mine and "MemberRegistered" not in types(mine):
+                notes.append(f"failed registration {call.cid} ({call.status}) spent its invitation but made no member")
+            continue
+        got = types(mine)
+        match call.kind:
+            case "invite":
+                ok = got == ["InvitationIssued"] and mine[0].subject.endswith("." + call.body["token"])
+            case "register":
+                ok = got == ["ConsentGiven", "InvitationUsed", "MemberRegistered"] and any(
+                    e.subject.endswith("." + call.body["member_id"]) for e in mine if e.type == "MemberRegistered")
+            case "rules":
+                ok = got == ["RulesAcknowledged"]
+            case "profile":
+                ok = got in (["ProfileUpdated"], ["ProfileCompleted", "ProfileUpdated"])
+            case "decision":
+                ok = got == [DECISION_EVENT[call.params["decision"]]] and mine[0].subject.endswith(
+                    "." + call.params["member_id"])
+            case _:
+                ok = False
+        if not ok:
+            problems.append(f"acknowledged {call.kind} {call.cid} {call.params} has events {got} in the log")
+
+    # per aggregate: one registration, one decision that binds, an invitation used at most max_uses times
+    for subject, entries in by_subject.items():
+        t = Counter(e.type for e in entries)
+        if subject.startswith("hr.evt.onboarding.member."):
+            if t["MemberRegistered"] != 1:
+                problems.append(f"{subject}: {t['MemberRegistered']} MemberRegistered")
+            if t["AccessGranted"] + t["AccessDeclined"] > 1:
+                problems.append(f"{subject}: decided twice {dict(t)}")
+        if subject.startswith("hr.evt.onboarding.invitation.") and t["InvitationUsed"] > 1:
+            problems.append(f"{subject}: a single-use invitation used {t['InvitationUsed']} times")
+
+    # the groups policy reacted to every registration and grant, once
+    def joins(group: str, member: str, kind: str) -> int:
+        return sum(1 for e in by_subject.get(f"hr.evt.groups.membership.{group}:{member}", []) if e.type == kind)
+
+    for subject, entries in by_subject.items():
+        if not subject.startswith("hr.evt.onboarding.member."):
+            continue
+        member = subject.rsplit(".", 1)[1]
+        kinds = {e.type for e in entries}
+        reg = next((e for e in entries if e.type == "MemberRegistered"), None)
+        if reg and "guest" in reg.envelope.get("payload", {}).get("roles", []):
+            if joins("introduction", member, "MemberJoinedGroup") != 1:
+                problems.append(f"{member}: registered, but joined introduction "
+                                f"{joins('introduction', member, 'MemberJoinedGroup')} times")
+            if "AccessGranted" in kinds and (joins("main", member, "MemberJoinedGroup") != 1
+                                             or joins("introduction", member, "MemberLeftGroup") != 1):
+                problems.append(f"{member}: granted, but main/introduction membership events are "
+                                f"{by_subject.get(f'hr.evt.groups.membership.main:{member}')}")
+    return problems, notes
+
+
+async def deadletters(sup: Supervisor) -> int:
+    nc = await connect(sup)
+    try:
+        return (await nc.jetstream(timeout=10).stream_info(DEADLETTER_STREAM)).state.messages
+    finally:
+        await nc.close()
+
+
+# ---------------------------------------------------------------- projections
+
+
+async def statuses(nc) -> dict[str, list[dict]]:
+    out = {}
+    for svc in SERVICES:
+        out[svc] = json.loads((await nc.request(control_subject(svc, "status"), b"{}", timeout=5)).data)["consumers"]
+    return out
+
+
+async def settle(sup: Supervisor, timeout: float = 60.0) -> None:
+    """Until every consumer of every service has applied the whole log, and the log stands still."""
+    nc = await connect(sup)
+    try:
+        js = nc.jetstream(timeout=10)
+        deadline = time.monotonic() + timeout
+        last_seq, quiet, st = None, 0, None
+        while time.monotonic() < deadline:
+            try:
+                st = await statuses(nc)
+                seq = (await js.stream_info(EVENTS_STREAM)).state.last_seq
+            except Exception as e:  # noqa: BLE001 - a service may still be recovering
+                st, seq = repr(e), None
+            idle = isinstance(st, dict) and all(c["lag"] == 0 and "rebuild" not in c for cs in st.values() for c in cs)
+            quiet = quiet + 1 if idle and seq == last_seq else 0
+            if quiet >= 3:
+                return
+            last_seq = seq
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"consumers did not settle in {timeout}s: {st}")
+    finally:
+        await nc.close()
+
+
+def snapshot(sup: Supervisor) -> dict[str, dict]:
+    """Every read-model document of every service, read straight from its SQLite file (read-only)."""
+    out = {}
+    for svc in SERVICES:
+        f = Path(sup.data_dir) / f"hr_{svc}.sqlite3"
+        conn = sqlite3.connect(f"file:{f}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = conn.execute("SELECT coll, id, body FROM docs ORDER BY coll, id").fetchall()
+        finally:
+            conn.close()
+        out[svc] = {(coll, id_): json.loads(body) for coll, id_, body in rows}
+    return out
+
+
+async def rebuild_all(sup: Supervisor) -> None:
+    nc = await connect(sup)
+    try:
+        for svc in SERVICES:
+            reply = json.loads((await nc.request(control_subject(svc, "rebuild"), b"{}", timeout=30)).data)
+            assert reply.get("ok"), reply
+    finally:
+        await nc.close()
+
+
+def diff(before: dict, after: dict, limit: int = 5) -> list[str]:
+    out = []
+    for svc in before:
+        b, a = before[svc], after.get(svc, {})
+        for key in sorted(set(b) | set(a)):
+            if b.get(key) != a.get(key):
+                out.append(f"{svc} {key}: live={b.get(key)} rebuilt={a.get(key)}")
+    return out[:limit] + ([f"... {len(out) - limit} more"] if len(out) > limit else [])
+
+
+async def check_projections(sup: Supervisor, log: list[Entry]) -> list[str]:
+    """Settle, snapshot, rebuild every projection from the log, settle, compare."""
+    problems = []
+    await settle(sup)
+    live = snapshot(sup)
+    members = {e.subject.rsplit(".", 1)[1] for e in log if e.type == "MemberRegistered"}
+    seen = {k[1] for k in live["onboarding"] if k[0] == "members"}
+    if members - seen:
+        problems.append(f"{len(members - seen)} registered members missing from onboarding's read model")
+    await rebuild_all(sup)
+    await asyncio.sleep(0.3)
+    await settle(sup)
+    rebuilt = snapshot(sup)
+    problems += diff(live, rebuilt)
+    return problems

@@ -1,0 +1,196 @@
+"""A steady load of commands through the gateway's HTTP API, recording every
+answer: onboarding journeys (invitation, registration, rules, profile,
+moderator decision, a resubmitted profile after a request for changes).
+
+Each command carries its own ``X-Correlation-Id``; the events it appends carry
+it too, which is how the checks find a command's events in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from tests.chaos.harness import ADMIN_EMAIL, ADMIN_PASSWORD
+
+PASSWORD = "chaos-pass-123"
+PROFILE = {
+    "full_name": "Нагрузочный Тест",
+    "city": "Екатеринбург",
+    "company": "Уралмаш",
+    "position": "HR-бизнес-партнёр",
+    "years_in_hr": 5,
+    "professional_interests": ["оценка персонала"],
+    "phone": "+7 912 000-00-00",
+    "about": "Проверяю устойчивость.",
+}
+
+
+@dataclass
+class Call:
+    kind: str  # invite | register | rules | profile | decision
+    cid: str
+    ok: bool
+    status: int | None
+    body: Any
+    params: dict[str, Any]
+    t: float
+
+
+@dataclass
+class Load:
+    base_url: str
+    rate: float = 30.0  # commands per second, at most
+    concurrency: int = 8
+    seed: int = 1
+    calls: list[Call] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task] = field(default_factory=list)
+    _next_slot: float = 0.0
+    _admin: str | None = None
+
+    # ------------------------------------------------------------ control
+
+    async def start(self) -> "Load":
+        self._rng = random.Random(self.seed)
+        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=httpx.Timeout(15.0, connect=2.0))
+        self._admin = await self._login(ADMIN_EMAIL, ADMIN_PASSWORD, retry=True)
+        self._tasks = [asyncio.create_task(self._worker(i)) for i in range(self.concurrency)]
+        return self
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._client.aclose()
+
+    @property
+    def acked(self) -> list[Call]:
+        return [c for c in self.calls if c.ok]
+
+    @property
+    def failed(self) -> list[Call]:
+        return [c for c in self.calls if not c.ok]
+
+    def summary(self) -> str:
+        kinds: dict[str, list[int]] = {}
+        for c in self.calls:
+            k = kinds.setdefault(c.kind, [0, 0])
+            k[0 if c.ok else 1] += 1
+        why = Counter((c.kind, c.status, c.body.get("code") if isinstance(c.body, dict) else None) for c in self.failed)
+        return ", ".join(f"{k}: {ok} ok/{bad} failed" for k, (ok, bad) in sorted(kinds.items())) + (
+            f"; errors {self.errors}; failures {dict(why.most_common(6))}" if self.errors else "")
+
+    def rate_between(self, t0: float, t1: float) -> float:
+        """Acknowledged commands per second between two wall-clock times."""
+        return sum(1 for c in self.acked if t0 <= c.t < t1) / max(t1 - t0, 1e-6)
+
+    async def wait_for(self, acked: int, timeout: float = 30.0) -> None:
+        """Until ``acked`` more commands than now were acknowledged."""
+        target = len(self.acked) + acked
+        deadline = time.monotonic() + timeout
+        while len(self.acked) < target:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"load made no progress: {self.summary()}")
+            await asyncio.sleep(0.05)
+
+    # ------------------------------------------------------------ one request
+
+    async def _pace(self) -> None:
+        now = time.monotonic()
+        slot = max(now, self._next_slot)
+        self._next_slot = slot + 1.0 / self.rate
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    async def _login(self, email: str, password: str, retry: bool = False) -> str | None:
+        for _ in range(100 if retry else 1):
+            try:
+                r = await self._client.post("/v1/auth/token", json={"email": email, "password": password})
+                if r.status_code == 200:
+                    return r.json()["access_token"]
+            except httpx.HTTPError:
+                pass
+            if not retry:
+                return None
+            await asyncio.sleep(0.2)
+        raise RuntimeError("admin cannot sign in")
+
+    async def _call(self, kind: str, method: str, url: str, token: str | None, params: dict, json_body=None) -> Call:
+        await self._pace()
+        cid = f"chaos-{uuid.uuid4()}"
+        headers = {"X-Correlation-Id": cid}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        status = body = None
+        try:
+            r = await self._client.request(method, url, json=json_body, headers=headers)
+            status = r.status_code
+            try:
+                body = r.json()
+            except ValueError:
+                body = r.text
+        except httpx.HTTPError as e:
+            body = repr(e)
+            self.errors[type(e).__name__] = self.errors.get(type(e).__name__, 0) + 1
+        call = Call(kind, cid, status is not None and 200 <= status < 300, status, body, params, time.time())
+        self.calls.append(call)
+        if not call.ok and status is not None:
+            self.errors[str(status)] = self.errors.get(str(status), 0) + 1
+        return call
+
+    # ------------------------------------------------------------ journeys
+
+    async def _worker(self, i: int) -> None:
+        while not self._stop.is_set():
+            try:
+                done = await self._journey()
+            except Exception as e:  # noqa: BLE001 - the load never dies of one surprise
+                self.errors[f"journey:{type(e).__name__}"] = self.errors.get(f"journey:{type(e).__name__}", 0) + 1
+                done = False
+            if not done:
+                await asyncio.sleep(0.2)  # something is down: do not spin
+
+    async def _journey(self) -> bool:
+        inv = await self._call("invite", "POST", "/v1/invitations", self._admin, {},
+                               {"max_uses": 1, "expires_in_days": 7})
+        if not inv.ok:
+            return False
+        email = f"chaos-{uuid.uuid4().hex[:12]}@example.ru"
+        token = inv.body["token"]
+        reg = await self._call("register", "POST", "/v1/registrations", None, {"invitation": token, "email": email}, {
+            "invitation_token": token, "email": email, "password": PASSWORD,
+            "full_name": "Нагрузочный Тест", "consent_personal_data": True})
+        if not reg.ok:
+            return False
+        member_id = reg.body["member_id"]
+        await self._pace()
+        access = await self._login(email, PASSWORD)
+        if not access:
+            return False
+        if self._stop.is_set():
+            return True
+        if not (await self._call("rules", "POST", "/v1/me/rules-acknowledgement", access, {"member_id": member_id})).ok:
+            return False
+        if not (await self._call("profile", "PUT", "/v1/me/profile", access, {"member_id": member_id}, PROFILE)).ok:
+            return False
+        decision = self._rng.choice(["grant", "grant", "request_changes", "decline"])
+        body = {"decision": decision, "message": None if decision == "grant" else "Причина"}
+        d = await self._call("decision", "POST", f"/v1/moderation/{member_id}/decision", self._admin,
+                             {"member_id": member_id, "decision": decision}, body)
+        if not d.ok or decision != "request_changes" or self._stop.is_set():
+            return d.ok
+        again = await self._call("profile", "PUT", "/v1/me/profile", access, {"member_id": member_id},
+                                 {**PROFILE, "about": "Исправил."})
+        if not again.ok:
+            return False
+        d = await self._call("decision", "POST", f"/v1/moderation/{member_id}/decision", self._admin,
+                             {"member_id": member_id, "decision": "grant"}, {"decision": "grant"})
+        return d.ok

@@ -1,0 +1,184 @@
+"""Chaos: the real platform as OS processes, under a steady load of commands,
+while a service, the nats-server or a node of a NATS cluster is killed.
+
+After each disruption:
+1. every acknowledged command's events are in the log exactly once, no event
+   id twice, no command by halves, no policy reaction missing, no dead letters;
+2. every projection equals a fresh rebuild from the log;
+3. the platform recovered by itself: /readyz is 200 and new commands succeed,
+   and nothing but the killed process was restarted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Awaitable, Callable
+
+import pytest
+
+from libs.contracts.subjects import EVENTS_STREAM, control_subject
+from tests.chaos import checks
+from tests.chaos.harness import Supervisor
+from tests.chaos.load import Load
+
+pytestmark = [pytest.mark.chaos, pytest.mark.timeout(300)]
+
+RATE = 30.0  # commands per second offered by the load
+STEADY_S = 4.0  # seconds of load before the disruption and after the recovery
+
+
+async def run_scenario(sup: Supervisor, disrupt: Callable[[Supervisor, Load], Awaitable[None]]) -> None:
+    t0 = time.monotonic()
+    load = probe = None
+    try:
+        await sup.start_all()
+        t_up = time.monotonic() - t0
+        load = await Load(sup.base_url, rate=RATE).start()
+        w0 = time.time()
+        await load.wait_for(25)  # the load runs...
+        await asyncio.sleep(max(0.0, STEADY_S - (time.time() - w0)))
+        w1 = time.time()
+        starts = {n: p.starts for n, p in {**sup.nodes, **sup.procs}.items()}
+        t1 = time.monotonic()
+        await disrupt(sup, load)
+        await load.wait_for(25, timeout=90)  # ...and goes on succeeding after the disruption
+        t_recovered = time.monotonic() - t1
+        w2 = time.time()
+        await asyncio.sleep(STEADY_S)
+        w3 = time.time()
+        await load.stop()
+
+        # (3) recovered without a hand: nothing crashed, only the killed process was started again,
+        # the gateway is ready and a new journey goes through without a single failure
+        assert not sup.dead(), f"processes died: {sup.dead()}\n" + "\n".join(sup.tail(n) for n in sup.dead())
+        restarted = {n for n, p in {**sup.nodes, **sup.procs}.items() if p.starts != starts[n]}
+        await sup.wait_ready(timeout=30)
+        probe = await Load(sup.base_url, rate=RATE, concurrency=1, seed=99).start()
+        await probe.wait_for(6, timeout=30)
+        await probe.stop()
+        problems = [f"after recovery {c.kind} failed: {c.status} {c.body}" for c in probe.failed]
+
+        # (1) the log
+        await checks.settle(sup)
+        log = await checks.read_log(sup)
+        log_problems, notes = checks.check_log(log, load.calls + probe.calls)
+        problems += log_problems
+        dlq = await checks.deadletters(sup)
+        if dlq:
+            problems.append(f"{dlq} events were dead-lettered")
+        # (2) the read models
+        problems += await checks.check_projections(sup, log)
+
+        print(f"\n[chaos] up {t_up:.1f}s, disruption+recovery {t_recovered:.1f}s, total {time.monotonic() - t0:.1f}s;"
+              f" restarted {sorted(restarted)}; log {len(log)} events;"
+              f" acked/s before {load.rate_between(w0, w1):.1f}, after {load.rate_between(w2, w3):.1f}; {load.summary()}")
+        for n in notes[:5]:
+            print(f"[chaos] note: {n}")
+        if len(notes) > 5:
+            print(f"[chaos] note: ... {len(notes) - 5} more")
+        assert not problems, "\n".join(problems[:30]) + f"\nload: {load.summary()}"
+    except BaseException:
+        print("\n".join(sup.tail(n, 25) for n in [*sup.nodes, *sup.procs]))
+        if load:
+            print(f"[chaos] load: {load.summary()}")
+        raise
+    finally:
+        for lo in (load, probe):
+            if lo and not lo._stop.is_set():
+                await lo.stop()
+        sup.stop_all()
+
+
+def build_platform(tmp_path, *, cluster: bool = False) -> Supervisor:
+    sup = Supervisor(tmp_path, replicas=3 if cluster else 1)
+    sup.add_nats_cluster(3) if cluster else sup.add_nats()
+    sup.add_platform()
+    return sup
+
+
+# ---------------------------------------------------------------- a. services
+
+
+@pytest.mark.parametrize("service", ["onboarding", "groups", "gateway"])
+async def test_kill9_a_service_under_load(tmp_path, service):
+    """kill -9 at a random moment; then, for a service with consumers, kill -9 exactly while
+    a consumer is between receiving a batch and committing it: in groups after a freeze
+    (SIGSTOP) left its policy a backlog, and in each service in the middle of a rebuild."""
+
+    async def disrupt(sup: Supervisor, load: Load) -> None:
+        sup.kill9(service)
+        await asyncio.sleep(1.5)  # the load meets the hole
+        sup.start(service)
+        took = await sup.wait_ready()
+        print(f"\n[chaos] {service} killed -9 and restarted; ready again after {took:.1f}s")
+        if service == "gateway":
+            return
+        if service == "groups":
+            await load.wait_for(10)
+            sup.pause(service)
+            await asyncio.sleep(2.0)  # the log moves on, the policy falls behind
+            sup.resume(service)
+            caught = await sup.kill9_mid_batch(service, "base_groups", "policy")
+            sup.start(service)
+            took = await sup.wait_ready()
+            print(f"[chaos] {service} frozen 2s, killed -9 {'mid-batch' if caught else '(batch not caught)'}"
+                  f" of its policy; ready again after {took:.1f}s")
+        await load.wait_for(10)
+        nc = await checks.connect(sup)
+        try:
+            rebuild = asyncio.create_task(nc.request(control_subject(service, "rebuild"), b"{}", timeout=10))
+            caught = await sup.kill9_mid_batch(service, "members" if service == "onboarding" else "directory")
+            await asyncio.gather(rebuild, return_exceptions=True)
+        finally:
+            await nc.close()
+        sup.start(service)
+        took = await sup.wait_ready()
+        print(f"[chaos] {service} killed -9 {'mid-batch' if caught else '(batch not caught)'} of a rebuild;"
+              f" ready again after {took:.1f}s")
+
+    await run_scenario(build_platform(tmp_path), disrupt)
+
+
+# ---------------------------------------------------------------- b. nats-server
+
+
+@pytest.mark.parametrize("how", ["restart", "kill9"])
+async def test_nats_server_restart_under_load(tmp_path, how):
+    async def disrupt(sup: Supervisor, load: Load) -> None:
+        sup.stop("nats") if how == "restart" else sup.kill9("nats")
+        await asyncio.sleep(1.5)
+        sup.start("nats")  # same store directory, same port
+        took = await sup.wait_ready()
+        print(f"\n[chaos] nats-server {how}: platform ready again after {took:.1f}s")
+
+    await run_scenario(build_platform(tmp_path), disrupt)
+
+
+# ---------------------------------------------------------------- c. a NATS cluster
+
+
+async def stream_leader(sup: Supervisor) -> str:
+    nc = await checks.connect(sup)
+    try:
+        info = await nc.jetstream(timeout=10).stream_info(EVENTS_STREAM)
+        assert info.config.num_replicas == 3, info.config
+        assert info.cluster and len(info.cluster.replicas or []) == 2, info.cluster
+        return info.cluster.leader
+    finally:
+        await nc.close()
+
+
+async def test_kill9_the_stream_leader_of_a_three_node_cluster(tmp_path):
+    async def disrupt(sup: Supervisor, load: Load) -> None:
+        leader = await stream_leader(sup)
+        sup.kill9(leader)
+        await load.wait_for(25, timeout=90)  # two nodes of three carry on
+        new_leader = await stream_leader(sup)
+        assert new_leader != leader
+        sup.start(leader)  # it comes back and catches up
+        took = await sup.wait_ready()
+        print(f"\n[chaos] stream leader {leader} killed -9 under load; {new_leader} took over; "
+              f"{leader} back, platform ready after {took:.1f}s")
+
+    await run_scenario(build_platform(tmp_path, cluster=True), disrupt)
