@@ -2,6 +2,22 @@
 
 sqlite3 blocks, so the connection lives on one dedicated worker thread and
 every call is handed to it; the event loop only awaits.
+
+A batch keeps its writes in memory and hands them to the worker in one go at
+its end (BEGIN IMMEDIATE, every write in order, COMMIT): a projection applying
+256 events pays one thread hop for its writes instead of one per write. Reads
+inside the batch see the batch's own writes (an overlay answers ``get`` and
+``get_checkpoint``; ``find``, ``count`` and ``drop`` first write the pending
+ones into the open transaction).
+
+Point reads (``get``, ``get_checkpoint``) of a file database run on the event
+loop's thread through a second, read-only connection: a primary-key lookup
+takes microseconds, a hop to the worker thread costs far more (measured: a
+projection rebuild went from about 300 to about 170 µs of CPU per event when
+its reads stopped hopping). In WAL mode that
+reader never waits for the writer and sees every committed write; it yields
+to the worker whenever the writer holds uncommitted writes of the current
+task's batch, or when SQLite reports it busy.
 """
 
 from __future__ import annotations
@@ -64,6 +80,14 @@ def _connect(file: str) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(_SCHEMA)
+    return conn
+
+
+def _connect_reader(file: str) -> sqlite3.Connection:
+    """The loop thread's read-only connection; timeout 0: never block the loop
+    waiting for a lock (a busy reader falls back to the worker)."""
+    conn = sqlite3.connect(file, isolation_level=None, timeout=0)
+    conn.execute("PRAGMA query_only=ON")
     return conn
 
 
@@ -138,13 +162,41 @@ def _order(sort: Sort) -> str:
     return "ORDER BY " + ", ".join(terms)
 
 
+_UPSERT_DOC = (
+    "INSERT INTO docs (coll, id, body) VALUES (?, ?, ?) "
+    "ON CONFLICT (coll, id) DO UPDATE SET body = excluded.body"
+)
+_DELETE_DOC = "DELETE FROM docs WHERE coll = ? AND id = ?"
+_UPSERT_CHECKPOINT = (
+    "INSERT INTO checkpoints (name, seq) VALUES (?, ?) "
+    "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq"
+)
+
+
+class _Pending:
+    """The writes of the batch in progress, not yet handed to SQLite."""
+
+    def __init__(self) -> None:
+        self.ops: list[tuple[str, tuple[Any, ...]]] = []
+        #: (collection, id) -> encoded body, or None when deleted in this batch
+        self.docs: dict[tuple[str, str], str | None] = {}
+        self.checkpoints: dict[str, int] = {}
+        #: BEGIN IMMEDIATE has run: a find/count/drop wrote ops into the transaction
+        self.begun = False
+
+
 class SqliteStore:
-    def __init__(self, conn: sqlite3.Connection, worker: ThreadPoolExecutor) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, worker: ThreadPoolExecutor, reader: sqlite3.Connection | None = None
+    ) -> None:
         self._conn = conn
         self._worker = worker
+        #: read-only, used on the event loop's thread only; None for :memory:
+        self._reader = reader
         # Held by a batch for its whole transaction: another task's write must
         # not land in it (and be rolled back with it) on the shared connection.
         self._tx = asyncio.Lock()
+        self._pending: _Pending | None = None
 
     @classmethod
     async def open(cls, url: str, database: str) -> SqliteStore:
@@ -159,10 +211,24 @@ class SqliteStore:
         except BaseException:
             worker.shutdown(wait=False)
             raise
-        return cls(conn, worker)
+        reader = None
+        if file != MEMORY:  # a second connection to :memory: would be another database
+            try:
+                reader = _connect_reader(file)
+            except BaseException:
+                await asyncio.get_running_loop().run_in_executor(worker, conn.close)
+                worker.shutdown(wait=False)
+                raise
+        return cls(conn, worker, reader)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
+
+    def _in_batch(self) -> _Pending | None:
+        """The pending writes of the batch the current task runs inside, if any."""
+        if id(self) in _batching.get():
+            return self._pending
+        return None
 
     async def _write(self, sql: str, params: list[Any] | tuple[Any, ...]) -> None:
         if id(self) in _batching.get():
@@ -174,25 +240,76 @@ class SqliteStore:
     def _fetch(self, sql: str, params: list[Any] | tuple[Any, ...]) -> list[Any]:
         return self._conn.execute(sql, params).fetchall()
 
+    def _flush(self, pending: _Pending) -> None:
+        """Worker thread: write the batch's pending ops into its (open) transaction."""
+        if not pending.begun:
+            self._conn.execute("BEGIN IMMEDIATE")
+            pending.begun = True
+        for sql, params in pending.ops:
+            self._conn.execute(sql, params)
+        pending.ops.clear()
+        pending.docs.clear()
+        pending.checkpoints.clear()
+
+    def _flush_then(self, pending: _Pending, fn: Callable[..., T], *args: Any) -> T:
+        self._flush(pending)
+        return fn(*args)
+
+    def _commit(self, pending: _Pending) -> None:
+        """Worker thread: the whole batch in one transaction, or nothing of it."""
+        try:
+            self._flush(pending)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+
+    async def _read(self, sql: str, params: list[Any] | tuple[Any, ...]) -> list[Any]:
+        pending = self._in_batch()
+        if pending is not None and pending.ops:
+            return await self._run(self._flush_then, pending, self._fetch, sql, params)
+        return await self._run(self._fetch, sql, params)
+
+    async def _point_read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        """A primary-key lookup: inline on the reader when it sees what the
+        current task must see, else on the worker."""
+        pending = self._in_batch()
+        if self._reader is not None and (pending is None or not pending.begun):
+            try:
+                # fetchall, not fetchone: a statement left unfinished would pin
+                # the reader to an old snapshot
+                return self._reader.execute(sql, params).fetchall()
+            except sqlite3.OperationalError:  # busy (e.g. WAL recovery): ask the worker
+                pass
+        return await self._read(sql, params)
+
     async def get(self, collection: str, doc_id: str) -> Doc | None:
-        rows = await self._run(
-            self._fetch,
+        pending = self._in_batch()
+        if pending is not None and (collection, doc_id) in pending.docs:
+            body = pending.docs[(collection, doc_id)]
+            return None if body is None else json.loads(body)
+        rows = await self._point_read(
             "SELECT body FROM docs WHERE coll = ? AND id = ?",
             (collection, doc_id),
         )
         return json.loads(rows[0][0]) if rows else None
 
     async def put(self, collection: str, doc_id: str, doc: Doc) -> None:
-        await self._write(
-            "INSERT INTO docs (coll, id, body) VALUES (?, ?, ?) "
-            "ON CONFLICT (coll, id) DO UPDATE SET body = excluded.body",
-            (collection, doc_id, _encode(doc)),
-        )
+        body = _encode(doc)
+        pending = self._in_batch()
+        if pending is not None:
+            pending.docs[(collection, doc_id)] = body
+            pending.ops.append((_UPSERT_DOC, (collection, doc_id, body)))
+            return
+        await self._write(_UPSERT_DOC, (collection, doc_id, body))
 
     async def delete(self, collection: str, doc_id: str) -> None:
-        await self._write(
-            "DELETE FROM docs WHERE coll = ? AND id = ?", (collection, doc_id)
-        )
+        pending = self._in_batch()
+        if pending is not None:
+            pending.docs[(collection, doc_id)] = None
+            pending.ops.append((_DELETE_DOC, (collection, doc_id)))
+            return
+        await self._write(_DELETE_DOC, (collection, doc_id))
 
     async def find(
         self,
@@ -208,31 +325,36 @@ class SqliteStore:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        rows = await self._run(self._fetch, sql, params)
+        rows = await self._read(sql, params)
         return [json.loads(body) for (body,) in rows]
 
     async def count(self, collection: str, where: Doc | None = None) -> int:
         condition, params = _where(collection, where)
-        rows = await self._run(
-            self._fetch, f"SELECT count(*) FROM docs WHERE {condition}", params
-        )
+        rows = await self._read(f"SELECT count(*) FROM docs WHERE {condition}", params)
         return int(rows[0][0])
 
     async def drop(self, collection: str) -> None:
-        await self._write("DELETE FROM docs WHERE coll = ?", (collection,))
+        sql, params = "DELETE FROM docs WHERE coll = ?", (collection,)
+        pending = self._in_batch()
+        if pending is not None:
+            await self._run(self._flush_then, pending, self._conn.execute, sql, params)
+            return
+        await self._write(sql, params)
 
     async def get_checkpoint(self, name: str) -> int:
-        rows = await self._run(
-            self._fetch, "SELECT seq FROM checkpoints WHERE name = ?", (name,)
-        )
+        pending = self._in_batch()
+        if pending is not None and name in pending.checkpoints:
+            return pending.checkpoints[name]
+        rows = await self._point_read("SELECT seq FROM checkpoints WHERE name = ?", (name,))
         return int(rows[0][0]) if rows else 0
 
     async def set_checkpoint(self, name: str, seq: int) -> None:
-        await self._write(
-            "INSERT INTO checkpoints (name, seq) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
-            (name, seq),
-        )
+        pending = self._in_batch()
+        if pending is not None:
+            pending.checkpoints[name] = seq
+            pending.ops.append((_UPSERT_CHECKPOINT, (name, seq)))
+            return
+        await self._write(_UPSERT_CHECKPOINT, (name, seq))
 
     def _rollback(self) -> None:
         if self._conn.in_transaction:
@@ -245,17 +367,23 @@ class SqliteStore:
             yield
             return
         async with self._tx:
-            await self._run(self._conn.execute, "BEGIN IMMEDIATE")
+            pending = self._pending = _Pending()
             token = _batching.set(active | {id(self)})
             try:
                 yield
-                await self._run(self._conn.execute, "COMMIT")
+                await self._run(self._commit, pending)
             except BaseException:
+                # always, even when nothing was flushed yet: a flush cut short
+                # by a cancellation may still be running on the worker
                 await self._run(self._rollback)
                 raise
             finally:
                 _batching.reset(token)
+                self._pending = None
 
     async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         await self._run(self._conn.close)
         self._worker.shutdown(wait=True)
