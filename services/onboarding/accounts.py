@@ -82,7 +82,25 @@ class Accounts:
 
     async def reserve_email(self, email: str, member_id: str) -> None:
         try:
-            await self._emails.create(self.email_key(email), member_id.encode())
+            await self._emails.create(self.email_key(email), f"{member_id} {time.time():.3f}".encode())
+        except KeyWrongLastSequenceError:
+            raise Conflict("email_taken") from None
+
+    async def reservation(self, email: str) -> tuple[str, float, int] | None:
+        """(member id, reserved at, revision) of the address, or None when free."""
+        try:
+            entry = await self._emails.get(self.email_key(email))
+        except KeyNotFoundError:
+            return None
+        if not entry.value:
+            return None
+        member_id, _, at = entry.value.decode().partition(" ")
+        return member_id, float(at or 0), entry.revision
+
+    async def take_over_email(self, email: str, member_id: str, revision: int) -> None:
+        """Claim a reservation whose registration died; only one claimant wins."""
+        try:
+            await self._emails.update(self.email_key(email), f"{member_id} {time.time():.3f}".encode(), last=revision)
         except KeyWrongLastSequenceError:
             raise Conflict("email_taken") from None
 
@@ -91,11 +109,8 @@ class Accounts:
         await self._failures.purge(self.email_key(email))
 
     async def member_by_email(self, email: str) -> str | None:
-        try:
-            entry = await self._emails.get(self.email_key(email))
-        except KeyNotFoundError:
-            return None
-        return entry.value.decode() if entry.value else None
+        held = await self.reservation(email)
+        return held[0] if held else None
 
     # ------------------------------------------------------------ sign-in throttling
 

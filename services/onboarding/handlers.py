@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -100,13 +101,20 @@ async def revoke_invitation(cmd: RevokeInvitation, ctx: Context, deps: Deps) -> 
     return Done(seq, {"token": cmd.token, "revoked": True})
 
 
+#: a reservation this old whose member was never recorded belongs to a registration that died
+ORPHANED_RESERVATION_S = 120.0
+
+
 async def register_member(cmd: RegisterMember, ctx: Context, deps: Deps) -> Done:
-    """Three steps over three stores, ordered so a failure leaves no member half-made:
-    reserve the e-mail, spend one use of the invitation, then record the member."""
+    """Three steps over three stores: reserve the e-mail, spend one use of the
+    invitation, then record the member. A refusal or failure on the way
+    releases the address; a process that dies on the way leaves a reservation
+    no member holds, which a later registration takes over (and one spent use
+    of the invitation, which stays spent)."""
     domain.require_consent(cmd.consent_personal_data)
     member_id = str(uuid7())
     email = cmd.email.lower()
-    await deps.accounts.reserve_email(email, member_id)
+    await _claim_email(deps, email, member_id)
     try:
         await deps.svc.execute(
             INVITATION,
@@ -114,20 +122,40 @@ async def register_member(cmd: RegisterMember, ctx: Context, deps: Deps) -> Done
             lambda s: domain.use_invitation(cmd.invitation_token, member_id, now(), s),
             meta_of(ctx),
         )
-    except DomainError:
-        await deps.accounts.release_email(email)
+        password_hash = await deps.accounts.hash_password(cmd.password)
+        seq = await deps.svc.execute(
+            MEMBER,
+            member_id,
+            lambda s: domain.register(
+                member_id, cmd.invitation_token, email, cmd.full_name.strip(), password_hash, True, s
+            ),
+            Meta(actor=member_id, correlation_id=ctx.correlation_id),
+        )
+    except Exception:
+        # a lost acknowledgement may hide a stored member: keep its address then
+        state, _ = await deps.svc.load(MEMBER, member_id)
+        if not state.exists:
+            await deps.accounts.release_email(email)
         raise
-    password_hash = await deps.accounts.hash_password(cmd.password)
-    meta = Meta(actor=member_id, correlation_id=ctx.correlation_id)
-    seq = await deps.svc.execute(
-        MEMBER,
-        member_id,
-        lambda s: domain.register(
-            member_id, cmd.invitation_token, email, cmd.full_name.strip(), password_hash, True, s
-        ),
-        meta,
-    )
     return Done(seq, {"member_id": member_id, "status": "introduction"})
+
+
+async def _claim_email(deps: Deps, email: str, member_id: str) -> None:
+    try:
+        await deps.accounts.reserve_email(email, member_id)
+        return
+    except DomainError:
+        held = await deps.accounts.reservation(email)
+        if held is None:  # released meanwhile: one more try
+            await deps.accounts.reserve_email(email, member_id)
+            return
+        holder, reserved_at, revision = held
+        if time.time() - reserved_at < ORPHANED_RESERVATION_S:
+            raise
+        state, _ = await deps.svc.load(MEMBER, holder)
+        if state.exists:
+            raise
+        await deps.accounts.take_over_email(email, member_id, revision)
 
 
 async def acknowledge_rules(cmd: AcknowledgeRules, ctx: Context, deps: Deps) -> Done:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import nats
 import pytest
 
 from libs.contracts.onboarding import AccessDeclined, AccessGranted, ChangesRequested, InvitationIssued
 from libs.kit.eventstore import Meta
+from services.onboarding.accounts import EMAILS_BUCKET, Accounts
 from services.onboarding.handlers import INVITATION, MEMBER
 from tests.e2e.helpers import log_position, settle
 from tests.e2e.journey import FULL_PROFILE, admin_token, invite, login, make_moderator, ready_for_review, register
@@ -200,3 +203,27 @@ async def test_errors_speak_russian_by_default_and_english_on_request(platform):
         assert r.status_code == 422 and r.json()["code"] == "malformed_request"
         r = await c.get("/v1/me", headers={"Authorization": "Bearer forged.token.value"})
         assert r.status_code == 401 and r.json()["code"] == "invalid_token"
+
+
+async def test_an_address_left_reserved_by_a_dead_registration_is_taken_over(platform, admin):
+    """A registration that died after reserving the address: the next one may
+    take it once the reservation is old and no member holds it."""
+    keys = Accounts(platform.settings["onboarding"], None)
+    old, fresh = f"orphan-{uuid.uuid4().hex[:6]}@example.ru", f"busy-{uuid.uuid4().hex[:6]}@example.ru"
+    nc = await nats.connect(platform.nats_url)
+    try:
+        kv = await nc.jetstream().key_value(EMAILS_BUCKET)
+        await kv.create(keys.email_key(old), f"ghost-member {time.time() - 3600:.3f}".encode())
+        await kv.create(keys.email_key(fresh), f"ghost-member {time.time():.3f}".encode())
+    finally:
+        await nc.close()
+    inv = await invite(platform, admin, max_uses=2)
+    member_id, _, token = await register(platform, inv["token"], email=old)
+    async with platform.client(token) as c:
+        assert (await c.get("/v1/me")).json()["member_id"] == member_id
+    # a reservation still young may belong to a registration under way
+    async with platform.client() as c:
+        r = await c.post("/v1/registrations", json={
+            "invitation_token": inv["token"], "email": fresh, "password": "s3cret-pass",
+            "full_name": "Вторая Попытка", "consent_personal_data": True})
+    assert r.status_code == 409 and r.json()["code"] == "email_taken"
