@@ -56,6 +56,12 @@ class Aggregate(Generic[S]):
         return state
 
 
+@dataclass(frozen=True)
+class Executed(Generic[S]):
+    seq: int
+    state: S
+
+
 class Service:
     def __init__(self, name: str, settings: KitSettings):
         self.name = name
@@ -134,17 +140,24 @@ class Service:
         decide: Callable[[S], list[Event]],
         meta: Meta,
         event_ids: Callable[[int], Sequence[UUID]] | None = None,
-    ) -> int:
-        """Load, decide, append; on a concurrent append, decide again on fresh state."""
+    ) -> "Executed[S]":
+        """Load, decide, append; on a concurrent append, decide again on fresh state.
+
+        Returns the state after the new events, folded here rather than
+        loaded again: a second load would decode and decrypt the whole history.
+        """
         for _ in range(MAX_DECIDE_ATTEMPTS):
             state, stream = await self.load(aggregate, aggregate_id)
             new = decide(state)
             if not new:
-                return stream.last_seq
+                return Executed(stream.last_seq, state)
             try:
-                return await self.events.append(stream, new, meta, event_ids(len(new)) if event_ids else None)
+                seq = await self.events.append(stream, new, meta, event_ids(len(new)) if event_ids else None)
             except ConcurrencyConflict:
                 continue
+            for event in new:
+                state = aggregate.evolve(state, event)
+            return Executed(seq, state)
         raise Conflict("concurrent_update")
 
     async def wait_applied(self, seq: int | None) -> None:

@@ -76,15 +76,15 @@ def _member_guard(ctx: Context) -> str:
 
 async def issue_invitation(cmd: IssueInvitation, ctx: Context, deps: Deps) -> Done:
     token = secrets.token_urlsafe(24)
-    seq = await deps.svc.execute(
+    done = await deps.svc.execute(
         INVITATION,
         token,
         lambda s: domain.issue_invitation(ctx.actor, token, cmd.max_uses, cmd.expires_in_days, now(), s),
         meta_of(ctx),
     )
-    state, _ = await deps.svc.load(INVITATION, token)
+    state = done.state
     return Done(
-        seq,
+        done.seq,
         {
             "token": token,
             "url": f"{deps.settings.invitation_base_url.rstrip('/')}/{token}",
@@ -95,10 +95,10 @@ async def issue_invitation(cmd: IssueInvitation, ctx: Context, deps: Deps) -> Do
 
 
 async def revoke_invitation(cmd: RevokeInvitation, ctx: Context, deps: Deps) -> Done:
-    seq = await deps.svc.execute(
+    done = await deps.svc.execute(
         INVITATION, cmd.token, lambda s: domain.revoke_invitation(ctx.actor, cmd.token, s), meta_of(ctx)
     )
-    return Done(seq, {"token": cmd.token, "revoked": True})
+    return Done(done.seq, {"token": cmd.token, "revoked": True})
 
 
 #: a reservation this old whose member was never recorded belongs to a registration that died
@@ -123,7 +123,7 @@ async def register_member(cmd: RegisterMember, ctx: Context, deps: Deps) -> Done
             meta_of(ctx),
         )
         password_hash = await deps.accounts.hash_password(cmd.password)
-        seq = await deps.svc.execute(
+        done = await deps.svc.execute(
             MEMBER,
             member_id,
             lambda s: domain.register(
@@ -137,7 +137,7 @@ async def register_member(cmd: RegisterMember, ctx: Context, deps: Deps) -> Done
         if not state.exists:
             await deps.accounts.release_email(email)
         raise
-    return Done(seq, {"member_id": member_id, "status": "introduction"})
+    return Done(done.seq, {"member_id": member_id, "status": done.state.status})
 
 
 async def _claim_email(deps: Deps, email: str, member_id: str) -> None:
@@ -160,31 +160,28 @@ async def _claim_email(deps: Deps, email: str, member_id: str) -> None:
 
 async def acknowledge_rules(cmd: AcknowledgeRules, ctx: Context, deps: Deps) -> Done:
     member_id = _member_guard(ctx)
-    seq = await deps.svc.execute(MEMBER, member_id, lambda s: domain.acknowledge_rules(member_id, s), meta_of(ctx))
-    state, _ = await deps.svc.load(MEMBER, member_id)
-    return Done(seq, {"status": state.status})
+    done = await deps.svc.execute(MEMBER, member_id, lambda s: domain.acknowledge_rules(member_id, s), meta_of(ctx))
+    return Done(done.seq, {"status": done.state.status})
 
 
 async def update_profile(cmd: UpdateProfile, ctx: Context, deps: Deps) -> Done:
     member_id = _member_guard(ctx)
     profile = Profile(**cmd.model_dump())
-    seq = await deps.svc.execute(MEMBER, member_id, lambda s: domain.update_profile(member_id, profile, s), meta_of(ctx))
-    state, _ = await deps.svc.load(MEMBER, member_id)
-    return Done(seq, {"complete": state.complete, "missing": state.profile.missing(), "status": state.status})
+    done = await deps.svc.execute(MEMBER, member_id, lambda s: domain.update_profile(member_id, profile, s), meta_of(ctx))
+    state = done.state
+    return Done(done.seq, {"complete": state.complete, "missing": state.profile.missing(), "status": state.status})
 
 
 async def decide_on_member(cmd: DecideOnMember, ctx: Context, deps: Deps) -> Done:
-    seq = await deps.svc.execute(MEMBER, cmd.member_id, lambda s: domain.decide_on_member(ctx.actor, cmd, s), meta_of(ctx))
-    state, _ = await deps.svc.load(MEMBER, cmd.member_id)
-    return Done(seq, {"member_id": cmd.member_id, "status": state.status})
+    done = await deps.svc.execute(MEMBER, cmd.member_id, lambda s: domain.decide_on_member(ctx.actor, cmd, s), meta_of(ctx))
+    return Done(done.seq, {"member_id": cmd.member_id, "status": done.state.status})
 
 
 async def change_roles(cmd: ChangeRoles, ctx: Context, deps: Deps) -> Done:
-    seq = await deps.svc.execute(
+    done = await deps.svc.execute(
         MEMBER, cmd.member_id, lambda s: domain.change_roles(ctx.actor, cmd.member_id, cmd.roles, s), meta_of(ctx)
     )
-    state, _ = await deps.svc.load(MEMBER, cmd.member_id)
-    return Done(seq, {"member_id": cmd.member_id, "roles": list(state.roles)})
+    return Done(done.seq, {"member_id": cmd.member_id, "roles": list(done.state.roles)})
 
 
 async def erase_member(cmd: EraseMember, ctx: Context, deps: Deps) -> Done:
@@ -195,11 +192,11 @@ async def erase_member(cmd: EraseMember, ctx: Context, deps: Deps) -> Done:
     """
     state, _ = await deps.svc.load(MEMBER, cmd.member_id)
     email = state.email
-    seq = await deps.svc.execute(MEMBER, cmd.member_id, lambda s: domain.erase(ctx.actor, cmd.member_id, s), meta_of(ctx))
+    done = await deps.svc.execute(MEMBER, cmd.member_id, lambda s: domain.erase(ctx.actor, cmd.member_id, s), meta_of(ctx))
     if email:
         await deps.accounts.release_email(email)
     await deps.svc.vault.shred(cmd.member_id)
-    return Done(seq, {"member_id": cmd.member_id, "erased": True})
+    return Done(done.seq, {"member_id": cmd.member_id, "erased": True})
 
 
 async def login(cmd: Login, ctx: Context, deps: Deps) -> Done:
