@@ -123,9 +123,11 @@ class Runner:
         ones; by then the checkpoint has passed them and they would be skipped
         as already applied. Starting over from the checkpoint keeps the order.
         """
+        # acks are flow control only — the stored checkpoint says what is
+        # applied — so one ack per batch (AckPolicy.ALL) is enough
         config = ConsumerConfig(
             durable_name=self.durable,
-            ack_policy=AckPolicy.EXPLICIT,
+            ack_policy=AckPolicy.ALL,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE if self.checkpoint else DeliverPolicy.ALL,
             opt_start_seq=self.checkpoint + 1 if self.checkpoint else None,
             filter_subjects=self.c.subjects,
@@ -315,8 +317,7 @@ class Runner:
                 await self._one_by_one(good)
                 return
             self.checkpoint = good[-1][1].seq
-            for msg, _ in good:
-                await msg.ack()
+            await good[-1][0].ack()  # AckPolicy.ALL: one ack for the whole batch
         else:
             await self._one_by_one(good)
 

@@ -19,18 +19,9 @@ from typing import Any
 import httpx
 
 from tests.chaos.harness import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.e2e.journey import FULL_PROFILE as PROFILE
 
 PASSWORD = "chaos-pass-123"
-PROFILE = {
-    "full_name": "Нагрузочный Тест",
-    "city": "Екатеринбург",
-    "company": "Уралмаш",
-    "position": "HR-бизнес-партнёр",
-    "years_in_hr": 5,
-    "professional_interests": ["оценка персонала"],
-    "phone": "+7 912 000-00-00",
-    "about": "Проверяю устойчивость.",
-}
 
 
 @dataclass
