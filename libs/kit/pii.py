@@ -27,6 +27,9 @@ class PiiVault:
     def __init__(self, kv):
         self._kv = kv
         self._cache: dict[str, bytes] = {}
+        #: subjects seen shredded: never cached again, so a read racing the
+        #: purge cannot put a dead key back into the cache
+        self._shredded: set[str] = set()
         self._watcher = None
         self._task: asyncio.Task | None = None
 
@@ -47,6 +50,7 @@ class PiiVault:
         """Keys are cached; a purge by any process must evict them everywhere."""
         async for entry in self._watcher:
             if entry is not None and entry.operation in ("DEL", "PURGE"):
+                self._shredded.add(entry.key)
                 self._cache.pop(entry.key, None)
 
     async def close(self) -> None:
@@ -78,7 +82,7 @@ class PiiVault:
                 # data for an erased member, so nothing old becomes readable.)
                 entry = await self._kv.get(subject)
                 key = entry.value or None
-        if key is not None:
+        if key is not None and subject not in self._shredded:
             self._cache[subject] = key
         return key
 
@@ -98,9 +102,6 @@ class PiiVault:
 
     async def shred(self, subject: str) -> None:
         """Erase the key for good: purge keeps no earlier revision."""
+        self._shredded.add(subject)
         self._cache.pop(subject, None)
         await self._kv.purge(subject)
-
-    def forget(self, subject: str) -> None:
-        """Drop a cached key (another process shredded it)."""
-        self._cache.pop(subject, None)
