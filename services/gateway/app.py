@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 import nats
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -58,27 +58,46 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)
     app.add_exception_handler(Exception, problems.on_unexpected)
 
-    @app.middleware("http")
-    async def correlate_and_log(request: Request, call_next):
-        """One correlation id per request, in every log line and in the reply."""
-        cid = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-        request.state.correlation_id = cid
-        started = time.perf_counter()
-        with structlog.contextvars.bound_contextvars(correlation_id=cid):
-            response = await call_next(request)
-            if request.url.path not in ("/healthz", "/readyz"):
-                log.info("http_request", method=request.method, route=_route(request), status=response.status_code,
-                         ms=round((time.perf_counter() - started) * 1000, 1))
-        response.headers["X-Correlation-Id"] = cid
-        return response
-
+    app.add_middleware(CorrelationMiddleware)
     # added last, so outermost: the access log above runs inside the request's span
     provider = setup_tracing("gateway", settings.otel_service_namespace)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz")
     return app
 
 
-def _route(request: Request) -> str:
-    """The route template, not the path: ids and tokens stay out of the logs."""
-    route = request.scope.get("route")
-    return getattr(route, "path", "unmatched")
+class CorrelationMiddleware:
+    """One correlation id per request, in every log line and in the reply.
+
+    Plain ASGI rather than ``@app.middleware``: Starlette's BaseHTTPMiddleware
+    costs a task and a stream per request, on every command's hot path.
+    """
+
+    QUIET = ("/healthz", "/readyz")
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        cid = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-correlation-id"), "") \
+            or str(uuid.uuid4())
+        scope.setdefault("state", {})["correlation_id"] = cid
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-correlation-id", cid.encode("latin-1"))]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(correlation_id=cid):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                if scope["path"] not in self.QUIET:
+                    route = getattr(scope.get("route"), "path", "unmatched")  # the template: no ids or tokens
+                    log.info("http_request", method=scope["method"], route=route, status=status,
+                             ms=round((time.perf_counter() - started) * 1000, 1))
