@@ -72,12 +72,15 @@ class Stream:
     """An aggregate's events as loaded, and where an append must continue."""
 
     subject: str
+    #: the events loaded: all of them, or those after a state the caller already holds
     events: list[Recorded]
     last_seq: int
+    #: how many events came before ``events`` (those the caller's state already holds)
+    base_version: int = 0
 
     @property
     def version(self) -> int:
-        return len(self.events)
+        return self.base_version + len(self.events)
 
 
 async def ensure_events_stream(js, *, replicas: int = 1, sync_always: bool = False) -> None:
@@ -127,17 +130,22 @@ class EventStore:
 
     # ---------------------------------------------------------------- reading
 
-    async def load(self, subject: str) -> Stream:
-        raw = await self._direct_batch(subject)
+    async def load(self, subject: str, after: int = 0, base_version: int = 0) -> Stream:
+        """The aggregate's events after stream sequence ``after`` (all by default).
+
+        A caller holding the state as of ``after`` (and ``base_version``
+        events) reads only what came since: one round trip, nothing decoded twice.
+        """
+        raw = await self._direct_batch(subject, start=after + 1)
         if self._leader_reads:
             leader_last = await self._leader_last_seq(subject)
-            if (raw[-1][0] if raw else 0) < leader_last:
-                raw = await self._leader_batch(subject)
+            if (raw[-1][0] if raw else after) < leader_last:
+                raw = await self._leader_batch(subject, start=after + 1)
         events = [await self.decode(seq, subj, data) for seq, subj, data in raw]
-        last = raw[-1][0] if raw else 0
-        return Stream(subject=subject, events=events, last_seq=last)
+        last = raw[-1][0] if raw else after
+        return Stream(subject=subject, events=events, last_seq=last, base_version=base_version)
 
-    async def _direct_batch(self, subject: str, batch: int = 1000) -> list[tuple[int, str, bytes]]:
+    async def _direct_batch(self, subject: str, start: int = 1, batch: int = 1000) -> list[tuple[int, str, bytes]]:
         """All messages of one subject via batched direct get: one request, many replies.
 
         The replies come to one long-lived wildcard inbox (no SUB/UNSUB per
@@ -146,7 +154,6 @@ class EventStore:
         decoding the message).
         """
         out: list[tuple[int, str, bytes]] = []
-        start = 1
         while True:
             loop = asyncio.get_running_loop()
             done: asyncio.Future = loop.create_future()
@@ -204,10 +211,11 @@ class EventStore:
         except NotFoundError:
             return 0
 
-    async def _leader_batch(self, subject: str) -> list[tuple[int, str, bytes]]:
-        """All messages of one subject from the stream leader, one request each (the rare, stale-follower path)."""
+    async def _leader_batch(self, subject: str, start: int = 1) -> list[tuple[int, str, bytes]]:
+        """The subject's messages from ``start`` on, from the stream leader, one request each (the rare,
+        stale-follower path)."""
         out: list[tuple[int, str, bytes]] = []
-        seq = 1
+        seq = start
         while True:
             try:
                 msg = await self._js.get_msg(EVENTS_STREAM, seq=seq, subject=subject, next=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Generic, Sequence, TypeVar
 from uuid import UUID
@@ -33,6 +34,7 @@ from libs.kit.tracing import setup_tracing
 log = get_logger(__name__)
 S = TypeVar("S")
 MAX_DECIDE_ATTEMPTS = 5
+STATE_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class Service:
         self.nc = None
         self.js = None
         self._tracer_provider = None
+        self._states: OrderedDict[str, tuple[Any, int, int]] = OrderedDict()
 
     # ------------------------------------------------------------ registration
 
@@ -130,8 +133,22 @@ class Service:
     # ------------------------------------------------------------ use by handlers
 
     async def load(self, aggregate: Aggregate[S], aggregate_id: str) -> tuple[S, Stream]:
-        stream = await self.events.load(aggregate.subject(aggregate_id))
-        return aggregate.fold([r.event for r in stream.events]), stream
+        """The aggregate's current state, folded from the last state this
+        process knew plus the events appended since (a cache bounded by
+        STATE_CACHE_SIZE; states are immutable, so sharing them is safe)."""
+        subject = aggregate.subject(aggregate_id)
+        state, seq, version = self._states.get(subject) or (aggregate.initial(), 0, 0)
+        stream = await self.events.load(subject, after=seq, base_version=version)
+        for r in stream.events:
+            state = aggregate.evolve(state, r.event)
+        self._remember(subject, state, stream.last_seq, stream.version)
+        return state, stream
+
+    def _remember(self, subject: str, state: Any, seq: int, version: int) -> None:
+        self._states[subject] = (state, seq, version)
+        self._states.move_to_end(subject)
+        if len(self._states) > STATE_CACHE_SIZE:
+            self._states.popitem(last=False)
 
     async def execute(
         self,
@@ -157,6 +174,9 @@ class Service:
                 continue
             for event in new:
                 state = aggregate.evolve(state, event)
+            # the expected sequence guarantees nothing sits between the loaded
+            # events and ours: this is the aggregate's state as of ``seq``
+            self._remember(aggregate.subject(aggregate_id), state, seq, stream.version + len(new))
             return Executed(seq, state)
         raise Conflict("concurrent_update")
 
