@@ -94,7 +94,8 @@ async def test_one_request_is_one_trace_across_gateway_and_two_services(processe
         names = " | ".join(sorted(s["name"] for s in spans))
         # groups: the policy that puts the member into Main, and the projection of its event
         if {"gateway", "onboarding", "groups"} <= services and "policy groups.base_groups" in names \
-                and "projection groups.groups MemberJoinedGroup" in names:
+                and "projection groups.groups MemberJoinedGroup" in names \
+                and "projection onboarding.members AccessGranted" in names:
             break
         await asyncio.sleep(0.1)
     assert {"gateway", "onboarding", "groups"} <= services, sink.trace(trace_id)
