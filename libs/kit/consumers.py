@@ -98,7 +98,6 @@ class Runner:
         self._task: asyncio.Task | None = None
         self._sub = None
         self._stopping = False
-        self._trace_ctx: dict[int, object] = {}
         #: set (and replaced) after every fetched batch: wakes read-your-writes waiters
         self._progress = asyncio.Event()
 
@@ -311,7 +310,7 @@ class Runner:
             try:
                 async with self._store.batch():
                     for msg, rec in good:
-                        await self._apply(rec)
+                        await self._apply(msg, rec)
                     await self._store.set_checkpoint(self.checkpoint_name, good[-1][1].seq)
             except Exception:  # noqa: BLE001 - fall back to one by one to find the culprit
                 await self._one_by_one(good)
@@ -334,7 +333,7 @@ class Runner:
             while True:
                 try:
                     async with self._store.batch():
-                        await self._apply(rec)
+                        await self._apply(msg, rec)
                         await self._store.set_checkpoint(self.checkpoint_name, rec.seq)
                     error = None
                     break
@@ -353,7 +352,7 @@ class Runner:
             self.checkpoint = rec.seq
             await msg.ack()
 
-    async def _apply(self, rec: Recorded) -> None:
+    async def _apply(self, msg, rec: Recorded) -> None:
         if self.rebuilding:
             # a replay is no user's action: no span per old event (a rebuild
             # would flood the traces of the past, and spans cost a third of it)
@@ -361,7 +360,7 @@ class Runner:
             return
         with tracer.start_as_current_span(
             f"{self.c.kind} {self.service}.{self.c.name} {rec.envelope.type}",
-            context=self._trace_ctx.pop(rec.seq, None),
+            context=propagate.extract(msg.headers) if msg.headers else None,  # the causing action's trace
             attributes={"hr.event.type": rec.envelope.type, "hr.stream.seq": rec.seq,
                         "hr.correlation_id": rec.envelope.correlation_id},
         ), structlog.contextvars.bound_contextvars(correlation_id=rec.envelope.correlation_id):
@@ -385,8 +384,6 @@ class Runner:
             raise Malformed(f"unknown event type {e}") from e
         except UnsupportedVersion as e:
             raise Malformed(f"unsupported schema version {e}") from e
-        if msg.headers and not self.rebuilding:
-            self._trace_ctx[seq] = propagate.extract(msg.headers)
         return rec
 
     async def _deadletter(self, msg, reason: str) -> None:

@@ -83,7 +83,7 @@ class Stream:
         return self.base_version + len(self.events)
 
 
-async def ensure_events_stream(js, *, replicas: int = 1, sync_always: bool = False) -> None:
+async def ensure_events_stream(js, *, replicas: int = 1) -> None:
     """Create the log's stream if it is missing.
 
     The stream denies delete and purge: the log is immutable. Durability of

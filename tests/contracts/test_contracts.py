@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from libs.contracts import groups, onboarding
+from libs.contracts import onboarding
 from libs.contracts.export import render, schemas
 from libs.contracts.registry import EVENT_TYPES, UnknownEvent, UnsupportedVersion, decode_payload
 from services.gateway.i18n import MESSAGES

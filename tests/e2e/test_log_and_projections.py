@@ -14,7 +14,7 @@ from libs.contracts.subjects import DEADLETTER_STREAM, EVENTS_STREAM, control_su
 from libs.kit.eventstore import EventStore
 from libs.kit.pii import PiiVault
 from tests.e2e.helpers import settle
-from tests.e2e.journey import FULL_PROFILE, admin_token, invite, login, ready_for_review, register
+from tests.e2e.journey import FULL_PROFILE, admin_token, invite, ready_for_review, register
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from libs.kit.natsserver import NatsServer
 from tests.e2e.helpers import settle
-from tests.e2e.journey import admin_token, login, ready_for_review
+from tests.e2e.journey import admin_token, ready_for_review
 from tests.platform_harness import Platform
 
 
