@@ -43,6 +43,7 @@ from libs.contracts.envelope import CORRELATION_HEADER, EVENT_TYPE_HEADER, SCHEM
 from libs.contracts.registry import EVENT_TYPES
 from libs.contracts.rpc import Reply, Request
 from libs.contracts.subjects import (
+    EVENTS_ROOT,
     DEADLETTER_STREAM,
     EVENTS_STREAM,
     command_subject,
@@ -89,7 +90,7 @@ def overlap(a: str, b: str) -> bool:
 def subjects_of(svc: Service) -> set[str]:
     """What a service subscribes to, from its registrations alone (no bus needed)."""
     return {s for group in svc.subjects.values() for s in group} | {
-        control_subject(svc.name, "status"), control_subject(svc.name, "rebuild")}
+        control_subject(svc.name, verb) for verb in ("status", "rebuild", "replay")}
 
 
 async def subjects_in_use(svc: Service) -> set[str]:
@@ -226,12 +227,21 @@ CONTROL_SCHEMAS: dict[str, dict] = {
             "service": {"type": "string"},
             "consumers": {"type": "array", "items": {
                 "type": "object",
-                "required": ["name", "kind", "checkpoint", "lag"],
+                "required": ["name", "kind", "state", "checkpoint", "lag", "dead_letters"],
                 "properties": {
                     "name": {"type": "string"},
                     "kind": {"type": "string", "enum": ["policy", "projection"]},
+                    "state": {"type": "string", "enum": ["running", "stalled", "stopped"],
+                              "description": "stalled: held at one event by a passing cause, retried"},
                     "checkpoint": {"type": "integer", "description": "last applied stream sequence"},
                     "lag": {"type": ["integer", "null"], "description": "events pending or unacknowledged"},
+                    "dead_letters": {"type": "integer", "description": "messages of this consumer in HR_DEADLETTER"},
+                    "stalled": {
+                        "type": "object", "description": "present while stalled",
+                        "properties": {"reason": {"type": "string"}, "seq": {"type": "integer"},
+                                       "since": {"type": "number"}, "attempts": {"type": "integer"},
+                                       "for_s": {"type": "number"}},
+                    },
                     "rebuild": {
                         "type": "object", "description": "present while a rebuild runs",
                         "properties": {"target_seq": {"type": "integer"},
@@ -255,6 +265,16 @@ CONTROL_SCHEMAS: dict[str, dict] = {
                 "type": "object", "properties": {"projection": {"type": "string"}, "target_seq": {"type": "integer"}}}},
         },
     },
+    "ControlReplayRequest": {
+        "type": "object",
+        "properties": {"consumer": {"type": "string", "description": "one consumer; all when absent"}},
+    },
+    "ControlReplayReply": {
+        "type": "object",
+        "required": ["ok"],
+        "properties": {"ok": {"type": "boolean"}, "error": {"type": "string"},
+                       "replayed": {"type": "array", "items": {"type": "object"}}},
+    },
     "DeadLetter": {"description": "The message as it arrived on the event subject, unchanged (maybe not JSON)."},
 }
 
@@ -268,14 +288,17 @@ DESCRIPTION = """The message bus of the HR-mnenie platform (NATS with JetStream)
 `make asyncapi` (python -m scripts.asyncapi).
 
 - Commands `hr.cmd.<service>.<Command>` and queries `hr.qry.<service>.<Query>` are NATS request/reply in a
-  queue group per service: the body is wrapped in the rpc `Request` (verified actor, correlation id, `after_seq`
-  for read-your-writes); the answer on the requester's inbox is a `Reply` (`seq` = consistency token, or a typed
+  queue group per service: the body is wrapped in the rpc `Request` (the caller's token, which the service
+  verifies, correlation id, deadline, Idempotency-Key, `after_seq` for read-your-writes); the answer on the requester's inbox is a `Reply` (`seq` = consistency token, or a typed
   error).
 - Events live in the stream `HR_EVENTS`, one subject per aggregate instance `hr.evt.<service>.<aggregate>.<id>`;
   each message is an `Envelope` whose `type` names the event. Personal data rides encrypted in `pii`.
   Projections and policies read them through durable pull consumers `<service>_<consumer>`.
-- A message a consumer cannot handle goes, unchanged, to `hr.dlq.<service>.<consumer>` (stream `HR_DEADLETTER`).
-- Operators ask `hr.ctl.<service>.status` and `hr.ctl.<service>.rebuild` (see the `hrm` CLI).
+- A message a consumer can never apply (undecodable, undecryptable, unknown type, invalid payload) goes,
+  unchanged, to `hr.dlq.<service>.<consumer>` (stream `HR_DEADLETTER`); any other failure is retried.
+- Personal-data keys live one per subject `hr.pii.key.<member>` in the stream `HR_PII_KEYS` (onboarding writes
+  and erases them; every service reads them by direct get); `hr.pii.shredded` tells every process to drop one.
+- Operators ask `hr.ctl.<service>.status`, `hr.ctl.<service>.rebuild` and `hr.ctl.<service>.replay` (the `hrm` CLI).
 
 Operations are tagged with the service that performs them."""
 
@@ -299,13 +322,15 @@ def document() -> dict:
     # the requester's inbox: every reply
     messages["Reply"] = {"name": "Reply", "title": "Reply to a command or query",
                          "payload": _ref("components/schemas", "Reply")}
-    for name, title in (("ControlStatusReply", "A service's consumers"), ("ControlRebuildReply", "Rebuild started")):
+    for name, title in (("ControlStatusReply", "A service's consumers"), ("ControlRebuildReply", "Rebuild started"),
+                        ("ControlReplayReply", "Dead letters replayed")):
         messages[name] = {"name": name, "title": title, "payload": _ref("components/schemas", name)}
     channels[REPLIES] = {
         "address": None,
         "title": "Reply inbox",
         "description": "The requester's own inbox (NATS request/reply `_INBOX.<id>`), named in each request.",
-        "messages": {k: _ref("components/messages", k) for k in ("Reply", "ControlStatusReply", "ControlRebuildReply")},
+        "messages": {k: _ref("components/messages", k) for k in ("Reply", "ControlStatusReply", "ControlRebuildReply",
+                                                                   "ControlReplayReply")},
     }
 
     def reply(*names: str) -> dict:
@@ -316,8 +341,8 @@ def document() -> dict:
     for service, aggs in aggregates.items():
         for agg in aggs:
             param = f"{agg.name}_id"
-            cid = agg.subject("").rstrip(".")
-            address = agg.subject("{" + param + "}")
+            cid = f"{EVENTS_ROOT}.{agg.service}.{agg.name}"
+            address = f"{cid}.{{{param}}}"  # a channel parameter, not an id the subject builder would accept
             event_channels[cid] = address
             keys = {}
             for e in sorted(agg.events, key=lambda e: e.type_name):
@@ -387,7 +412,8 @@ def document() -> dict:
 
         # operators' control subjects
         for verb, request, answer, queue in (("status", "ControlStatusRequest", "ControlStatusReply", False),
-                                             ("rebuild", "ControlRebuildRequest", "ControlRebuildReply", True)):
+                                             ("rebuild", "ControlRebuildRequest", "ControlRebuildReply", True),
+                                             ("replay", "ControlReplayRequest", "ControlReplayReply", True)):
             subject = control_subject(service, verb)
             messages[request] = {"name": request, "title": request, "payload": _ref("components/schemas", request)}
             channels[subject] = {"address": subject, "messages": {request: _ref("components/messages", request)}}
@@ -396,8 +422,11 @@ def document() -> dict:
                 "channel": _ref("channels", subject),
                 "messages": [_channel_message_ref(subject, request)],
                 "reply": reply(answer),
-                "summary": {"status": "Every consumer's checkpoint, lag and rebuild progress (every replica answers)",
-                            "rebuild": "Drop projections' read models and replay the log into them"}[verb],
+                "summary": {"status": "Every consumer's state, checkpoint, lag, stall, dead letters and rebuild "
+                                      "progress (every replica answers)",
+                            "rebuild": "Drop projections' read models and replay the log into them",
+                            "replay": "After a fix: apply a consumer's dead letters again (a projection is "
+                                      "rebuilt)"}[verb],
                 "tags": [{"name": service}],
             }
             if queue:

@@ -22,6 +22,8 @@ class Event(Contract):
     pii_fields: ClassVar[frozenset[str]] = frozenset()
     #: which payload field names the person whose key encrypts the PII
     pii_subject_field: ClassVar[str] = "member_id"
+    #: the event erases a person: read models that applied it scrub deleted bytes from their files
+    erases: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -33,6 +35,9 @@ class Command(Contract):
     """A request, named in the imperative."""
 
     type_name: ClassVar[str] = ""
+    #: a repeated request with the same Idempotency-Key gets the first answer, kept by the service;
+    #: off for commands whose answer carries credentials (they are never stored)
+    replayable: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -7,7 +7,8 @@ from typing import Any, Literal
 from libs.contracts.base import Contract
 
 ErrorKind = Literal[
-    "validation", "forbidden", "not_found", "conflict", "unauthorized", "rate_limited", "unavailable"
+    "validation", "forbidden", "not_found", "conflict", "unauthorized", "rate_limited", "unavailable",
+    "too_large", "unknown",
 ]
 
 
@@ -57,6 +58,25 @@ class RateLimited(DomainError):
     kind = "rate_limited"
 
 
+class TooLarge(DomainError):
+    """The input, or the event it would make, exceeds a size limit."""
+
+    kind = "too_large"
+
+
+class Unavailable(DomainError):
+    """A passing cause (the bus, the store, a deadline): nothing was carried out."""
+
+    kind = "unavailable"
+
+
+class OutcomeUnknown(DomainError):
+    """The request may or may not have been carried out (a time-out after it was sent)."""
+
+    kind = "unknown"
+
+
 ERRORS_BY_KIND: dict[str, type[DomainError]] = {
-    c.kind: c for c in (Invalid, Forbidden, NotFound, Conflict, Unauthorized, RateLimited)
+    c.kind: c for c in (Invalid, Forbidden, NotFound, Conflict, Unauthorized, RateLimited, TooLarge, Unavailable,
+                        OutcomeUnknown)
 }

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from libs.contracts.base import Contract, Event, Query
+from libs.contracts.types import Id
 
 SERVICE = "groups"
 INTRODUCTION = "introduction"
@@ -44,12 +45,12 @@ EVENTS = (GroupCreated, MemberJoinedGroup, MemberLeftGroup)
 
 
 class GroupMembers(Query):
-    group_id: str = Field(min_length=1, max_length=64)
+    group_id: Id
     limit: int = Field(default=200, ge=1, le=1000)
 
 
 class MemberGroups(Query):
-    member_id: str
+    member_id: Id
 
 
 QUERIES = (GroupMembers, MemberGroups)

@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import EmailStr, Field, StringConstraints, field_validator
 
 from libs.contracts.base import Command, Contract, Event, Query
+from libs.contracts.types import Id, line, text
 
 SERVICE = "onboarding"
 
 Role = Literal["guest", "member", "moderator", "observer", "coordinator", "admin"]
-Status = Literal["introduction", "pending_review", "changes_requested", "member", "declined", "erased"]
-Decision = Literal["grant", "request_changes", "decline"]
+#: the roles an admin assigns; "guest" and "member" are not assigned, they follow from the
+#: moderators' decisions (one source of truth: Main-group membership)
+AssignableRole = Literal["moderator", "observer", "coordinator", "admin"]
+MEMBERSHIP_ROLES = frozenset({"guest", "member"})
+Status = Literal["introduction", "pending_review", "changes_requested", "member", "declined", "revoked", "erased"]
+Decision = Literal["grant", "request_changes", "decline", "revoke"]
+
+
+def privileges_of(roles) -> tuple[str, ...]:
+    """The assigned roles in a list that may also hold the derived ones (events of earlier versions do)."""
+    return tuple(dict.fromkeys(r for r in roles if r not in MEMBERSHIP_ROLES))
+
+
+def effective_roles(is_member: bool, privileges) -> tuple[str, ...]:
+    """What a person may do now: privileges count only while they are in the Main group."""
+    return ("member", *privileges_of(privileges)) if is_member else ("guest",)
 
 #: fields a profile must have before a moderator may decide on it
 REQUIRED_PROFILE_FIELDS: tuple[str, ...] = (
@@ -32,15 +47,18 @@ RULES_VERSION = "2026-1"
 CONSENT_VERSION = "152fz-2026-1"
 
 
+Interest = line(100)
+
+
 class Profile(Contract):
-    full_name: str | None = Field(default=None, max_length=200)
-    city: str | None = Field(default=None, max_length=100)
-    company: str | None = Field(default=None, max_length=200)
-    position: str | None = Field(default=None, max_length=200)
+    full_name: line(200) | None = None
+    city: line(100) | None = None
+    company: line(200) | None = None
+    position: line(200) | None = None
     years_in_hr: int | None = Field(default=None, ge=0, le=70)
-    professional_interests: tuple[str, ...] | None = Field(default=None, max_length=20)
-    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{5,25}$")
-    about: str | None = Field(default=None, max_length=4000)
+    professional_interests: tuple[Interest, ...] | None = Field(default=None, max_length=20)
+    phone: Annotated[str, StringConstraints(max_length=25, pattern=r"^\+?[0-9 ()\-]{5,25}$")] | None = None
+    about: text(4000) | None = None
 
     @field_validator("full_name", "city", "company", "position", "about", mode="before")
     @classmethod
@@ -141,7 +159,17 @@ class RolesChanged(Event):
     changed_by: str
 
 
+class AccessRevoked(Event):
+    """A moderator took a member out of the Main group."""
+
+    pii_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
+    member_id: str
+    decided_by: str
+    reason: str | None = None
+
+
 class MemberErased(Event):
+    erases: ClassVar[bool] = True
     member_id: str
     erased_by: str
 
@@ -158,9 +186,29 @@ EVENTS = (
     ChangesRequested,
     AccessGranted,
     AccessDeclined,
+    AccessRevoked,
     RolesChanged,
     MemberErased,
 )
+
+def actor_facts(facts: dict | None, event: Event) -> dict:
+    """What every service keeps of a member to authorise them (libs/kit/actors.py): whether they
+    exist, are erased, are in the Main group, and their assigned roles. The onboarding deciders
+    fold the same events into the same answer (services/onboarding/domain.py)."""
+    facts = dict(facts or {"exists": False, "erased": False, "member": False, "privileges": []})
+    match event:
+        case MemberRegistered():
+            facts.update(exists=True, privileges=list(privileges_of(event.roles)))
+        case AccessGranted():
+            facts.update(member=True)
+        case AccessDeclined() | AccessRevoked():
+            facts.update(member=False)
+        case RolesChanged():
+            facts.update(privileges=list(privileges_of(event.roles)))
+        case MemberErased():
+            facts.update(exists=True, erased=True, member=False, privileges=[])
+    return facts
+
 
 # ------------------------------------------------------------------ commands
 
@@ -171,14 +219,14 @@ class IssueInvitation(Command):
 
 
 class RevokeInvitation(Command):
-    token: str = Field(min_length=8, max_length=100)
+    token: Id
 
 
 class RegisterMember(Command):
-    invitation_token: str = Field(min_length=8, max_length=100)
-    email: EmailStr
+    invitation_token: Id
+    email: Annotated[EmailStr, StringConstraints(max_length=254)]
     password: str = Field(min_length=8, max_length=200)
-    full_name: str = Field(min_length=2, max_length=200)
+    full_name: line(200, min_length=2)
     consent_personal_data: bool
 
 
@@ -191,27 +239,30 @@ class UpdateProfile(Profile, Command):
 
 
 class DecideOnMember(Command):
-    member_id: str = Field(min_length=1, max_length=64)
+    member_id: Id
     decision: Decision
-    message: str | None = Field(default=None, max_length=4000)
+    message: text(4000) | None = None
 
 
 class ChangeRoles(Command):
-    member_id: str = Field(min_length=1, max_length=64)
-    roles: tuple[Role, ...] = Field(min_length=1)
+    member_id: Id
+    #: the assigned roles; empty: an ordinary member
+    roles: tuple[AssignableRole, ...] = Field(max_length=4)
 
 
 class EraseMember(Command):
-    member_id: str = Field(min_length=1, max_length=64)
+    member_id: Id
 
 
 class Login(Command):
+    replayable: ClassVar[bool] = False  # the answer holds tokens: never stored
     # not EmailStr: a sign-in with any string gets "wrong e-mail or password"
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=200)
 
 
 class RefreshTokens(Command):
+    replayable: ClassVar[bool] = False
     refresh_token: str = Field(min_length=10, max_length=4000)
 
 
@@ -232,7 +283,7 @@ COMMANDS = (
 
 
 class GetMember(Query):
-    member_id: str
+    member_id: Id
 
 
 class ListInvitations(Query):

@@ -1,15 +1,35 @@
-"""Access and refresh tokens: issued by onboarding, verified by the gateway."""
+"""Access and refresh tokens, signed with Ed25519 (EdDSA, DESIGN.md §2, §5).
+
+Only onboarding holds the private key; the gateway and every service verify
+with the public key, so no process but onboarding can mint a token. A token
+proves who the caller is, not what they may do: services resolve the
+actor's current roles themselves (libs/kit/actors.py), so a demotion or an
+erasure takes effect on the next request, not when the token expires.
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 ISSUER = "hr-mnenie"
-ALGORITHM = "HS256"
+ALGORITHM = "EdDSA"
+
+#: development only: known to everyone who reads this file, refused with HRM_ENV=production
+DEV_PRIVATE_KEY = """-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIH2Qujgy/Qt4s08Rv4dOZlkGkgElwKMeWS+t1Ru4EzWe
+-----END PRIVATE KEY-----
+"""
+DEV_PUBLIC_KEY = """-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEA0ess1Q9Pc+3mhCfwkbvBA3i7fobkHE+DLutoQ8JRfGg=
+-----END PUBLIC KEY-----
+"""
 
 
 @dataclass(frozen=True)
@@ -25,23 +45,49 @@ class InvalidToken(Exception):
     pass
 
 
-def issue(secret: str, member_id: str, roles: tuple[str, ...], kind: str, ttl_s: int) -> tuple[str, Claims]:
+@lru_cache(maxsize=8)
+def private_key(pem: str) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("the token private key must be an Ed25519 key")
+    return key
+
+
+@lru_cache(maxsize=8)
+def public_key(pem: str) -> Ed25519PublicKey:
+    key = serialization.load_pem_public_key(pem.encode())
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("the token public key must be an Ed25519 key")
+    return key
+
+
+def public_pem_of(private_pem: str) -> str:
+    return private_key(private_pem).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+def issue(private_pem: str, member_id: str, roles: tuple[str, ...], kind: str, ttl_s: int) -> tuple[str, Claims]:
     now = int(time.time())
     claims = Claims(member_id, tuple(roles), kind, uuid.uuid4().hex, now + ttl_s)
     token = jwt.encode(
         {"iss": ISSUER, "sub": member_id, "roles": list(roles), "typ": kind, "jti": claims.jti, "iat": now,
          "exp": claims.expires_at},
-        secret,
+        private_key(private_pem),
         algorithm=ALGORITHM,
     )
     return token, claims
 
 
-def verify(secret: str, token: str, kind: str) -> Claims:
+def verify(public_pem: str, token: str, kind: str) -> Claims:
     try:
-        data = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER, options={"require": ["exp", "sub", "jti"]})
+        data = jwt.decode(token, public_key(public_pem), algorithms=[ALGORITHM], issuer=ISSUER,
+                          options={"require": ["exp", "sub", "jti"]})
     except jwt.PyJWTError as e:
-        raise InvalidToken(str(e)) from e
+        raise InvalidToken(type(e).__name__) from e
     if data.get("typ") != kind:
         raise InvalidToken("wrong token type")
-    return Claims(data["sub"], tuple(data.get("roles", ())), kind, data["jti"], int(data["exp"]))
+    sub = data["sub"]
+    if not isinstance(sub, str) or not sub:
+        raise InvalidToken("no subject")
+    return Claims(sub, tuple(data.get("roles", ())), kind, data["jti"], int(data["exp"]))

@@ -4,14 +4,17 @@ Why not FastStream subscribers here: a projection needs explicit control of
 batching (one store transaction per batch), of its checkpoint, and of a
 rebuild from sequence 1 on demand — see docs/adr/0003-consumers.md.
 
-Guarantees:
+Guarantees (DESIGN.md §2):
 - a message is acknowledged only after its effect is stored (and, for a
   projection, after the checkpoint that records it);
 - a redelivered event at or below the checkpoint changes nothing;
-- a malformed message (bad JSON, unknown type, unsupported schema version,
-  oversized) goes to the dead-letter stream with the reason, then is acked;
-- a handler that raises is retried (nak with back-off) and dead-lettered
-  only after ``max_deliver`` attempts: nothing is swallowed or lost.
+- an event that can never be applied — a closed list: it cannot be decoded
+  or decrypted, its type is unknown, its payload invalid, it is oversized —
+  goes to the dead-letter stream with its reason, and the consumer goes on;
+- any other failure is a passing cause (disk full, database locked, the bus
+  away, a bug fixed by the next deploy): the same event is retried with
+  back-off, without limit, never dead-lettered, never skipped; meanwhile the
+  consumer reports itself stalled, with the reason, and readiness fails.
 """
 
 from __future__ import annotations
@@ -24,16 +27,18 @@ from typing import Awaitable, Callable
 
 import nats.errors
 import structlog
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from opentelemetry import propagate, trace
 from pydantic import ValidationError
 
 from libs.contracts.registry import UnknownEvent, UnsupportedVersion
-from libs.contracts.subjects import DEADLETTER_ROOT, DEADLETTER_STREAM, EVENTS_STREAM, deadletter_subject
+from libs.contracts.subjects import DEADLETTER_STREAM, EVENTS_STREAM, deadletter_subject
+from libs.kit.direct import DirectReader
 from libs.kit.docstore.port import DocumentStore
-from libs.kit.eventstore import MAX_EVENT_BYTES, EventStore, Recorded
-from libs.kit.logging import get_logger
+from libs.kit.eventstore import MAX_MESSAGE_BYTES, EventStore, Recorded
+from libs.kit.logging import describe, get_logger
+from libs.kit.pii import Undecryptable
 
 log = get_logger(__name__)
 tracer = trace.get_tracer("hr.kit.consumers")
@@ -41,13 +46,14 @@ tracer = trace.get_tracer("hr.kit.consumers")
 Handler = Callable[[Recorded], Awaitable[None]]
 
 #: a read-your-writes waiter is woken by the runner after each batch; this is
-#: only the fallback re-check (as often as the old polling), e.g. for acks still
-#: in flight when it last asked the server
+#: only the fallback re-check, e.g. for acks still in flight when it last asked the server
 RECHECK_S = 0.005
+#: the first pause after a failure; doubled on each attempt up to the setting's maximum
+FIRST_BACKOFF_S = 0.2
 
 
 class Malformed(Exception):
-    pass
+    """The closed list of reasons an event can never be applied."""
 
 
 @dataclass
@@ -55,6 +61,8 @@ class Consumer:
     """A projection (writes read models) or a policy (sends commands)."""
 
     name: str
+    #: one filter subject: the consumer is created with it in the API subject, which NATS
+    #: permissions can pin (a list of filters could not be)
     subjects: list[str]
     handle: Handler
     kind: str = "projection"
@@ -62,16 +70,13 @@ class Consumer:
     collections: list[str] = field(default_factory=list)
     batch: int = 256
 
+    def __post_init__(self) -> None:
+        if len(self.subjects) != 1:
+            raise ValueError(f"consumer {self.name}: exactly one filter subject (use a wildcard), got {self.subjects}")
 
-async def ensure_deadletter_stream(js, replicas: int = 1) -> None:
-    config = StreamConfig(
-        name=DEADLETTER_STREAM, subjects=[f"{DEADLETTER_ROOT}.>"], num_replicas=replicas, max_msg_size=2 * MAX_EVENT_BYTES
-    )
-    try:
-        await js.add_stream(config)
-    except BadRequestError as e:
-        if e.err_code != 10058:
-            raise
+    @property
+    def subject(self) -> str:
+        return self.subjects[0]
 
 
 class Runner:
@@ -83,7 +88,7 @@ class Runner:
         events: EventStore,
         store: DocumentStore,
         *,
-        max_deliver: int = 5,
+        max_backoff_s: float = 10.0,
     ):
         self.service = service
         self.c = consumer
@@ -91,10 +96,12 @@ class Runner:
         self._js = nc.jetstream()
         self._events = events
         self._store = store
-        self._max_deliver = max_deliver
+        self._max_backoff_s = max_backoff_s
         self.durable = f"{service}_{consumer.name}"
         self.checkpoint = 0
         self.rebuilding: dict | None = None
+        #: set while a passing cause holds the consumer at one event: {reason, seq, since, attempts}
+        self.stall: dict | None = None
         self._task: asyncio.Task | None = None
         self._sub = None
         self._stopping = False
@@ -125,11 +132,12 @@ class Runner:
         # acks are flow control only — the stored checkpoint says what is
         # applied — so one ack per batch (AckPolicy.ALL) is enough
         config = ConsumerConfig(
+            name=self.durable,
             durable_name=self.durable,
             ack_policy=AckPolicy.ALL,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE if self.checkpoint else DeliverPolicy.ALL,
             opt_start_seq=self.checkpoint + 1 if self.checkpoint else None,
-            filter_subjects=self.c.subjects,
+            filter_subject=self.c.subject,
             ack_wait=60,
             max_ack_pending=self.c.batch * 4,
         )
@@ -138,14 +146,18 @@ class Runner:
         await self._js.add_consumer(EVENTS_STREAM, config)
         self._sub = await self._js.pull_subscribe_bind(durable=self.durable, stream=EVENTS_STREAM)
 
+    async def _drop_subscription(self) -> None:
+        if self._sub:
+            sub, self._sub = self._sub, None
+            try:
+                await sub.unsubscribe()
+            except (nats.errors.Error, asyncio.TimeoutError) as e:
+                # the connection is gone: so is the subscription
+                log.info("unsubscribe_failed", consumer=self.durable, error=describe(e))
+
     async def _rewind(self) -> None:
         """Start over from the checkpoint: what was delivered but not applied comes again, in order."""
-        if self._sub:
-            try:
-                await self._sub.unsubscribe()
-            except Exception:  # noqa: BLE001 - the connection may be down
-                pass
-            self._sub = None
+        await self._drop_subscription()
         await self._subscribe()
 
     async def _exists(self) -> bool:
@@ -161,15 +173,10 @@ class Runner:
             self._task.cancel()
             try:
                 await self._task
-            except (asyncio.CancelledError, Exception):
+            except asyncio.CancelledError:
                 pass
             self._task = None
-        if self._sub:
-            try:
-                await self._sub.unsubscribe()
-            except Exception:  # noqa: BLE001 - connection may be closing
-                pass
-            self._sub = None
+        await self._drop_subscription()
 
     async def rebuild(self) -> dict:
         """Drop the read models and replay the whole log into them."""
@@ -191,6 +198,46 @@ class Runner:
         await self.start()
         return {"projection": self.c.name, "target_seq": total}
 
+    # ------------------------------------------------------------ dead letters
+
+    async def deadletters(self) -> int:
+        info = await self._js.stream_info(DEADLETTER_STREAM, subjects_filter=self.deadletter_subject)
+        return sum((info.state.subjects or {}).values())
+
+    @property
+    def deadletter_subject(self) -> str:
+        return deadletter_subject(self.service, self.c.name)
+
+    async def replay(self) -> dict:
+        """After a fix, apply the dead letters again. A projection is rebuilt (its dead letters
+        cleared first: what still cannot be applied is dead-lettered again); a policy re-runs each
+        dead letter in order, and each one that now applies is removed."""
+        reader = DirectReader(self._nc)
+        try:
+            letters = await reader.batch(DEADLETTER_STREAM, self.deadletter_subject)
+        finally:
+            await reader.close()
+        if self.c.kind == "projection":
+            for letter in letters:
+                await self._js.delete_msg(DEADLETTER_STREAM, letter.seq)
+            await self.rebuild()
+            return {"consumer": self.c.name, "cleared": len(letters), "rebuilding": True}
+        applied, still = 0, []
+        for letter in letters:
+            seq = int(letter.headers.get("Hr-Dlq-Seq", "0"))
+            try:
+                rec = await self._decode_raw(seq, letter.headers.get("Hr-Dlq-Subject", ""), letter.data)
+                await self.c.handle(rec)
+            except Malformed as e:
+                still.append({"seq": seq, "reason": f"malformed: {e}"})
+                continue
+            except Exception as e:  # noqa: BLE001 - reported to the operator; the letter stays
+                still.append({"seq": seq, "reason": describe(e)})
+                continue
+            await self._js.delete_msg(DEADLETTER_STREAM, letter.seq)
+            applied += 1
+        return {"consumer": self.c.name, "applied": applied, "still_failing": still}
+
     # ------------------------------------------------------------ status
 
     async def status(self) -> dict:
@@ -200,7 +247,11 @@ class Runner:
             pending = info.num_pending + info.num_ack_pending
         except NotFoundError:
             pass
-        out = {"name": self.c.name, "kind": self.c.kind, "checkpoint": self.checkpoint, "lag": pending}
+        state = "stalled" if self.stall else ("running" if self._task and not self._task.done() else "stopped")
+        out = {"name": self.c.name, "kind": self.c.kind, "state": state, "checkpoint": self.checkpoint,
+               "lag": pending, "dead_letters": await self.deadletters()}
+        if self.stall:
+            out["stalled"] = {**self.stall, "for_s": round(time.time() - self.stall["since"], 1)}
         if self.rebuilding and pending == 0:
             self.rebuilding = None  # caught up with the log: the rebuild is over
         if self.rebuilding:
@@ -251,108 +302,121 @@ class Runner:
     async def _loop(self) -> None:
         rewind = False
         reconnects = self._nc.stats["reconnects"]
+        fetch_failures = 0
         while not self._stopping:
             if self._nc.stats["reconnects"] != reconnects:
                 # deliveries in flight when the connection dropped may be lost,
                 # and acks too: start over from the checkpoint
                 reconnects = self._nc.stats["reconnects"]
                 rewind = True
-            if rewind:
-                try:
+            try:
+                if rewind:
                     await self._rewind()
                     rewind = False
-                except asyncio.CancelledError:
-                    raise
-                except Exception as e:  # noqa: BLE001 - the bus is still away: try again
-                    log.warning("rewind_failed", consumer=self.durable, error=repr(e))
-                    await asyncio.sleep(0.5)
-                    continue
-            try:
                 msgs = await self._sub.fetch(self.c.batch, timeout=1.0)
+                fetch_failures = 0
             except (nats.errors.TimeoutError, asyncio.TimeoutError):
                 continue
             except asyncio.CancelledError:
                 raise
-            except Exception as e:  # noqa: BLE001 - connection trouble: wait, then start over from the checkpoint
-                log.warning("fetch_failed", consumer=self.durable, error=repr(e))
-                await asyncio.sleep(0.5)
+            except Exception as e:  # noqa: BLE001 - the bus away: wait, then start over from the checkpoint
+                fetch_failures += 1
+                log.warning("fetch_failed", consumer=self.durable, attempt=fetch_failures, error=describe(e))
+                if fetch_failures >= 3:
+                    self._stalled(f"cannot read the log: {describe(e)}", self.checkpoint + 1, fetch_failures)
+                await asyncio.sleep(self._backoff(fetch_failures))
                 rewind = True
                 continue
+            if fetch_failures == 0 and self.stall and self.stall.get("fetch"):
+                self._recovered()
             try:
                 await self._process(msgs)
             except asyncio.CancelledError:
                 raise
-            except Exception as e:  # noqa: BLE001 - e.g. the bus dropped mid-ack
-                # what was not applied must come again before anything newer: a
-                # redelivery after ack_wait would arrive behind the checkpoint
-                log.error("batch_failed", consumer=self.durable, error=repr(e))
-                await asyncio.sleep(0.5)
+            except Exception as e:  # noqa: BLE001 - an ack lost with the connection: the checkpoint holds
+                log.warning("ack_failed", consumer=self.durable, error=describe(e))
                 rewind = True
             finally:
                 self._advanced()
+
+    def _backoff(self, attempt: int) -> float:
+        return min(FIRST_BACKOFF_S * 2 ** (attempt - 1), self._max_backoff_s)
+
+    def _stalled(self, reason: str, seq: int, attempts: int) -> None:
+        since = self.stall["since"] if self.stall else time.time()
+        self.stall = {"reason": reason, "seq": seq, "since": since, "attempts": attempts, "fetch": reason.startswith("cannot read")}
+
+    def _recovered(self) -> None:
+        log.info("consumer_recovered", consumer=self.durable, after_s=round(time.time() - self.stall["since"], 1))
+        self.stall = None
+
+    async def _until_done(self, seq: int, what: str, step: Callable[[], Awaitable[object]]):
+        """Run ``step`` until it succeeds: a passing cause never skips an event. Malformed
+        (the closed list) is not retried: it is the caller's to dead-letter."""
+        attempt = 0
+        while True:
+            try:
+                result = await step()
+            except (Malformed, asyncio.CancelledError):
+                raise
+            except Exception as e:  # noqa: BLE001 - a passing cause: retried, reported, never skipped
+                attempt += 1
+                self._stalled(f"{what} failed: {describe(e)}", seq, attempt)
+                log.error("consumer_stalled", consumer=self.durable, seq=seq, step=what, attempt=attempt,
+                          error=describe(e))
+                if self._stopping:
+                    raise
+                await asyncio.sleep(self._backoff(attempt))
+                continue
+            if self.stall and not self.stall.get("fetch"):
+                self._recovered()
+            return result
 
     async def _process(self, msgs) -> None:
         good: list[tuple[object, Recorded]] = []
         for msg in msgs:
             seq = msg.metadata.sequence.stream
             if seq <= self.checkpoint:
-                await msg.ack()  # already applied: a redelivery changes nothing
-                continue
+                continue  # already applied: a redelivery changes nothing (acked with the batch)
             try:
-                rec = await self._decode(msg)
+                rec = await self._until_done(seq, "decode", lambda m=msg: self._decode(m))
             except Malformed as e:
-                await self._deadletter(msg, f"malformed: {e}")
+                # everything before it first, so the checkpoint passes them in order
+                await self._apply(good)
+                good = []
+                await self._until_done(seq, "dead-letter", lambda m=msg, r=str(e): self._deadletter(m, r))
                 continue
             good.append((msg, rec))
+        await self._apply(good)
+        if msgs:
+            await msgs[-1].ack()  # AckPolicy.ALL: one ack for everything up to here
+
+    async def _apply(self, good: list[tuple[object, Recorded]]) -> None:
         if not good:
             return
         if self.c.kind == "projection":
             try:
-                async with self._store.batch():
-                    for msg, rec in good:
-                        await self._apply(msg, rec)
-                    await self._store.set_checkpoint(self.checkpoint_name, good[-1][1].seq)
-            except Exception:  # noqa: BLE001 - fall back to one by one to find the culprit
-                await self._one_by_one(good)
+                await self._commit(good)
+            except Exception as e:  # noqa: BLE001 - one by one, so that a stall names the very event
+                log.warning("batch_failed", consumer=self.durable, first=good[0][1].seq, error=describe(e))
+            else:
                 return
-            self.checkpoint = good[-1][1].seq
-            await good[-1][0].ack()  # AckPolicy.ALL: one ack for the whole batch
-        else:
-            await self._one_by_one(good)
+        for item in good:
+            if item[1].seq > self.checkpoint:
+                await self._until_done(item[1].seq, f"{self.c.kind} {item[1].envelope.type}",
+                                       lambda i=item: self._commit([i]))
 
-    async def _one_by_one(self, good) -> None:
-        """Apply in order, retrying a failing event in place.
+    async def _commit(self, items: list[tuple[object, Recorded]]) -> None:
+        async with self._store.batch():
+            for msg, rec in items:
+                await self._handle(msg, rec)
+            await self._store.set_checkpoint(self.checkpoint_name, items[-1][1].seq)
+        self.checkpoint = items[-1][1].seq
+        if any(rec.event.erases for _, rec in items):
+            # the person's data must not linger in the store's files (freed pages, the WAL)
+            await self._until_done(self.checkpoint, "scrub", self._store.scrub)
 
-        Retrying here rather than with a delayed nak keeps the order: a nak'd
-        message comes back after later ones, which would move the checkpoint
-        past it. The message stays unacknowledged meanwhile, so if this
-        process dies JetStream redelivers it from there.
-        """
-        for msg, rec in good:
-            attempt = msg.metadata.num_delivered
-            while True:
-                try:
-                    async with self._store.batch():
-                        await self._apply(msg, rec)
-                        await self._store.set_checkpoint(self.checkpoint_name, rec.seq)
-                    error = None
-                    break
-                except Exception as e:
-                    error = e
-                    log.error("consumer_failed", consumer=self.durable, seq=rec.seq, type=rec.envelope.type,
-                              attempt=attempt, error=repr(e))
-                    if attempt >= self._max_deliver:
-                        break
-                    await asyncio.sleep(min(0.2 * 2 ** (attempt - 1), 10.0))
-                    await msg.in_progress()
-                    attempt += 1
-            if error is not None:
-                await self._deadletter(msg, f"handler failed {attempt} times: {error!r}")
-                continue
-            self.checkpoint = rec.seq
-            await msg.ack()
-
-    async def _apply(self, msg, rec: Recorded) -> None:
+    async def _handle(self, msg, rec: Recorded) -> None:
         if self.rebuilding:
             # a replay is no user's action: no span per old event (a rebuild
             # would flood the traces of the past, and spans cost a third of it)
@@ -368,32 +432,38 @@ class Runner:
             log.debug("event_applied", consumer=self.durable, type=rec.envelope.type, seq=rec.seq)
 
     async def _decode(self, msg) -> Recorded:
-        if len(msg.data) > MAX_EVENT_BYTES:
-            raise Malformed(f"payload of {len(msg.data)} bytes exceeds {MAX_EVENT_BYTES}")
-        seq = msg.metadata.sequence.stream
+        return await self._decode_raw(msg.metadata.sequence.stream, msg.subject, msg.data)
+
+    async def _decode_raw(self, seq: int, subject: str, data: bytes) -> Recorded:
+        if len(data) > MAX_MESSAGE_BYTES:
+            raise Malformed(f"payload of {len(data)} bytes exceeds {MAX_MESSAGE_BYTES}")
         try:
-            rec = await self._events.decode(seq, msg.subject, msg.data)
+            return await self._events.decode(seq, subject, data)
         except ValidationError as e:
             if any(err["type"] == "json_invalid" for err in e.errors()):
                 raise Malformed("invalid JSON") from e
             where = ", ".join(".".join(map(str, err["loc"])) for err in e.errors()[:5])
             raise Malformed(f"invalid envelope or payload ({where})") from e
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise Malformed("invalid JSON") from e
         except UnknownEvent as e:
-            raise Malformed(f"unknown event type {e}") from e
+            raise Malformed(f"unknown event type {str(e)[:100]}") from e
         except UnsupportedVersion as e:
-            raise Malformed(f"unsupported schema version {e}") from e
-        return rec
+            raise Malformed(f"unsupported schema version {str(e)[:100]}") from e
+        except Undecryptable as e:
+            raise Malformed(f"undecryptable: {e}") from e
 
     async def _deadletter(self, msg, reason: str) -> None:
+        seq = msg.metadata.sequence.stream
         headers = {
             "Hr-Dlq-Reason": reason[:1000],
             "Hr-Dlq-Subject": msg.subject,
-            "Hr-Dlq-Seq": str(msg.metadata.sequence.stream),
+            "Hr-Dlq-Seq": str(seq),
             "Hr-Dlq-Consumer": self.durable,
-            "Nats-Msg-Id": f"dlq-{self.durable}-{msg.metadata.sequence.stream}",
+            "Nats-Msg-Id": f"dlq-{self.durable}-{seq}",
         }
         await self._js.publish(deadletter_subject(self.service, self.c.name), msg.data, headers=headers)
-        log.warning("dead_lettered", consumer=self.durable, seq=msg.metadata.sequence.stream, reason=reason)
-        await msg.ack()
+        # past it for good: a rewind must not dead-letter it a second time
+        await self._store.set_checkpoint(self.checkpoint_name, seq)
+        self.checkpoint = seq
+        log.warning("dead_lettered", consumer=self.durable, seq=seq, reason=reason)

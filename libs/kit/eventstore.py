@@ -8,17 +8,15 @@ that yield several events.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import nats.errors
 from nats.aio.client import Client
-from nats.js.api import StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import NotFoundError
 from opentelemetry import propagate
 from uuid6 import uuid7
 
@@ -29,12 +27,23 @@ from libs.contracts.envelope import (
     SCHEMA_VERSION_HEADER,
     Envelope,
 )
+from libs.contracts.errors import OutcomeUnknown, TooLarge, Unavailable
 from libs.contracts.registry import decode_payload
-from libs.contracts.subjects import EVENTS_ROOT, EVENTS_STREAM
+from libs.contracts.subjects import EVENTS_STREAM, token
+from libs.kit import scope
+from libs.kit.direct import DirectReader
 from libs.kit.pii import PiiVault
+from libs.kit.provision import MAX_STREAM_MSG_BYTES
 
 WRONG_LAST_SEQUENCE = 10071
-MAX_EVENT_BYTES = 256 * 1024
+#: what one event may weigh, checked before it is appended (the log is immutable: an oversized
+#: event would stay there forever); well above what the contracts' field limits let through
+MAX_EVENT_BYTES = 64 * 1024
+#: a message on the bus larger than the stream accepts is malformed wherever it came from
+MAX_MESSAGE_BYTES = MAX_STREAM_MSG_BYTES
+#: how often an append whose PubAck timed out is sent again (same ids, same expected sequence: a no-op
+#: if the first one was stored) before its outcome is reported unknown
+PUBACK_RETRIES = 3
 
 
 class ConcurrencyConflict(Exception):
@@ -83,44 +92,13 @@ class Stream:
         return self.base_version + len(self.events)
 
 
-async def ensure_events_stream(js, *, replicas: int = 1) -> None:
-    """Create the log's stream if it is missing.
-
-    The stream denies delete and purge: the log is immutable. Durability of
-    the write itself (fsync) is a server setting (deploy/nats/*.conf).
-    """
-    config = StreamConfig(
-        name=EVENTS_STREAM,
-        subjects=[f"{EVENTS_ROOT}.>"],
-        storage=StorageType.FILE,
-        num_replicas=replicas,
-        duplicate_window=120.0,
-        deny_delete=True,
-        deny_purge=True,
-        allow_direct=True,
-        allow_atomic=True,
-        max_msg_size=MAX_EVENT_BYTES,
-    )
-    try:
-        await js.add_stream(config)
-    except BadRequestError as e:
-        if e.err_code != 10058:  # stream name already in use with a different config
-            raise
-        await js.update_stream(config)
-
-
 class EventStore:
     def __init__(self, nc: Client, vault: PiiVault, *, timeout: float = 5.0, leader_reads: bool = False):
         self._nc = nc
         self._js = nc.jetstream(timeout=timeout)
         self._vault = vault
         self._timeout = timeout
-        #: replies of direct gets: one wildcard inbox subscription, made on first use
-        self._reply_sub = None
-        self._reply_prefix = ""
-        self._reply_n = 0
-        self._reply_lock = asyncio.Lock()
-        self._replies: dict[str, Callable[[Any], None]] = {}
+        self._direct = DirectReader(nc, timeout)
         #: the stream is replicated: any replica answers a direct get, and a
         #: follower may not have applied the latest appends yet (a node that
         #: is catching up after a restart, or just raft lag). Loads are then
@@ -145,65 +123,18 @@ class EventStore:
         last = raw[-1][0] if raw else after
         return Stream(subject=subject, events=events, last_seq=last, base_version=base_version)
 
-    async def _direct_batch(self, subject: str, start: int = 1, batch: int = 1000) -> list[tuple[int, str, bytes]]:
-        """All messages of one subject via batched direct get: one request, many replies.
+    async def _direct_batch(self, subject: str, start: int = 1) -> list[tuple[int, str, bytes]]:
+        return [(m.seq, m.subject, m.data) for m in await self._direct.batch(EVENTS_STREAM, subject, start)]
 
-        The replies come to one long-lived wildcard inbox (no SUB/UNSUB per
-        load) and are gathered by its callback; the loader waits once per
-        batch, not once per message (a wait_for per message cost more than
-        decoding the message).
-        """
-        out: list[tuple[int, str, bytes]] = []
-        while True:
-            loop = asyncio.get_running_loop()
-            done: asyncio.Future = loop.create_future()
-            got = 0
+    async def last_seq_of(self, subject: str) -> int:
+        """The last stream sequence on one aggregate's subject (0: none)."""
+        if self._leader_reads:
+            return await self._leader_last_seq(subject)
+        msg = await self._direct.last(EVENTS_STREAM, subject)
+        return msg.seq if msg else 0
 
-            def on_reply(msg) -> None:
-                nonlocal got
-                if done.done():
-                    return
-                headers = msg.headers or {}
-                status = headers.get("Status")
-                if status in ("404", "408"):
-                    done.set_result(True)  # nothing (more) on this subject
-                elif status == "204":  # end of batch
-                    done.set_result(False)
-                elif status:
-                    done.set_exception(AppendFailed(f"direct get failed: {status} {headers.get('Description')}"))
-                else:
-                    out.append((int(headers["Nats-Sequence"]), headers["Nats-Subject"], msg.data))
-                    got += 1
-
-            inbox = await self._reply_inbox(on_reply)
-            try:
-                req = json.dumps({"seq": start, "next_by_subj": subject, "batch": batch}).encode()
-                await self._nc.publish(f"$JS.API.DIRECT.GET.{EVENTS_STREAM}", req, reply=inbox)
-                ended = await asyncio.wait_for(done, self._timeout)
-            finally:
-                self._replies.pop(inbox, None)
-            if ended or got < batch:
-                return out
-            start = out[-1][0] + 1
-
-    async def _reply_inbox(self, on_reply: Callable[[Any], None]) -> str:
-        """A fresh reply subject under this store's one wildcard inbox subscription."""
-        if self._reply_sub is None:
-            async with self._reply_lock:
-                if self._reply_sub is None:
-                    prefix = self._nc.new_inbox()
-
-                    async def dispatch(msg) -> None:
-                        handler = self._replies.get(msg.subject)
-                        if handler is not None:
-                            handler(msg)
-
-                    self._reply_sub = await self._nc.subscribe(f"{prefix}.*", cb=dispatch)
-                    self._reply_prefix = prefix
-        self._reply_n += 1
-        inbox = f"{self._reply_prefix}.{self._reply_n}"
-        self._replies[inbox] = on_reply
-        return inbox
+    async def close(self) -> None:
+        await self._direct.close()
 
     async def _leader_last_seq(self, subject: str) -> int:
         try:
@@ -246,11 +177,18 @@ class EventStore:
         event_ids: Sequence[uuid.UUID] | None = None,
     ) -> list[tuple[Envelope, bytes]]:
         """Build the envelopes, encrypting personal data with its subject's key."""
-        aggregate_id = stream.subject.rsplit(".", 1)[1]
+        aggregate_id = token(stream.subject.rsplit(".", 1)[1])
         now = datetime.now(UTC)
+        request_key = scope.current().request_key
         sealed = []
         for i, event in enumerate(events):
-            event_id = event_ids[i] if event_ids else uuid7()
+            if event_ids:
+                event_id = event_ids[i]
+            elif request_key is not None:
+                # a repeat of the same request appends the very same ids: the log stores them once
+                event_id = uuid.uuid5(request_key, f"{stream.subject}:{stream.version + i + 1}")
+            else:
+                event_id = uuid7()
             data = event.model_dump(mode="json")
             pii_blob = pii_subject = None
             pii = {k: data.pop(k) for k in event.pii_fields if k in data}
@@ -271,7 +209,10 @@ class EventStore:
                 pii=pii_blob,
                 pii_subject=pii_subject,
             )
-            sealed.append((envelope, envelope.model_dump_json().encode()))
+            body = envelope.model_dump_json().encode()
+            if len(body) > MAX_EVENT_BYTES:
+                raise TooLarge("event_too_large", limit=MAX_EVENT_BYTES)
+            sealed.append((envelope, body))
         return sealed
 
     async def append(
@@ -284,11 +225,16 @@ class EventStore:
         """Append after ``stream.last_seq``; return the last stored sequence.
 
         Raises ConcurrencyConflict when the aggregate moved on. A re-sent
-        append of the same event ids is recognised and succeeds.
+        append of the same event ids is recognised and succeeds. Nothing is
+        sent once the request's deadline has passed (its caller gave up);
+        a PubAck that does not come is waited for by sending the same
+        append again, and only then is the outcome reported unknown.
         """
         if not events:
             return stream.last_seq
         sealed = await self.seal(stream, events, meta, event_ids)
+        if scope.current().expired():
+            raise Unavailable("deadline_exceeded")
         messages = []
         for envelope, body in sealed:
             headers = {
@@ -300,10 +246,17 @@ class EventStore:
             propagate.inject(headers)
             messages.append((headers, body))
         messages[0][0]["Nats-Expected-Last-Subject-Sequence"] = str(stream.last_seq)
-        if len(messages) == 1:
-            ack = await self._request(stream.subject, *messages[0])
-        else:
-            ack = await self._atomic_batch(stream.subject, messages)
+        ack = None
+        for attempt in range(PUBACK_RETRIES + 1):
+            try:
+                if len(messages) == 1:
+                    ack = await self._request(stream.subject, *messages[0])
+                else:
+                    ack = await self._atomic_batch(stream.subject, messages)
+                break
+            except nats.errors.TimeoutError:
+                if attempt == PUBACK_RETRIES:
+                    raise OutcomeUnknown("outcome_unknown") from None
         if "error" in ack:
             err = ack["error"]
             if err.get("err_code") in (WRONG_LAST_SEQUENCE, 10201):  # 10201: a re-sent atomic batch (duplicate msg id)

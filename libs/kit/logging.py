@@ -49,3 +49,9 @@ def setup_logging(service: str, fmt: str = "console", level: str = "INFO") -> No
 
 def get_logger(name: str | None = None):
     return structlog.get_logger(name)
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line description of an error that is safe to log and to store: the type, without a
+    message that could carry user data (superseded by the sanitizing renderer's rules)."""
+    return type(exc).__qualname__

@@ -9,8 +9,10 @@ handler functions on it, and ``python -m services.<name>`` runs it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Generic, Sequence, TypeVar
@@ -18,16 +20,30 @@ from uuid import UUID
 
 from faststream.nats import NatsBroker, NatsMessage
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from nats.js.errors import BucketNotFoundError, NotFoundError
+from pydantic import ValidationError
 
 from libs.contracts.base import Command, Event, Query
+from libs.contracts.envelope import Actor
 from libs.contracts.errors import Conflict, DomainError
-from libs.contracts.subjects import command_subject, control_subject, event_subject, query_subject
-from libs.kit.consumers import Consumer, Runner, ensure_deadletter_stream
+from libs.contracts.subjects import (
+    DEADLETTER_STREAM,
+    EVENTS_STREAM,
+    PII_KEYS_STREAM,
+    command_subject,
+    control_subject,
+    event_subject,
+    inbox_prefix,
+    query_subject,
+)
+from libs.kit.actors import register_actors
+from libs.kit.consumers import Consumer, Runner
 from libs.kit.docstore.port import DocumentStore, open_store
-from libs.kit.eventstore import ConcurrencyConflict, EventStore, Meta, Stream, ensure_events_stream
+from libs.kit.eventstore import ConcurrencyConflict, EventStore, Meta, Stream
 from libs.kit.logging import get_logger, setup_logging
 from libs.kit.pii import PiiVault
-from libs.kit.rpc import Context, serve
+from libs.kit.provision import BUCKETS, provision
+from libs.kit.rpc import Context, Server
 from libs.kit.settings import KitSettings, redact_url
 from libs.kit.tracing import setup_tracing
 
@@ -64,10 +80,19 @@ class Executed(Generic[S]):
     state: S
 
 
+class NotProvisioned(RuntimeError):
+    pass
+
+
 class Service:
-    def __init__(self, name: str, settings: KitSettings):
+    """``pii_writer``: this service creates and shreds personal-data keys (onboarding alone).
+    ``own_actors``: it resolves actors from its own aggregates (set ``resolve_actor``) instead of
+    the ``actors`` read model every other service keeps."""
+
+    def __init__(self, name: str, settings: KitSettings, *, pii_writer: bool = False, own_actors: bool = False):
         self.name = name
         self.settings = settings
+        self.pii_writer = pii_writer
         self._commands: list[tuple[type, Callable]] = []
         self._queries: list[tuple[type, Callable]] = []
         self._consumers: list[Consumer] = []
@@ -81,6 +106,10 @@ class Service:
         self.js = None
         self._tracer_provider = None
         self._states: OrderedDict[str, tuple[Any, int, int]] = OrderedDict()
+        self.records = None
+        self.resolve_actor: Callable[[str], Awaitable[Actor | None]] | None = None
+        if not own_actors:
+            self.resolve_actor = register_actors(self)
 
     # ------------------------------------------------------------ registration
 
@@ -193,50 +222,81 @@ class Service:
 
     async def start(self) -> None:
         setup_logging(self.name, self.settings.log_format, self.settings.log_level)
+        # FastStream says INFO for each of its workers' tasks that ends: noise at every stop
+        logging.getLogger("faststream.access.nats").setLevel(logging.WARNING)
+        if self.resolve_actor is None:
+            raise RuntimeError(f"{self.name}: own_actors is set but resolve_actor is not")
         provider = self._tracer_provider = setup_tracing(self.name, self.settings.otel_service_namespace)
         self.broker = NatsBroker(
             self.settings.nats_servers,
             middlewares=[NatsTelemetryMiddleware(tracer_provider=provider)],
             name=f"hr-{self.name}",
+            inbox_prefix=inbox_prefix(self.name).encode(),
             max_reconnect_attempts=-1,
             graceful_timeout=5.0,
             log_level=logging.DEBUG,  # one line per message is noise at INFO
         )
+        server_ref: list[Server] = []
         for model, fn in self._commands:
-            self._subscribe(command_subject(self.name, model.type_name), model, fn)
+            self._subscribe(command_subject(self.name, model.type_name), model, fn, server_ref)
         for model, fn in self._queries:
-            self._subscribe(query_subject(self.name, model.type_name), model, fn)
+            self._subscribe(query_subject(self.name, model.type_name), model, fn, server_ref)
         self._subscribe_control()
         await self.broker.start()
         self.nc = self.broker.connection
         self.js = self.nc.jetstream()
-        await ensure_events_stream(self.js, replicas=self.settings.stream_replicas)
-        await ensure_deadletter_stream(self.js, replicas=self.settings.stream_replicas)
-        self.vault = await PiiVault.connect(self.js, replicas=self.settings.stream_replicas)
+        await self._ensure_provisioned()
+        self.vault = await PiiVault.connect(self.nc, kek=self.settings.kek, writer=self.pii_writer)
         self.events = EventStore(self.nc, self.vault, leader_reads=self.settings.stream_replicas > 1)
+        records = f"hr_{self.name}_requests"
+        self.records = await self.js.key_value(records) if any(b.name == records for b in BUCKETS) else None
+        server_ref.append(Server(self.settings.token_public_key, self.resolve_actor, self.records))
         self.store = await open_store(self.settings.docstore_url, f"{self.settings.docstore_prefix}{self.name}")
         for fn in self._on_start:
             await fn()
         for c in self._consumers:
-            runner = Runner(self.name, c, self.nc, self.events, self.store, max_deliver=self.settings.max_deliver)
+            runner = Runner(self.name, c, self.nc, self.events, self.store,
+                            max_backoff_s=self.settings.retry_max_backoff_s)
             await runner.start()
             self.runners.append(runner)
         log.info("service_started", nats=redact_url(self.settings.nats_url), docstore=redact_url(self.settings.docstore_url))
 
-    def _subscribe(self, subject: str, model: type, fn: Callable) -> None:
+    async def _ensure_provisioned(self) -> None:
+        """Streams and buckets come from the provisioning step; in development this process runs it."""
+        if self.settings.env == "development":
+            await provision(self.nc, replicas=self.settings.stream_replicas, kek=self.settings.kek)
+            return
+        missing = []
+        for stream in (EVENTS_STREAM, DEADLETTER_STREAM, PII_KEYS_STREAM):
+            try:
+                await self.js.stream_info(stream)
+            except NotFoundError:
+                missing.append(stream)
+        for bucket in BUCKETS:
+            if bucket.name.startswith(f"hr_{self.name}_"):
+                try:
+                    await self.js.key_value(bucket.name)
+                except BucketNotFoundError:
+                    missing.append(bucket.name)
+        if missing:
+            raise NotProvisioned(f"not provisioned: {', '.join(missing)}; run `python -m libs.kit.provision` first")
+
+    def _subscribe(self, subject: str, model: type, fn: Callable, server_ref: list) -> None:
         async def endpoint(msg: NatsMessage) -> dict:
-            return await serve(model, fn, msg.body)
+            if not server_ref:  # a request that arrives while the service is still starting
+                return {"ok": False, "error": {"kind": "unavailable", "code": "service_unavailable", "params": {}}}
+            return await server_ref[0].serve(model, fn, msg.body)
 
         endpoint.__name__ = f"{self.name}_{model.type_name}"
-        self.broker.subscriber(subject, queue=self.name, title=subject)(endpoint)
+        # concurrent (bounded): one slow request (an argon2 hash) must not hold every other behind it
+        self.broker.subscriber(subject, queue=self.name, title=subject,
+                               max_workers=self.settings.max_concurrent_requests)(endpoint)
 
     def _subscribe_control(self) -> None:
         async def status(msg: NatsMessage) -> dict:
             return {"service": self.name, "consumers": [await r.status() for r in self.runners]}
 
         async def rebuild(msg: NatsMessage) -> dict:
-            import json
-
             try:
                 name = json.loads(msg.body or b"{}").get("projection")
             except ValueError:
@@ -246,8 +306,19 @@ class Service:
                 return {"ok": False, "error": f"no projection named {name!r}"}
             return {"ok": True, "rebuilding": [await r.rebuild() for r in targets]}
 
+        async def replay(msg: NatsMessage) -> dict:
+            try:
+                name = json.loads(msg.body or b"{}").get("consumer")
+            except ValueError:
+                name = None
+            targets = [r for r in self.runners if name is None or r.c.name == name]
+            if not targets:
+                return {"ok": False, "error": f"no consumer named {name!r}"}
+            return {"ok": True, "replayed": [await r.replay() for r in targets]}
+
         self.broker.subscriber(control_subject(self.name, "status"), title="status")(status)
         self.broker.subscriber(control_subject(self.name, "rebuild"), queue=self.name, title="rebuild")(rebuild)
+        self.broker.subscriber(control_subject(self.name, "replay"), queue=self.name, title="replay")(replay)
 
     async def stop(self) -> None:
         for r in self.runners:
@@ -255,6 +326,8 @@ class Service:
         self.runners.clear()
         if self.vault:
             await self.vault.close()
+        if self.events:
+            await self.events.close()
         if self.broker:
             await self.broker.stop()
         if self.store:
@@ -271,6 +344,16 @@ class Service:
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         await self.stop()
+
+
+def main(bootstrap: Callable[[], "Service"]) -> None:
+    """``python -m services.<name>``: a refused configuration is one clear line, not a traceback."""
+    try:
+        svc = bootstrap()
+    except ValidationError as e:
+        print(f"configuration refused: {'; '.join(err['msg'] for err in e.errors())}", file=sys.stderr)
+        sys.exit(2)
+    asyncio.run(svc.run_forever())
 
 
 def meta_of(ctx: Context, causation_id: str | None = None) -> Meta:

@@ -2,14 +2,30 @@
 
 Read from HRM_* environment variables and validated at start. Nothing here
 is instantiated at import time: call ``Settings()`` in the entry point.
+
+``HRM_ENV=production`` (compose and the manifests set it) refuses to start
+while a secret is unset, still the development default, or a placeholder:
+the development defaults exist so that `make run` works on a fresh machine,
+and must never protect anything real.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import base64
+import binascii
+import re
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from libs.kit.auth import DEV_PUBLIC_KEY
+
+#: what a value left from a template looks like
+PLACEHOLDER = re.compile(r"change[-_ .]?me|placeholder|example|<[^>]*>|xxx|dev[-_ ]only|todo|replace[-_ ]?me|secret-here",
+                         re.IGNORECASE)
+ENV_PREFIX = "HRM_"
 
 
 def redact_url(url: str) -> str:
@@ -22,9 +38,26 @@ def redact_url(url: str) -> str:
     return f"{scheme}://***@{rest.split('@', 1)[1]}"
 
 
-class KitSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HRM_", extra="ignore", frozen=True)
+def url_passwords(url: str) -> list[str]:
+    """The passwords inside a (comma-separated) URL, for checks and log redaction."""
+    out = []
+    for part in url.split(","):
+        _, sep, rest = part.strip().partition("://")
+        userinfo = rest.split("/", 1)[0].rpartition("@")[0] if sep else ""
+        if ":" in userinfo:
+            out.append(userinfo.split(":", 1)[1])
+    return out
 
+
+def _plain(value: Any) -> Any:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+class KitSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    #: development: the defaults below work; production: every secret must be given (see module docstring)
+    env: Literal["development", "production"] = "development"
     #: one server, or the servers of a cluster, comma-separated: nats://a:4222,nats://b:4222
     nats_url: str = "nats://127.0.0.1:4222"
     #: sqlite:///var/data (embedded default) or mongodb://host/?replicaSet=rs0
@@ -34,16 +67,85 @@ class KitSettings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
     stream_replicas: int = Field(default=1, ge=1, le=5)
-    #: secret shared by onboarding (issues tokens) and gateway (verifies them)
-    jwt_secret: str = Field(default="dev-only-change-me-please-32-bytes!!", min_length=32)
+    #: PEM of the Ed25519 key that verifies tokens (onboarding alone holds the private half)
+    token_public_key: str = DEV_PUBLIC_KEY
+    #: key-encryption key (base64 of 32 bytes) that wraps each member's personal-data key; keep it
+    #: outside the data volume (an environment secret or a mounted file)
+    pii_kek: SecretStr | None = None
+    pii_kek_file: Path | None = None
     #: how long a query may wait for read-your-writes
     consistency_wait_s: float = Field(default=3.0, gt=0, le=30)
-    #: how many times a projection or policy retries one event before dead-lettering it
-    #: (retries back off from 0.2 s to 10 s: 8 attempts ride out about 20 s of a broken dependency)
-    max_deliver: int = Field(default=8, ge=1, le=100)
+    #: a projection or policy that fails for a passing cause retries without limit, backing off up to this
+    retry_max_backoff_s: float = Field(default=10.0, gt=0, le=300)
+    #: commands and queries handled at once per subscription (argon2 has its own, smaller bound)
+    max_concurrent_requests: int = Field(default=32, ge=1, le=1024)
     otel_service_namespace: str = "hr-mnenie"
+
+    #: fields that must hold real values with HRM_ENV=production; a subclass lists all of its own
+    PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = ("token_public_key",)
+    #: values known from this repository, refused in production wherever they appear
+    KNOWN_DEVELOPMENT_VALUES: ClassVar[frozenset[str]] = frozenset({DEV_PUBLIC_KEY.strip()})
 
     @property
     def nats_servers(self) -> list[str]:
         """HRM_NATS_URL as the list nats-py and FastStream want (they refuse a comma-separated string)."""
         return [u.strip() for u in self.nats_url.split(",") if u.strip()]
+
+    @property
+    def kek(self) -> bytes | None:
+        """The key-encryption key, or None (keys are then stored unwrapped: development)."""
+        raw = None
+        if self.pii_kek is not None:
+            raw = self.pii_kek.get_secret_value()
+        elif self.pii_kek_file is not None:
+            raw = self.pii_kek_file.read_text().strip()
+        if not raw:
+            return None
+        return _decode_kek(raw)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.pii_kek is not None:
+            _decode_kek(self.pii_kek.get_secret_value())
+        if self.pii_kek_file is not None and not self.pii_kek_file.is_file():
+            raise ValueError(f"{ENV_PREFIX}PII_KEK_FILE: no such file: {self.pii_kek_file}")
+        if self.env == "production":
+            problems = self.production_problems()
+            if problems:
+                raise ValueError("refusing to start with HRM_ENV=production: " + "; ".join(problems))
+        return self
+
+    def production_problems(self) -> list[str]:
+        problems = []
+        for name in self.PRODUCTION_REQUIRED:
+            var = ENV_PREFIX + name.upper()
+            if name == "pii_kek":
+                if self.pii_kek is None and self.pii_kek_file is None:
+                    problems.append(f"{var} (or {var}_FILE) is not set")
+                    continue
+                value = (self.pii_kek.get_secret_value() if self.pii_kek is not None
+                         else self.pii_kek_file.read_text().strip())
+            else:
+                value = _plain(getattr(self, name))
+            default = _plain(type(self).model_fields[name].default)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                problems.append(f"{var} is not set")
+            elif value == default or (isinstance(value, str) and value.strip() in self.KNOWN_DEVELOPMENT_VALUES):
+                problems.append(f"{var} is the development default")
+            elif isinstance(value, str) and PLACEHOLDER.search(value):
+                problems.append(f"{var} looks like a placeholder")
+        for name in ("nats_url", "docstore_url"):
+            for password in url_passwords(getattr(self, name)):
+                if PLACEHOLDER.search(password) or password in self.KNOWN_DEVELOPMENT_VALUES:
+                    problems.append(f"{ENV_PREFIX}{name.upper()} carries a placeholder password")
+        return problems
+
+
+def _decode_kek(raw: str) -> bytes:
+    try:
+        key = base64.b64decode(raw.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{ENV_PREFIX}PII_KEK must be base64 of 32 bytes") from None
+    if len(key) != 32:
+        raise ValueError(f"{ENV_PREFIX}PII_KEK must be base64 of 32 bytes, got {len(key)}")
+    return key

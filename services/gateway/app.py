@@ -13,7 +13,10 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request as StarletteRequest
 
+from libs.contracts.subjects import inbox_prefix
+from libs.contracts.types import UUID_RE
 from libs.kit.logging import get_logger, setup_logging
 from libs.kit.rpc import ServiceClient
 from libs.kit.settings import redact_url
@@ -32,6 +35,15 @@ by default and in English with `Accept-Language: en`.
 
 After a command the response carries `X-Consistency-Token`; send it back on
 your next request and the read sees your write.
+
+POST, PUT and DELETE accept `Idempotency-Key`: the same key with the same
+body gets the first answer (with `Idempotent-Replayed: true`) and changes
+nothing more; another body with the same key is refused. When the outcome of
+a command is not known (504 `outcome_unknown`), send it again with the same
+key to learn it: it is never carried out twice. Sign-in and refresh answers
+hold tokens and are never stored, so they are not replayed.
+
+Request bodies are limited to 64 KiB (413).
 """
 
 
@@ -41,14 +53,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         setup_logging("gateway", settings.log_format, settings.log_level)
-        app.state.nc = await nats.connect(settings.nats_servers, name="hr-gateway", max_reconnect_attempts=-1)
+        app.state.nc = await nats.connect(settings.nats_servers, name="hr-gateway", max_reconnect_attempts=-1,
+                                          inbox_prefix=inbox_prefix("gateway"))
         app.state.client = ServiceClient(app.state.nc, timeout=settings.request_timeout_s)
         log.info("gateway_started", nats=redact_url(settings.nats_url))
         yield
         await app.state.nc.drain()
         provider.shutdown()  # flush spans still in the batch
 
-    app = FastAPI(title="HR-mnenie", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    public_docs = settings.docs_served  # not public in production
+    app = FastAPI(title="HR-mnenie", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url="/docs" if public_docs else None, redoc_url="/redoc" if public_docs else None,
+                  openapi_url="/openapi.json" if public_docs else None)
     app.state.settings = settings
     app.state.nc = None
     for router in (auth, invitations, registrations, me, moderation, groups, members, health, docs):
@@ -58,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)
     app.add_exception_handler(Exception, problems.on_unexpected)
 
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(CorrelationMiddleware)
     # added last, so outermost: the access log above runs inside the request's span
     provider = setup_tracing("gateway", settings.otel_service_namespace)
@@ -80,8 +97,9 @@ class CorrelationMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        cid = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-correlation-id"), "") \
-            or str(uuid.uuid4())
+        # a client's correlation id is kept only when it is a UUID: it is copied into every event
+        given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-correlation-id"), "")
+        cid = given.lower() if UUID_RE.match(given) else str(uuid.uuid4())
         scope.setdefault("state", {})["correlation_id"] = cid
         started = time.perf_counter()
         status = 500
@@ -101,3 +119,45 @@ class CorrelationMiddleware:
                     route = getattr(scope.get("route"), "path", "unmatched")  # the template: no ids or tokens
                     log.info("http_request", method=scope["method"], route=route, status=status,
                              ms=round((time.perf_counter() - started) * 1000, 1))
+
+
+class BodyTooLarge(StarletteHTTPException):
+    def __init__(self) -> None:
+        super().__init__(413)
+
+
+class BodyLimitMiddleware:
+    """No request body larger than ``max_bytes`` is read: a declared length over it is refused
+    before a byte of the body (and before authentication); a body sent without a length stops
+    being read at the limit."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None:
+            try:
+                too_large = int(declared) > self.max_bytes
+            except ValueError:
+                too_large = True
+            if too_large:
+                response = problems.problem_response(StarletteRequest(scope), 413, "payload_too_large",
+                                                     {"params": {"limit": self.max_bytes}},
+                                                     headers={"Connection": "close"})
+                return await response(scope, receive, send)
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge()  # answered 413 by the app's handler of HTTP errors
+            return message
+
+        await self.app(scope, limited_receive, send)

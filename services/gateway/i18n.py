@@ -54,6 +54,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_found": ("Ресурс не найден.", "Not found."),
     "method_not_allowed": ("Метод не поддерживается.", "Method not allowed."),
     "unknown_decision": ("Неизвестное решение.", "Unknown decision."),
+    "own_membership": ("Решение о своём участии в сообществе принимает другой модератор.",
+                       "A decision on your own membership is for another moderator."),
+    "not_a_member": ("Участник не состоит в Главной группе.", "The person is not a member of the Main group."),
+    "membership_is_a_decision": ("Роли «гость» и «участник» не назначаются: их определяет решение модератора.",
+                                 "The guest and member roles are not assigned: a moderator's decision sets them."),
+    "payload_too_large": ("Слишком большой запрос.", "The request is too large."),
+    "event_too_large": ("Слишком большой объём данных для одного изменения.", "Too much data for one change."),
+    "idempotency_key_reused": ("Этот ключ Idempotency-Key уже использован для другого запроса.",
+                               "This Idempotency-Key was already used for another request."),
+    "request_in_progress": ("Такой же запрос ещё выполняется. Повторите через секунду с тем же ключом.",
+                            "The same request is still being carried out. Repeat in a second with the same key."),
+    "outcome_unknown": ("Не удалось подтвердить, выполнен ли запрос. Повторите его с тем же заголовком "
+                        "Idempotency-Key — он не будет выполнен дважды — или проверьте результат.",
+                        "We could not confirm whether the request was carried out. Repeat it with the same "
+                        "Idempotency-Key header (it is never carried out twice), or check the result."),
+    "deadline_exceeded": ("Сервис не успел обработать запрос; он не выполнен. Повторите попытку.",
+                          "The service could not handle the request in time; it was not carried out. Try again."),
 }
 
 FIELD_MESSAGES: dict[str, tuple[str, str]] = {
@@ -69,6 +86,10 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "int_parsing": ("нужно целое число", "must be an integer"),
     "bool_parsing": ("нужно да/нет", "must be true or false"),
     "json_invalid": ("некорректный JSON", "invalid JSON"),
+    "forbidden_characters": ("недопустимые символы (управляющие или смены направления текста)",
+                             "forbidden characters (control or text-direction override)"),
+    "too_long": ("слишком много элементов", "too many items"),
+    "value_error.email": ("неверный адрес e-mail", "invalid e-mail address"),
 }
 
 STATUS_OF_KIND = {
@@ -79,6 +100,8 @@ STATUS_OF_KIND = {
     "unauthorized": 401,
     "rate_limited": 429,
     "unavailable": 503,
+    "too_large": 413,
+    "unknown": 504,
 }
 
 

@@ -68,7 +68,8 @@ async def on_validation_error(request: Request, exc: RequestValidationError) -> 
 
 
 async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    code = {404: "not_found", 405: "method_not_allowed", 401: "login_required"}.get(exc.status_code, "malformed_request")
+    code = {404: "not_found", 405: "method_not_allowed", 401: "login_required",
+            413: "payload_too_large"}.get(exc.status_code, "malformed_request")
     return problem_response(request, exc.status_code, code)
 
 
@@ -113,7 +114,9 @@ PROBLEM_RESPONSES = {
     404: _problem("Not found"),
     409: _problem("Conflicts with the current state"),
     422: _problem("Invalid input"),
+    413: _problem("The body, or the event it would make, is too large"),
     429: _problem("Too many attempts (sign-in); wait Retry-After seconds",
                   {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}}),
-    503: _problem("A service is unavailable"),
+    503: _problem("A service is unavailable; nothing was carried out"),
+    504: _problem("The outcome is unknown: repeat with the same Idempotency-Key to learn it"),
 }

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from libs.kit.settings import KitSettings
 
@@ -10,9 +11,22 @@ from libs.kit.settings import KitSettings
 class Settings(KitSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    #: how long the gateway waits for a service's reply
+    #: how long the gateway waits for a service's reply; also the deadline a request carries
     request_timeout_s: float = Field(default=10.0, gt=0, le=60)
     #: services /readyz asks for their status
     services: tuple[str, ...] = ("onboarding", "groups")
     #: the AsyncAPI document served at GET /asyncapi.json (`make asyncapi`); relative to the repository root
     asyncapi_path: Path = Path("docs/asyncapi.json")
+    #: the largest request body read (JSON); larger ones get 413 before anything else happens
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    #: the web client vouches for the client address it forwards (X-Forwarded-For) with this secret;
+    #: without it, the address is the connection's peer
+    forwarded_secret: SecretStr | None = None
+    #: /docs, /redoc, /openapi.json and /asyncapi.json; default: served in development only
+    api_docs: bool | None = None
+
+    PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = ("token_public_key", "forwarded_secret")
+
+    @property
+    def docs_served(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.env == "development"

@@ -17,7 +17,7 @@ from libs.contracts.groups import (
     MemberLeftGroup,
     membership_id,
 )
-from libs.contracts.onboarding import AccessGranted, MemberErased, MemberRegistered
+from libs.contracts.onboarding import AccessGranted, AccessRevoked, MemberErased, MemberRegistered
 from libs.contracts.subjects import events_of
 from libs.kit.eventstore import Meta, Recorded
 from libs.kit.service import Aggregate, Service
@@ -66,6 +66,8 @@ def register_policies(svc: Service) -> None:
             case AccessGranted():
                 await _join(svc, rec, MAIN, e.member_id, "access_granted")
                 await _leave(svc, rec, INTRODUCTION, e.member_id, "access_granted")
+            case AccessRevoked():
+                await _leave(svc, rec, MAIN, e.member_id, "access_revoked")
             case MemberErased():
                 for group_id in (INTRODUCTION, MAIN):
                     await _leave(svc, rec, group_id, e.member_id, "erased")
@@ -77,6 +79,6 @@ def register_policies(svc: Service) -> None:
                 GROUP,
                 group_id,
                 lambda s, g=group_id: domain.create_base_group(g, s),
-                Meta(actor="system", correlation_id="bootstrap"),
+                Meta(actor="system", correlation_id=str(uuid.uuid5(uuid.NAMESPACE_URL, "hr-mnenie:bootstrap:groups"))),
                 lambda n, g=group_id: [uuid.uuid5(uuid.NAMESPACE_URL, f"hr-mnenie:group:{g}:{i}") for i in range(n)],
             )

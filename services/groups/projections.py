@@ -14,7 +14,7 @@ DIRECTORY = "directory"
 
 
 def register_projections(svc: Service) -> None:
-    @svc.projection("groups", [events_of("groups", "group"), events_of("groups", "membership")], [GROUPS, MEMBERS])
+    @svc.projection("groups", [events_of("groups")], [GROUPS, MEMBERS])
     async def when_group_event_update_groups(rec: Recorded) -> None:
         e = rec.event
         match e:

@@ -1,6 +1,5 @@
-import asyncio
-
+from libs.kit.service import main
 from services.onboarding.app import bootstrap
 
 if __name__ == "__main__":
-    asyncio.run(bootstrap().run_forever())
+    main(bootstrap)

@@ -8,6 +8,7 @@ from libs.contracts import onboarding as c
 from libs.kit.service import Service
 from services.onboarding import handlers as h
 from services.onboarding.accounts import Accounts
+from services.onboarding.policies import register_policies
 from services.onboarding.projections import register_projections
 from services.onboarding.queries import register_queries
 from services.onboarding.settings import Settings
@@ -28,13 +29,15 @@ COMMANDS = {
 
 def bootstrap(settings: Settings | None = None) -> Service:
     settings = settings or Settings()
-    svc = Service(c.SERVICE, settings)
+    svc = Service(c.SERVICE, settings, pii_writer=True, own_actors=True)
     deps = h.Deps(svc=svc, accounts=None, settings=settings)  # accounts need the bus: set on start
+    svc.resolve_actor = partial(h.resolve_actor, deps)
 
     for model, handler in COMMANDS.items():
         svc.command(model)(partial(handler, deps=deps))
     register_queries(svc)
     register_projections(svc)
+    register_policies(svc, deps)
 
     @svc.on_start
     async def open_accounts_and_bootstrap_admin() -> None:

@@ -17,6 +17,7 @@ from libs.contracts.errors import Conflict, Forbidden, Invalid, NotFound
 from libs.contracts.onboarding import (
     AccessDeclined,
     AccessGranted,
+    AccessRevoked,
     ChangesRequested,
     ConsentGiven,
     DecideOnMember,
@@ -30,7 +31,10 @@ from libs.contracts.onboarding import (
     ProfileUpdated,
     RolesChanged,
     RulesAcknowledged,
+    MEMBERSHIP_ROLES,
     Status,
+    effective_roles,
+    privileges_of,
 )
 
 # ------------------------------------------------------------------ invitation
@@ -103,11 +107,13 @@ def use_invitation(token: str, member_id: str, now: datetime, state: Invitation)
 class Member:
     exists: bool = False
     erased: bool = False
-    roles: tuple[str, ...] = ()
+    #: the roles an admin assigned (moderator, observer, coordinator, admin); "guest" and "member"
+    #: follow from the decisions, see ``roles``
+    privileges: tuple[str, ...] = ()
     consent: bool = False
     rules: bool = False
     profile: Profile = field(default_factory=Profile)
-    #: None, "granted", "declined" or "changes_requested"
+    #: None, "granted", "declined", "changes_requested" or "revoked"
     decision: str | None = None
     #: the profile was edited after a moderator asked for changes
     resubmitted: bool = False
@@ -120,6 +126,13 @@ class Member:
         return not self.profile.missing()
 
     @property
+    def roles(self) -> tuple[str, ...]:
+        """What the person may do now: Main-group membership is the one source of "member"."""
+        if self.erased or not self.exists:
+            return ()
+        return effective_roles(self.decision == "granted", self.privileges)
+
+    @property
     def status(self) -> Status:
         if self.erased:
             return "erased"
@@ -127,6 +140,8 @@ class Member:
             return "member"
         if self.decision == "declined":
             return "declined"
+        if self.decision == "revoked":
+            return "revoked"
         if self.decision == "changes_requested" and not self.resubmitted:
             return "changes_requested"
         if self.rules and self.complete:
@@ -139,7 +154,7 @@ def evolve_member(state: Member, event: Event) -> Member:
         case MemberRegistered():
             return Member(
                 exists=True,
-                roles=tuple(event.roles),
+                privileges=privileges_of(event.roles),
                 profile=Profile(full_name=event.full_name),
                 email=event.email,
                 password_hash=event.password_hash,
@@ -154,14 +169,13 @@ def evolve_member(state: Member, event: Event) -> Member:
         case ChangesRequested():
             return replace(state, decision="changes_requested", resubmitted=False, moderator_message=event.message)
         case AccessGranted():
-            roles = tuple(r for r in state.roles if r != "guest")
-            return replace(
-                state, decision="granted", roles=roles if "member" in roles else ("member", *roles), moderator_message=None
-            )
+            return replace(state, decision="granted", moderator_message=None)
         case AccessDeclined():
             return replace(state, decision="declined", moderator_message=event.reason)
+        case AccessRevoked():
+            return replace(state, decision="revoked", moderator_message=event.reason)
         case RolesChanged():
-            return replace(state, roles=tuple(event.roles))
+            return replace(state, privileges=privileges_of(event.roles))
         case MemberErased():
             return Member(exists=True, erased=True)
     return state
@@ -241,8 +255,21 @@ def update_profile(member_id: str, profile: Profile, state: Member) -> list[Even
 def decide_on_member(actor: Actor, cmd: DecideOnMember, state: Member) -> list[Event]:
     if not actor.is_moderator:
         raise Forbidden("moderator_only")
+    if actor.id == cmd.member_id:
+        raise Forbidden("own_membership")  # nobody decides on their own membership
     _alive(state)
     status = state.status
+    message = (cmd.message or "").strip() or None
+    if cmd.decision == "revoke":
+        if status != "member":
+            raise Conflict("not_a_member", status=status)
+        if not message:
+            raise Invalid("reason_required")
+        return [AccessRevoked(member_id=cmd.member_id, decided_by=actor.id, reason=message)]
+    if status == "revoked":
+        if cmd.decision != "grant":
+            raise Conflict("already_decided", status=status)
+        return [AccessGranted(member_id=cmd.member_id, decided_by=actor.id)]  # taken back into the Main group
     if status in ("member", "declined"):
         raise Conflict("already_decided", status=status)
     if status == "changes_requested":
@@ -251,7 +278,6 @@ def decide_on_member(actor: Actor, cmd: DecideOnMember, state: Member) -> list[E
         raise Conflict("rules_not_acknowledged")
     if not state.complete:
         raise Conflict("profile_incomplete", missing=state.profile.missing())
-    message = (cmd.message or "").strip() or None
     match cmd.decision:
         case "grant":
             return [AccessGranted(member_id=cmd.member_id, decided_by=actor.id)]
@@ -267,14 +293,20 @@ def decide_on_member(actor: Actor, cmd: DecideOnMember, state: Member) -> list[E
 
 
 def change_roles(actor: Actor, member_id: str, roles: tuple[str, ...], state: Member) -> list[Event]:
+    """Assigned roles only: membership itself is the moderators' decision, never a role to set."""
     if not actor.has("admin"):
         raise Forbidden("admin_only")
     _alive(state)
-    if actor.id == member_id and "admin" not in roles:
+    if any(r in MEMBERSHIP_ROLES for r in roles):
+        raise Invalid("membership_is_a_decision")
+    privileges = privileges_of(roles)
+    if actor.id == member_id and "admin" not in privileges:
         raise Conflict("cannot_drop_own_admin")
-    if set(roles) == set(state.roles):
+    if privileges and state.status != "member":
+        raise Conflict("not_a_member", status=state.status)
+    if set(privileges) == set(state.privileges):
         return []
-    return [RolesChanged(member_id=member_id, roles=tuple(dict.fromkeys(roles)), changed_by=actor.id)]
+    return [RolesChanged(member_id=member_id, roles=privileges, changed_by=actor.id)]
 
 
 def erase(actor: Actor, member_id: str, state: Member) -> list[Event]:

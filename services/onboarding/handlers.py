@@ -16,6 +16,7 @@ from libs.contracts.onboarding import (
     SERVICE,
     AccessDeclined,
     AccessGranted,
+    AccessRevoked,
     AcknowledgeRules,
     ChangeRoles,
     ChangesRequested,
@@ -39,6 +40,7 @@ from libs.contracts.onboarding import (
     RulesAcknowledged,
     UpdateProfile,
 )
+from libs.contracts.envelope import Actor
 from libs.kit.eventstore import Meta
 from libs.kit.rpc import Context, Done
 from libs.kit.service import Aggregate, Service, meta_of
@@ -53,7 +55,7 @@ INVITATION = Aggregate(
 MEMBER = Aggregate(
     SERVICE, "member", domain.Member, domain.evolve_member,
     events=(MemberRegistered, ConsentGiven, RulesAcknowledged, ProfileUpdated, ProfileCompleted,
-            ChangesRequested, AccessGranted, AccessDeclined, RolesChanged, MemberErased),
+            ChangesRequested, AccessGranted, AccessDeclined, AccessRevoked, RolesChanged, MemberErased),
 )
 
 
@@ -114,6 +116,9 @@ async def register_member(cmd: RegisterMember, ctx: Context, deps: Deps) -> Done
     domain.require_consent(cmd.consent_personal_data)
     member_id = str(uuid7())
     email = cmd.email.lower()
+    # the invitation first: without a usable one, nothing is told about the e-mail
+    invitation, _ = await deps.svc.load(INVITATION, cmd.invitation_token)
+    domain.use_invitation(cmd.invitation_token, member_id, now(), invitation)
     await _claim_email(deps, email, member_id)
     try:
         await deps.svc.execute(
@@ -188,30 +193,35 @@ async def erase_member(cmd: EraseMember, ctx: Context, deps: Deps) -> Done:
     """Record the erasure, then shred: the e-mail index entry and the member's key.
 
     Safe to repeat: a second call finds the member erased and only finishes
-    the shredding.
+    the shredding; a process that dies in between leaves it to the policy
+    ``when_member_erased_finish_the_erasure``.
     """
     state, _ = await deps.svc.load(MEMBER, cmd.member_id)
     email = state.email
     done = await deps.svc.execute(MEMBER, cmd.member_id, lambda s: domain.erase(ctx.actor, cmd.member_id, s), meta_of(ctx))
-    if email:
-        await deps.accounts.release_email(email)
-    await deps.svc.vault.shred(cmd.member_id)
+    await finish_erasure(deps, cmd.member_id, email)
     return Done(done.seq, {"member_id": cmd.member_id, "erased": True})
+
+
+async def finish_erasure(deps: Deps, member_id: str, email: str | None = None) -> None:
+    await deps.accounts.release_member(member_id, email)
+    await deps.svc.vault.shred(member_id)
 
 
 async def login(cmd: Login, ctx: Context, deps: Deps) -> Done:
     """After ``login_max_failures`` failures an e-mail is locked: even the right password is refused."""
-    failures = await deps.accounts.throttle_login(cmd.email)
+    address = ctx.client_address
+    failures = await deps.accounts.throttle_login(cmd.email, address)
     member_id = await deps.accounts.member_by_email(cmd.email)
     state = domain.Member()
     if member_id:
         state, _ = await deps.svc.load(MEMBER, member_id)
     ok = await deps.accounts.verify_password(state.password_hash, cmd.password)
     if not ok or state.erased or not member_id:
-        await deps.accounts.login_failed(cmd.email)
+        await deps.accounts.login_failed(cmd.email, address)
         raise Unauthorized("bad_credentials")
     if failures:
-        await deps.accounts.login_succeeded(cmd.email)
+        await deps.accounts.login_succeeded(cmd.email, address)
     return Done(None, await deps.accounts.issue_tokens(member_id, state.roles))
 
 
@@ -221,6 +231,14 @@ async def refresh_tokens(cmd: RefreshTokens, ctx: Context, deps: Deps) -> Done:
     if not state.exists or state.erased:
         raise Unauthorized("invalid_token")
     return Done(None, await deps.accounts.issue_tokens(member_id, state.roles))
+
+
+async def resolve_actor(deps: Deps, member_id: str) -> Actor | None:
+    """Onboarding owns the members: their current roles come straight from the aggregate."""
+    state, _ = await deps.svc.load(MEMBER, member_id)
+    if not state.exists or state.erased:
+        return None
+    return Actor(id=member_id, roles=state.roles)
 
 
 async def bootstrap_admin(deps: Deps) -> None:
@@ -239,5 +257,5 @@ async def bootstrap_admin(deps: Deps) -> None:
         MEMBER,
         member_id,
         lambda s: domain.bootstrap_admin(member_id, email, password_hash, s),
-        Meta(actor="system", correlation_id=f"bootstrap-{member_id}"),
+        Meta(actor="system", correlation_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"hr-mnenie:bootstrap:{member_id}"))),
     )

@@ -12,6 +12,7 @@ from libs.contracts.onboarding import (
     InvitationUsed,
     MemberErased,
     Profile,
+    privileges_of,
 )
 from libs.contracts.subjects import events_of
 from libs.kit.eventstore import Recorded
@@ -27,7 +28,7 @@ def _state_of(doc: dict | None) -> domain.Member:
         return domain.Member()
     return domain.Member(
         exists=True,
-        roles=tuple(doc["roles"]),
+        privileges=tuple(doc["privileges"]) if "privileges" in doc else privileges_of(doc["roles"]),
         consent=doc["consent"],
         rules=doc["rules_acknowledged"],
         profile=Profile(**doc["profile"]),
@@ -44,6 +45,7 @@ def _doc_of(member_id: str, state: domain.Member, old: dict | None, rec: Recorde
         "member_id": member_id,
         "status": status,
         "roles": list(state.roles),
+        "privileges": list(state.privileges),
         "consent": state.consent,
         "rules_acknowledged": state.rules,
         "profile": state.profile.model_dump(mode="json"),

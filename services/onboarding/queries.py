@@ -12,7 +12,7 @@ from services.onboarding.projections import INVITATIONS, MEMBERS
 
 
 def _public(doc: dict) -> dict:
-    return {k: v for k, v in doc.items() if not k.startswith("_") and k not in ("consent", "resubmitted", "decision")}
+    return {k: v for k, v in doc.items() if not k.startswith("_") and k not in ("consent", "resubmitted", "decision", "privileges")}
 
 
 def register_queries(svc: Service) -> None:

@@ -60,10 +60,23 @@ async def ready_for_review(p: Platform, moderator_token: str) -> tuple[str, str]
     return member_id, token
 
 
-async def make_moderator(p: Platform, admin: str) -> str:
+async def make_member(p: Platform, admin: str) -> tuple[str, str, str]:
+    """A newcomer taken into the Main group: (member_id, email, token)."""
     inv = await invite(p, admin)
-    member_id, email, _ = await register(p, inv["token"])
+    member_id, email, token = await register(p, inv["token"])
+    async with p.client(token) as c:
+        assert (await c.post("/v1/me/rules-acknowledgement")).status_code == 200
+        assert (await c.put("/v1/me/profile", json=FULL_PROFILE)).status_code == 200
     async with p.client(admin) as c:
-        r = await c.put(f"/v1/members/{member_id}/roles", json={"roles": ["member", "moderator"]})
+        r = await c.post(f"/v1/moderation/{member_id}/decision", json={"decision": "grant"})
+        assert r.status_code == 200, r.text
+    return member_id, email, token
+
+
+async def make_moderator(p: Platform, admin: str) -> str:
+    """A member given the moderator role (only a member can hold one)."""
+    member_id, email, _ = await make_member(p, admin)
+    async with p.client(admin) as c:
+        r = await c.put(f"/v1/members/{member_id}/roles", json={"roles": ["moderator"]})
         assert r.status_code == 200, r.text
     return (await login(p, email, "s3cret-pass"))["access_token"]

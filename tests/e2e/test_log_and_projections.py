@@ -140,7 +140,7 @@ async def test_after_erasure_name_and_email_appear_nowhere(platform, admin):
         nc = await nats.connect(platform.nats_url)
         try:
             js = nc.jetstream()
-            vault = await PiiVault.connect(js)
+            vault = await PiiVault.connect(nc)
             store = EventStore(nc, vault)
             last = await store.last_seq()
             texts = []

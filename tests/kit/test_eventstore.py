@@ -19,8 +19,9 @@ from uuid6 import uuid7
 from libs.contracts.envelope import Envelope
 from libs.contracts.onboarding import ConsentGiven, MemberRegistered, RulesAcknowledged
 from libs.contracts.subjects import EVENTS_STREAM, event_subject
-from libs.kit.eventstore import ConcurrencyConflict, EventStore, Meta, Stream, ensure_events_stream
+from libs.kit.eventstore import ConcurrencyConflict, EventStore, Meta, Stream
 from libs.kit.pii import PiiVault
+from libs.kit.provision import provision
 
 EMAIL_LOCAL = "anna.petrova"
 FULL_NAME = "Anna Petrovna Ivanova-Smirnova"
@@ -36,6 +37,7 @@ class Conn:
 
     async def close(self) -> None:
         await self.vault.close()
+        await self.store.close()
         await self.nc.close()
 
 
@@ -43,8 +45,8 @@ async def connect(url: str) -> Conn:
     """Build the store the way libs/kit/service.py does."""
     nc = await nats.connect(url)
     js = nc.jetstream()
-    await ensure_events_stream(js)
-    vault = await PiiVault.connect(js)
+    await provision(nc)
+    vault = await PiiVault.connect(nc, writer=True)
     return Conn(nc, js, vault, EventStore(nc, vault))
 
 
@@ -341,8 +343,7 @@ async def test_each_member_has_their_own_key(conn):
     b, subject_b = new_member()
     await conn.store.append(await conn.store.load(subject_a), [registered(a)], meta())
     await conn.store.append(await conn.store.load(subject_b), [registered(b)], meta())
-    kv = await conn.js.key_value("hr_pii_keys")
-    key_a, key_b = (await kv.get(a)).value, (await kv.get(b)).value
+    key_a, key_b = await conn.vault.key(a), await conn.vault.key(b)
     assert len(key_a) == len(key_b) == 32
     assert key_a != key_b
 
@@ -367,9 +368,9 @@ async def test_the_log_denies_purge_and_delete(conn):
     assert loaded.last_seq == seq and len(loaded.events) == 1
 
 
-async def test_ensure_events_stream_is_idempotent(conn):
-    await ensure_events_stream(conn.js)
-    await ensure_events_stream(conn.js)
+async def test_provisioning_is_idempotent(conn):
+    await provision(conn.nc)
+    await provision(conn.nc)
     info = await conn.js.stream_info(EVENTS_STREAM)
     assert info.config.allow_atomic is True
     assert info.config.deny_delete is True and info.config.deny_purge is True

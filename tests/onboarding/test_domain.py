@@ -15,6 +15,7 @@ from libs.contracts.onboarding import (
     REQUIRED_PROFILE_FIELDS,
     AccessDeclined,
     AccessGranted,
+    AccessRevoked,
     ChangesRequested,
     ConsentGiven,
     DecideOnMember,
@@ -395,28 +396,86 @@ def test_a_resubmitted_profile_can_be_granted():
 
 def test_an_admin_changes_roles():
     state = given_member(*ready_for_review(), AccessGranted(member_id=M, decided_by=MODERATOR.id))
-    events = domain.change_roles(ADMIN, M, ("member", "moderator", "member"), state)
-    assert events == [RolesChanged(member_id=M, roles=("member", "moderator"), changed_by=ADMIN.id)]
+    events = domain.change_roles(ADMIN, M, ("moderator", "observer", "moderator"), state)
+    assert events == [RolesChanged(member_id=M, roles=("moderator", "observer"), changed_by=ADMIN.id)]
     assert given_member(*ready_for_review(), AccessGranted(member_id=M, decided_by="x"), *events).roles == (
-        "member",
-        "moderator",
+        "member", "moderator", "observer",
     )
 
 
 @pytest.mark.parametrize("actor", [MODERATOR, MEMBER, GUEST], ids=["moderator", "member", "guest"])
 def test_only_an_admin_changes_roles(actor):
     state = given_member(*ready_for_review(), AccessGranted(member_id=M, decided_by=MODERATOR.id))
-    raises(Forbidden, "admin_only", domain.change_roles, actor, M, ("member", "moderator"), state)
+    raises(Forbidden, "admin_only", domain.change_roles, actor, M, ("moderator",), state)
 
 
 def test_changing_to_the_same_roles_is_a_no_op():
     state = given_member(*ready_for_review(), AccessGranted(member_id=M, decided_by=MODERATOR.id))
-    assert domain.change_roles(ADMIN, M, ("member",), state) == []
+    assert domain.change_roles(ADMIN, M, (), state) == []
+
+
+@pytest.mark.parametrize("roles", [("member",), ("guest",), ("moderator", "member")])
+def test_membership_is_never_a_role_to_assign(roles):
+    """One source of truth: only a moderator's decision puts a person into the Main group."""
+    state = given_member(*ready_for_review())
+    raises(Invalid, "membership_is_a_decision", domain.change_roles, ADMIN, M, roles, state)
+
+
+def test_a_guest_cannot_be_given_powers():
+    state = given_member(*ready_for_review())
+    raises(Conflict, "not_a_member", domain.change_roles, ADMIN, M, ("moderator",), state)
+
+
+def test_powers_count_only_while_a_member():
+    """A moderator whose membership is revoked moderates nothing any more."""
+    state = given_member(*ready_for_review(), AccessGranted(member_id=M, decided_by=MODERATOR.id),
+                         RolesChanged(member_id=M, roles=("moderator",), changed_by=ADMIN.id))
+    assert state.roles == ("member", "moderator")
+    revoked = domain.evolve_member(state, AccessRevoked(member_id=M, decided_by=ADMIN.id, reason="x"))
+    assert revoked.roles == ("guest",) and revoked.status == "revoked"
+
+
+def test_roles_of_earlier_versions_do_not_make_a_member():
+    """A RolesChanged of an earlier version carrying "member" grants no membership."""
+    state = given_member(*registered(M), RolesChanged(member_id=M, roles=("member", "moderator"), changed_by="a"))
+    assert state.roles == ("guest",)
 
 
 def test_an_admin_cannot_drop_their_own_admin_role():
-    state = given_member(*registered(ADMIN.id, roles=("admin",)))
-    raises(Conflict, "cannot_drop_own_admin", domain.change_roles, ADMIN, ADMIN.id, ("member",), state)
+    state = given_member(*registered(ADMIN.id, roles=("admin",)), AccessGranted(member_id=ADMIN.id, decided_by="s"))
+    raises(Conflict, "cannot_drop_own_admin", domain.change_roles, ADMIN, ADMIN.id, (), state)
+
+
+# ------------------------------------------------------------------ one's own membership, revocation
+
+
+@pytest.mark.parametrize("decision", ["grant", "request_changes", "decline", "revoke"])
+def test_nobody_decides_on_their_own_membership(decision):
+    me = Actor(id=M, roles=("moderator",))
+    state = given_member(*ready_for_review())
+    raises(Forbidden, "own_membership", domain.decide_on_member, me, decide(decision, "x"), state)
+
+
+def test_a_moderator_revokes_a_membership_with_a_reason():
+    state = given_member(*ready_for_review(), AccessGranted(member_id=M, decided_by=MODERATOR.id))
+    raises(Invalid, "reason_required", domain.decide_on_member, MODERATOR, decide("revoke"), state)
+    assert domain.decide_on_member(MODERATOR, decide("revoke", "нарушение правил"), state) == [
+        AccessRevoked(member_id=M, decided_by=MODERATOR.id, reason="нарушение правил")
+    ]
+
+
+def test_only_a_member_can_lose_membership():
+    raises(Conflict, "not_a_member", domain.decide_on_member, MODERATOR, decide("revoke", "x"),
+           given_member(*ready_for_review()))
+
+
+def test_a_revoked_member_can_be_taken_back():
+    state = given_member(*ready_for_review(), AccessGranted(member_id=M, decided_by=MODERATOR.id),
+                         AccessRevoked(member_id=M, decided_by=MODERATOR.id, reason="x"))
+    raises(Conflict, "already_decided", domain.decide_on_member, MODERATOR, decide("decline", "x"), state)
+    assert domain.decide_on_member(MODERATOR, decide("grant"), state) == [
+        AccessGranted(member_id=M, decided_by=MODERATOR.id)
+    ]
 
 
 # ------------------------------------------------------------------ erasure
@@ -452,7 +511,7 @@ def test_an_erased_member_is_gone_for_other_commands():
     state = given_member(*ready_for_review(), MemberErased(member_id=M, erased_by=ADMIN.id))
     raises(NotFound, "member_not_found", domain.update_profile, M, FULL, state)
     raises(NotFound, "member_not_found", domain.decide_on_member, MODERATOR, decide("grant"), state)
-    raises(NotFound, "member_not_found", domain.change_roles, ADMIN, M, ("member",), state)
+    raises(NotFound, "member_not_found", domain.change_roles, ADMIN, M, ("moderator",), state)
 
 
 # ------------------------------------------------------------------ bootstrap

@@ -90,7 +90,7 @@ async def test_status_shows_a_stopped_service_lagging_then_catching_up(ops, admi
             assert rows[("onboarding", "members")]["state"] == "up"
             assert rows[("onboarding", "members")]["lag"] == "0" or rows[("onboarding", "members")]["lag"].isdigit()
             # read from JetStream: the durable consumers outlive their service
-            assert {name for svc, name in rows if svc == "groups"} == {"base_groups", "directory", "groups"}
+            assert {name for svc, name in rows if svc == "groups"} == {"actors", "base_groups", "directory", "groups"}
             assert rows[("groups", "directory")]["state"] == "down"
             lags.append((int(rows[("groups", "directory")]["lag"]), int(rows[("groups", "base_groups")]["lag"])))
         assert 0 < lags[0][0] < lags[1][0] and 0 < lags[0][1] < lags[1][1], lags

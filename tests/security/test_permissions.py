@@ -17,7 +17,7 @@ import pytest
 from services.gateway.app import create_app
 from services.gateway.settings import Settings as GatewaySettings
 from tests.e2e.helpers import log_position, settle
-from tests.e2e.journey import FULL_PROFILE, invite, login, ready_for_review
+from tests.e2e.journey import FULL_PROFILE, invite, login, make_member, ready_for_review
 from tests.platform_harness import Platform
 from tests.security.conftest import PASSWORD, ROLES, Actor, new_guest
 
@@ -111,8 +111,8 @@ async def _decision(w: World) -> Call:
 
 
 async def _set_roles(w: World) -> Call:
-    target = await new_guest(w.p, w.admin)
-    return Call("PUT", f"/v1/members/{target.member_id}/roles", {"roles": ["member"]})
+    target, _, _ = await make_member(w.p, w.admin)  # only a member can be given a role
+    return Call("PUT", f"/v1/members/{target}/roles", {"roles": ["observer"]})
 
 
 async def _erasure(w: World) -> Call:

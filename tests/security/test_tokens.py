@@ -39,7 +39,16 @@ def tamper(token: str, **changes) -> str:
 
 
 def secret_of(platform) -> str:
-    return platform.settings["onboarding"].jwt_secret
+    """The platform's signing key (only onboarding has it)."""
+    return platform.settings["onboarding"].token_private_key.get_secret_value()
+
+
+def another_private_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
 
 
 async def me_status(platform, token: str) -> tuple[int, dict]:
@@ -71,9 +80,35 @@ async def test_a_tampered_access_token_is_refused(platform, actors):
     assert_refused(*await me_status(platform, tamper(guest.token, sub=actors["admin"].member_id)))
 
 
-async def test_a_token_signed_with_another_secret_is_refused(platform, actors):
-    token, _ = auth.issue("another-secret-that-is-long-enough-32+", actors["admin"].member_id, ("admin",), "access", 900)
+async def test_a_token_signed_with_another_key_is_refused(platform, actors):
+    token, _ = auth.issue(another_private_key(), actors["admin"].member_id, ("admin",), "access", 900)
     assert_refused(*await me_status(platform, token))
+
+
+async def test_the_public_key_used_as_an_hmac_secret_is_refused(platform, actors):
+    """Algorithm confusion: whoever knows the public key could sign HS256 if a verifier allowed it."""
+    import hmac as hmac_
+    import hashlib
+
+    public = platform.settings["onboarding"].token_public_key.encode()
+    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    now = int(time.time())
+    payload = _b64(json.dumps({"iss": auth.ISSUER, "sub": actors["admin"].member_id, "roles": ["admin"],
+                               "typ": "access", "jti": uuid.uuid4().hex, "iat": now, "exp": now + 600}).encode())
+    signature = _b64(hmac_.new(public, f"{header}.{payload}".encode(), hashlib.sha256).digest())
+    assert_refused(*await me_status(platform, f"{header}.{payload}.{signature}"))
+
+
+async def test_a_valid_token_for_a_member_who_does_not_exist_opens_nothing(platform, actors):
+    """Even with the right key: services check that the actor exists (the forged-admin finding)."""
+    ghost, _ = auth.issue(secret_of(platform), str(uuid.uuid4()), ("admin",), "access", 600)
+    async with platform.client(ghost) as c:
+        for method, url in (("GET", "/v1/me"), ("GET", "/v1/invitations"), ("GET", "/v1/moderation/queue"),
+                            ("GET", "/v1/groups/main/members")):
+            r = await c.request(method, url)
+            assert r.status_code == 401 and r.json()["code"] == "invalid_token", (url, r.text)
+        r = await c.post("/v1/invitations", json={"max_uses": 1, "expires_in_days": 1})
+        assert r.status_code == 401, r.text
 
 
 async def test_an_unsigned_token_is_refused(platform, actors):
@@ -214,19 +249,36 @@ async def test_the_lock_ends_after_lock_s(platform):
     accounts = Accounts(settings, svc.js)
     await accounts.open()
     email = f"window-{uuid.uuid4().hex[:8]}@example.ru"
-    assert await accounts.throttle_login(email) == 0
-    await accounts.login_failed(email)
-    assert await accounts.throttle_login(email) == 1
-    await accounts.login_failed(email)
+    here = f"10.0.{uuid.uuid4().int % 250}.1"
+    assert await accounts.throttle_login(email, here) == 0
+    await accounts.login_failed(email, here)
+    assert await accounts.throttle_login(email, here) == 1
+    await accounts.login_failed(email, here)
     with pytest.raises(RateLimited) as locked:
-        await accounts.throttle_login(email)
+        await accounts.throttle_login(email, here)
     assert locked.value.code == "too_many_attempts" and locked.value.params["retry_after_s"] == 1
+    assert await accounts.throttle_login(email, "192.0.2.77") == 0  # from elsewhere the e-mail is not locked
     await asyncio.sleep(1.1)
-    assert await accounts.throttle_login(email) == 0
-    await accounts.login_failed(email)  # counting starts over
-    assert await accounts.throttle_login(email) == 1
-    await accounts.login_succeeded(email)
-    assert await accounts.throttle_login(email) == 0
+    assert await accounts.throttle_login(email, here) == 0
+    await accounts.login_failed(email, here)  # counting starts over
+    assert await accounts.throttle_login(email, here) == 1
+    await accounts.login_succeeded(email, here)
+    assert await accounts.throttle_login(email, here) == 0
+
+
+async def test_one_address_guessing_many_e_mails_is_stopped(platform):
+    svc = platform.services["onboarding"]
+    settings = platform.settings["onboarding"].model_copy(update={"login_max_failures_per_address": 4})
+    accounts = Accounts(settings, svc.js)
+    await accounts.open()
+    guesser, other = f"198.51.100.{uuid.uuid4().int % 250}", "203.0.113.9"
+    emails = [f"spray-{i}-{uuid.uuid4().hex[:6]}@example.ru" for i in range(5)]
+    for email in emails[:4]:
+        await accounts.throttle_login(email, guesser)
+        await accounts.login_failed(email, guesser)
+    with pytest.raises(RateLimited):
+        await accounts.throttle_login(emails[4], guesser)  # a fresh e-mail, the same address: stopped
+    assert await accounts.throttle_login(emails[4], other) == 0
 
 
 # ------------------------------------------------------------------ invitation links

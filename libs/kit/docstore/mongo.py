@@ -95,5 +95,9 @@ class MongoStore:
         leaves the earlier ones in place (no rollback, unlike SQLite)."""
         yield
 
+    async def scrub(self) -> None:
+        """Nothing a client can do: WiredTiger reuses freed blocks in time, and the oplog keeps
+        old versions for its window (docs/adr/0002 says how to run MongoDB for erasure)."""
+
     async def close(self) -> None:
         await self._client.close()

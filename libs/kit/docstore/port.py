@@ -48,6 +48,10 @@ class DocumentStore(Protocol):
 
     async def set_checkpoint(self, name: str, seq: int) -> None: ...
 
+    async def scrub(self) -> None:
+        """Make deleted documents unrecoverable from the store's own files (after an erasure).
+        SQLite: zeroed free space and a truncated WAL; MongoDB: see docs/adr/0002."""
+
     def batch(self) -> AbstractAsyncContextManager[None]:
         """Group writes; on SQLite one transaction, on MongoDB best effort.
 

@@ -79,6 +79,8 @@ def _connect(file: str) -> sqlite3.Connection:
     conn = sqlite3.connect(file, isolation_level=None, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    # deleted and overwritten rows are zeroed in the file, not left in free pages (erasure)
+    conn.execute("PRAGMA secure_delete=ON")
     conn.executescript(_SCHEMA)
     return conn
 
@@ -355,6 +357,20 @@ class SqliteStore:
             pending.ops.append((_UPSERT_CHECKPOINT, (name, seq)))
             return
         await self._write(_UPSERT_CHECKPOINT, (name, seq))
+
+    def _checkpoint_truncate(self) -> None:
+        busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise sqlite3.OperationalError("WAL checkpoint blocked by a reader: the WAL still holds old pages")
+
+    async def scrub(self) -> None:
+        """Leave no copy of deleted data in the files: with secure_delete the database file holds
+        zeros where it was, and the WAL, which still holds the old pages, is written back and
+        truncated to nothing."""
+        if self._reader is None:
+            return  # :memory: has no files
+        async with self._tx:
+            await self._run(self._checkpoint_truncate)
 
     def _rollback(self) -> None:
         if self._conn.in_transaction:

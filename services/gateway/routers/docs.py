@@ -21,7 +21,8 @@ def asyncapi_file(setting: Path) -> Path:
 @router.get("/asyncapi.json", summary="AsyncAPI 3.0 document of the message bus: channels, operations, messages",
             response_class=FileResponse, responses={200: {"content": {"application/json": {}}}})
 async def asyncapi(request: Request):
-    path = asyncapi_file(request.app.state.settings.asyncapi_path)
-    if not path.is_file():
+    settings = request.app.state.settings
+    path = asyncapi_file(settings.asyncapi_path)
+    if not settings.docs_served or not path.is_file():  # not public in production
         raise Problem(ErrorBody(kind="not_found", code="not_found"))
     return FileResponse(path, media_type="application/json")

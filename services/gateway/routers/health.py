@@ -16,7 +16,8 @@ async def healthz():
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The bus and every service answer; projection lag summed up")
+@router.get("/readyz", summary="Ready: the bus and every service answer and no consumer is stalled; "
+                              "lag, stalls and dead letters per consumer")
 async def readyz(request: Request):
     nc = request.app.state.nc
     settings = request.app.state.settings
@@ -25,13 +26,20 @@ async def readyz(request: Request):
         try:
             msg = await nc.request(control_subject(service, "status"), b"{}", timeout=2.0)
             body = json.loads(msg.data)
-            lag = sum(c.get("lag") or 0 for c in body.get("consumers", []))
-            return {"service": service, "ready": True, "lag": lag, "consumers": body.get("consumers", [])}
+            consumers = body.get("consumers", [])
+            lag = sum(c.get("lag") or 0 for c in consumers)
+            # stalled: held at one event by a passing cause (a store or bus fault); not running: dead
+            stuck = [c["name"] for c in consumers if c.get("state") != "running"]
+            out = {"service": service, "ready": not stuck, "lag": lag, "consumers": consumers,
+                   "dead_letters": sum(c.get("dead_letters") or 0 for c in consumers)}
+            if stuck:
+                out["stalled"] = stuck
+            return out
         except Exception as e:  # noqa: BLE001 - any failure means not ready
             return {"service": service, "ready": False, "error": type(e).__name__}
 
     services = await asyncio.gather(*(status_of(s) for s in settings.services))
     ready = nc is not None and nc.is_connected and all(s["ready"] for s in services)
     body = {"status": "ready" if ready else "not_ready", "lag": sum(s.get("lag", 0) for s in services),
-            "services": services}
+            "dead_letters": sum(s.get("dead_letters", 0) for s in services), "services": services}
     return JSONResponse(body, status_code=200 if ready else 503)

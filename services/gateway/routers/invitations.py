@@ -5,8 +5,9 @@ from datetime import datetime
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel
 
+from libs.contracts.types import ID_PATTERN
 from libs.contracts.onboarding import SERVICE, IssueInvitation, ListInvitations, RevokeInvitation
-from services.gateway.deps import AuthBus
+from services.gateway.deps import AuthBus, AuthCommandBus
 from services.gateway.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1/invitations", tags=["invitations"], responses=PROBLEM_RESPONSES)
@@ -21,7 +22,7 @@ class InvitationOut(BaseModel):
 
 @router.post("", response_model=InvitationOut, status_code=status.HTTP_201_CREATED,
              summary="Create an invitation link (moderator)")
-async def create_invitation(body: IssueInvitation, bus: AuthBus):
+async def create_invitation(body: IssueInvitation, bus: AuthCommandBus):
     return await bus.command(SERVICE, body)
 
 
@@ -31,5 +32,5 @@ async def list_invitations(bus: AuthBus, include_inactive: bool = False):
 
 
 @router.delete("/{token}", summary="Revoke an invitation (moderator)")
-async def revoke_invitation(bus: AuthBus, token: str = Path(min_length=8, max_length=100)):
+async def revoke_invitation(bus: AuthCommandBus, token: str = Path(pattern=ID_PATTERN)):
     return await bus.command(SERVICE, RevokeInvitation(token=token))

@@ -5,7 +5,7 @@ from pydantic import BaseModel
 
 from libs.contracts import groups, onboarding
 from libs.contracts.onboarding import AcknowledgeRules, GetMember, UpdateProfile
-from services.gateway.deps import AuthBus
+from services.gateway.deps import AuthBus, AuthCommandBus
 from services.gateway.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1/me", tags=["me"], responses=PROBLEM_RESPONSES)
@@ -19,8 +19,8 @@ class ProfileReport(BaseModel):
 
 @router.get("", summary="Who I am: status, roles, groups, profile")
 async def me(bus: AuthBus):
-    member = await bus.query(onboarding.SERVICE, GetMember(member_id=bus.actor.id))
-    mine = await bus.query(groups.SERVICE, groups.MemberGroups(member_id=bus.actor.id))
+    member = await bus.query(onboarding.SERVICE, GetMember(member_id=bus.member_id))
+    mine = await bus.query(groups.SERVICE, groups.MemberGroups(member_id=bus.member_id))
     return {
         "member_id": member["member_id"],
         "status": member["status"],
@@ -34,10 +34,10 @@ async def me(bus: AuthBus):
 
 
 @router.post("/rules-acknowledgement", summary="I have read the community's rules")
-async def acknowledge_rules(bus: AuthBus):
+async def acknowledge_rules(bus: AuthCommandBus):
     return await bus.command(onboarding.SERVICE, AcknowledgeRules())
 
 
 @router.put("/profile", response_model=ProfileReport, summary="Fill in my profile; the answer names what is missing")
-async def update_profile(body: UpdateProfile, bus: AuthBus):
+async def update_profile(body: UpdateProfile, bus: AuthCommandBus):
     return await bus.command(onboarding.SERVICE, body)

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from typing import Literal
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from libs.contracts.onboarding import SERVICE, DecideOnMember, ModerationQueue
-from services.gateway.deps import AuthBus
+from libs.contracts.onboarding import SERVICE, Decision, DecideOnMember, ModerationQueue
+from libs.contracts.types import ID_PATTERN, text
+from services.gateway.deps import AuthBus, AuthCommandBus
 from services.gateway.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1/moderation", tags=["moderation"], responses=PROBLEM_RESPONSES)
@@ -14,8 +14,8 @@ router = APIRouter(prefix="/v1/moderation", tags=["moderation"], responses=PROBL
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    decision: Literal["grant", "request_changes", "decline"]
-    message: str | None = Field(default=None, max_length=4000)
+    decision: Decision
+    message: text(4000) | None = None
 
 
 @router.get("/queue", summary="Complete profiles awaiting a decision, oldest first (moderator)")
@@ -23,6 +23,6 @@ async def queue(bus: AuthBus, limit: int = 100):
     return await bus.query(SERVICE, ModerationQueue(limit=max(1, min(limit, 500))))
 
 
-@router.post("/{member_id}/decision", summary="Grant access, ask for changes or decline (moderator)")
-async def decide(body: DecisionIn, bus: AuthBus, member_id: str = Path(min_length=1, max_length=64)):
+@router.post("/{member_id}/decision", summary="Grant access, ask for changes, decline, or revoke a membership (moderator; never one's own)")
+async def decide(body: DecisionIn, bus: AuthCommandBus, member_id: str = Path(pattern=ID_PATTERN)):
     return await bus.command(SERVICE, DecideOnMember(member_id=member_id, decision=body.decision, message=body.message))

@@ -4,7 +4,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel
 
 from libs.contracts.onboarding import SERVICE, RegisterMember
-from services.gateway.deps import AnonBus
+from services.gateway.deps import AnonCommandBus
 from services.gateway.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1/registrations", tags=["onboarding"], responses=PROBLEM_RESPONSES)
@@ -17,5 +17,5 @@ class Registered(BaseModel):
 
 @router.post("", response_model=Registered, status_code=status.HTTP_201_CREATED,
              summary="Register through an invitation, with consent to personal-data processing")
-async def register(body: RegisterMember, bus: AnonBus):
+async def register(body: RegisterMember, bus: AnonCommandBus):
     return await bus.command(SERVICE, body)

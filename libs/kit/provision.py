@@ -1,0 +1,204 @@
+"""Provisioning: the streams and key-value buckets of the platform, created and updated by one
+step run with its own NATS user, before any service starts (docs/adr/0008).
+
+Services may not create, update or delete streams: a service that could
+update HR_EVENTS could give it a subject transform (its own publish stored
+as another service's event) or truncate it with ``max_msgs``. They bind to
+what this step made. In development (``HRM_ENV=development``) each service
+runs this step itself at start, so `make run` and the tests need nothing
+else; in production it is `python -m libs.kit.provision`, run by compose's
+`provision` service and by an init container in the manifests.
+
+It also migrates the personal-data keys of earlier versions out of the KV
+bucket ``hr_pii_keys`` (whose ``deny_delete`` made erasure impossible) into
+HR_PII_KEYS, then deletes that bucket's stream and files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass
+from typing import ClassVar
+
+import nats
+from nats.js.api import DiscardPolicy, KeyValueConfig, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
+from pydantic import ValidationError
+
+from libs.contracts.subjects import (
+    DEADLETTER_ROOT,
+    DEADLETTER_STREAM,
+    EVENTS_ROOT,
+    EVENTS_STREAM,
+    LEGACY_PII_KEYS_BUCKET,
+    PII_KEYS_ROOT,
+    PII_KEYS_STREAM,
+    inbox_prefix,
+)
+from libs.kit.logging import get_logger
+from libs.kit.settings import KitSettings
+
+log = get_logger(__name__)
+
+#: the stream refuses anything larger; appends are checked against a smaller limit first (eventstore)
+MAX_STREAM_MSG_BYTES = 256 * 1024
+STREAM_EXISTS = 10058
+DAY = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    #: how long an entry lives at most; the code that uses it keeps its own, shorter, clock
+    ttl_s: float | None = None
+    history: int = 1
+
+
+#: every key-value bucket of the platform (the service registry will own this list)
+BUCKETS: tuple[Bucket, ...] = (
+    Bucket("hr_onboarding_emails"),
+    Bucket("hr_onboarding_refresh", ttl_s=90 * DAY),
+    Bucket("hr_onboarding_login_failures", ttl_s=7 * DAY),
+    Bucket("hr_onboarding_requests", ttl_s=DAY),
+    Bucket("hr_groups_requests", ttl_s=DAY),
+)
+
+
+def events_stream(replicas: int) -> StreamConfig:
+    """The log: immutable (no delete, no purge)."""
+    return StreamConfig(
+        name=EVENTS_STREAM,
+        subjects=[f"{EVENTS_ROOT}.>"],
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        duplicate_window=120.0,
+        deny_delete=True,
+        deny_purge=True,
+        allow_direct=True,
+        allow_atomic=True,
+        max_msg_size=MAX_STREAM_MSG_BYTES,
+    )
+
+
+def deadletter_stream(replicas: int) -> StreamConfig:
+    return StreamConfig(
+        name=DEADLETTER_STREAM,
+        subjects=[f"{DEADLETTER_ROOT}.>"],
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        allow_direct=True,
+        max_msg_size=2 * MAX_STREAM_MSG_BYTES,
+    )
+
+
+def pii_keys_stream(replicas: int) -> StreamConfig:
+    """One subject per data subject; deletes allowed (with erase, the default of the API), purges
+    not (a purge leaves the bytes in the block file)."""
+    return StreamConfig(
+        name=PII_KEYS_STREAM,
+        subjects=[f"{PII_KEYS_ROOT}.>"],
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        deny_delete=False,
+        deny_purge=True,
+        allow_direct=True,
+        discard=DiscardPolicy.NEW,
+        max_msg_size=4096,
+    )
+
+
+async def ensure_stream(js, config: StreamConfig) -> str:
+    try:
+        await js.add_stream(config)
+        return "created"
+    except BadRequestError as e:
+        if e.err_code != STREAM_EXISTS:
+            raise
+    await js.update_stream(config)
+    return "updated"
+
+
+async def ensure_bucket(js, bucket: Bucket, replicas: int) -> str:
+    try:
+        await js.key_value(bucket.name)
+    except BucketNotFoundError:
+        await js.create_key_value(KeyValueConfig(bucket=bucket.name, history=bucket.history, storage=StorageType.FILE,
+                                                 replicas=replicas, ttl=bucket.ttl_s))
+        return "created"
+    info = await js.stream_info(f"KV_{bucket.name}")
+    config = info.config
+    if (config.max_age or None) != (bucket.ttl_s or None) or config.num_replicas != replicas:
+        config.max_age = bucket.ttl_s
+        config.num_replicas = replicas
+        await js.update_stream(config)
+        return "updated"
+    return "ok"
+
+
+async def migrate_legacy_keys(nc, kek: bytes | None) -> int:
+    """Copy every key (and every purge, as a tombstone) of the old KV bucket into HR_PII_KEYS,
+    then delete the old bucket's stream, files and all."""
+    from libs.kit.pii import PiiVault
+
+    js = nc.jetstream()
+    legacy = f"KV_{LEGACY_PII_KEYS_BUCKET}"
+    try:
+        await js.stream_info(legacy)
+    except NotFoundError:
+        return 0
+    vault = PiiVault(nc, kek=kek, writer=True)
+    latest = {}
+    seq = 1
+    while True:  # the old buckets were made without direct gets: read through the API, one by one
+        try:
+            msg = await js.get_msg(legacy, seq=seq, subject=f"$KV.{LEGACY_PII_KEYS_BUCKET}.>", next=True)
+        except NotFoundError:
+            break
+        latest[msg.subject.split(".", 2)[2]] = msg
+        seq = msg.seq + 1
+    try:
+        for subject, msg in latest.items():
+            erased = (msg.headers or {}).get("KV-Operation") in ("DEL", "PURGE") or not msg.data
+            await vault.import_key(subject, None if erased else msg.data)
+    finally:
+        await vault.close()
+    await js.delete_stream(legacy)
+    log.info("legacy_keys_migrated", keys=len(latest))
+    return len(latest)
+
+
+async def provision(nc, *, replicas: int = 1, kek: bytes | None = None) -> dict[str, str]:
+    js = nc.jetstream()
+    report = {}
+    for config in (events_stream(replicas), deadletter_stream(replicas), pii_keys_stream(replicas)):
+        report[config.name] = await ensure_stream(js, config)
+    for bucket in BUCKETS:
+        report[bucket.name] = await ensure_bucket(js, bucket, replicas)
+    report["legacy_keys_migrated"] = str(await migrate_legacy_keys(nc, kek))
+    return report
+
+
+class ProvisionSettings(KitSettings):
+    PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = ("pii_kek",)
+
+
+async def _main() -> int:
+    try:
+        settings = ProvisionSettings()
+    except ValidationError as e:
+        print(f"provision: configuration refused: {e.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    nc = await nats.connect(settings.nats_servers, name="hr-provision", inbox_prefix=inbox_prefix("provision"),
+                            connect_timeout=5, max_reconnect_attempts=5)
+    try:
+        report = await provision(nc, replicas=settings.stream_replicas, kek=settings.kek)
+    finally:
+        await nc.close()
+    for name, what in report.items():
+        print(f"{name}: {what}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(_main()))
