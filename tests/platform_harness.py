@@ -5,8 +5,10 @@ SQLite (or MongoDB when HRM_MONGO_URL is set), the gateway on real HTTP
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import os
+import secrets
 import uuid
 from pathlib import Path
 
@@ -23,14 +25,31 @@ from services.onboarding.settings import Settings as OnboardingSettings
 
 ADMIN_EMAIL = "admin@hr-mnenie.ru"
 ADMIN_PASSWORD = "admin-test-password"
+#: the web client's proof for the address it forwards (tests pose as several client addresses with it)
+FORWARDED_SECRET = "forwarded-test-secret-3f9a0c2e"
 #: this test run: a reused tmp path (a fresh container) never meets an earlier run's databases
 _RUN = uuid.uuid4().hex
 
 
+def production_secrets() -> dict:
+    """Fresh real secrets, as an operator would put in: what HRM_ENV=production accepts."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return {"env": "production", "token_private_key": private, "token_public_key": public,
+            "pii_kek": base64.b64encode(os.urandom(32)).decode(), "email_index_secret": secrets.token_urlsafe(32)}
+
+
 class Platform:
-    def __init__(self, nats_url: str, data_dir: Path):
+    def __init__(self, nats_url: str, data_dir: Path, env: str = "development"):
         self.nats_url = nats_url
         self.data_dir = data_dir
+        self.env = env
         # With HRM_MONGO_URL (make test-mongo) the read models live in MongoDB, in
         # databases named after this run and data_dir: unique per platform, the same after a restart.
         mongo_url = os.environ.get("HRM_MONGO_URL")
@@ -39,18 +58,31 @@ class Platform:
             "docstore_prefix": "t" + hashlib.sha256(f"{_RUN}:{Path(data_dir).resolve()}".encode()).hexdigest()[:12] + "_",
         }
         common = {"nats_url": nats_url, **store, "log_level": "WARNING"}
+        secret = production_secrets() if env == "production" else {}
+        verifier = {k: v for k, v in secret.items() if k in ("env", "token_public_key")}
         self.settings = {
+            # one address runs the whole suite: the per-address limit is set out of its way
+            # (tests of that limit pose as other addresses)
             "onboarding": OnboardingSettings(
-                **common, admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
+                **common, **secret, admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
                 argon2_time_cost=1, argon2_memory_kib=1024, consistency_wait_s=5.0,
+                login_max_failures_per_address=100_000,
             ),
-            "groups": GroupsSettings(**common, consistency_wait_s=5.0),
+            "groups": GroupsSettings(**common, **verifier, **({"pii_kek": secret["pii_kek"]} if secret else {}),
+                                     consistency_wait_s=5.0),
         }
+        self.gateway_settings = GatewaySettings(nats_url=nats_url, log_level="WARNING", **verifier,
+                                                forwarded_secret=FORWARDED_SECRET)
         self.bootstraps = {"onboarding": onboarding_bootstrap, "groups": groups_bootstrap}
         self.services = {}
         self.port = free_port()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task | None = None
+
+    @property
+    def app_client(self):
+        """The gateway's client of the bus (tests shorten its time-out to provoke an unknown outcome)."""
+        return self._app.state.client
 
     @property
     def base_url(self) -> str:
@@ -68,7 +100,7 @@ class Platform:
     async def start(self) -> "Platform":
         for name in self.bootstraps:
             await self.start_service(name)
-        app = create_app(GatewaySettings(nats_url=self.nats_url, port=self.port, log_level="WARNING"))
+        app = self._app = create_app(self.gateway_settings.model_copy(update={"port": self.port}))
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:
@@ -85,10 +117,14 @@ class Platform:
         for name in list(self.services):
             await self.stop_service(name)
 
-    def client(self, token: str | None = None, lang: str | None = None) -> httpx.AsyncClient:
+    def client(self, token: str | None = None, lang: str | None = None, address: str | None = None) -> httpx.AsyncClient:
+        """``address``: pose as that client address, as the web client forwards it."""
         headers = {}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if lang:
             headers["Accept-Language"] = lang
+        if address:
+            headers["X-Forwarded-For"] = address
+            headers["X-Hrm-Forwarded-Secret"] = FORWARDED_SECRET
         return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=20.0)

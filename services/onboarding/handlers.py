@@ -121,13 +121,15 @@ async def register_member(cmd: RegisterMember, ctx: Context, deps: Deps) -> Done
     domain.use_invitation(cmd.invitation_token, member_id, now(), invitation)
     await _claim_email(deps, email, member_id)
     try:
+        # the slow step before anything is written: a request whose deadline passes meanwhile
+        # appends nothing at all (libs/kit/scope.py)
+        password_hash = await deps.accounts.hash_password(cmd.password)
         await deps.svc.execute(
             INVITATION,
             cmd.invitation_token,
             lambda s: domain.use_invitation(cmd.invitation_token, member_id, now(), s),
             meta_of(ctx),
         )
-        password_hash = await deps.accounts.hash_password(cmd.password)
         done = await deps.svc.execute(
             MEMBER,
             member_id,

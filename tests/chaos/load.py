@@ -116,7 +116,7 @@ class Load:
 
     async def _call(self, kind: str, method: str, url: str, token: str | None, params: dict, json_body=None) -> Call:
         await self._pace()
-        cid = f"chaos-{uuid.uuid4()}"
+        cid = str(uuid.uuid4())  # a correlation id the gateway keeps (only UUIDs are kept)
         headers = {"X-Correlation-Id": cid}
         if token:
             headers["Authorization"] = f"Bearer {token}"

@@ -77,7 +77,7 @@ async def wait_for(predicate, timeout=20.0):
 async def dead_letters(svc, name) -> list:
     nc = await nats.connect(svc.settings.nats_url)
     try:
-        info = await nc.jetstream().stream_info(DEADLETTER_STREAM, subjects_filter=f"hr.dlq.{name}.>")
+        info = await nc.jetstream().stream_info(DEADLETTER_STREAM, subjects_filter=f"hr.dlq.{name}.things")
         return list((info.state.subjects or {}).items())
     finally:
         await nc.close()

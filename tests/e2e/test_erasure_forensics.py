@@ -1,0 +1,95 @@
+"""Erasure as a forensic examiner would check it: after a member is erased, the raw files of
+nats-server (every stream, every bucket) and of every read model (SQLite database, WAL and
+shared memory) hold none of their name, e-mail, phone or key bytes — nor after a restart,
+nor after a rebuild of every projection."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+from pathlib import Path
+
+import nats
+import pytest
+
+from libs.contracts.subjects import control_subject
+from libs.kit.natsserver import NatsServer
+from tests.e2e.helpers import settle
+from tests.e2e.journey import FULL_PROFILE, admin_token, invite, register
+from tests.platform_harness import Platform
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def traces(roots: list[Path], needles: dict[str, bytes]) -> dict[str, list[str]]:
+    """Which needle (also base64-encoded) sits in which raw file under ``roots``."""
+    found: dict[str, list[str]] = {}
+    for root in roots:
+        for path in root.rglob("*"):
+            if not path.is_file():
+                continue
+            data = path.read_bytes()
+            for label, needle in needles.items():
+                if needle in data or base64.b64encode(needle) in data:
+                    found.setdefault(label, []).append(str(path))
+    return found
+
+
+async def test_an_erased_member_leaves_no_bytes_on_disk(tmp_path):
+    nats_dir, data_dir = tmp_path / "nats", tmp_path / "data"
+    server = NatsServer(nats_dir).start()
+    platform = await Platform(server.url, data_dir).start()
+    try:
+        marker = uuid.uuid4().hex[:8]
+        name, phone, about = f"Эрика Стираемая {marker}", f"+7 900 {marker[:3]}-{marker[3:5]}-{marker[5:7]}", \
+            f"Пишу о себе {marker}"
+        admin = await admin_token(platform)
+        inv = await invite(platform, admin)
+        member_id, email, token = await register(platform, inv["token"], email=f"erika-{marker}@example.ru",
+                                                 full_name=name)
+        async with platform.client(token) as me:
+            assert (await me.post("/v1/me/rules-acknowledgement")).status_code == 200
+            r = await me.put("/v1/me/profile", json={**FULL_PROFILE, "full_name": name, "phone": phone,
+                                                     "about": about, "city": f"Город-{marker}"})
+            assert r.status_code == 200, r.text
+        async with platform.client(admin) as c:
+            assert (await c.post(f"/v1/moderation/{member_id}/decision", json={"decision": "grant"})).status_code == 200
+        await settle(platform)
+        key = await platform.services["onboarding"].vault.key(member_id)
+        needles = {"name": name.encode(), "e-mail": email.encode(), "phone": phone.encode(),
+                   "about": about.encode(), "city": f"Город-{marker}".encode(), "key": key}
+        roots = [nats_dir, data_dir]
+        # the scan sees them while the member exists (else it proves nothing)
+        before = traces(roots, needles)
+        assert {"name", "phone", "key"} <= set(before), before
+
+        async with platform.client(admin) as c:
+            r = await c.delete(f"/v1/members/{member_id}")
+            assert r.status_code == 200, r.text
+        await settle(platform)
+        assert traces(roots, needles) == {}, "after the erasure"
+
+        await platform.stop()
+        server.stop()
+        assert traces(roots, needles) == {}, "with everything stopped"
+        server.start()
+        platform = await Platform(server.url, data_dir).start()
+        await settle(platform)
+        assert traces(roots, needles) == {}, "after a restart"
+
+        nc = await nats.connect(server.url)
+        try:
+            for service in platform.services:
+                reply = await nc.request(control_subject(service, "rebuild"), b"{}", timeout=10)
+                assert b'"ok":true' in reply.data.replace(b" ", b"")
+        finally:
+            await nc.close()
+        await asyncio.sleep(0.3)
+        await settle(platform)
+        async with platform.client(admin) as c:
+            assert (await c.get(f"/v1/members/{member_id}")).status_code == 404
+        assert traces(roots, needles) == {}, "after a rebuild"
+    finally:
+        await platform.stop()
+        server.stop()
