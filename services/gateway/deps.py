@@ -28,7 +28,7 @@ def current_actor(
     if creds is None:
         raise _unauthorized("login_required")
     try:
-        claims = auth.verify(request.app.state.settings.jwt_secret, creds.credentials, "access")
+        claims = auth.verify(request.app.state.settings.jwt_secret.get_secret_value(), creds.credentials, "access")
     except auth.InvalidToken:
         raise _unauthorized("invalid_token") from None
     return Actor(id=claims.member_id, roles=claims.roles)

@@ -157,7 +157,7 @@ class Accounts:
     # ------------------------------------------------------------ tokens
 
     async def issue_tokens(self, member_id: str, roles: tuple[str, ...]) -> Tokens:
-        secret = self._s.jwt_secret
+        secret = self._s.jwt_secret.get_secret_value()
         access, _ = auth.issue(secret, member_id, roles, "access", self._s.access_ttl_s)
         refresh, claims = auth.issue(secret, member_id, (), "refresh", self._s.refresh_ttl_s)
         await self._refresh.put(claims.jti, member_id.encode())
@@ -166,7 +166,7 @@ class Accounts:
     async def spend_refresh(self, token: str) -> str:
         """A refresh token works once: replaying it is refused."""
         try:
-            claims = auth.verify(self._s.jwt_secret, token, "refresh")
+            claims = auth.verify(self._s.jwt_secret.get_secret_value(), token, "refresh")
         except auth.InvalidToken:
             raise Unauthorized("invalid_token") from None
         try:

@@ -39,7 +39,7 @@ def tamper(token: str, **changes) -> str:
 
 
 def secret_of(platform) -> str:
-    return platform.settings["onboarding"].jwt_secret
+    return platform.settings["onboarding"].jwt_secret.get_secret_value()
 
 
 async def me_status(platform, token: str) -> tuple[int, dict]:
