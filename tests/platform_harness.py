@@ -69,7 +69,9 @@ class Platform:
         for name in self.bootstraps:
             await self.start_service(name)
         app = create_app(GatewaySettings(nats_url=self.nats_url, port=self.port, log_level="WARNING"))
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        # log_config=None: uvicorn's loggers reach the sanitized root handler instead of handlers of their own
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", log_config=None)
+        self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:
             if self._task.done():

@@ -33,7 +33,7 @@ from libs.contracts.registry import UnknownEvent, UnsupportedVersion
 from libs.contracts.subjects import DEADLETTER_ROOT, DEADLETTER_STREAM, EVENTS_STREAM, deadletter_subject
 from libs.kit.docstore.port import DocumentStore
 from libs.kit.eventstore import MAX_EVENT_BYTES, EventStore, Recorded
-from libs.kit.logging import get_logger
+from libs.kit.logging import describe, get_logger
 
 log = get_logger(__name__)
 tracer = trace.get_tracer("hr.kit.consumers")
@@ -264,7 +264,7 @@ class Runner:
                 except asyncio.CancelledError:
                     raise
                 except Exception as e:  # noqa: BLE001 - the bus is still away: try again
-                    log.warning("rewind_failed", consumer=self.durable, error=repr(e))
+                    log.warning("rewind_failed", consumer=self.durable, error=describe(e))
                     await asyncio.sleep(0.5)
                     continue
             try:
@@ -274,7 +274,7 @@ class Runner:
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # noqa: BLE001 - connection trouble: wait, then start over from the checkpoint
-                log.warning("fetch_failed", consumer=self.durable, error=repr(e))
+                log.warning("fetch_failed", consumer=self.durable, error=describe(e))
                 await asyncio.sleep(0.5)
                 rewind = True
                 continue
@@ -285,7 +285,7 @@ class Runner:
             except Exception as e:  # noqa: BLE001 - e.g. the bus dropped mid-ack
                 # what was not applied must come again before anything newer: a
                 # redelivery after ack_wait would arrive behind the checkpoint
-                log.error("batch_failed", consumer=self.durable, error=repr(e))
+                log.error("batch_failed", consumer=self.durable, error=describe(e))
                 await asyncio.sleep(0.5)
                 rewind = True
             finally:
@@ -340,14 +340,14 @@ class Runner:
                 except Exception as e:
                     error = e
                     log.error("consumer_failed", consumer=self.durable, seq=rec.seq, type=rec.envelope.type,
-                              attempt=attempt, error=repr(e))
+                              attempt=attempt, error=describe(e))
                     if attempt >= self._max_deliver:
                         break
                     await asyncio.sleep(min(0.2 * 2 ** (attempt - 1), 10.0))
                     await msg.in_progress()
                     attempt += 1
             if error is not None:
-                await self._deadletter(msg, f"handler failed {attempt} times: {error!r}")
+                await self._deadletter(msg, f"handler failed {attempt} times: {describe(error)}")
                 continue
             self.checkpoint = rec.seq
             await msg.ack()

@@ -28,7 +28,7 @@ from libs.kit.eventstore import ConcurrencyConflict, EventStore, Meta, Stream, e
 from libs.kit.logging import get_logger, setup_logging
 from libs.kit.pii import PiiVault
 from libs.kit.rpc import Context, serve
-from libs.kit.settings import KitSettings, redact_url
+from libs.kit.settings import KitSettings, redact_url, secret_values
 from libs.kit.tracing import setup_tracing
 
 log = get_logger(__name__)
@@ -192,7 +192,7 @@ class Service:
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        setup_logging(self.name, self.settings.log_format, self.settings.log_level)
+        setup_logging(self.name, self.settings.log_format, self.settings.log_level, secrets=secret_values(self.settings))
         provider = self._tracer_provider = setup_tracing(self.name, self.settings.otel_service_namespace)
         self.broker = NatsBroker(
             self.settings.nats_servers,
@@ -201,6 +201,8 @@ class Service:
             max_reconnect_attempts=-1,
             graceful_timeout=5.0,
             log_level=logging.DEBUG,  # one line per message is noise at INFO
+            # a logger of our own rather than FastStream's, which prints to stdout past the sanitized handler
+            logger=logging.getLogger("faststream.access.nats"),
         )
         for model, fn in self._commands:
             self._subscribe(command_subject(self.name, model.type_name), model, fn)

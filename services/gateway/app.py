@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.kit.logging import get_logger, setup_logging
 from libs.kit.rpc import ServiceClient
-from libs.kit.settings import redact_url
+from libs.kit.settings import redact_url, secret_values
 from libs.kit.tracing import setup_tracing
 from services.gateway import problems
 from services.gateway.problems import Problem
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        setup_logging("gateway", settings.log_format, settings.log_level)
+        setup_logging("gateway", settings.log_format, settings.log_level, secrets=secret_values(settings))
         app.state.nc = await nats.connect(settings.nats_servers, name="hr-gateway", max_reconnect_attempts=-1)
         app.state.client = ServiceClient(app.state.nc, timeout=settings.request_timeout_s)
         log.info("gateway_started", nats=redact_url(settings.nats_url))
