@@ -101,7 +101,9 @@ class Platform:
         for name in self.bootstraps:
             await self.start_service(name)
         app = self._app = create_app(self.gateway_settings.model_copy(update={"port": self.port}))
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        # log_config=None: uvicorn's loggers reach the sanitized root handler instead of handlers of their own
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", log_config=None)
+        self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:
             if self._task.done():

@@ -44,7 +44,7 @@ from libs.kit.logging import get_logger, setup_logging
 from libs.kit.pii import PiiVault
 from libs.kit.provision import BUCKETS, provision
 from libs.kit.rpc import Context, Server
-from libs.kit.settings import KitSettings, redact_url
+from libs.kit.settings import KitSettings, exit_refused, redact_url, secret_values
 from libs.kit.tracing import setup_tracing
 
 log = get_logger(__name__)
@@ -221,7 +221,7 @@ class Service:
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        setup_logging(self.name, self.settings.log_format, self.settings.log_level)
+        setup_logging(self.name, self.settings.log_format, self.settings.log_level, secrets=secret_values(self.settings))
         # FastStream says INFO for each of its workers' tasks that ends: noise at every stop
         logging.getLogger("faststream.access.nats").setLevel(logging.WARNING)
         if self.resolve_actor is None:
@@ -235,6 +235,8 @@ class Service:
             max_reconnect_attempts=-1,
             graceful_timeout=5.0,
             log_level=logging.DEBUG,  # one line per message is noise at INFO
+            # a logger of our own rather than FastStream's, which prints to stdout past the sanitized handler
+            logger=logging.getLogger("faststream.access.nats"),
         )
         server_ref: list[Server] = []
         for model, fn in self._commands:
@@ -351,8 +353,7 @@ def main(bootstrap: Callable[[], "Service"]) -> None:
     try:
         svc = bootstrap()
     except ValidationError as e:
-        print(f"configuration refused: {'; '.join(err['msg'] for err in e.errors())}", file=sys.stderr)
-        sys.exit(2)
+        exit_refused(e)
     asyncio.run(svc.run_forever())
 
 

@@ -16,8 +16,9 @@ import binascii
 import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+from urllib.parse import unquote
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretBytes, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from libs.kit.auth import DEV_PUBLIC_KEY
@@ -28,24 +29,54 @@ PLACEHOLDER = re.compile(r"change[-_ .]?me|placeholder|example|<[^>]*>|xxx|dev[-
 ENV_PREFIX = "HRM_"
 
 
+_AUTHORITY_END = re.compile(r"[/?#]")
+
+
+def _userinfo(url: str) -> tuple[str, str, str] | None:
+    """(scheme, userinfo, rest after the last @ of the authority), or None without credentials."""
+    scheme, sep, rest = url.partition("://")
+    authority = _AUTHORITY_END.split(rest, 1)[0]
+    if not sep or "@" not in authority:
+        return None
+    userinfo, _, host = authority.rpartition("@")  # the last @: a password may hold one unquoted
+    return scheme, userinfo, host + rest[len(authority):]
+
+
 def redact_url(url: str) -> str:
     """A URL fit for a log line: credentials dropped (of every URL in a comma-separated list)."""
     if "," in url:
         return ",".join(redact_url(part) for part in url.split(","))
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest.split("/", 1)[0]:
-        return url
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    parts = _userinfo(url)
+    return url if parts is None else f"{parts[0]}://***@{parts[2]}"
+
+
+def secret_values(settings: BaseSettings) -> list[str]:
+    """Every secret a settings object holds, for ``setup_logging(secrets=...)``:
+    its SecretStr fields and the credentials inside its URLs."""
+    out: list[str] = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            out.append(value.get_secret_value())
+        elif isinstance(value, SecretBytes):
+            out.append(value.get_secret_value().decode(errors="replace"))
+        elif isinstance(value, str) and name.endswith("_url"):
+            for part in value.split(","):
+                if (parts := _userinfo(part.strip())) is None:
+                    continue
+                user, colon, password = parts[1].partition(":")
+                secret = password if colon else user  # no colon: the user part is a token (nats://token@host)
+                out += [secret, unquote(secret)]
+    return [v for v in dict.fromkeys(out) if v]
 
 
 def url_passwords(url: str) -> list[str]:
-    """The passwords inside a (comma-separated) URL, for checks and log redaction."""
+    """The passwords inside a (comma-separated) URL, for the production checks."""
     out = []
     for part in url.split(","):
-        _, sep, rest = part.strip().partition("://")
-        userinfo = rest.split("/", 1)[0].rpartition("@")[0] if sep else ""
-        if ":" in userinfo:
-            out.append(userinfo.split(":", 1)[1])
+        parts = _userinfo(part.strip())
+        if parts is not None and ":" in parts[1]:
+            out.append(unquote(parts[1].split(":", 1)[1]))
     return out
 
 
@@ -54,7 +85,8 @@ def _plain(value: Any) -> Any:
 
 
 class KitSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    # a refused value is printed before logging is set up: keep the input (a secret) out of the message
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True, hide_input_in_errors=True)
 
     #: development: the defaults below work; production: every secret must be given (see module docstring)
     env: Literal["development", "production"] = "development"
@@ -139,6 +171,14 @@ class KitSettings(BaseSettings):
                 if PLACEHOLDER.search(password) or password in self.KNOWN_DEVELOPMENT_VALUES:
                     problems.append(f"{ENV_PREFIX}{name.upper()} carries a placeholder password")
         return problems
+
+
+def exit_refused(error) -> None:
+    """A refused configuration is one clear line naming the variables, not a traceback (exit 2)."""
+    import sys
+
+    print(f"configuration refused: {'; '.join(err['msg'] for err in error.errors())}", file=sys.stderr)
+    sys.exit(2)
 
 
 def _decode_kek(raw: str) -> bytes:

@@ -1,8 +1,17 @@
 import uvicorn
+from pydantic import ValidationError
 
+from libs.kit.logging import setup_logging
+from libs.kit.settings import exit_refused, secret_values
 from services.gateway.app import create_app
 from services.gateway.settings import Settings
 
 if __name__ == "__main__":
-    settings = Settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        exit_refused(e)
+    # before uvicorn starts, so its errors before the app's lifespan are sanitized too
+    setup_logging("gateway", settings.log_format, settings.log_level, secrets=secret_values(settings))
+    # log_config=None: uvicorn's loggers keep no handlers of their own and reach the sanitized root handler
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", log_config=None)

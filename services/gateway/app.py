@@ -19,7 +19,7 @@ from libs.contracts.subjects import inbox_prefix
 from libs.contracts.types import UUID_RE
 from libs.kit.logging import get_logger, setup_logging
 from libs.kit.rpc import ServiceClient
-from libs.kit.settings import redact_url
+from libs.kit.settings import redact_url, secret_values
 from libs.kit.tracing import setup_tracing
 from services.gateway import problems
 from services.gateway.problems import Problem
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        setup_logging("gateway", settings.log_format, settings.log_level)
+        setup_logging("gateway", settings.log_format, settings.log_level, secrets=secret_values(settings))
         app.state.nc = await nats.connect(settings.nats_servers, name="hr-gateway", max_reconnect_attempts=-1,
                                           inbox_prefix=inbox_prefix("gateway"))
         app.state.client = ServiceClient(app.state.nc, timeout=settings.request_timeout_s)
@@ -128,12 +128,28 @@ class BodyTooLarge(StarletteHTTPException):
 
 class BodyLimitMiddleware:
     """No request body larger than ``max_bytes`` is read: a declared length over it is refused
-    before a byte of the body (and before authentication); a body sent without a length stops
-    being read at the limit."""
+    before authentication and before the body reaches anything. What the client still sends is
+    discarded as it arrives, up to DRAIN_BYTES (so that an ordinary client, which writes its
+    whole body before it reads, gets to see the 413); past that the connection is closed."""
+
+    DRAIN_BYTES = 8 * 1024 * 1024
 
     def __init__(self, app, max_bytes: int):
         self.app = app
         self.max_bytes = max_bytes
+
+    async def _drain(self, receive, already: int) -> bool:
+        """Discard the rest of the body; False when it goes on past DRAIN_BYTES."""
+        seen = already
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return False
+            seen += len(message.get("body", b""))
+            if seen > self.DRAIN_BYTES:
+                return False
+            if not message.get("more_body", False):
+                return True
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -141,13 +157,14 @@ class BodyLimitMiddleware:
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None:
             try:
-                too_large = int(declared) > self.max_bytes
+                length = int(declared)
             except ValueError:
-                too_large = True
-            if too_large:
+                length = None
+            if length is None or length > self.max_bytes:
+                drained = length is not None and length <= self.DRAIN_BYTES and await self._drain(receive, 0)
                 response = problems.problem_response(StarletteRequest(scope), 413, "payload_too_large",
                                                      {"params": {"limit": self.max_bytes}},
-                                                     headers={"Connection": "close"})
+                                                     headers={} if drained else {"Connection": "close"})
                 return await response(scope, receive, send)
         received = 0
 
@@ -157,6 +174,8 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    if message.get("more_body", False):
+                        await self._drain(receive, received)
                     raise BodyTooLarge()  # answered 413 by the app's handler of HTTP errors
             return message
 

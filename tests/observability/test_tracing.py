@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from libs.kit.natsserver import NatsServer, free_port
 from tests.observability.otlp_sink import OtlpSink
+from tests.observability.processes import platform_processes, sign_up, wait_ready
 
-ROOT = Path(__file__).resolve().parents[2]
 ADMIN = ("admin@hr-mnenie.ru", "trace-admin-password")
 PROFILE = {"full_name": "Трасса Тестовая", "city": "Екатеринбург", "company": "УГМК", "position": "HRD",
            "years_in_hr": 3, "professional_interests": ["обучение"], "phone": "+7 900 000-00-01"}
@@ -27,26 +23,11 @@ PROFILE = {"full_name": "Трасса Тестовая", "city": "Екатери
 @pytest.fixture
 def processes(tmp_path):
     with OtlpSink() as sink:
-        nats = NatsServer(tmp_path / "nats").start()
-        port = free_port()
-        env = {**os.environ, "HRM_NATS_URL": nats.url, "HRM_DOCSTORE_URL": f"sqlite:///{tmp_path / 'data'}",
-               "HRM_PORT": str(port), "HRM_ADMIN_EMAIL": ADMIN[0], "HRM_ADMIN_PASSWORD": ADMIN[1],
-               "HRM_ARGON2_TIME_COST": "1", "HRM_ARGON2_MEMORY_KIB": "1024",
+        env = {"HRM_ADMIN_EMAIL": ADMIN[0], "HRM_ADMIN_PASSWORD": ADMIN[1],
                "HRM_LOG_FORMAT": "json", "HRM_LOG_LEVEL": "DEBUG",
                "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
-        logs, procs = {}, {}
-        for name in ("onboarding", "groups", "gateway"):
-            logs[name] = tmp_path / f"{name}.log"
-            procs[name] = subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env,
-                                           stdout=open(logs[name], "wb"), stderr=subprocess.STDOUT)
-        try:
-            yield sink, f"http://127.0.0.1:{port}", logs
-        finally:
-            for p in procs.values():
-                p.terminate()
-            for p in procs.values():
-                p.wait(15)
-            nats.stop()
+        with platform_processes(tmp_path, env) as (base, logs):
+            yield sink, base, logs
 
 
 def json_lines(path: Path) -> list[dict]:
@@ -62,23 +43,8 @@ def json_lines(path: Path) -> list[dict]:
 async def test_one_request_is_one_trace_across_gateway_and_two_services(processes):
     sink, base, logs = processes
     async with httpx.AsyncClient(base_url=base, timeout=20) as c:
-        for _ in range(200):
-            try:
-                if (await c.get("/readyz")).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-        admin = (await c.post("/v1/auth/token", json={"email": ADMIN[0], "password": ADMIN[1]})).json()["access_token"]
-        auth = {"Authorization": f"Bearer {admin}"}
-        inv = (await c.post("/v1/invitations", json={"max_uses": 1, "expires_in_days": 1}, headers=auth)).json()
-        r = await c.post("/v1/registrations", json={"invitation_token": inv["token"], "email": "trace@example.ru",
-                                                    "password": "s3cret-pass", "full_name": PROFILE["full_name"],
-                                                    "consent_personal_data": True})
-        member_id = r.json()["member_id"]
-        newcomer = (await c.post("/v1/auth/token", json={"email": "trace@example.ru", "password": "s3cret-pass"})).json()
-        me = {"Authorization": f"Bearer {newcomer['access_token']}"}
-        await c.post("/v1/me/rules-acknowledgement", headers=me)
+        await wait_ready(c)
+        member_id, auth, me = await sign_up(c, ADMIN, "trace@example.ru", "s3cret-pass", PROFILE["full_name"])
         await c.put("/v1/me/profile", json=PROFILE, headers=me)
 
         # the user action under test: a moderator grants access
