@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.resources
 import json
 import re
@@ -59,13 +60,19 @@ def k8s_files() -> list[Path]:
     return sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
 
 
-def k8s_docs() -> list[tuple[str, dict]]:
+@functools.lru_cache(maxsize=None)
+def parsed_k8s_docs() -> tuple[tuple[str, dict], ...]:
     out = []
     for path in k8s_files():
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
             if doc is not None:
                 out.append((path.name, doc))
-    return out
+    return tuple(out)
+
+
+def k8s_docs() -> list[tuple[str, dict]]:
+    """Every document of deploy/k8s, parsed once; each call gets its own copy."""
+    return copy.deepcopy(list(parsed_k8s_docs()))
 
 
 def objects() -> dict[tuple[str, str], dict]:
