@@ -13,17 +13,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
 import importlib.resources
 import json
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
+import nats
+import nats.errors
 import kubernetes_validate
 import kubernetes_validate.utils
 import pytest
@@ -42,6 +46,46 @@ NATS_SERVER = Path(sys.executable).parent / "nats-server"
 # The oldest Kubernetes we claim to support, and the newest the package ships.
 K8S_VERSIONS = ("1.30", kubernetes_validate.utils.latest_version())
 RESTART_POLICIES = re.compile(r"^(no|always|unless-stopped|on-failure(:\d+)?)$")
+ENV_EXAMPLE = ROOT / ".env.example"
+
+
+# ------------------------------------------------------------------ the production contract
+
+#: the provisioning step: creates/updates streams and KV buckets, migrates keys
+PROVISION_MODULE = "libs.kit.provision"
+
+#: what every process of ours gets
+EVERY_PROCESS = {"HRM_ENV", "HRM_NATS_URL", "HRM_LOG_FORMAT", "HRM_TOKEN_PUBLIC_KEY"}
+#: the variables of the contract, per process. Other settings (replicas,
+#: document store, OTLP endpoint, healthcheck subject, listen address) are
+#: not in the table; the secrets are, and a process gets no secret it has no
+#: use for (GOVERNED below).
+CONTRACT = {
+    "onboarding": EVERY_PROCESS | {"HRM_TOKEN_PRIVATE_KEY", "HRM_EMAIL_INDEX_SECRET",
+                                   "HRM_ADMIN_EMAIL", "HRM_ADMIN_PASSWORD", "HRM_PII_KEK"},
+    "groups": EVERY_PROCESS | {"HRM_PII_KEK"},
+    "gateway": EVERY_PROCESS | {"HRM_FORWARDED_SECRET"},
+    # one-shot, before the services; gets nothing but this
+    "provision": EVERY_PROCESS | {"HRM_STREAM_REPLICAS", "HRM_PII_KEK"},
+}
+#: a process has one of these exactly when its row says so (HRM_JWT_SECRET: in none)
+GOVERNED = (set().union(*CONTRACT.values()) - {"HRM_STREAM_REPLICAS"}) | {"HRM_JWT_SECRET"}
+#: each process's NATS user (deploy/nats/nats-server.conf)
+NATS_USER = {"onboarding": "onboarding", "groups": "groups", "gateway": "gateway", "provision": "provisioner"}
+#: every NATS user and the only inbox prefix it may subscribe to
+NATS_INBOX = {"gateway": "_INBOX_gateway", "onboarding": "_INBOX_onboarding", "groups": "_INBOX_groups",
+              "provisioner": "_INBOX_provision", "operator": "_INBOX_operator"}
+
+#: the secrets: compose requires each one (`${NAME:?...}`) and defaults none
+SECRETS = {f"NATS_{u.upper()}_PASSWORD" for u in NATS_INBOX} | {
+    "HRM_TOKEN_PRIVATE_KEY", "HRM_EMAIL_INDEX_SECRET", "HRM_PII_KEK", "HRM_FORWARDED_SECRET", "HRM_ADMIN_PASSWORD",
+}
+#: not secret, but a default would be wrong in production (the development key; a made-up mailbox)
+REQUIRED_NOT_SECRET = {"HRM_TOKEN_PUBLIC_KEY", "HRM_ADMIN_EMAIL"}
+#: the only variables compose may default: not secrets
+COMPOSE_DEFAULTS = {"HRM_IMAGE_TAG", "HRM_INVITATION_BASE_URL"}
+#: the only variables the k8s manifests may give as a literal value among the governed ones
+K8S_LITERAL = {"HRM_ENV", "HRM_LOG_FORMAT", "HRM_NATS_URL"}  # the URL's password is $(NATS_PASSWORD), from a Secret
 
 
 # ------------------------------------------------------------------ loading
@@ -420,6 +464,9 @@ def exec_probe_subject(container: dict, probe: str) -> str:
     assert command[:2] == ["python", "-c"] and 'os.environ["HEALTHCHECK_SUBJECT"]' in command[2]
     # the compose healthcheck's script, taught to split HRM_NATS_URL into its servers
     assert 'os.environ["HRM_NATS_URL"].split(",")' in command[2]
+    # replies on the user's own inbox prefix: no user may subscribe to _INBOX.>
+    assert 'inbox = "_INBOX_" + urllib.parse.urlsplit(servers[0]).username' in command[2]
+    assert "inbox_prefix=inbox" in command[2]
     compile(command[2], probe, "exec")
     return env_of(container)["HEALTHCHECK_SUBJECT"]
 
@@ -546,3 +593,271 @@ def test_nats_server_refuses_the_cluster_config_without_its_secret(tmp_path):
     result = nats_server_test(render_k8s_nats(tmp_path), env, tmp_path)
     assert result.returncode != 0
     assert "NATS_ROUTE_PASSWORD" in result.stdout + result.stderr
+
+
+# ------------------------------------------------------------------ NATS users and permissions
+
+
+def named_block(text: str, name: str) -> str:
+    """The inside of `name = { ... }` (or `name { ... }`), braces matched."""
+    start = re.search(rf"^\s*{name}\s*=?\s*\{{", text, re.M)
+    assert start, f"no block {name}"
+    depth = 0
+    for i in range(start.end() - 1, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[start.end(): i]
+    raise AssertionError(f"unbalanced block {name}")
+
+
+def nats_users(conf: str) -> dict[str, dict]:
+    """Each user of the authorization block: its password variable and its
+    permissions, with `$VAR` lists resolved."""
+    auth = strip_comments(top_level_block(conf, "authorization"))
+    variables = {m[1]: m[2] for m in re.finditer(r"^\s*([A-Z_]+)\s*=\s*(\[[^\]]*\])", auth, re.M)}
+
+    def subjects(block: str, key: str) -> set[str]:
+        m = re.search(rf"\b{key}\s*=\s*(\[[^\]]*\]|\$[A-Z_]+)", block)
+        if not m:
+            return set()
+        value = variables[m[1][1:]] if m[1].startswith("$") else m[1]
+        return set(re.findall(r'"([^"]*)"', value))
+
+    users = {}
+    for user, password, permissions in re.findall(
+            r"\{\s*user:\s*(\w+),\s*password:\s*\$(\w+),\s*permissions:\s*\$(\w+)\s*\}", auth):
+        block = named_block(auth, permissions)
+        users[user] = {
+            "password": password,
+            **{f"{direction}.{key}": subjects(named_block(block, direction), key) if re.search(rf"\b{direction}\s*=", block) else set()
+               for direction in ("publish", "subscribe") for key in ("allow", "deny")},
+            "allow_responses": bool(re.search(r"allow_responses\s*=\s*true", block)),
+        }
+    return users
+
+
+NATS_CONFIGS = {
+    "compose": lambda: NATS_CONF.read_text(encoding="utf-8"),
+    "cluster": k8s_nats_conf,
+}
+
+#: the two users of the contract, exactly
+PROVISIONER = {
+    "publish.allow": {"$JS.API.>", "hr.pii.key.>", "$KV.>"},
+    "publish.deny": {"$JS.API.STREAM.DELETE.HR_EVENTS", "$JS.API.STREAM.PURGE.HR_EVENTS",
+                     "$JS.API.STREAM.MSG.DELETE.HR_EVENTS", "$JS.API.STREAM.DELETE.HR_DEADLETTER"},
+    "subscribe.allow": {"_INBOX_provision.>"},
+    "subscribe.deny": set(),
+    "allow_responses": False,
+}
+OPERATOR = {
+    "publish.allow": {"hr.ctl.>", "$JS.API.STREAM.INFO.>", "$JS.API.CONSUMER.INFO.>",
+                      "$JS.API.DIRECT.GET.HR_EVENTS", "$JS.API.DIRECT.GET.HR_DEADLETTER"},
+    "publish.deny": set(),
+    "subscribe.allow": {"_INBOX_operator.>"},
+    "subscribe.deny": set(),
+    "allow_responses": False,
+}
+
+
+def inbox_errors(users: dict[str, dict]) -> list[str]:
+    errors = []
+    for user, perms in users.items():
+        inboxes = {s for s in perms["subscribe.allow"] if s.startswith("_INBOX") or s in (">", "*")}
+        if inboxes != {f"{NATS_INBOX.get(user)}.>"}:
+            errors.append(f"{user} subscribes to {sorted(inboxes)}")
+    return errors
+
+
+@pytest.mark.parametrize("config", NATS_CONFIGS)
+def test_nats_users_and_their_own_inboxes(config):
+    users = nats_users(NATS_CONFIGS[config]())
+    assert set(users) == set(NATS_INBOX)
+    for user, perms in users.items():
+        assert perms["password"] == f"NATS_{user.upper()}_PASSWORD"
+    # nobody on _INBOX.>: each user only on its own prefix
+    assert inbox_errors(users) == []
+    assert inbox_errors({"gateway": {"subscribe.allow": {"_INBOX.>", "_INBOX_gateway.>"}}}) == \
+        ["gateway subscribes to ['_INBOX.>', '_INBOX_gateway.>']"]
+
+
+@pytest.mark.parametrize("config", NATS_CONFIGS)
+def test_the_provisioner_and_the_operator_have_exactly_their_rights(config):
+    users = nats_users(NATS_CONFIGS[config]())
+    assert {k: v for k, v in users["provisioner"].items() if k != "password"} == PROVISIONER
+    assert {k: v for k, v in users["operator"].items() if k != "password"} == OPERATOR
+
+
+# ------------------------------------------------------------------ the compose NATS config on a real server
+
+
+class Client:
+    def __init__(self, nc, errors: list[str]):
+        self.nc, self.errors = nc, errors
+
+    async def violation(self, what: str, wait: float = 2.0) -> bool:
+        """Whether the server refused `what` (`publish to "subject"` or
+        `subscription to "subject"`); it says so asynchronously."""
+        needle = f"permissions violation for {what}".lower()
+        deadline = asyncio.get_running_loop().time() + wait
+        while asyncio.get_running_loop().time() < deadline:
+            if any(needle in e for e in self.errors):
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+async def compose_nats(tmp_path):
+    """nats-server on deploy/nats/nats-server.conf as it is (paths and ports
+    moved), the passwords in its environment as compose gives them."""
+    conf = render(NATS_CONF.read_text(encoding="utf-8"), {
+        'store_dir: "/data"': f'store_dir: "{tmp_path / "js"}"',
+        "port: 4222": f"port: {free_port()}",
+        "http_port: 8222": f"http_port: {free_port()}",
+    })
+    port = int(re.search(r"^port: (\d+)", conf, re.M)[1])
+    path = tmp_path / "nats-server.conf"
+    path.write_text(conf, encoding="utf-8")
+    env = compose_nats_env()
+    log = open(tmp_path / "nats.log", "wb")
+    server = subprocess.Popen([str(NATS_SERVER), "-c", str(path), "-a", "127.0.0.1"],
+                              env={"PATH": "/usr/bin:/bin", **env}, stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(300):
+        assert server.poll() is None, (tmp_path / "nats.log").read_text()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            await asyncio.sleep(0.05)
+    else:
+        server.kill()
+        pytest.fail("nats-server did not listen")
+    clients: list[Client] = []
+
+    async def connect(user: str, inbox: str | None = None) -> Client:
+        errors: list[str] = []
+
+        async def on_error(e):
+            errors.append(str(e).lower())
+
+        nc = await nats.connect(
+            f"nats://{user}:{env[f'NATS_{user.upper()}_PASSWORD']}@127.0.0.1:{port}",
+            inbox_prefix=inbox or NATS_INBOX[user], allow_reconnect=False, connect_timeout=2, error_cb=on_error,
+        )
+        clients.append(Client(nc, errors))
+        return clients[-1]
+
+    connect.url = lambda user: f"nats://{user}:{env[f'NATS_{user.upper()}_PASSWORD']}@127.0.0.1:{port}"
+    try:
+        yield connect
+    finally:
+        for c in clients:
+            await c.nc.close()
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+async def test_the_provisioner_creates_streams_but_cannot_destroy_the_log(compose_nats):
+    prov = await compose_nats("provisioner")
+    js = prov.nc.jetstream(timeout=5)
+    await js.add_stream(name="HR_EVENTS", subjects=["hr.evt.>"], allow_direct=True)
+    await js.add_stream(name="HR_DEADLETTER", subjects=["hr.dlq.>"], allow_direct=True)
+    kv = await js.create_key_value(bucket="hr_pii_keys")
+    await kv.put("member-1", b"wrapped-key")  # $KV.> (key migration)
+    await prov.nc.publish("hr.pii.key.member-1", b"")
+    await prov.nc.flush()
+    assert prov.errors == []
+
+    # the JetStream API requests that would delete or purge the log: refused
+    # by the server (the request is dropped, so it times out)
+    for subject, body in (
+        ("$JS.API.STREAM.DELETE.HR_EVENTS", b""),
+        ("$JS.API.STREAM.PURGE.HR_EVENTS", b"{}"),
+        ("$JS.API.STREAM.MSG.DELETE.HR_EVENTS", b'{"seq": 1}'),
+        ("$JS.API.STREAM.DELETE.HR_DEADLETTER", b""),
+    ):
+        with pytest.raises(nats.errors.TimeoutError):
+            await prov.nc.request(subject, body, timeout=0.5)
+        assert await prov.violation(f'publish to "{subject}"'), subject
+    assert (await js.stream_info("HR_EVENTS")).config.name == "HR_EVENTS"
+    assert (await js.stream_info("HR_DEADLETTER")).config.name == "HR_DEADLETTER"
+
+    await prov.nc.subscribe("_INBOX.>")
+    await prov.nc.flush()
+    assert await prov.violation('subscription to "_INBOX.>"')
+
+    # the operator reads, and writes nothing to JetStream
+    op = await compose_nats("operator")
+    ojs = op.nc.jetstream(timeout=5)
+    assert (await ojs.stream_info("HR_EVENTS")).config.name == "HR_EVENTS"
+    reply = await op.nc.request("$JS.API.DIRECT.GET.HR_EVENTS", b'{"seq": 1}', timeout=5)
+    assert reply.headers and reply.headers.get("Status") == "404"  # allowed, and the log is empty
+    with pytest.raises(nats.errors.TimeoutError):
+        await op.nc.jsm(timeout=0.5).add_stream(name="ROGUE", subjects=["rogue.>"])
+    assert await op.violation('publish to "$JS.API.STREAM.CREATE.ROGUE"')
+    await op.nc.subscribe("_INBOX.>")
+    await op.nc.flush()
+    assert await op.violation('subscription to "_INBOX.>"')
+
+
+async def test_service_users_get_replies_only_on_their_own_inbox(compose_nats):
+    for user in ("gateway", "onboarding", "groups"):
+        client = await compose_nats(user)
+        await client.nc.subscribe(f"{NATS_INBOX[user]}.>")
+        await client.nc.flush()
+        await client.nc.subscribe("_INBOX.>")
+        await client.nc.flush()
+        assert await client.violation('subscription to "_INBOX.>"'), user
+        assert not any(NATS_INBOX[user].lower() in e for e in client.errors), user
+
+
+def healthcheck_scripts() -> dict[str, str]:
+    scripts = {"compose": load_compose()["x-service-healthcheck"]["test"][3]}
+    for name in ("onboarding", "groups"):
+        scripts[f"k8s-{name}"] = pod_spec(app_deployments()[name])["containers"][0]["startupProbe"]["exec"]["command"][2]
+    return scripts
+
+
+async def run_script(script: str, env: dict[str, str]) -> int:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, env={"PATH": "/usr/bin:/bin", **env},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await asyncio.wait_for(proc.wait(), 30)
+
+
+async def test_the_healthchecks_pass_under_the_new_permissions(compose_nats):
+    """The probes of compose and Kubernetes, run as they are written, against
+    a responder with the service's own user; with the default inbox they fail."""
+    scripts = healthcheck_scripts()
+    for service in ("onboarding", "groups"):
+        responder = await compose_nats(service)
+        subject = f"hr.ctl.{service}.status"
+
+        async def respond(msg):
+            await msg.respond(b'{"ok": true}')
+
+        await responder.nc.subscribe(subject, cb=respond)
+        await responder.nc.flush()
+        env = {"HRM_NATS_URL": compose_nats.url(service), "HEALTHCHECK_SUBJECT": subject}
+        for where, script in scripts.items():
+            if where.startswith("k8s-") and where != f"k8s-{service}":
+                continue
+            assert await run_script(script, env) == 0, f"{where} healthcheck of {service}"
+        assert responder.errors == []
+    # the same script without its inbox prefix: its reply subscription is refused
+    old = scripts["compose"].replace(", inbox_prefix=inbox", "")
+    assert old != scripts["compose"]
+    assert await run_script(old, env) != 0
