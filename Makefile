@@ -43,8 +43,9 @@ schemas: $(STAMP)
 asyncapi: $(STAMP)
 	$(PY) -m scripts.asyncapi docs/asyncapi.json
 
-## up: the whole system under docker compose (NATS, MongoDB, services, gateway, collector, Jaeger)
+## up: the whole system under docker compose (NATS, MongoDB, services, gateway, collector, Jaeger); secrets from .env
 up:
+	@test -f .env || (echo "no .env: cp .env.example .env and fill in every value (see README)" && exit 2)
 	docker compose up --build -d
 
 down:

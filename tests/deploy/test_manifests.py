@@ -8,21 +8,32 @@
 - the references between the files that a user would otherwise discover
   on the first deploy: Secrets, ConfigMaps, Services, selectors, the
   services' packages, the NATS users, the replica set;
-- both nats-server configurations with `nats-server -t`.
+- both nats-server configurations with `nats-server -t`, the NATS users and
+  their permissions, and the compose configuration enforcing them on a real
+  nats-server;
+- the production contract (HRM_ENV=production): no secret has a default,
+  every process gets exactly the secrets of its row in CONTRACT, the Secret
+  manifests hold only placeholders the platform refuses, streams and buckets
+  are provisioned before any service starts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import functools
 import importlib.resources
 import json
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
+import nats
+import nats.errors
 import kubernetes_validate
 import kubernetes_validate.utils
 import pytest
@@ -41,6 +52,46 @@ NATS_SERVER = Path(sys.executable).parent / "nats-server"
 # The oldest Kubernetes we claim to support, and the newest the package ships.
 K8S_VERSIONS = ("1.30", kubernetes_validate.utils.latest_version())
 RESTART_POLICIES = re.compile(r"^(no|always|unless-stopped|on-failure(:\d+)?)$")
+ENV_EXAMPLE = ROOT / ".env.example"
+
+
+# ------------------------------------------------------------------ the production contract
+
+#: the provisioning step: creates/updates streams and KV buckets, migrates keys
+PROVISION_MODULE = "libs.kit.provision"
+
+#: what every process of ours gets
+EVERY_PROCESS = {"HRM_ENV", "HRM_NATS_URL", "HRM_LOG_FORMAT", "HRM_TOKEN_PUBLIC_KEY"}
+#: the variables of the contract, per process. Other settings (replicas,
+#: document store, OTLP endpoint, healthcheck subject, listen address) are
+#: not in the table; the secrets are, and a process gets no secret it has no
+#: use for (GOVERNED below).
+CONTRACT = {
+    "onboarding": EVERY_PROCESS | {"HRM_TOKEN_PRIVATE_KEY", "HRM_EMAIL_INDEX_SECRET",
+                                   "HRM_ADMIN_EMAIL", "HRM_ADMIN_PASSWORD", "HRM_PII_KEK"},
+    "groups": EVERY_PROCESS | {"HRM_PII_KEK"},
+    "gateway": EVERY_PROCESS | {"HRM_FORWARDED_SECRET"},
+    # one-shot, before the services; gets nothing but this
+    "provision": EVERY_PROCESS | {"HRM_STREAM_REPLICAS", "HRM_PII_KEK"},
+}
+#: a process has one of these exactly when its row says so (HRM_JWT_SECRET: in none)
+GOVERNED = (set().union(*CONTRACT.values()) - {"HRM_STREAM_REPLICAS"}) | {"HRM_JWT_SECRET"}
+#: each process's NATS user (deploy/nats/nats-server.conf)
+NATS_USER = {"onboarding": "onboarding", "groups": "groups", "gateway": "gateway", "provision": "provisioner"}
+#: every NATS user and the only inbox prefix it may subscribe to
+NATS_INBOX = {"gateway": "_INBOX_gateway", "onboarding": "_INBOX_onboarding", "groups": "_INBOX_groups",
+              "provisioner": "_INBOX_provision", "operator": "_INBOX_operator"}
+
+#: the secrets: compose requires each one (`${NAME:?...}`) and defaults none
+SECRETS = {f"NATS_{u.upper()}_PASSWORD" for u in NATS_INBOX} | {
+    "HRM_TOKEN_PRIVATE_KEY", "HRM_EMAIL_INDEX_SECRET", "HRM_PII_KEK", "HRM_FORWARDED_SECRET", "HRM_ADMIN_PASSWORD",
+}
+#: not secret, but a default would be wrong in production (the development key; a made-up mailbox)
+REQUIRED_NOT_SECRET = {"HRM_TOKEN_PUBLIC_KEY", "HRM_ADMIN_EMAIL"}
+#: the only variables compose may default: not secrets
+COMPOSE_DEFAULTS = {"HRM_IMAGE_TAG", "HRM_INVITATION_BASE_URL"}
+#: the only variables the k8s manifests may give as a literal value among the governed ones
+K8S_LITERAL = {"HRM_ENV", "HRM_LOG_FORMAT", "HRM_NATS_URL"}  # the URL's password is $(NATS_PASSWORD), from a Secret
 
 
 # ------------------------------------------------------------------ loading
@@ -55,17 +106,131 @@ def load_compose() -> dict:
     return yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
 
 
+# Compose interpolation, as compose-go does it for what this file uses:
+# `$$`, `$NAME`, `${NAME}`, `${NAME:-default}`, `${NAME-default}`,
+# `${NAME:?error}`, `${NAME?error}`, `${NAME:+alt}`, `${NAME+alt}`; no nesting.
+INTERPOLATION = re.compile(r"\$(?:(?P<escaped>\$)|(?P<named>[_A-Za-z][_A-Za-z0-9]*)|\{(?P<braced>[^}]*)\}|(?P<invalid>))")
+BRACED = re.compile(r"(?P<name>[_A-Za-z][_A-Za-z0-9]*)(?:(?P<op>:\?|\?|:-|-|:\+|\+)(?P<arg>.*))?", re.S)
+
+
+class MissingVariable(Exception):
+    def __init__(self, name: str, message: str):
+        super().__init__(f"required variable {name} is missing a value: {message}")
+        self.name = name
+
+
+def references(value: str) -> list[tuple[str, str | None, str]]:
+    """The variables a string interpolates: (name, operator or None, its argument)."""
+    found = []
+    for m in INTERPOLATION.finditer(value):
+        if m["escaped"]:
+            continue
+        if m["named"]:
+            found.append((m["named"], None, ""))
+            continue
+        braced = BRACED.fullmatch(m["braced"] or "")
+        assert braced and m["invalid"] is None, f"invalid interpolation in {value!r}"
+        assert "$" not in (braced["arg"] or ""), f"nested interpolation in {value!r}: not supported here"
+        found.append((braced["name"], braced["op"], braced["arg"] or ""))
+    return found
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    def one(m: re.Match) -> str:
+        if m["escaped"]:
+            return "$"
+        (name, op, arg), = references(m[0])
+        val, present = env.get(name, ""), name in env
+        if op in (":?", "?") and (not present or (op == ":?" and not val)):
+            raise MissingVariable(name, arg)
+        if op in (":-", "-"):
+            return val if (present and (val or op == "-")) else arg
+        if op in (":+", "+"):
+            return arg if (present and (val or op == "+")) else ""
+        return val
+
+    return INTERPOLATION.sub(one, value)
+
+
+def compose_strings(node) -> list[str]:
+    """Every string value of the compose file (compose interpolates values, not keys)."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in compose_strings(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in compose_strings(v)]
+    return []
+
+
+def interpolated(node, env: dict[str, str]):
+    if isinstance(node, str):
+        return interpolate(node, env)
+    if isinstance(node, dict):
+        return {k: interpolated(v, env) for k, v in node.items()}
+    if isinstance(node, list):
+        return [interpolated(v, env) for v in node]
+    return node
+
+
+def compose_references() -> list[tuple[str, str | None, str]]:
+    return [ref for value in compose_strings(load_compose()) for ref in references(value)]
+
+
+def compose_required() -> set[str]:
+    return {name for name, op, _ in compose_references() if op == ":?"}
+
+
+def env_example() -> dict[str, str]:
+    """NAME=value lines of .env.example; each must follow a comment line."""
+    lines = ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+    found = {}
+    for i, line in enumerate(lines):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        assert sep and re.fullmatch(r"[A-Z_][A-Z0-9_]*", name), f".env.example:{i + 1}: not NAME=value: {line!r}"
+        assert name not in found, f".env.example lists {name} twice"
+        assert i > 0 and lines[i - 1].startswith("# ") and len(lines[i - 1]) > 4, \
+            f".env.example:{i + 1}: {name} has no comment line above it"
+        found[name] = value
+    return found
+
+
+def dummy_env() -> dict[str, str]:
+    """A value for every variable compose requires (as a filled-in .env gives them)."""
+    return {name: f"v-{name.lower()}" for name in compose_required()}
+
+
+def resolved_compose(env: dict[str, str] | None = None) -> dict:
+    return interpolated(load_compose(), dummy_env() if env is None else env)
+
+
+def our_compose_services(compose: dict) -> dict[str, dict]:
+    """The services running our image (the test profile's suite aside)."""
+    return {
+        name: svc for name, svc in compose["services"].items()
+        if str(svc.get("image", "")).split(":")[0] == APP_IMAGE and "test" not in svc.get("profiles", [])
+    }
+
+
 def k8s_files() -> list[Path]:
     return sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
 
 
-def k8s_docs() -> list[tuple[str, dict]]:
+@functools.lru_cache(maxsize=None)
+def parsed_k8s_docs() -> tuple[tuple[str, dict], ...]:
     out = []
     for path in k8s_files():
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
             if doc is not None:
                 out.append((path.name, doc))
-    return out
+    return tuple(out)
+
+
+def k8s_docs() -> list[tuple[str, dict]]:
+    """Every document of deploy/k8s, parsed once; each call gets its own copy."""
+    return copy.deepcopy(list(parsed_k8s_docs()))
 
 
 def objects() -> dict[tuple[str, str], dict]:
@@ -96,6 +261,26 @@ def app_deployments() -> dict[str, dict]:
         for d in of_kind("Deployment")
         if pod_spec(d)["containers"][0]["image"].split(":")[0] == APP_IMAGE
     }
+
+
+def our_containers() -> list[tuple[str, str, dict]]:
+    """(workload, process, container) of every container and initContainer of
+    our image; an initContainer `provision` is the provisioning step."""
+    out = []
+    for workload in workloads():
+        spec = pod_spec(workload)
+        for kind in ("initContainers", "containers"):
+            for container in spec.get(kind, []):
+                if container["image"].split(":")[0] != APP_IMAGE:
+                    continue
+                process = "provision" if kind == "initContainers" and container["name"] == "provision" \
+                    else workload["metadata"]["name"]
+                out.append((f"{workload['kind']}/{workload['metadata']['name']}/{container['name']}", process, container))
+    return out
+
+
+def all_containers(spec: dict) -> list[dict]:
+    return spec.get("initContainers", []) + spec["containers"]
 
 
 def secret_values(name: str) -> dict[str, str]:
@@ -250,17 +435,146 @@ def test_compose_builds_and_runs_what_exists():
 
 
 def test_compose_services_use_their_own_nats_user():
-    compose = load_compose()
+    compose = resolved_compose()
     conf = NATS_CONF.read_text(encoding="utf-8")
     nats_env = compose["services"]["nats"]["environment"]
-    for name in ("onboarding", "groups", "gateway"):
+    # every password the config refers to reaches the nats container
+    assert set(re.findall(r"\$(NATS_[A-Z_]+_PASSWORD)", strip_comments(conf))) == set(nats_env)
+    for name, user in NATS_USER.items():
         env = compose["services"][name]["environment"]
         url = urlsplit(env["HRM_NATS_URL"])
-        assert url.username == name
-        assert re.search(rf"user:\s*{name},\s*password:\s*\$NATS_{name.upper()}_PASSWORD", conf)
-        assert f"NATS_{name.upper()}_PASSWORD" in nats_env
+        assert url.username == user, name
+        assert url.password == nats_env[f"NATS_{user.upper()}_PASSWORD"], name
+        assert re.search(rf"user:\s*{user},\s*password:\s*\$NATS_{user.upper()}_PASSWORD", conf)
         if "HEALTHCHECK_SUBJECT" in env:
             assert f'"{env["HEALTHCHECK_SUBJECT"]}"' in conf, f"{name}'s user may not publish its healthcheck subject"
+
+
+def default_errors(refs: list[tuple[str, str | None, str]]) -> list[str]:
+    errors = []
+    for name, op, arg in refs:
+        if name in COMPOSE_DEFAULTS:
+            if op != ":-":
+                errors.append(f"{name}: expected ${{{name}:-default}}")
+        elif op != ":?":
+            errors.append(f"{name}: interpolated with {op or 'no operator'}, not required (:?)")
+        # The message is fixed, which also keeps hyphens out of it: compose-go
+        # tries the default operators first when a `-` stands before the `?`
+        # in the string, and `${A:?x-y}` would then read as A:?x with default y.
+        elif arg != f"set {name} in .env (see README)":
+            errors.append(f"{name}: message {arg!r}")
+    return errors
+
+
+def test_compose_secrets_are_required_and_never_defaulted():
+    refs = compose_references()
+    assert default_errors(refs) == []
+    required = compose_required()
+    assert SECRETS | REQUIRED_NOT_SECRET <= required, sorted((SECRETS | REQUIRED_NOT_SECRET) - required)
+    # and the check notices a default
+    assert default_errors([("HRM_PII_KEK", ":-", "dev-kek")]) == ["HRM_PII_KEK: interpolated with :-, not required (:?)"]
+    assert default_errors([("NATS_GROUPS_PASSWORD", None, "")])
+
+
+def test_compose_refuses_to_run_without_each_secret():
+    assert compose_required() >= SECRETS | REQUIRED_NOT_SECRET
+    env = dummy_env()
+    resolved_compose(env)  # everything set: interpolates
+    for name in sorted(compose_required()):
+        for broken in ({k: v for k, v in env.items() if k != name}, {**env, name: ""}):
+            with pytest.raises(MissingVariable) as refused:
+                resolved_compose(broken)
+            assert refused.value.name == name
+
+
+def contract_errors(process: str, env: dict[str, str]) -> list[str]:
+    errors = []
+    if env.get("HRM_ENV") != "production":
+        errors.append(f"{process}: HRM_ENV={env.get('HRM_ENV')!r}")
+    if env.get("HRM_LOG_FORMAT") != "json":
+        errors.append(f"{process}: HRM_LOG_FORMAT={env.get('HRM_LOG_FORMAT')!r}")
+    if missing := CONTRACT[process] - set(env):
+        errors.append(f"{process}: missing {sorted(missing)}")
+    if extra := (set(env) & GOVERNED) - CONTRACT[process]:
+        errors.append(f"{process}: gets {sorted(extra)}, which its contract does not give it")
+    return errors
+
+
+def test_compose_processes_get_exactly_their_contract():
+    compose = resolved_compose()
+    env_values = dummy_env()
+    ours = our_compose_services(compose)
+    assert set(ours) == set(CONTRACT), "a process of ours without a row in CONTRACT, or the reverse"
+    for process, svc in ours.items():
+        env = svc["environment"]
+        assert contract_errors(process, env) == []
+        # each secret from the .env variable of the same name
+        for name in CONTRACT[process] & (SECRETS | REQUIRED_NOT_SECRET):
+            assert env[name] == env_values[name], f"{process}: {name}"
+    # the provisioning step gets nothing beyond its row
+    assert set(ours["provision"]["environment"]) == CONTRACT["provision"]
+    # the check notices a KEK where it has no business
+    gateway = {**ours["gateway"]["environment"], "HRM_PII_KEK": "x"}
+    assert contract_errors("gateway", gateway) == ["gateway: gets ['HRM_PII_KEK'], which its contract does not give it"]
+
+
+def test_compose_services_start_after_provisioning():
+    services = load_compose()["services"]
+    provision = services["provision"]
+    assert provision["command"] == [PROVISION_MODULE]
+    assert provision["image"] == services["onboarding"]["image"] and provision["build"] == services["onboarding"]["build"]
+    assert provision.get("restart", "no") == "no", "a one-shot: restarted, it would never complete"
+    assert "healthcheck" not in provision and "ports" not in provision
+    assert provision["depends_on"]["nats"]["condition"] == "service_healthy"
+    for name in set(our_compose_services(load_compose())) - {"provision"}:
+        assert services[name]["depends_on"]["provision"] == {"condition": "service_completed_successfully"}, name
+
+
+def test_the_provisioning_module_exists():
+    module = ROOT / Path(*PROVISION_MODULE.split("."))
+    if not (module.with_suffix(".py").is_file() or (module / "__main__.py").is_file()):
+        pytest.skip(f"{PROVISION_MODULE} is not there yet (written on the application side)")
+
+
+def test_env_example_lists_every_required_variable():
+    listed = env_example()
+    assert set(listed) == compose_required()
+    assert {k: v for k, v in listed.items() if v} == {}, "values in .env.example: it must stay empty"
+
+
+def git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=30)
+
+
+def test_dotenv_stays_out_of_git_and_the_image():
+    try:
+        ignored = git("check-ignore", "--no-index", "-q", ".env")
+    except FileNotFoundError:
+        pytest.skip("no git")
+    if ignored.returncode == 128:
+        pytest.skip(f"not a git work tree: {ignored.stderr.strip()}")
+    assert ignored.returncode == 0, ".env is not git-ignored"
+    assert git("check-ignore", "--no-index", "-q", ".env.production").returncode == 0
+    assert git("check-ignore", "--no-index", "-q", ".env.example").returncode == 1, ".env.example must be committed"
+    assert ".env" in (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+
+
+def deploy_files() -> list[Path]:
+    return [COMPOSE, ENV_EXAMPLE, DOCKERFILE, *(p for p in sorted((ROOT / "deploy").rglob("*")) if p.is_file())]
+
+
+def test_the_shared_jwt_secret_is_gone_from_the_deploy_files():
+    for path in deploy_files():
+        text = path.read_text(encoding="utf-8")
+        for word in ("HRM_JWT_SECRET", "jwt-secret", "JWT_SECRET"):
+            assert word not in text, f"{path.relative_to(ROOT)} still mentions {word}"
+
+
+def test_the_image_sets_no_secret():
+    env_lines = " ".join(re.findall(r"^ENV\s+((?:[^\n]*\\\n)*[^\n]*)", DOCKERFILE.read_text(encoding="utf-8"), re.M))
+    set_in_image = set(re.findall(r"\b([A-Z_][A-Z0-9_]*)=", env_lines))
+    assert "HRM_LOG_FORMAT" in set_in_image  # the parse finds the ENV lines
+    assert set_in_image & (GOVERNED - {"HRM_LOG_FORMAT"}) == set()
 
 
 # ------------------------------------------------------------------ Kubernetes: schemas
@@ -413,6 +727,9 @@ def exec_probe_subject(container: dict, probe: str) -> str:
     assert command[:2] == ["python", "-c"] and 'os.environ["HEALTHCHECK_SUBJECT"]' in command[2]
     # the compose healthcheck's script, taught to split HRM_NATS_URL into its servers
     assert 'os.environ["HRM_NATS_URL"].split(",")' in command[2]
+    # replies on the user's own inbox prefix: no user may subscribe to _INBOX.>
+    assert 'inbox = "_INBOX_" + urllib.parse.urlsplit(servers[0]).username' in command[2]
+    assert "inbox_prefix=inbox" in command[2]
     compile(command[2], probe, "exec")
     return env_of(container)["HEALTHCHECK_SUBJECT"]
 
@@ -437,7 +754,7 @@ def test_references_between_objects_resolve():
     for workload in workloads():
         key = f"{workload['kind']}/{workload['metadata']['name']}"
         spec = pod_spec(workload)
-        for container in spec["containers"]:
+        for container in all_containers(spec):
             for item in container.get("env", []):
                 ref = item.get("valueFrom", {}).get("secretKeyRef")
                 if ref:
@@ -483,7 +800,8 @@ def test_references_between_objects_resolve():
 
 def test_pods_run_restricted():
     """Non-root, no privilege escalation, no capabilities, default seccomp, a
-    read-only root filesystem and a memory limit, in every container."""
+    read-only root filesystem and a memory limit, in every container and
+    initContainer."""
     for workload in workloads():
         name = f"{workload['kind']}/{workload['metadata']['name']}"
         spec = pod_spec(workload)
@@ -491,12 +809,77 @@ def test_pods_run_restricted():
         assert spec["securityContext"]["runAsUser"] > 0, name
         assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", name
         assert spec.get("automountServiceAccountToken") is False, name
-        for container in spec["containers"]:
+        for container in all_containers(spec):
             sc = container["securityContext"]
             assert sc["allowPrivilegeEscalation"] is False, name
             assert sc["capabilities"]["drop"] == ["ALL"], name
             assert sc["readOnlyRootFilesystem"] is True, name
             assert container["resources"]["limits"]["memory"], name
+
+
+def k8s_contract_errors(process: str, container: dict) -> list[str]:
+    errors = contract_errors(process, env_of(container))
+    for item in container.get("env", []):
+        if item["name"] in GOVERNED - K8S_LITERAL and "secretKeyRef" not in item.get("valueFrom", {}):
+            errors.append(f"{process}: {item['name']} not from a Secret")
+    return errors
+
+
+def test_k8s_processes_get_exactly_their_contract():
+    containers = our_containers()
+    assert {process for _, process, _ in containers} == set(CONTRACT)
+    for where, process, container in containers:
+        assert k8s_contract_errors(process, container) == [], where
+        env = env_of(container)
+        urls = [urlsplit(u) for u in env["HRM_NATS_URL"].split(",")]
+        user = NATS_USER[process]
+        assert {u.username for u in urls} == {user}, where
+        assert {u.password for u in urls} == {secret_values("nats-users")[f"{user}-password"]}, where
+        assert env["HRM_STREAM_REPLICAS"] == "3", where
+    provision = [c for _, process, c in containers if process == "provision"]
+    for container in provision:
+        assert set(env_of(container)) - {"NATS_PASSWORD"} == CONTRACT["provision"]
+    # the check notices a secret given as a literal, and a missing HRM_ENV
+    broken = copy.deepcopy(provision[0])
+    broken["env"] = [i for i in broken["env"] if i["name"] != "HRM_ENV"] + [{"name": "HRM_PII_KEK", "value": "a2V5"}]
+    assert k8s_contract_errors("provision", broken) == [
+        "provision: HRM_ENV=None", "provision: missing ['HRM_ENV']", "provision: HRM_PII_KEK not from a Secret"]
+
+
+def test_every_deployment_provisions_before_it_starts():
+    for name, deployment in app_deployments().items():
+        spec = pod_spec(deployment)
+        main = spec["containers"][0]
+        init = spec.get("initContainers", [])
+        assert [c["name"] for c in init] == ["provision"], name
+        provision = init[0]
+        assert provision["image"] == main["image"], name
+        assert "command" not in provision and provision["args"] == [PROVISION_MODULE], name  # the image's python -m
+        assert provision["securityContext"] == main["securityContext"], name
+        assert provision["resources"]["requests"]["cpu"] and provision["resources"]["limits"]["memory"], name
+        # an initContainer with probes or a restartPolicy would be a sidecar that never completes
+        assert not {"restartPolicy", "readinessProbe", "livenessProbe", "startupProbe"} & set(provision), name
+
+
+#: the keys of the Secrets, by Secret (each value a CHANGE-ME placeholder)
+SECRET_KEYS = {
+    "hr-mnenie-secrets": {"token-private-key", "token-public-key", "pii-kek", "email-index-secret",
+                          "forwarded-secret", "admin-email", "admin-password"},
+    "nats-users": {f"{user}-password" for user in NATS_INBOX} | {"route-password"},
+}
+
+
+def test_secret_manifests_hold_only_placeholders_the_platform_refuses():
+    secrets = {s["metadata"]["name"]: s for s in of_kind("Secret")}
+    assert {name: set(s["stringData"]) for name, s in secrets.items()} == SECRET_KEYS
+    for name, secret in secrets.items():
+        assert "data" not in secret, f"{name}: base64 `data` hides what it holds; use stringData"
+        for key, value in secret["stringData"].items():
+            assert "CHANGE-ME" in value, f"Secret {name}: {key} is not a placeholder"
+    # every password the cluster config refers to reaches the nats container, from the Secret
+    refs = set(re.findall(r"\$(NATS_[A-Z_]+_PASSWORD)", strip_comments(k8s_nats_conf())))
+    from_secret = {i["name"] for i in nats_container()["env"] if "secretKeyRef" in i.get("valueFrom", {})}
+    assert refs <= from_secret
 
 
 def test_collector_config_is_the_compose_one():
@@ -539,3 +922,271 @@ def test_nats_server_refuses_the_cluster_config_without_its_secret(tmp_path):
     result = nats_server_test(render_k8s_nats(tmp_path), env, tmp_path)
     assert result.returncode != 0
     assert "NATS_ROUTE_PASSWORD" in result.stdout + result.stderr
+
+
+# ------------------------------------------------------------------ NATS users and permissions
+
+
+def named_block(text: str, name: str) -> str:
+    """The inside of `name = { ... }` (or `name { ... }`), braces matched."""
+    start = re.search(rf"^\s*{name}\s*=?\s*\{{", text, re.M)
+    assert start, f"no block {name}"
+    depth = 0
+    for i in range(start.end() - 1, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[start.end(): i]
+    raise AssertionError(f"unbalanced block {name}")
+
+
+def nats_users(conf: str) -> dict[str, dict]:
+    """Each user of the authorization block: its password variable and its
+    permissions, with `$VAR` lists resolved."""
+    auth = strip_comments(top_level_block(conf, "authorization"))
+    variables = {m[1]: m[2] for m in re.finditer(r"^\s*([A-Z_]+)\s*=\s*(\[[^\]]*\])", auth, re.M)}
+
+    def subjects(block: str, key: str) -> set[str]:
+        m = re.search(rf"\b{key}\s*=\s*(\[[^\]]*\]|\$[A-Z_]+)", block)
+        if not m:
+            return set()
+        value = variables[m[1][1:]] if m[1].startswith("$") else m[1]
+        return set(re.findall(r'"([^"]*)"', value))
+
+    users = {}
+    for user, password, permissions in re.findall(
+            r"\{\s*user:\s*(\w+),\s*password:\s*\$(\w+),\s*permissions:\s*\$(\w+)\s*\}", auth):
+        block = named_block(auth, permissions)
+        users[user] = {
+            "password": password,
+            **{f"{direction}.{key}": subjects(named_block(block, direction), key) if re.search(rf"\b{direction}\s*=", block) else set()
+               for direction in ("publish", "subscribe") for key in ("allow", "deny")},
+            "allow_responses": bool(re.search(r"allow_responses\s*=\s*true", block)),
+        }
+    return users
+
+
+NATS_CONFIGS = {
+    "compose": lambda: NATS_CONF.read_text(encoding="utf-8"),
+    "cluster": k8s_nats_conf,
+}
+
+#: the two users of the contract, exactly
+PROVISIONER = {
+    "publish.allow": {"$JS.API.>", "hr.pii.key.>", "$KV.>"},
+    "publish.deny": {"$JS.API.STREAM.DELETE.HR_EVENTS", "$JS.API.STREAM.PURGE.HR_EVENTS",
+                     "$JS.API.STREAM.MSG.DELETE.HR_EVENTS", "$JS.API.STREAM.DELETE.HR_DEADLETTER"},
+    "subscribe.allow": {"_INBOX_provision.>"},
+    "subscribe.deny": set(),
+    "allow_responses": False,
+}
+OPERATOR = {
+    "publish.allow": {"hr.ctl.>", "$JS.API.STREAM.INFO.>", "$JS.API.CONSUMER.INFO.>",
+                      "$JS.API.DIRECT.GET.HR_EVENTS", "$JS.API.DIRECT.GET.HR_DEADLETTER"},
+    "publish.deny": set(),
+    "subscribe.allow": {"_INBOX_operator.>"},
+    "subscribe.deny": set(),
+    "allow_responses": False,
+}
+
+
+def inbox_errors(users: dict[str, dict]) -> list[str]:
+    errors = []
+    for user, perms in users.items():
+        inboxes = {s for s in perms["subscribe.allow"] if s.startswith("_INBOX") or s in (">", "*")}
+        if inboxes != {f"{NATS_INBOX.get(user)}.>"}:
+            errors.append(f"{user} subscribes to {sorted(inboxes)}")
+    return errors
+
+
+@pytest.mark.parametrize("config", NATS_CONFIGS)
+def test_nats_users_and_their_own_inboxes(config):
+    users = nats_users(NATS_CONFIGS[config]())
+    assert set(users) == set(NATS_INBOX)
+    for user, perms in users.items():
+        assert perms["password"] == f"NATS_{user.upper()}_PASSWORD"
+    # nobody on _INBOX.>: each user only on its own prefix
+    assert inbox_errors(users) == []
+    assert inbox_errors({"gateway": {"subscribe.allow": {"_INBOX.>", "_INBOX_gateway.>"}}}) == \
+        ["gateway subscribes to ['_INBOX.>', '_INBOX_gateway.>']"]
+
+
+@pytest.mark.parametrize("config", NATS_CONFIGS)
+def test_the_provisioner_and_the_operator_have_exactly_their_rights(config):
+    users = nats_users(NATS_CONFIGS[config]())
+    assert {k: v for k, v in users["provisioner"].items() if k != "password"} == PROVISIONER
+    assert {k: v for k, v in users["operator"].items() if k != "password"} == OPERATOR
+
+
+# ------------------------------------------------------------------ the compose NATS config on a real server
+
+
+class Client:
+    def __init__(self, nc, errors: list[str]):
+        self.nc, self.errors = nc, errors
+
+    async def violation(self, what: str, wait: float = 2.0) -> bool:
+        """Whether the server refused `what` (`publish to "subject"` or
+        `subscription to "subject"`); it says so asynchronously."""
+        needle = f"permissions violation for {what}".lower()
+        deadline = asyncio.get_running_loop().time() + wait
+        while asyncio.get_running_loop().time() < deadline:
+            if any(needle in e for e in self.errors):
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+async def compose_nats(tmp_path):
+    """nats-server on deploy/nats/nats-server.conf as it is (paths and ports
+    moved), the passwords in its environment as compose gives them."""
+    conf = render(NATS_CONF.read_text(encoding="utf-8"), {
+        'store_dir: "/data"': f'store_dir: "{tmp_path / "js"}"',
+        "port: 4222": f"port: {free_port()}",
+        "http_port: 8222": f"http_port: {free_port()}",
+    })
+    port = int(re.search(r"^port: (\d+)", conf, re.M)[1])
+    path = tmp_path / "nats-server.conf"
+    path.write_text(conf, encoding="utf-8")
+    env = compose_nats_env()
+    log = open(tmp_path / "nats.log", "wb")
+    server = subprocess.Popen([str(NATS_SERVER), "-c", str(path), "-a", "127.0.0.1"],
+                              env={"PATH": "/usr/bin:/bin", **env}, stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(300):
+        assert server.poll() is None, (tmp_path / "nats.log").read_text()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            await asyncio.sleep(0.05)
+    else:
+        server.kill()
+        pytest.fail("nats-server did not listen")
+    clients: list[Client] = []
+
+    async def connect(user: str, inbox: str | None = None) -> Client:
+        errors: list[str] = []
+
+        async def on_error(e):
+            errors.append(str(e).lower())
+
+        nc = await nats.connect(
+            f"nats://{user}:{env[f'NATS_{user.upper()}_PASSWORD']}@127.0.0.1:{port}",
+            inbox_prefix=inbox or NATS_INBOX[user], allow_reconnect=False, connect_timeout=2, error_cb=on_error,
+        )
+        clients.append(Client(nc, errors))
+        return clients[-1]
+
+    connect.url = lambda user: f"nats://{user}:{env[f'NATS_{user.upper()}_PASSWORD']}@127.0.0.1:{port}"
+    try:
+        yield connect
+    finally:
+        for c in clients:
+            await c.nc.close()
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+async def test_the_provisioner_creates_streams_but_cannot_destroy_the_log(compose_nats):
+    prov = await compose_nats("provisioner")
+    js = prov.nc.jetstream(timeout=5)
+    await js.add_stream(name="HR_EVENTS", subjects=["hr.evt.>"], allow_direct=True)
+    await js.add_stream(name="HR_DEADLETTER", subjects=["hr.dlq.>"], allow_direct=True)
+    kv = await js.create_key_value(bucket="hr_pii_keys")
+    await kv.put("member-1", b"wrapped-key")  # $KV.> (key migration)
+    await prov.nc.publish("hr.pii.key.member-1", b"")
+    await prov.nc.flush()
+    assert prov.errors == []
+
+    # the JetStream API requests that would delete or purge the log: refused
+    # by the server (the request is dropped, so it times out)
+    for subject, body in (
+        ("$JS.API.STREAM.DELETE.HR_EVENTS", b""),
+        ("$JS.API.STREAM.PURGE.HR_EVENTS", b"{}"),
+        ("$JS.API.STREAM.MSG.DELETE.HR_EVENTS", b'{"seq": 1}'),
+        ("$JS.API.STREAM.DELETE.HR_DEADLETTER", b""),
+    ):
+        with pytest.raises(nats.errors.TimeoutError):
+            await prov.nc.request(subject, body, timeout=0.5)
+        assert await prov.violation(f'publish to "{subject}"'), subject
+    assert (await js.stream_info("HR_EVENTS")).config.name == "HR_EVENTS"
+    assert (await js.stream_info("HR_DEADLETTER")).config.name == "HR_DEADLETTER"
+
+    await prov.nc.subscribe("_INBOX.>")
+    await prov.nc.flush()
+    assert await prov.violation('subscription to "_INBOX.>"')
+
+    # the operator reads, and writes nothing to JetStream
+    op = await compose_nats("operator")
+    ojs = op.nc.jetstream(timeout=5)
+    assert (await ojs.stream_info("HR_EVENTS")).config.name == "HR_EVENTS"
+    reply = await op.nc.request("$JS.API.DIRECT.GET.HR_EVENTS", b'{"seq": 1}', timeout=5)
+    assert reply.headers and reply.headers.get("Status") == "404"  # allowed, and the log is empty
+    with pytest.raises(nats.errors.TimeoutError):
+        await op.nc.jsm(timeout=0.5).add_stream(name="ROGUE", subjects=["rogue.>"])
+    assert await op.violation('publish to "$JS.API.STREAM.CREATE.ROGUE"')
+    await op.nc.subscribe("_INBOX.>")
+    await op.nc.flush()
+    assert await op.violation('subscription to "_INBOX.>"')
+
+
+async def test_service_users_get_replies_only_on_their_own_inbox(compose_nats):
+    for user in ("gateway", "onboarding", "groups"):
+        client = await compose_nats(user)
+        await client.nc.subscribe(f"{NATS_INBOX[user]}.>")
+        await client.nc.flush()
+        await client.nc.subscribe("_INBOX.>")
+        await client.nc.flush()
+        assert await client.violation('subscription to "_INBOX.>"'), user
+        assert not any(NATS_INBOX[user].lower() in e for e in client.errors), user
+
+
+def healthcheck_scripts() -> dict[str, str]:
+    scripts = {"compose": load_compose()["x-service-healthcheck"]["test"][3]}
+    for name in ("onboarding", "groups"):
+        scripts[f"k8s-{name}"] = pod_spec(app_deployments()[name])["containers"][0]["startupProbe"]["exec"]["command"][2]
+    return scripts
+
+
+async def run_script(script: str, env: dict[str, str]) -> int:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, env={"PATH": "/usr/bin:/bin", **env},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await asyncio.wait_for(proc.wait(), 30)
+
+
+async def test_the_healthchecks_pass_under_the_new_permissions(compose_nats):
+    """The probes of compose and Kubernetes, run as they are written, against
+    a responder with the service's own user; with the default inbox they fail."""
+    scripts = healthcheck_scripts()
+    for service in ("onboarding", "groups"):
+        responder = await compose_nats(service)
+        subject = f"hr.ctl.{service}.status"
+
+        async def respond(msg):
+            await msg.respond(b'{"ok": true}')
+
+        await responder.nc.subscribe(subject, cb=respond)
+        await responder.nc.flush()
+        env = {"HRM_NATS_URL": compose_nats.url(service), "HEALTHCHECK_SUBJECT": subject}
+        for where, script in scripts.items():
+            if where.startswith("k8s-") and where != f"k8s-{service}":
+                continue
+            assert await run_script(script, env) == 0, f"{where} healthcheck of {service}"
+        assert responder.errors == []
+    # the same script without its inbox prefix: its reply subscription is refused
+    old = scripts["compose"].replace(", inbox_prefix=inbox", "")
+    assert old != scripts["compose"]
+    assert await run_script(old, env) != 0
