@@ -102,7 +102,8 @@ class Platform:
             await self.start_service(name)
         app = self._app = create_app(self.gateway_settings.model_copy(update={"port": self.port}))
         # log_config=None: uvicorn's loggers reach the sanitized root handler instead of handlers of their own
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", log_config=None)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", log_config=None,
+                                proxy_headers=False)  # as services/gateway/__main__.py runs it
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:

@@ -14,4 +14,7 @@ if __name__ == "__main__":
     # before uvicorn starts, so its errors before the app's lifespan are sanitized too
     setup_logging("gateway", settings.log_format, settings.log_level, secrets=secret_values(settings))
     # log_config=None: uvicorn's loggers keep no handlers of their own and reach the sanitized root handler
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", log_config=None)
+    # proxy_headers=False: uvicorn would believe any X-Forwarded-For from 127.0.0.1; the gateway trusts
+    # only the one the web client vouches for with HRM_FORWARDED_SECRET (services/gateway/deps.py)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", log_config=None,
+                proxy_headers=False)
