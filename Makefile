@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-mongo lint up down schemas clean bench asyncapi test-chaos
+.PHONY: install run test test-mongo lint up down schemas clean bench asyncapi test-chaos nats-conf
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench: $(STAMP)
 ## schemas: regenerate the JSON Schemas of every event and command in docs/schemas
 schemas: $(STAMP)
 	$(PY) -m libs.contracts.export docs/schemas
+
+## nats-conf: regenerate the NATS users and permissions of deploy/ from the services' registrations
+nats-conf: $(STAMP)
+	$(PY) -m scripts.natsconf
 
 ## asyncapi: regenerate docs/asyncapi.json, the AsyncAPI 3.0 document of the bus, from the services' code
 asyncapi: $(STAMP)

@@ -46,8 +46,11 @@ def production_secrets() -> dict:
 
 
 class Platform:
-    def __init__(self, nats_url: str, data_dir: Path, env: str = "development"):
+    def __init__(self, nats_url: str, data_dir: Path, env: str = "development",
+                 nats_urls: dict[str, str] | None = None):
+        """``nats_urls``: a URL per process (onboarding, groups, gateway), e.g. each with its own NATS user."""
         self.nats_url = nats_url
+        urls = nats_urls or {}
         self.data_dir = data_dir
         self.env = env
         # With HRM_MONGO_URL (make test-mongo) the read models live in MongoDB, in
@@ -57,21 +60,21 @@ class Platform:
             "docstore_url": mongo_url,
             "docstore_prefix": "t" + hashlib.sha256(f"{_RUN}:{Path(data_dir).resolve()}".encode()).hexdigest()[:12] + "_",
         }
-        common = {"nats_url": nats_url, **store, "log_level": "WARNING"}
+        common = {**store, "log_level": "WARNING"}
         secret = production_secrets() if env == "production" else {}
         verifier = {k: v for k, v in secret.items() if k in ("env", "token_public_key")}
         self.settings = {
             # one address runs the whole suite: the per-address limit is set out of its way
             # (tests of that limit pose as other addresses)
             "onboarding": OnboardingSettings(
-                **common, **secret, admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
+                **common, **secret, nats_url=urls.get("onboarding", nats_url), admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
                 argon2_time_cost=1, argon2_memory_kib=1024, consistency_wait_s=5.0,
                 login_max_failures_per_address=100_000,
             ),
-            "groups": GroupsSettings(**common, **verifier, **({"pii_kek": secret["pii_kek"]} if secret else {}),
+            "groups": GroupsSettings(**common, **verifier, nats_url=urls.get("groups", nats_url), **({"pii_kek": secret["pii_kek"]} if secret else {}),
                                      consistency_wait_s=5.0),
         }
-        self.gateway_settings = GatewaySettings(nats_url=nats_url, log_level="WARNING", **verifier,
+        self.gateway_settings = GatewaySettings(nats_url=urls.get("gateway", nats_url), log_level="WARNING", **verifier,
                                                 forwarded_secret=FORWARDED_SECRET)
         self.bootstraps = {"onboarding": onboarding_bootstrap, "groups": groups_bootstrap}
         self.services = {}

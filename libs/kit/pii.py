@@ -35,7 +35,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 
 from libs.contracts.errors import NotFound
 from libs.contracts.subjects import PII_KEYS_STREAM, PII_SHREDDED_SUBJECT, pii_key_subject, token
@@ -44,7 +44,8 @@ from libs.kit.direct import DirectReader
 TOMBSTONE_HEADER = "Hr-Pii-Shredded"
 KEK_HEADER = "Hr-Pii-Kek"
 WRONG_LAST_SEQUENCE = 10071
-MESSAGE_NOT_FOUND = 10037
+#: what deleting a message another shred has just deleted answers (sequence not found, no message found)
+GONE = (10043, 10057)
 _SHREDDED = b""
 
 
@@ -237,6 +238,10 @@ class PiiVault:
                         await js.delete_msg(PII_KEYS_STREAM, msg.seq)  # erase: the bytes are overwritten
                     except NotFoundError:
                         pass  # erased by an earlier attempt
+                    except APIError as e:
+                        # gone: a racing shred (the policy that finishes erasures) erased it first
+                        if e.err_code not in GONE:
+                            raise
             break
         else:
             raise RuntimeError(f"could not shred the key of {subject}: the subject kept changing")

@@ -109,14 +109,18 @@ def pii_keys_stream(replicas: int) -> StreamConfig:
 
 
 async def ensure_stream(js, config: StreamConfig) -> str:
+    """"created", or "ok" for a stream that was there (its configuration is applied again)."""
     try:
-        await js.add_stream(config)
-        return "created"
-    except BadRequestError as e:
-        if e.err_code != STREAM_EXISTS:
-            raise
+        await js.stream_info(config.name)
+    except NotFoundError:
+        try:
+            await js.add_stream(config)
+            return "created"
+        except BadRequestError as e:
+            if e.err_code != STREAM_EXISTS:  # another provisioning run was first
+                raise
     await js.update_stream(config)
-    return "updated"
+    return "ok"
 
 
 async def ensure_bucket(js, bucket: Bucket, replicas: int) -> str:

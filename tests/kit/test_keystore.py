@@ -127,6 +127,22 @@ async def test_seals_racing_a_shred_end_shredded_every_time(server):
             await nc.close()
 
 
+async def test_shreds_racing_each_other_all_succeed(server):
+    """The erasure command and the policy that finishes erasures shred the same key at once."""
+    conns = [await open_vault(server.url, writer=True) for _ in range(3)]
+    try:
+        for _ in range(5):
+            m = uuid.uuid4().hex
+            key = await conns[0][1].key(m, create=True)
+            await asyncio.gather(*(v.shred(m) for _, v in conns))
+            assert files_holding(server.store_dir, key) == []
+            assert all([await v.is_shredded(m) for _, v in conns])
+    finally:
+        for nc, v in conns:
+            await v.close()
+            await nc.close()
+
+
 async def test_only_the_writer_creates_or_shreds(server):
     nc, reader = await open_vault(server.url)
     try:

@@ -1,0 +1,229 @@
+"""The deploy NATS configuration on a real nats-server: the platform works under its per-process
+users, and each attack of the security review is refused (issue "The edge and the bus", point 4).
+
+The users and permissions are generated from the services' registrations (scripts/natsconf.py);
+a stale committed file fails here too."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from pathlib import Path
+
+import nats
+import nats.errors
+import pytest
+from nats.js.api import ConsumerConfig, StreamConfig, SubjectTransform
+
+from libs.contracts.subjects import EVENTS_STREAM, PII_KEYS_STREAM, inbox_prefix, pii_key_subject
+from libs.kit.natsserver import NatsServer, free_port
+from libs.kit.provision import ProvisionSettings, provision
+from scripts import natsconf
+from tests.e2e.helpers import settle
+from tests.e2e.journey import admin_token, invite, make_member
+from tests.platform_harness import Platform
+
+ROOT = Path(__file__).resolve().parents[2]
+USERS = ("gateway", "onboarding", "groups", "provisioner", "operator")
+pytestmark = pytest.mark.timeout(180)
+
+
+def test_the_committed_configs_are_the_generated_ones():
+    assert natsconf.main(["--check"]) == 0, "deploy NATS users are stale: run make nats-conf"
+
+
+class Deployed:
+    def __init__(self, server: NatsServer, passwords: dict[str, str]):
+        self.server = server
+        self.passwords = passwords
+
+    def url(self, user: str) -> str:
+        return f"nats://{user}:{self.passwords[user]}@127.0.0.1:{self.server.port}"
+
+    async def connect(self, user: str, prefix: str | None = None):
+        """A connection as ``user``; permission violations the server reports are collected."""
+        violations: list[str] = []
+
+        async def on_error(e):
+            violations.append(str(e))
+
+        nc = await nats.connect(self.url(user), inbox_prefix=inbox_prefix(prefix or user), error_cb=on_error,
+                                max_reconnect_attempts=0, connect_timeout=3)
+        nc.violations = violations
+        return nc
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory, request):
+    base = tmp_path_factory.mktemp("deployed")
+    passwords = {u: secrets.token_urlsafe(16) for u in USERS}
+    env_names = {f"NATS_{u.upper()}_PASSWORD": p for u, p in passwords.items()}
+    mp = pytest.MonkeyPatch()
+    for k, v in env_names.items():
+        mp.setenv(k, v)  # the config reads them from the server's environment
+    # the deploy file as it is, but for its store directory, which the test's server gets from -sd
+    conf = base / "nats-server.conf"
+    text = (ROOT / "deploy" / "nats" / "nats-server.conf").read_text()
+    conf.write_text("\n".join(line for line in text.splitlines() if not line.strip().startswith("store_dir")))
+    server = NatsServer(base / "js", config=conf, extra_args=("-m", str(free_port())),
+                        log_file=base / "nats.log").start()
+    yield Deployed(server, passwords)
+    server.stop()
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+async def platform_as_users(deployed, tmp_path_factory):
+    prov = await deployed.connect("provisioner", "provision")
+    await provision(prov, kek=None)
+    await prov.close()
+    p = Platform(deployed.url("gateway"), tmp_path_factory.mktemp("data"), env="production",
+                 nats_urls={u: deployed.url(u) for u in ("onboarding", "groups", "gateway")})
+    await p.start()
+    yield p
+    await p.stop()
+
+
+async def refused(nc, action, *, timeout: float = 1.5) -> None:
+    """``action`` fails (a request time-out or an error) and the server reports a permissions violation."""
+    before = len(nc.violations)
+    with pytest.raises(Exception):
+        await asyncio.wait_for(action(), timeout)
+    for _ in range(20):
+        if len(nc.violations) > before:
+            break
+        await asyncio.sleep(0.05)
+    assert any("ermissions" in v for v in nc.violations[before:]), nc.violations[before:]
+
+
+async def test_the_platform_works_under_its_users(platform_as_users):
+    p = platform_as_users
+    admin = await admin_token(p)
+    member_id, _, token = await make_member(p, admin)
+    await settle(p)
+    async with p.client(token) as c:
+        me = (await c.get("/v1/me")).json()
+        assert me["status"] == "member" and "main" in me["groups"], me
+        assert (await c.get("/v1/groups/main/members")).status_code == 200
+    async with p.client(admin) as c:
+        assert (await c.delete(f"/v1/members/{member_id}")).status_code == 200
+        ready = await c.get("/readyz")
+        assert ready.status_code == 200, ready.text
+    await settle(p)
+
+
+async def test_a_service_cannot_rewrite_truncate_or_forge_the_log(deployed, platform_as_users):
+    p = platform_as_users
+    admin = await admin_token(p)
+    member_id, _, _ = await make_member(p, admin)
+    await settle(p)
+    groups = await deployed.connect("groups")
+    js = groups.jetstream(timeout=1.0)
+    try:
+        onboarding_js = p.services["onboarding"].js
+        info = await onboarding_js.stream_info(EVENTS_STREAM)
+        # a subject transform that would store groups' publishes as onboarding events
+        transformed = StreamConfig(**{**info.config.as_dict(), "subject_transform": SubjectTransform(
+            src="hr.evt.groups.>", dest="hr.evt.onboarding.>")})
+        await refused(groups, lambda: js.update_stream(transformed))
+        truncated = StreamConfig(**{**info.config.as_dict(), "max_msgs": 1})
+        await refused(groups, lambda: js.update_stream(truncated))
+        after = await onboarding_js.stream_info(EVENTS_STREAM)
+        assert after.config.subject_transform is None and after.config.max_msgs in (-1, None)
+        assert after.state.messages >= info.state.messages
+        # a forged decision in onboarding's name
+        forged = json.dumps({"type": "AccessGranted", "payload": {"member_id": member_id}}).encode()
+        await refused(groups, lambda: js.publish(f"hr.evt.onboarding.member.{member_id}", forged))
+        # a command in the gateway's name
+        await refused(groups, lambda: groups.request("hr.cmd.onboarding.EraseMember", b"{}", timeout=1))
+        # a consumer of its own choosing: another name, or its own name with a wider filter
+        await refused(groups, lambda: js.add_consumer(EVENTS_STREAM, ConsumerConfig(
+            name="evil", durable_name="evil", filter_subject="hr.evt.>")))
+        await refused(groups, lambda: js.add_consumer(EVENTS_STREAM, ConsumerConfig(
+            name="groups_directory", durable_name="groups_directory", filter_subject="hr.evt.>")))
+        # stream deletion or purge
+        await refused(groups, lambda: js.delete_stream(EVENTS_STREAM))
+        await refused(groups, lambda: js.purge_stream(EVENTS_STREAM))
+    finally:
+        await groups.close()
+
+
+async def test_only_onboarding_writes_or_erases_keys_and_nobody_else_reads_its_buckets(deployed, platform_as_users):
+    p = platform_as_users
+    admin = await admin_token(p)
+    member_id, _, _ = await make_member(p, admin)
+    onboarding_vault = p.services["onboarding"].vault
+    key = await onboarding_vault.key(member_id)
+    assert key
+    groups = await deployed.connect("groups")
+    gateway = await deployed.connect("gateway")
+    try:
+        js = groups.jetstream(timeout=1.0)
+        await refused(groups, lambda: js.publish(pii_key_subject(member_id), b"", headers={"Hr-Pii-Shredded": "1"}))
+        last = await p.services["groups"].vault._reader.last(PII_KEYS_STREAM, pii_key_subject(member_id))
+        await refused(groups, lambda: js.delete_msg(PII_KEYS_STREAM, last.seq))
+        await refused(groups, lambda: js.purge_stream(PII_KEYS_STREAM, subject=pii_key_subject(member_id)))
+        # groups may read keys (it shows names); the gateway may not
+        assert await p.services["groups"].vault.key(member_id) == key
+        await refused(gateway, lambda: gateway.request(
+            f"$JS.API.DIRECT.GET.{PII_KEYS_STREAM}.{pii_key_subject(member_id)}", b"", timeout=1))
+        # onboarding's own buckets: the e-mail index and refresh tokens
+        await refused(groups, lambda: js.key_value("hr_onboarding_emails"))
+        assert not await p.services["onboarding"].vault.is_shredded(member_id)
+    finally:
+        await groups.close()
+        await gateway.close()
+
+
+async def test_nobody_reads_anyone_elses_replies(deployed, platform_as_users):
+    p = platform_as_users
+    groups = await deployed.connect("groups")
+    gateway = await deployed.connect("gateway")
+    try:
+        for nc, subject in ((groups, "_INBOX.>"), (groups, "_INBOX_onboarding.>"), (groups, "_INBOX_gateway.>"),
+                            (gateway, "_INBOX.>"), (gateway, "_INBOX_onboarding.>"), (gateway, ">")):
+            before = len(nc.violations)
+            seen: list = []
+
+            async def cb(msg, seen=seen):
+                seen.append(msg)
+
+            await nc.subscribe(subject, cb=cb)
+            await nc.flush()
+            for _ in range(20):
+                if len(nc.violations) > before:
+                    break
+                await asyncio.sleep(0.05)
+            assert any("ermissions" in v for v in nc.violations[before:]), (subject, nc.violations)
+            # meanwhile real traffic flows: a sign-in's reply (tokens) and the services' key reads
+            admin = await admin_token(p)
+            async with p.client(admin) as c:
+                await invite(p, admin)
+                await c.get("/v1/me")
+            await asyncio.sleep(0.2)
+            assert seen == [], (subject, [m.subject for m in seen])
+    finally:
+        await groups.close()
+        await gateway.close()
+
+
+async def test_the_provisioner_cannot_delete_or_purge_the_log(deployed, platform_as_users):
+    prov = await deployed.connect("provisioner", "provision")
+    try:
+        js = prov.jetstream(timeout=1.0)
+        await refused(prov, lambda: js.delete_stream(EVENTS_STREAM))
+        await refused(prov, lambda: js.purge_stream(EVENTS_STREAM))
+        info = await js.stream_info(EVENTS_STREAM)
+        assert info.state.messages > 0
+        assert (await provision(prov))[EVENTS_STREAM] == "ok"  # provisioning again: idempotent
+    finally:
+        await prov.close()
+
+
+def test_provisioning_settings_in_production_need_the_kek(monkeypatch):
+    monkeypatch.setenv("HRM_ENV", "production")
+    monkeypatch.delenv("HRM_PII_KEK", raising=False)
+    with pytest.raises(Exception, match="HRM_PII_KEK"):
+        ProvisionSettings()
+
