@@ -972,9 +972,12 @@ NATS_CONFIGS = {
 
 #: the two users of the contract, exactly
 PROVISIONER = {
-    "publish.allow": {"$JS.API.>", "hr.pii.key.>", "$KV.>"},
+    # the key migration writes keys and tombstones and tells the services' caches
+    "publish.allow": {"$JS.API.>", "hr.pii.key.>", "$KV.>", "hr.pii.shredded"},
+    # neither the log nor the key store can be deleted or purged (erasure deletes single keys, with erase)
     "publish.deny": {"$JS.API.STREAM.DELETE.HR_EVENTS", "$JS.API.STREAM.PURGE.HR_EVENTS",
-                     "$JS.API.STREAM.MSG.DELETE.HR_EVENTS", "$JS.API.STREAM.DELETE.HR_DEADLETTER"},
+                     "$JS.API.STREAM.MSG.DELETE.HR_EVENTS", "$JS.API.STREAM.DELETE.HR_DEADLETTER",
+                     "$JS.API.STREAM.DELETE.HR_PII_KEYS", "$JS.API.STREAM.PURGE.HR_PII_KEYS"},
     "subscribe.allow": {"_INBOX_provision.>"},
     "subscribe.deny": set(),
     "allow_responses": False,
