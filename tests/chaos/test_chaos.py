@@ -12,15 +12,17 @@ After each disruption:
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from typing import Awaitable, Callable
 
+import httpx
 import pytest
 
 from libs.contracts.subjects import EVENTS_STREAM, control_subject
 from tests.chaos import checks
-from tests.chaos.harness import Supervisor
-from tests.chaos.load import Load
+from tests.chaos.harness import ADMIN_EMAIL, ADMIN_PASSWORD, Supervisor
+from tests.chaos.load import PROFILE, Load
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(300)]
 
@@ -182,3 +184,107 @@ async def test_kill9_the_stream_leader_of_a_three_node_cluster(tmp_path):
               f"{leader} back, platform ready after {took:.1f}s")
 
     await run_scenario(build_platform(tmp_path, cluster=True), disrupt)
+
+
+# ---------------------------------------------------------------- d. the read-model store
+
+
+FAULT_S = 60.0  # how long the read-model store stays locked
+
+
+async def test_a_locked_read_model_store_during_erasures_and_grants(tmp_path):
+    """Both services' SQLite files are locked for a minute (another process holds an exclusive lock, as a
+    stuck backup would) while the load goes on and members are erased. Nothing may be dead-lettered or
+    skipped for this passing cause: readiness fails, naming the stalled consumers, while it lasts; afterwards
+    every projection equals a fresh rebuild and no erased member is served."""
+    erased: list[str] = []
+    not_ready: list[dict] = []
+
+    async def disrupt(sup: Supervisor, load: Load) -> None:
+        locks = []
+        for service in ("onboarding", "groups"):
+            conn = sqlite3.connect(sup.data_dir / f"hr_{service}.sqlite3", timeout=10, isolation_level=None)
+            conn.execute("BEGIN EXCLUSIVE")
+            locks.append(conn)
+        t0 = time.monotonic()
+        try:
+            async with httpx.AsyncClient(base_url=sup.base_url, timeout=15.0) as c:
+                token = (await c.post("/v1/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+                         ).json()["access_token"]
+                admin = {"Authorization": f"Bearer {token}"}
+                while time.monotonic() - t0 < FAULT_S:
+                    registered = [call.body["member_id"] for call in load.acked if call.kind == "register"]
+                    candidates = [m for m in registered if m not in erased]
+                    if candidates and len(erased) < 8:
+                        member = candidates[len(candidates) // 2]
+                        r = await c.delete(f"/v1/members/{member}", headers=admin)
+                        assert r.status_code == 200, r.text  # the log takes the erasure; the stores will follow
+                        erased.append(member)
+                    r = await c.get("/readyz")
+                    if r.status_code == 503:
+                        not_ready.append(r.json())
+                    await asyncio.sleep(1.0)
+        finally:
+            for conn in locks:
+                conn.rollback()
+                conn.close()
+        print(f"\n[chaos] read-model stores locked {FAULT_S:.0f}s; {len(erased)} erasures meanwhile;"
+              f" /readyz 503 {len(not_ready)} times")
+        await sup.wait_ready(timeout=60)
+
+    await run_scenario(build_platform(tmp_path), disrupt)
+
+    assert erased, "no erasure happened during the fault"
+    reasons = [c["stalled"]["reason"] for body in not_ready for s in body["services"] for c in s["consumers"]
+               if c.get("state") == "stalled"]
+    assert reasons and any("locked" in r for r in reasons), not_ready[-1:] or "readiness never failed"
+
+
+async def test_erased_members_are_served_nowhere_after_a_store_fault(tmp_path):
+    """The other half of the finding: after the store is back, an erasure made during the fault is in every
+    read model (checked on a small platform of its own: the projections, not the load)."""
+    sup = build_platform(tmp_path)
+    try:
+        await sup.start_all()
+        async with httpx.AsyncClient(base_url=sup.base_url, timeout=15.0) as c:
+            token = (await c.post("/v1/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+                     ).json()["access_token"]
+            admin = {"Authorization": f"Bearer {token}"}
+            inv = (await c.post("/v1/invitations", json={"max_uses": 1, "expires_in_days": 1}, headers=admin)).json()
+            r = await c.post("/v1/registrations", json={
+                "invitation_token": inv["token"], "email": "fault@example.ru", "password": "fault-pass-123",
+                "full_name": "Фёкла Сбойная", "consent_personal_data": True})
+            member = r.json()["member_id"]
+            me = {"Authorization": "Bearer " + (await c.post("/v1/auth/token", json={
+                "email": "fault@example.ru", "password": "fault-pass-123"})).json()["access_token"]}
+            await c.post("/v1/me/rules-acknowledgement", headers=me)
+            await c.put("/v1/me/profile", json={**PROFILE, "full_name": "Фёкла Сбойная", "phone": "+7 901 777-66-55"},
+                        headers=me)
+            assert (await c.post(f"/v1/moderation/{member}/decision", json={"decision": "grant"},
+                                 headers=admin)).status_code == 200
+            await checks.settle(sup)
+            locks = []
+            for service in ("onboarding", "groups"):
+                conn = sqlite3.connect(sup.data_dir / f"hr_{service}.sqlite3", timeout=10, isolation_level=None)
+                conn.execute("BEGIN EXCLUSIVE")
+                locks.append(conn)
+            try:
+                assert (await c.delete(f"/v1/members/{member}", headers=admin)).status_code == 200
+                await asyncio.sleep(12)  # two failed attempts at least, as the disk-full finding had
+                ready = await c.get("/readyz")
+                assert ready.status_code == 503, ready.text
+            finally:
+                for conn in locks:
+                    conn.rollback()
+                    conn.close()
+            await sup.wait_ready(timeout=60)
+            await checks.settle(sup)
+            assert (await c.get(f"/v1/members/{member}", headers=admin)).status_code == 404
+            main = (await c.get("/v1/groups/main/members", headers=admin)).json()
+            assert member not in [i["member_id"] for i in main["items"]]
+            assert await checks.deadletters(sup) == 0
+        for service in ("onboarding", "groups"):
+            raw = (sup.data_dir / f"hr_{service}.sqlite3").read_bytes()
+            assert "Сбойная".encode() not in raw and b"777-66-55" not in raw, service
+    finally:
+        sup.stop_all()

@@ -76,7 +76,8 @@ def _connect(file: str) -> sqlite3.Connection:
         Path(file).parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: sqlite3 opens no implicit transactions, so a
     # write outside batch() commits by itself and batch() owns BEGIN/COMMIT.
-    conn = sqlite3.connect(file, isolation_level=None, timeout=30)
+    # a lock held longer than this is a fault the consumer reports (stalled) and retries, not a wait
+    conn = sqlite3.connect(file, isolation_level=None, timeout=5)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     # deleted and overwritten rows are zeroed in the file, not left in free pages (erasure)
