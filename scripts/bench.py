@@ -46,6 +46,7 @@ from libs.contracts.onboarding import ProfileCompleted, RulesAcknowledged
 from libs.contracts.subjects import EVENTS_STREAM, event_subject, events_of
 from libs.kit.eventstore import EventStore, Meta, Stream
 from libs.kit.pii import PiiVault
+from libs.kit.provision import provision
 from scripts.bench_http import RawHttp
 from scripts.bench_platform import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, BenchPlatform, RssSampler, cpu_seconds, rss_mib
 
@@ -92,7 +93,8 @@ def log(msg: str) -> None:
 async def bench_append(nats_url: str, n: int, rounds: int) -> dict:
     nc = await nats.connect(nats_url, name="bench-append")
     js = nc.jetstream(timeout=5.0)
-    vault = await PiiVault.connect(js)
+    await provision(nc)
+    vault = await PiiVault.connect(nc)
     es = EventStore(nc, vault)
     meta = Meta(actor="bench", correlation_id="bench-append")
     run = uuid.uuid4().hex[:8]
@@ -402,7 +404,8 @@ async def fill_log(nats_url: str, aggregates: int) -> int:
     ProfileCompleted), through EventStore.append, many in flight."""
     nc = await nats.connect(nats_url, name="bench-fill")
     js = nc.jetstream(timeout=10.0)
-    vault = await PiiVault.connect(js)
+    await provision(nc)
+    vault = await PiiVault.connect(nc)
     es = EventStore(nc, vault, timeout=30.0)
     meta = Meta(actor="bench", correlation_id="bench-fill")
     run = uuid.uuid4().hex[:8]
