@@ -460,7 +460,9 @@ class Runner:
             "Hr-Dlq-Subject": msg.subject,
             "Hr-Dlq-Seq": str(seq),
             "Hr-Dlq-Consumer": self.durable,
-            "Nats-Msg-Id": f"dlq-{self.durable}-{seq}",
+            # once per event and replay: a crash between this and the checkpoint stores no second copy,
+            # while a replay's rebuild dead-letters again what still fails
+            "Nats-Msg-Id": f"dlq-{self.durable}-{seq}-{int(self.rebuilding['started_at'] * 1000) if self.rebuilding else 0}",
         }
         await self._js.publish(deadletter_subject(self.service, self.c.name), msg.data, headers=headers)
         # past it for good: a rewind must not dead-letter it a second time

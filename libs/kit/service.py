@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import logging
 import signal
 import sys
@@ -186,13 +187,17 @@ class Service:
         decide: Callable[[S], list[Event]],
         meta: Meta,
         event_ids: Callable[[int], Sequence[UUID]] | None = None,
+        attempts: int = MAX_DECIDE_ATTEMPTS,
     ) -> "Executed[S]":
-        """Load, decide, append; on a concurrent append, decide again on fresh state.
+        """Load, decide, append; on a concurrent append, decide again on fresh state
+        (after a short random pause, so that racing writers spread out).
 
         Returns the state after the new events, folded here rather than
         loaded again: a second load would decode and decrypt the whole history.
         """
-        for _ in range(MAX_DECIDE_ATTEMPTS):
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, 0.005 * attempt))
             state, stream = await self.load(aggregate, aggregate_id)
             new = decide(state)
             if not new:

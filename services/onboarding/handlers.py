@@ -200,7 +200,9 @@ async def erase_member(cmd: EraseMember, ctx: Context, deps: Deps) -> Done:
     """
     state, _ = await deps.svc.load(MEMBER, cmd.member_id)
     email = state.email
-    done = await deps.svc.execute(MEMBER, cmd.member_id, lambda s: domain.erase(ctx.actor, cmd.member_id, s), meta_of(ctx))
+    # an erasure must not lose to a stream of updates of the same member: more attempts than other commands
+    done = await deps.svc.execute(MEMBER, cmd.member_id, lambda s: domain.erase(ctx.actor, cmd.member_id, s),
+                                  meta_of(ctx), attempts=50)
     await finish_erasure(deps, cmd.member_id, email)
     return Done(done.seq, {"member_id": cmd.member_id, "erased": True})
 

@@ -94,3 +94,47 @@ async def test_an_erased_member_leaves_no_bytes_on_disk(tmp_path):
     finally:
         await platform.stop()
         server.stop()
+
+
+async def test_profile_updates_racing_an_erasure_end_in_erasure(platform):
+    """The finding: an UpdateProfile racing an EraseMember sealed with a fresh key, after which every
+    replay of that member failed to decrypt. Now the erasure wins, whatever the order."""
+    admin = await admin_token(platform)
+    for _ in range(3):
+        inv = await invite(platform, admin)
+        member_id, _, token = await register(platform, inv["token"])
+        async with platform.client(token) as me, platform.client(admin) as c:
+            updates = [me.put("/v1/me/profile", json={**FULL_PROFILE, "about": f"гонка {i}"}) for i in range(8)]
+            results = await asyncio.gather(*updates, c.delete(f"/v1/members/{member_id}"))
+        assert results[-1].status_code == 200, results[-1].text
+        assert {r.status_code for r in results[:-1]} <= {200, 401, 404, 409}, [r.text for r in results[:-1]]
+        await settle(platform)
+        vault = platform.services["groups"].vault
+        assert await vault.is_shredded(member_id)
+        store = platform.services["onboarding"].events
+        stream = await store.load(f"hr.evt.onboarding.member.{member_id}")  # every event still decodes
+        profiles = [r.event for r in stream.events if type(r.event).__name__ == "ProfileUpdated"]
+        assert all(p.about is None and p.full_name is None for p in profiles)
+        async with platform.client(admin) as c:
+            assert (await c.get(f"/v1/members/{member_id}")).status_code == 404
+    assert (await platform.services["onboarding"].runners[0].status())["dead_letters"] == 0
+
+
+async def test_an_erasure_whose_process_died_half_way_is_finished(platform):
+    """MemberErased recorded, then the process died before shredding: the policy finishes the erasure
+    (the key shredded, the e-mail free again) knowing only the member."""
+    from libs.contracts.onboarding import MemberErased
+    from libs.kit.eventstore import Meta
+
+    admin = await admin_token(platform)
+    inv = await invite(platform, admin)
+    member_id, email, _ = await register(platform, inv["token"])
+    onboarding = platform.services["onboarding"]
+    stream = await onboarding.events.load(f"hr.evt.onboarding.member.{member_id}")
+    await onboarding.events.append(stream, [MemberErased(member_id=member_id, erased_by="admin")],
+                                   Meta(actor="admin", correlation_id=str(uuid.uuid4())))  # …and nothing more
+    await settle(platform)
+    assert await onboarding.vault.is_shredded(member_id)
+    inv = await invite(platform, admin)
+    again, _, _ = await register(platform, inv["token"], email=email)  # the address is free again
+    assert again != member_id

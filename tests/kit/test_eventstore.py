@@ -7,6 +7,7 @@ delete/purge and crypto-shredding are all checked on the real server.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from dataclasses import dataclass
@@ -375,3 +376,59 @@ async def test_provisioning_is_idempotent(conn):
     assert info.config.allow_atomic is True
     assert info.config.deny_delete is True and info.config.deny_purge is True
     assert info.config.subjects == ["hr.evt.>"]
+
+
+# ------------------------------------------------------------------ a PubAck that does not come
+
+
+async def test_a_lost_puback_is_waited_for_by_sending_the_same_append_again(fresh_nats):
+    """The server freezes after taking the append: the PubAck does not come in time, the append is sent
+    again with the same ids and expected sequence, and the log holds it once."""
+    import os
+    import signal
+
+    from libs.contracts.errors import OutcomeUnknown
+
+    nc = await nats.connect(fresh_nats.url, max_reconnect_attempts=-1)
+    await provision(nc)
+    vault = await PiiVault.connect(nc, writer=True)
+    store = EventStore(nc, vault, timeout=0.5)
+    try:
+        member_id, subject = new_member()
+        stream = await store.load(subject)
+        os.kill(fresh_nats.proc.pid, signal.SIGSTOP)
+        appending = asyncio.create_task(store.append(stream, [RulesAcknowledged(member_id=member_id)], meta()))
+        await asyncio.sleep(0.8)  # the first PubAck timed out; the server wakes before the last attempt's does
+        os.kill(fresh_nats.proc.pid, signal.SIGCONT)
+        seq = await appending
+        loaded = await store.load(subject)
+        assert [r.seq for r in loaded.events] == [seq]
+
+        # frozen for longer than every attempt: the outcome is unknown, and said so
+        stream = await store.load(subject)
+        os.kill(fresh_nats.proc.pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(OutcomeUnknown):
+                await store.append(stream, [ConsentGiven(member_id=member_id)], meta())
+        finally:
+            os.kill(fresh_nats.proc.pid, signal.SIGCONT)
+        await asyncio.sleep(0.5)
+        after = await store.load(subject)
+        assert len(after.events) in (1, 2)  # stored or not: unknown to the caller, never twice
+        assert len({r.envelope.event_id for r in after.events}) == len(after.events)
+    finally:
+        await vault.close()
+        await store.close()
+        await nc.close()
+
+
+async def test_an_event_over_the_size_limit_is_refused_before_it_is_appended(conn):
+    from libs.contracts.errors import TooLarge
+    from libs.contracts.onboarding import ProfileUpdated
+
+    member_id, subject = new_member()
+    stream = await conn.store.load(subject)
+    huge = ProfileUpdated(member_id=member_id, about="я" * 40_000)  # 80 KB of UTF-8, sealed and encoded
+    with pytest.raises(TooLarge):
+        await conn.store.append(stream, [huge], meta())
+    assert (await conn.store.load(subject)).events == []

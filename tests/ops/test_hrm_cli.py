@@ -365,10 +365,6 @@ async def test_deadletters_lists_what_could_never_be_applied_and_replay_reports(
         await hrm.replay(bus.operator, "groups", "nope", io.StringIO())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "libs/kit/consumers.py dead-letters with Nats-Msg-Id dlq-<durable>-<seq>: within HR_DEADLETTER's duplicate"
-    " window (2 min) the rebuild's second dead letter of the same event is dropped as a duplicate, so a"
-    " replayed projection loses the letters that still fail"))
 async def test_a_replayed_projection_lists_again_what_still_cannot_be_applied(ops, bus):
     await settle(ops)
     subject = f"hr.evt.onboarding.member.garbage-{uuid.uuid4().hex[:8]}"
