@@ -29,3 +29,31 @@ async def platform(nats_server, tmp_path_factory):
     p = await Platform(nats_server.url, tmp_path_factory.mktemp("data")).start()
     yield p
     await p.stop()
+
+
+@pytest.fixture(scope="session")
+async def production_platform(tmp_path_factory):
+    """The platform with HRM_ENV=production settings: fresh real secrets, no development defaults.
+    On a nats-server of its own: beside `platform` on one server, the two would share subjects,
+    queue groups and durable consumers (each answering the other's requests). In production the
+    services create no streams: the provisioning step runs first, as it does in a deployment."""
+    import nats
+
+    from libs.contracts.subjects import inbox_prefix
+    from libs.kit.provision import provision
+
+    server = NatsServer(tmp_path_factory.mktemp("jetstream-production")).start()
+    try:
+        p = Platform(server.url, tmp_path_factory.mktemp("data-production"), env="production")
+        nc = await nats.connect(server.url, name="hr-provision", inbox_prefix=inbox_prefix("provision"))
+        try:
+            await provision(nc, kek=p.settings["groups"].kek)
+        finally:
+            await nc.close()
+        await p.start()
+        try:
+            yield p
+        finally:
+            await p.stop()
+    finally:
+        server.stop()

@@ -1,4 +1,5 @@
-"""One signed-in actor per role, shared by the security suites."""
+"""One signed-in actor per role, shared by the security suites; on the development platform
+(``actors``) and on both the development and the HRM_ENV=production one (``secured``)."""
 
 from __future__ import annotations
 
@@ -51,14 +52,51 @@ async def new_member(p: Platform, admin: str) -> Actor:
     return Actor("member", token, guest.member_id, guest.email, PASSWORD)
 
 
-@pytest.fixture(scope="session")
-async def actors(platform) -> dict[str, Actor]:
-    admin = await admin_token(platform)
-    moderator = await make_moderator(platform, admin)
+async def sign_in_every_role(p: Platform) -> dict[str, Actor]:
+    admin = await admin_token(p)
+    moderator = await make_moderator(p, admin)
     return {
         "anonymous": Actor("anonymous"),
-        "guest": await new_guest(platform, admin),
-        "member": await new_member(platform, admin),
-        "moderator": Actor("moderator", moderator, await whoami(platform, moderator)),
-        "admin": Actor("admin", admin, await whoami(platform, admin), ADMIN_EMAIL, ADMIN_PASSWORD),
+        "guest": await new_guest(p, admin),
+        "member": await new_member(p, admin),
+        "moderator": Actor("moderator", moderator, await whoami(p, moderator)),
+        "admin": Actor("admin", admin, await whoami(p, admin), ADMIN_EMAIL, ADMIN_PASSWORD),
     }
+
+
+#: the actors of each platform, by its env: built once a session. pytest keeps one instance of a
+#: parametrized session fixture at a time and builds it again when the parameter comes back
+#: (it may, across modules), so `secured` must not sign everyone in again each time.
+_ACTORS: dict[str, tuple[Platform, dict[str, Actor]]] = {}
+
+
+async def actors_of(p: Platform) -> dict[str, Actor]:
+    cached = _ACTORS.get(p.env)
+    if cached is None or cached[0] is not p:
+        _ACTORS[p.env] = cached = (p, await sign_in_every_role(p))
+    return cached[1]
+
+
+ENVS = ("development", "production")
+PLATFORM_OF_ENV = {"development": "platform", "production": "production_platform"}
+
+
+@pytest.fixture(scope="session")
+async def actors(platform) -> dict[str, Actor]:
+    """The development platform's actors (the same ones ``secured`` gives for development)."""
+    return await actors_of(platform)
+
+
+@pytest.fixture(scope="session", params=ENVS)
+def secured_platform(request) -> Platform:
+    """The platform of each env. Not async: from an async fixture, getfixturevalue of an async one
+    fails (Runner.run() cannot be called from a running event loop); from a plain one it works."""
+    p = request.getfixturevalue(PLATFORM_OF_ENV[request.param])
+    assert p.env == request.param
+    return p
+
+
+@pytest.fixture(scope="session")
+async def secured(secured_platform) -> tuple[Platform, dict[str, Actor]]:
+    """(platform, actors) for each env: a test that takes it runs on both."""
+    return secured_platform, await actors_of(secured_platform)

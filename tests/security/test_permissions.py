@@ -3,6 +3,10 @@
 Each cell names the exact status the role gets for a valid request. The
 operations come from ``create_app().openapi()``, so an endpoint added without
 a row here fails. Every refusal is problem+json and appends nothing to the log.
+
+The matrix runs on the development platform and on the HRM_ENV=production one
+(fixture ``secured``): the same cells, except that production serves no API
+documents (``DOCS_PATHS``: 404 to every role, the admin included).
 """
 
 from __future__ import annotations
@@ -15,13 +19,15 @@ from typing import Any
 import pytest
 
 from services.gateway.app import create_app
+from services.gateway.problems import PROBLEM_SCHEMA
 from services.gateway.settings import Settings as GatewaySettings
 from tests.e2e.helpers import log_position, settle
 from tests.e2e.journey import FULL_PROFILE, invite, login, make_member, ready_for_review
 from tests.platform_harness import Platform
 from tests.security.conftest import PASSWORD, ROLES, Actor, new_guest
 
-#: every (METHOD, path) the gateway serves, read from its OpenAPI document
+#: every (METHOD, path) the gateway serves, read from its OpenAPI document (development settings:
+#: production serves no document, and the same operations: test_production_serves_the_same_operations)
 OPERATIONS = sorted(
     (method.upper(), path)
     for path, item in create_app(GatewaySettings()).openapi()["paths"].items()
@@ -62,10 +68,21 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/asyncapi.json"): PUBLIC_200,
 }
 
+#: the API documents: served in development, in production to no one (not in the OpenAPI
+#: document but /asyncapi.json; FastAPI leaves its own three out)
+DOCS_PATHS = ("/docs", "/redoc", "/openapi.json", "/asyncapi.json")
+NOT_FOUND = row(404, 404, 404, 404, 404)
+
+
+def expected_row(env: str, operation: tuple[str, str]) -> dict[str, int]:
+    return NOT_FOUND if env == "production" and operation[1] in DOCS_PATHS else EXPECTED[operation]
+
+
 #: the codes a refusal may carry, by status
 REFUSAL_CODES = {
     401: {"login_required"},
     403: {"moderator_only", "admin_only", "not_your_profile", "not_a_group_member"},
+    404: {"not_found"},  # only the documents in production
 }
 
 
@@ -162,7 +179,9 @@ REQUESTS: dict[tuple[str, str], Builder] = {
 
 
 @pytest.fixture(scope="module")
-async def world(platform, actors) -> World:
+async def world(secured) -> World:
+    """For each env (with ``secured``): built again when pytest comes back to an env in this module."""
+    platform, actors = secured
     return World(platform, actors["admin"].token, await new_guest(platform, actors["admin"].token))
 
 
@@ -180,6 +199,12 @@ async def test_the_live_gateway_serves_the_same_operations(platform):
     assert sorted((m.upper(), p) for p, item in live.items() for m in item) == OPERATIONS
 
 
+def test_production_serves_the_same_operations(production_platform):
+    """It serves no document to ask, so its app is asked: the matrix's rows are those of production too."""
+    document = production_platform._app.openapi()  # built on demand, whether served or not
+    assert sorted((m.upper(), p) for p, item in document["paths"].items() for m in item) == OPERATIONS
+
+
 def assert_problem(r, status: int) -> dict:
     assert r.headers["content-type"].startswith("application/problem+json"), (r.request.url, r.headers)
     body = r.json()
@@ -192,15 +217,16 @@ def assert_problem(r, status: int) -> dict:
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op[0]} {op[1]}")
-async def test_permission_matrix(platform, actors, world, operation, role):
+async def test_permission_matrix(secured, world, operation, role):
+    platform, actors = secured
     assert operation in EXPECTED and operation in REQUESTS, f"no row in the permission matrix for {operation}"
-    expected = EXPECTED[operation][role]
+    expected = expected_row(platform.env, operation)[role]
     call = await REQUESTS[operation](world)
     await settle(platform)
     before = await log_position(platform)
     async with platform.client(actors[role].token) as c:
         r = await c.request(call.method, call.url, json=call.json)
-    assert r.status_code == expected, f"{role} {call.method} {call.url}: {r.status_code} {r.text}"
+    assert r.status_code == expected, f"{platform.env} {role} {call.method} {call.url}: {r.status_code} {r.text}"
     if r.status_code >= 400:
         body = assert_problem(r, expected)
         assert body["code"] in REFUSAL_CODES[expected], body
@@ -209,7 +235,8 @@ async def test_permission_matrix(platform, actors, world, operation, role):
 
 
 @pytest.mark.parametrize("role", ["guest", "member"])
-async def test_a_member_reads_their_own_record_but_no_one_elses(platform, actors, world, role):
+async def test_a_member_reads_their_own_record_but_no_one_elses(secured, world, role):
+    platform, actors = secured
     me = actors[role]
     async with platform.client(me.token) as c:
         own = await c.get(f"/v1/members/{me.member_id}")
@@ -218,7 +245,8 @@ async def test_a_member_reads_their_own_record_but_no_one_elses(platform, actors
     assert other.status_code == 403 and assert_problem(other, 403)["code"] == "not_your_profile"
 
 
-async def test_a_guest_sees_introduction_but_not_main(platform, actors):
+async def test_a_guest_sees_introduction_but_not_main(secured):
+    platform, actors = secured
     await settle(platform)
     async with platform.client(actors["guest"].token) as c:
         intro = await c.get("/v1/groups/introduction/members")
@@ -228,7 +256,8 @@ async def test_a_guest_sees_introduction_but_not_main(platform, actors):
     assert main.status_code == 403 and assert_problem(main, 403)["code"] == "not_a_group_member"
 
 
-async def test_a_moderator_cannot_make_anyone_admin_and_nothing_changes(platform, actors, world):
+async def test_a_moderator_cannot_make_anyone_admin_and_nothing_changes(secured, world):
+    platform, actors = secured
     await settle(platform)
     before = await log_position(platform)
     async with platform.client(actors["moderator"].token) as c:
@@ -236,3 +265,19 @@ async def test_a_moderator_cannot_make_anyone_admin_and_nothing_changes(platform
     assert r.status_code == 403 and assert_problem(r, 403)["code"] == "admin_only"
     await settle(platform)
     assert await log_position(platform) == before
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("path", DOCS_PATHS)
+async def test_the_api_documents_are_served_in_development_only(secured, path, role):
+    platform, actors = secured
+    async with platform.client(actors[role].token) as c:
+        r = await c.get(path)
+    if platform.env == "development":
+        assert r.status_code == 200, (role, path, r.status_code, r.text[:200])
+        assert r.headers["content-type"].startswith("application/json" if path.endswith(".json") else "text/html")
+    else:
+        assert r.status_code == 404, (role, path, r.status_code, r.text[:200])
+        body = assert_problem(r, 404)
+        assert body["code"] == "not_found"
+        assert set(body) <= set(PROBLEM_SCHEMA["properties"]), body  # a problem and nothing of the document
