@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import nats.errors
+
 
 class DirectGetFailed(Exception):
     pass
@@ -100,9 +102,15 @@ class DirectReader:
         return RawMsg(int(headers["Nats-Sequence"]), headers["Nats-Subject"], headers, msg.data)
 
     async def close(self) -> None:
-        if self._sub is not None:
-            try:
-                await self._sub.unsubscribe()
-            except Exception:  # noqa: BLE001 - the connection may be closed already
-                pass
-            self._sub = None
+        await unsubscribe(self._sub)
+        self._sub = None
+
+
+async def unsubscribe(sub) -> None:
+    """Drop a core subscription at shutdown; on a connection already closed there is none left to drop."""
+    if sub is None:
+        return
+    try:
+        await sub.unsubscribe()
+    except (nats.errors.ConnectionClosedError, nats.errors.BadSubscriptionError):
+        pass

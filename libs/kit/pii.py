@@ -39,7 +39,7 @@ from nats.js.errors import APIError, NotFoundError
 
 from libs.contracts.errors import NotFound
 from libs.contracts.subjects import PII_KEYS_STREAM, PII_SHREDDED_SUBJECT, pii_key_subject, token
-from libs.kit.direct import DirectReader
+from libs.kit.direct import DirectReader, unsubscribe
 
 TOMBSTONE_HEADER = "Hr-Pii-Shredded"
 KEK_HEADER = "Hr-Pii-Kek"
@@ -85,12 +85,8 @@ class PiiVault:
         self._remember(msg.data.decode(errors="replace"), _SHREDDED)
 
     async def close(self) -> None:
-        if self._sub is not None:
-            try:
-                await self._sub.unsubscribe()
-            except Exception:  # noqa: BLE001 - the connection may be closed already
-                pass
-            self._sub = None
+        await unsubscribe(self._sub)
+        self._sub = None
         await self._reader.close()
 
     # ------------------------------------------------------------ cache
