@@ -12,7 +12,7 @@ nothing) and the document is made of what the service registered —
 - the control subjects every service answers (hr.ctl.<service>.status,
   hr.ctl.<service>.rebuild);
 - the event subjects it appends to, one channel per aggregate
-  (hr.evt.<service>.<aggregate>.{<aggregate>_id}), found as the ``Aggregate``
+  (hr.evt.<service>.<aggregate>.{<aggregate>_id}), found as the ``Decider``
   objects in the service's modules, each carrying its event types;
 - its projections and policies: what they receive (their filter subjects
   matched against the event channels) and their dead-letter subject
@@ -52,7 +52,8 @@ from libs.contracts.subjects import (
     query_subject,
 )
 from libs.kit.consumers import Consumer
-from libs.kit.service import Aggregate, Service
+from libs.kit.decider import Decider
+from libs.kit.service import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "asyncapi.json"
@@ -134,15 +135,15 @@ def contract_modules() -> list[Any]:
     return out
 
 
-def aggregates_of(service: str) -> list[Aggregate]:
-    """The Aggregate objects defined in the modules a service's bootstrap imported."""
-    found: dict[str, Aggregate] = {}
+def aggregates_of(service: str) -> list[Decider]:
+    """The deciders defined in the modules a service's bootstrap imported."""
+    found: dict[str, Decider] = {}
     prefix = f"services.{service}."
     for name, module in sorted(sys.modules.items()):
         if module is None or not name.startswith(prefix):
             continue
         for value in vars(module).values():
-            if isinstance(value, Aggregate) and value.service == service:
+            if isinstance(value, Decider) and value.service == service:
                 found[value.name] = value
     return [found[k] for k in sorted(found)]
 
@@ -471,7 +472,7 @@ def _document_consumer(service: str, consumer: Consumer, event_channels: dict[st
         matched = sorted(cid for cid, address in event_channels.items() if overlap(filter_subject, address))
         if not matched:
             raise ValueError(f"{service}.{consumer.name} filters on {filter_subject}, which matches no event "
-                             "channel: give its aggregate an Aggregate object with its events")
+                             "channel: give its aggregate a Decider with its events")
         for cid in matched:
             operations[f"{service}.{consumer.name}.receive.{cid}"] = {
                 "action": "receive",

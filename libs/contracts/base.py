@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -32,9 +33,12 @@ class Event(Contract):
 
 
 class Command(Contract):
-    """A request, named in the imperative."""
+    """A request, named in the imperative. Declares the service that handles it and the model of its
+    reply: the kit validates every answer against it, and the gateway's OpenAPI shows it."""
 
     type_name: ClassVar[str] = ""
+    service: ClassVar[str] = ""
+    reply_model: ClassVar[type[Contract] | None] = None
     #: a repeated request with the same Idempotency-Key gets the first answer, kept by the service;
     #: off for commands whose answer carries credentials (they are never stored)
     replayable: ClassVar[bool] = True
@@ -47,8 +51,21 @@ class Command(Contract):
 
 class Query(Contract):
     type_name: ClassVar[str] = ""
+    service: ClassVar[str] = ""
+    reply_model: ClassVar[type[Contract] | None] = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "type_name" not in cls.__dict__:
             cls.type_name = cls.__name__
+
+
+@dataclass(frozen=True)
+class ServiceContracts:
+    """One service's part of the contracts: what it appends, what it is asked, what it answers."""
+
+    service: str
+    events: tuple[type[Event], ...] = ()
+    commands: tuple[type[Command], ...] = ()
+    queries: tuple[type[Query], ...] = ()
+    replies: tuple[type[Contract], ...] = ()

@@ -9,8 +9,8 @@ import json
 import sys
 from pathlib import Path
 
-from libs.contracts import groups, onboarding
 from libs.contracts.envelope import Envelope
+from libs.contracts.registry import CATALOG
 from libs.contracts.rpc import Reply, Request
 
 
@@ -18,17 +18,20 @@ def schemas() -> dict[str, dict]:
     out: dict[str, dict] = {"envelope.json": Envelope.model_json_schema(),
                             "rpc-request.json": Request.model_json_schema(),
                             "rpc-reply.json": Reply.model_json_schema()}
-    for module in (onboarding, groups):
-        for e in module.EVENTS:
+    for contracts in CATALOG:
+        service = contracts.service
+        for e in contracts.events:
             schema = e.model_json_schema()
             schema["x-event-type"] = e.type_name
             schema["x-schema-version"] = e.schema_version
             schema["x-personal-data"] = sorted(e.pii_fields)
-            out[f"events/{module.SERVICE}/{e.type_name}.v{e.schema_version}.json"] = schema
-        for c in getattr(module, "COMMANDS", ()):
-            out[f"commands/{module.SERVICE}/{c.type_name}.json"] = c.model_json_schema()
-        for q in getattr(module, "QUERIES", ()):
-            out[f"queries/{module.SERVICE}/{q.type_name}.json"] = q.model_json_schema()
+            out[f"events/{service}/{e.type_name}.v{e.schema_version}.json"] = schema
+        for c in contracts.commands:
+            out[f"commands/{service}/{c.type_name}.json"] = c.model_json_schema()
+        for q in contracts.queries:
+            out[f"queries/{service}/{q.type_name}.json"] = q.model_json_schema()
+        for r in contracts.replies:
+            out[f"replies/{service}/{r.__name__}.json"] = r.model_json_schema()
     return out
 
 

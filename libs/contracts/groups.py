@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from libs.contracts.base import Contract, Event, Query
+from libs.contracts.base import Contract, Event, Query, ServiceContracts
 from libs.contracts.types import Id
 
 SERVICE = "groups"
@@ -44,19 +45,40 @@ class MemberLeftGroup(Event):
 EVENTS = (GroupCreated, MemberJoinedGroup, MemberLeftGroup)
 
 
-class GroupMembers(Query):
+class GroupMember(Contract):
+    member_id: str
+    display_name: str | None
+    joined_at: datetime
+
+
+class GroupMembersView(Contract):
+    group_id: str
+    title_ru: str
+    title_en: str
+    items: tuple[GroupMember, ...]
+    total: int
+
+
+class MemberGroupsView(Contract):
+    groups: tuple[str, ...]
+
+
+class GroupsQuery(Query):
+    service: ClassVar[str] = SERVICE
+
+
+class GroupMembers(GroupsQuery):
+    reply_model: ClassVar = GroupMembersView
     group_id: Id
     limit: int = Field(default=200, ge=1, le=1000)
 
 
-class MemberGroups(Query):
+class MemberGroups(GroupsQuery):
+    reply_model: ClassVar = MemberGroupsView
     member_id: Id
 
 
 QUERIES = (GroupMembers, MemberGroups)
+REPLIES = (GroupMember, GroupMembersView, MemberGroupsView)
 
-
-class GroupMember(Contract):
-    member_id: str
-    display_name: str | None
-    joined_at: str
+CONTRACTS = ServiceContracts(SERVICE, EVENTS, (), QUERIES, REPLIES)

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import EmailStr, Field, StringConstraints, field_validator
 
-from libs.contracts.base import Command, Contract, Event, Query
+from libs.contracts.base import Command, Contract, Event, Query, ServiceContracts
 from libs.contracts.types import Id, line, text
 
 SERVICE = "onboarding"
@@ -210,19 +210,115 @@ def actor_facts(facts: dict | None, event: Event) -> dict:
     return facts
 
 
+# ------------------------------------------------------------------ replies
+
+
+class Tokens(Contract):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class InvitationCreated(Contract):
+    token: str
+    url: str
+    expires_at: datetime
+    max_uses: int
+
+
+class InvitationRevokedReply(Contract):
+    token: str
+    revoked: Literal[True] = True
+
+
+class Registered(Contract):
+    member_id: str
+    status: Status
+
+
+class StatusReply(Contract):
+    status: Status
+
+
+class ProfileReport(Contract):
+    """What the member sees after saving: whether the profile is complete, and what is missing."""
+
+    complete: bool
+    missing: tuple[str, ...]
+    status: Status
+
+
+class DecisionTaken(Contract):
+    member_id: str
+    status: Status
+
+
+class RolesSet(Contract):
+    member_id: str
+    roles: tuple[Role, ...]
+
+
+class Erased(Contract):
+    member_id: str
+    erased: Literal[True] = True
+
+
+class MemberView(Contract):
+    member_id: str
+    status: Status
+    roles: tuple[Role, ...]
+    rules_acknowledged: bool
+    profile: Profile
+    missing: tuple[str, ...]
+    moderator_message: str | None = None
+    registered_at: datetime | None = None
+    #: since when the profile waits for a decision (None when it does not)
+    queued_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class InvitationView(Contract):
+    token: str
+    max_uses: int
+    uses: int
+    expires_at: datetime
+    revoked: bool
+    issued_by: str
+    issued_at: datetime
+    revoked_at: datetime | None = None
+    active: bool
+
+
+class InvitationList(Contract):
+    items: tuple[InvitationView, ...]
+
+
+class Queue(Contract):
+    items: tuple[MemberView, ...]
+    total: int
+
+
 # ------------------------------------------------------------------ commands
 
 
-class IssueInvitation(Command):
+class OnboardingCommand(Command):
+    service: ClassVar[str] = SERVICE
+
+
+class IssueInvitation(OnboardingCommand):
+    reply_model: ClassVar = InvitationCreated
     max_uses: int = Field(default=1, ge=1, le=1000)
     expires_in_days: int = Field(default=14, ge=1, le=365)
 
 
-class RevokeInvitation(Command):
+class RevokeInvitation(OnboardingCommand):
+    reply_model: ClassVar = InvitationRevokedReply
     token: Id
 
 
-class RegisterMember(Command):
+class RegisterMember(OnboardingCommand):
+    reply_model: ClassVar = Registered
     invitation_token: Id
     email: Annotated[EmailStr, StringConstraints(max_length=254)]
     password: str = Field(min_length=8, max_length=200)
@@ -230,38 +326,43 @@ class RegisterMember(Command):
     consent_personal_data: bool
 
 
-class AcknowledgeRules(Command):
-    pass
+class AcknowledgeRules(OnboardingCommand):
+    reply_model: ClassVar = StatusReply
 
 
-class UpdateProfile(Profile, Command):
-    pass
+class UpdateProfile(Profile, OnboardingCommand):
+    reply_model: ClassVar = ProfileReport
 
 
-class DecideOnMember(Command):
+class DecideOnMember(OnboardingCommand):
+    reply_model: ClassVar = DecisionTaken
     member_id: Id
     decision: Decision
     message: text(4000) | None = None
 
 
-class ChangeRoles(Command):
+class ChangeRoles(OnboardingCommand):
+    reply_model: ClassVar = RolesSet
     member_id: Id
     #: the assigned roles; empty: an ordinary member
     roles: tuple[AssignableRole, ...] = Field(max_length=4)
 
 
-class EraseMember(Command):
+class EraseMember(OnboardingCommand):
+    reply_model: ClassVar = Erased
     member_id: Id
 
 
-class Login(Command):
+class Login(OnboardingCommand):
+    reply_model: ClassVar = Tokens
     replayable: ClassVar[bool] = False  # the answer holds tokens: never stored
     # not EmailStr: a sign-in with any string gets "wrong e-mail or password"
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=200)
 
 
-class RefreshTokens(Command):
+class RefreshTokens(OnboardingCommand):
+    reply_model: ClassVar = Tokens
     replayable: ClassVar[bool] = False
     refresh_token: str = Field(min_length=10, max_length=4000)
 
@@ -282,36 +383,27 @@ COMMANDS = (
 # ------------------------------------------------------------------ queries
 
 
-class GetMember(Query):
+class OnboardingQuery(Query):
+    service: ClassVar[str] = SERVICE
+
+
+class GetMember(OnboardingQuery):
+    reply_model: ClassVar = MemberView
     member_id: Id
 
 
-class ListInvitations(Query):
+class ListInvitations(OnboardingQuery):
+    reply_model: ClassVar = InvitationList
     include_inactive: bool = False
 
 
-class ModerationQueue(Query):
+class ModerationQueue(OnboardingQuery):
+    reply_model: ClassVar = Queue
     limit: int = Field(default=100, ge=1, le=500)
 
 
 QUERIES = (GetMember, ListInvitations, ModerationQueue)
+REPLIES = (Tokens, InvitationCreated, InvitationRevokedReply, Registered, StatusReply, ProfileReport, DecisionTaken,
+           RolesSet, Erased, MemberView, InvitationView, InvitationList, Queue)
 
-# ------------------------------------------------------------------ replies
-
-
-class Tokens(Contract):
-    access_token: str
-    refresh_token: str
-    token_type: Literal["bearer"] = "bearer"
-    expires_in: int
-
-
-class MemberView(Contract):
-    member_id: str
-    status: Status
-    roles: tuple[Role, ...]
-    rules_acknowledged: bool
-    profile: Profile
-    missing: tuple[str, ...]
-    moderator_message: str | None = None
-    registered_at: datetime | None = None
+CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES)

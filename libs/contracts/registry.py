@@ -1,13 +1,35 @@
-"""Every event type by name, and the upcasters that lift old schema versions."""
+"""Every event type by name, and the upcasters that lift old schema versions.
+
+The catalog lists each service's contracts once; an event type name must be unique across the
+platform (it is all a consumer sees of a message's kind), so a duplicate is refused at import.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from libs.contracts import groups, onboarding
-from libs.contracts.base import Event
+from libs.contracts.base import Event, ServiceContracts
 
-EVENT_TYPES: dict[str, type[Event]] = {e.type_name: e for e in (*onboarding.EVENTS, *groups.EVENTS)}
+CATALOG: tuple[ServiceContracts, ...] = (onboarding.CONTRACTS, groups.CONTRACTS)
+
+
+class DuplicateEventType(TypeError):
+    pass
+
+
+def index_events(catalog: Iterable[ServiceContracts]) -> dict[str, type[Event]]:
+    out: dict[str, type[Event]] = {}
+    for contracts in catalog:
+        for e in contracts.events:
+            if e.type_name in out and out[e.type_name] is not e:
+                raise DuplicateEventType(f"event type {e.type_name!r} of {contracts.service} is taken by "
+                                         f"{out[e.type_name].__module__}.{out[e.type_name].__qualname__}")
+            out[e.type_name] = e
+    return out
+
+
+EVENT_TYPES: dict[str, type[Event]] = index_events(CATALOG)
 
 #: (type, version) -> function lifting a payload of that version by one
 UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}

@@ -20,6 +20,7 @@ from libs.contracts.errors import Unavailable
 from libs.contracts.onboarding import SERVICE as ONBOARDING, actor_facts, effective_roles
 from libs.contracts.subjects import event_subject, events_of
 from libs.kit.eventstore import Recorded
+from libs.kit.projection import View
 
 ACTORS = "actors"
 CONSUMER = "actors"
@@ -31,13 +32,10 @@ def register_actors(svc) -> Resolver:
     """Add the ``actors`` projection to ``svc`` and return the resolver that reads it."""
 
     @svc.projection(CONSUMER, [events_of(ONBOARDING, "member")], [ACTORS])
-    async def when_member_event_update_actor(rec: Recorded) -> None:
+    async def when_member_event_update_actor(rec: Recorded, view: View) -> None:
         member_id = rec.envelope.aggregate_id
-        old = await svc.store.get(ACTORS, member_id)
-        if old is not None and old["_seq"] >= rec.seq:
-            return
-        facts = actor_facts(old, rec.event)
-        await svc.store.put(ACTORS, member_id, {**facts, "member_id": member_id, "_seq": rec.seq})
+        facts = actor_facts(await view.get(ACTORS, member_id), rec.event)
+        await view.put(ACTORS, member_id, {**facts, "member_id": member_id})
 
     async def resolve(member_id: str) -> Actor | None:
         last = await svc.events.last_seq_of(event_subject(ONBOARDING, "member", member_id))

@@ -39,6 +39,7 @@ from libs.kit.docstore.port import DocumentStore
 from libs.kit.eventstore import MAX_MESSAGE_BYTES, EventStore, Recorded
 from libs.kit.logging import describe, get_logger
 from libs.kit.pii import Undecryptable
+from libs.kit.projection import View
 
 log = get_logger(__name__)
 tracer = trace.get_tracer("hr.kit.consumers")
@@ -420,7 +421,7 @@ class Runner:
         if self.rebuilding:
             # a replay is no user's action: no span per old event (a rebuild
             # would flood the traces of the past, and spans cost a third of it)
-            await self.c.handle(rec)
+            await self._call(rec)
             return
         with tracer.start_as_current_span(
             f"{self.c.kind} {self.service}.{self.c.name} {rec.envelope.type}",
@@ -428,8 +429,14 @@ class Runner:
             attributes={"hr.event.type": rec.envelope.type, "hr.stream.seq": rec.seq,
                         "hr.correlation_id": rec.envelope.correlation_id},
         ), structlog.contextvars.bound_contextvars(correlation_id=rec.envelope.correlation_id):
-            await self.c.handle(rec)
+            await self._call(rec)
             log.debug("event_applied", consumer=self.durable, type=rec.envelope.type, seq=rec.seq)
+
+    async def _call(self, rec: Recorded) -> None:
+        if self.c.kind == "projection":
+            await self.c.handle(rec, View(self._store, rec.seq))
+        else:
+            await self.c.handle(rec)
 
     async def _decode(self, msg) -> Recorded:
         return await self._decode_raw(msg.metadata.sequence.stream, msg.subject, msg.data)

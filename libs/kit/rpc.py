@@ -182,9 +182,14 @@ class Server:
         except Exception as e:  # noqa: BLE001 - answered, never raised to the bus (the caller would only time out)
             log.exception("handler_failed", request=model.type_name, error=describe(e))
             return _error("unavailable", "internal_error")
-        if isinstance(out, Done):
-            return Reply(ok=True, seq=out.seq, result=_dump(out.result))
-        return Reply(ok=True, result=_dump(out))
+        seq, result = (out.seq, out.result) if isinstance(out, Done) else (None, out)
+        if model.reply_model is not None:
+            try:  # the declared reply, or no answer: the gateway and its OpenAPI trust this shape
+                result = model.reply_model.model_validate(_dump(result))
+            except ValidationError as e:
+                log.error("reply_invalid", request=model.type_name, error=describe(e))
+                return _error("unavailable", "internal_error")
+        return Reply(ok=True, seq=seq, result=_dump(result))
 
 
 class ServiceClient:

@@ -39,12 +39,13 @@ from libs.contracts.subjects import (
 )
 from libs.kit.actors import register_actors
 from libs.kit.consumers import Consumer, Runner
+from libs.kit.decider import Decider
 from libs.kit.docstore.port import DocumentStore, open_store
 from libs.kit.eventstore import ConcurrencyConflict, EventStore, Meta, Stream
 from libs.kit.logging import get_logger, setup_logging
 from libs.kit.pii import PiiVault
 from libs.kit.provision import BUCKETS, provision
-from libs.kit.rpc import Context, Server
+from libs.kit.rpc import Context, Done, Server
 from libs.kit.settings import KitSettings, exit_refused, redact_url, secret_values
 from libs.kit.tracing import setup_tracing
 
@@ -52,27 +53,6 @@ log = get_logger(__name__)
 S = TypeVar("S")
 MAX_DECIDE_ATTEMPTS = 5
 STATE_CACHE_SIZE = 10_000
-
-
-@dataclass(frozen=True)
-class Aggregate(Generic[S]):
-    """How to fold one kind of aggregate: the pure half of a decider."""
-
-    service: str
-    name: str
-    initial: Callable[[], S]
-    evolve: Callable[[S, Event], S]
-    #: the event types its stream carries (documented per channel in docs/asyncapi.json)
-    events: tuple[type[Event], ...] = ()
-
-    def subject(self, aggregate_id: str) -> str:
-        return event_subject(self.service, self.name, aggregate_id)
-
-    def fold(self, events: Sequence[Event]) -> S:
-        state = self.initial()
-        for e in events:
-            state = self.evolve(state, e)
-        return state
 
 
 @dataclass(frozen=True)
@@ -121,15 +101,43 @@ class Service:
 
         return register
 
-    def query(self, model: type[Query]):
+    def handles(self, model: type[Command], decider: Decider, to: Callable[[Any, Context], tuple[str, Any]],
+                reply: Callable[["Executed", Any, Context], Any], *, attempts: int = MAX_DECIDE_ATTEMPTS) -> None:
+        """A command that is one decision on one aggregate: ``to`` names the aggregate and builds the
+        decider's command, ``reply`` builds the answer from the state after it. Load, decide, append
+        (again on a concurrent append), answer with the consistency token: nothing else to write."""
+
+        async def handler(cmd, ctx: Context) -> Done:
+            aggregate_id, command = to(cmd, ctx)
+            done = await self.decide(decider, aggregate_id, command, meta_of(ctx), attempts=attempts)
+            return Done(done.seq, reply(done, cmd, ctx))
+
+        handler.__name__ = f"handle_{model.type_name}"
+        self._commands.append((model, handler))
+
+    def query(self, model: type[Query], reads: Sequence[str] = ()):
+        """A query over the named projections: with a consistency token it waits (bounded) until those
+        projections — and only those — have applied the client's last write."""
+
         def register(fn):
-            self._queries.append((model, fn))
+            unknown = set(reads) - {c.name for c in self._consumers if c.kind == "projection"}
+            if unknown:
+                raise ValueError(f"{model.type_name} reads {sorted(unknown)}: register those projections first")
+
+            async def read(q, ctx: Context):
+                await self.wait_applied(ctx.after_seq, reads)
+                return await fn(q, ctx)
+
+            read.__name__ = fn.__name__
+            self._queries.append((model, read))
             return fn
 
         return register
 
     def projection(self, name: str, subjects: list[str], collections: list[str], batch: int = 256):
-        def register(fn: Callable[[Any], Awaitable[None]]):
+        """``fn(rec, view)``: ``view`` is the store with the ``_seq`` guard applied (libs/kit/projection.py)."""
+
+        def register(fn: Callable[[Any, Any], Awaitable[None]]):
             self._consumers.append(Consumer(name, subjects, fn, "projection", collections, batch))
             return fn
 
@@ -162,7 +170,7 @@ class Service:
 
     # ------------------------------------------------------------ use by handlers
 
-    async def load(self, aggregate: Aggregate[S], aggregate_id: str) -> tuple[S, Stream]:
+    async def load(self, aggregate: Decider[Any, S], aggregate_id: str) -> tuple[S, Stream]:
         """The aggregate's current state, folded from the last state this
         process knew plus the events appended since (a cache bounded by
         STATE_CACHE_SIZE; states are immutable, so sharing them is safe)."""
@@ -180,11 +188,11 @@ class Service:
         if len(self._states) > STATE_CACHE_SIZE:
             self._states.popitem(last=False)
 
-    async def execute(
+    async def decide(
         self,
-        aggregate: Aggregate[S],
+        aggregate: Decider[Any, S],
         aggregate_id: str,
-        decide: Callable[[S], list[Event]],
+        command: Any,
         meta: Meta,
         event_ids: Callable[[int], Sequence[UUID]] | None = None,
         attempts: int = MAX_DECIDE_ATTEMPTS,
@@ -199,7 +207,7 @@ class Service:
             if attempt:
                 await asyncio.sleep(random.uniform(0, 0.005 * attempt))
             state, stream = await self.load(aggregate, aggregate_id)
-            new = decide(state)
+            new = aggregate.decide(command, state)
             if not new:
                 return Executed(stream.last_seq, state)
             try:
@@ -214,13 +222,14 @@ class Service:
             return Executed(seq, state)
         raise Conflict("concurrent_update")
 
-    async def wait_applied(self, seq: int | None) -> None:
-        """Read-your-writes: wait (bounded) until every projection has seen ``seq``."""
+    async def wait_applied(self, seq: int | None, projections: Sequence[str] | None = None) -> None:
+        """Read-your-writes: wait (bounded) until the named projections (all when None) have seen ``seq``."""
         if not seq:
             return
         # each runner wakes its waiters when it finishes a batch: no polling
         timeout = self.settings.consistency_wait_s
-        projections = [r for r in self.runners if r.c.kind == "projection"]
+        projections = [r for r in self.runners if r.c.kind == "projection"
+                       and (projections is None or r.c.name in projections)]
         await asyncio.gather(*(r.wait_caught_up(seq, timeout) for r in projections))
 
     # ------------------------------------------------------------ lifecycle
@@ -366,4 +375,4 @@ def meta_of(ctx: Context, causation_id: str | None = None) -> Meta:
     return Meta(actor=ctx.actor.id, correlation_id=ctx.correlation_id, causation_id=causation_id)
 
 
-__all__ = ["Aggregate", "Service", "meta_of", "DomainError"]
+__all__ = ["Decider", "Executed", "Service", "meta_of", "DomainError"]

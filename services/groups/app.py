@@ -10,7 +10,7 @@ from services.groups.settings import Settings
 
 def bootstrap(settings: Settings | None = None) -> Service:
     svc = Service(SERVICE, settings or Settings())
-    register_queries(svc)
     register_projections(svc)
+    register_queries(svc)
     register_policies(svc)
     return svc

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from libs.contracts.base import Event
-from libs.contracts.groups import BASE_GROUPS, GroupCreated, MemberJoinedGroup, MemberLeftGroup
+from libs.contracts.groups import BASE_GROUPS, SERVICE, GroupCreated, MemberJoinedGroup, MemberLeftGroup
+from libs.kit.decider import Decider
 
 
 @dataclass(frozen=True)
@@ -20,11 +21,22 @@ def evolve_group(state: Group, event: Event) -> Group:
     return state
 
 
-def create_base_group(group_id: str, state: Group) -> list[Event]:
-    if state.exists:
-        return []
-    titles = BASE_GROUPS[group_id]
-    return [GroupCreated(group_id=group_id, kind="base", title_ru=titles["ru"], title_en=titles["en"])]
+@dataclass(frozen=True)
+class CreateBaseGroup:
+    group_id: str
+
+
+def decide_group(cmd: CreateBaseGroup, state: Group) -> list[Event]:
+    match cmd:
+        case CreateBaseGroup():
+            if state.exists:
+                return []
+            titles = BASE_GROUPS[cmd.group_id]
+            return [GroupCreated(group_id=cmd.group_id, kind="base", title_ru=titles["ru"], title_en=titles["en"])]
+    raise TypeError(f"not a group command: {cmd!r}")
+
+
+GROUP: Decider = Decider(SERVICE, "group", Group, evolve_group, decide_group, events=(GroupCreated,))
 
 
 @dataclass(frozen=True)
@@ -41,13 +53,30 @@ def evolve_membership(state: Membership, event: Event) -> Membership:
     return state
 
 
-def join(group_id: str, member_id: str, reason: str, state: Membership) -> list[Event]:
-    if state.member:
-        return []
-    return [MemberJoinedGroup(group_id=group_id, member_id=member_id, reason=reason)]
+@dataclass(frozen=True)
+class Join:
+    group_id: str
+    member_id: str
+    reason: str
 
 
-def leave(group_id: str, member_id: str, reason: str, state: Membership) -> list[Event]:
-    if not state.member:
-        return []
-    return [MemberLeftGroup(group_id=group_id, member_id=member_id, reason=reason)]
+@dataclass(frozen=True)
+class Leave:
+    group_id: str
+    member_id: str
+    reason: str
+
+
+def decide_membership(cmd: Join | Leave, state: Membership) -> list[Event]:
+    match cmd:
+        case Join():
+            return [] if state.member else [MemberJoinedGroup(group_id=cmd.group_id, member_id=cmd.member_id,
+                                                              reason=cmd.reason)]
+        case Leave():
+            return [MemberLeftGroup(group_id=cmd.group_id, member_id=cmd.member_id, reason=cmd.reason)] \
+                if state.member else []
+    raise TypeError(f"not a membership command: {cmd!r}")
+
+
+MEMBERSHIP: Decider = Decider(SERVICE, "membership", Membership, evolve_membership, decide_membership,
+                              events=(MemberJoinedGroup, MemberLeftGroup))

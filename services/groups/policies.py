@@ -8,24 +8,12 @@ from __future__ import annotations
 
 import uuid
 
-from libs.contracts.groups import (
-    INTRODUCTION,
-    MAIN,
-    SERVICE,
-    GroupCreated,
-    MemberJoinedGroup,
-    MemberLeftGroup,
-    membership_id,
-)
+from libs.contracts.groups import INTRODUCTION, MAIN, membership_id
 from libs.contracts.onboarding import AccessGranted, AccessRevoked, MemberErased, MemberRegistered
 from libs.contracts.subjects import events_of
 from libs.kit.eventstore import Meta, Recorded
-from libs.kit.service import Aggregate, Service
-from services.groups import domain
-
-MEMBERSHIP = Aggregate(SERVICE, "membership", domain.Membership, domain.evolve_membership,
-                       events=(MemberJoinedGroup, MemberLeftGroup))
-GROUP = Aggregate(SERVICE, "group", domain.Group, domain.evolve_group, events=(GroupCreated,))
+from libs.kit.service import Service
+from services.groups.domain import GROUP, MEMBERSHIP, CreateBaseGroup, Join, Leave
 
 
 def _ids(rec: Recorded, step: str):
@@ -36,24 +24,10 @@ def _meta(rec: Recorded) -> Meta:
     return Meta(actor="system", correlation_id=rec.envelope.correlation_id, causation_id=str(rec.envelope.event_id))
 
 
-async def _join(svc: Service, rec: Recorded, group_id: str, member_id: str, reason: str) -> None:
-    await svc.execute(
-        MEMBERSHIP,
-        membership_id(group_id, member_id),
-        lambda s: domain.join(group_id, member_id, reason, s),
-        _meta(rec),
-        _ids(rec, f"join:{group_id}"),
-    )
-
-
-async def _leave(svc: Service, rec: Recorded, group_id: str, member_id: str, reason: str) -> None:
-    await svc.execute(
-        MEMBERSHIP,
-        membership_id(group_id, member_id),
-        lambda s: domain.leave(group_id, member_id, reason, s),
-        _meta(rec),
-        _ids(rec, f"leave:{group_id}"),
-    )
+async def _membership(svc: Service, rec: Recorded, command: Join | Leave) -> None:
+    step = f"{'join' if isinstance(command, Join) else 'leave'}:{command.group_id}"
+    await svc.decide(MEMBERSHIP, membership_id(command.group_id, command.member_id), command, _meta(rec),
+                     _ids(rec, step))
 
 
 def register_policies(svc: Service) -> None:
@@ -62,23 +36,21 @@ def register_policies(svc: Service) -> None:
         e = rec.event
         match e:
             case MemberRegistered() if "guest" in e.roles:
-                await _join(svc, rec, INTRODUCTION, e.member_id, "registered")
+                await _membership(svc, rec, Join(INTRODUCTION, e.member_id, "registered"))
             case AccessGranted():
-                await _join(svc, rec, MAIN, e.member_id, "access_granted")
-                await _leave(svc, rec, INTRODUCTION, e.member_id, "access_granted")
+                await _membership(svc, rec, Join(MAIN, e.member_id, "access_granted"))
+                await _membership(svc, rec, Leave(INTRODUCTION, e.member_id, "access_granted"))
             case AccessRevoked():
-                await _leave(svc, rec, MAIN, e.member_id, "access_revoked")
+                await _membership(svc, rec, Leave(MAIN, e.member_id, "access_revoked"))
             case MemberErased():
                 for group_id in (INTRODUCTION, MAIN):
-                    await _leave(svc, rec, group_id, e.member_id, "erased")
+                    await _membership(svc, rec, Leave(group_id, e.member_id, "erased"))
 
     @svc.on_start
     async def create_base_groups() -> None:
         for group_id in (INTRODUCTION, MAIN):
-            await svc.execute(
-                GROUP,
-                group_id,
-                lambda s, g=group_id: domain.create_base_group(g, s),
+            await svc.decide(
+                GROUP, group_id, CreateBaseGroup(group_id),
                 Meta(actor="system", correlation_id=str(uuid.uuid5(uuid.NAMESPACE_URL, "hr-mnenie:bootstrap:groups"))),
                 lambda n, g=group_id: [uuid.uuid5(uuid.NAMESPACE_URL, f"hr-mnenie:group:{g}:{i}") for i in range(n)],
             )

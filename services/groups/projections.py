@@ -6,6 +6,7 @@ from libs.contracts.groups import GroupCreated, MemberJoinedGroup, MemberLeftGro
 from libs.contracts.onboarding import MemberErased, MemberRegistered, ProfileUpdated
 from libs.contracts.subjects import events_of
 from libs.kit.eventstore import Recorded
+from libs.kit.projection import View
 from libs.kit.service import Service
 
 GROUPS = "groups"
@@ -15,35 +16,25 @@ DIRECTORY = "directory"
 
 def register_projections(svc: Service) -> None:
     @svc.projection("groups", [events_of("groups")], [GROUPS, MEMBERS])
-    async def when_group_event_update_groups(rec: Recorded) -> None:
+    async def when_group_event_update_groups(rec: Recorded, view: View) -> None:
         e = rec.event
         match e:
             case GroupCreated():
-                old = await svc.store.get(GROUPS, e.group_id)
-                if old is None or old["_seq"] < rec.seq:
-                    await svc.store.put(GROUPS, e.group_id, {"group_id": e.group_id, "kind": e.kind,
-                                                            "title_ru": e.title_ru, "title_en": e.title_en,
-                                                            "_seq": rec.seq})
+                await view.put(GROUPS, e.group_id, {"group_id": e.group_id, "kind": e.kind, "title_ru": e.title_ru,
+                                                    "title_en": e.title_en})
             case MemberJoinedGroup():
-                key = membership_id(e.group_id, e.member_id)
-                old = await svc.store.get(MEMBERS, key)
-                if old is None or old["_seq"] < rec.seq:
-                    await svc.store.put(MEMBERS, key, {"group_id": e.group_id, "member_id": e.member_id,
-                                                      "joined_at": rec.envelope.occurred_at.isoformat(),
-                                                      "_seq": rec.seq})
+                await view.put(MEMBERS, membership_id(e.group_id, e.member_id), {
+                    "group_id": e.group_id, "member_id": e.member_id,
+                    "joined_at": rec.envelope.occurred_at.isoformat()})
             case MemberLeftGroup():
-                await svc.store.delete(MEMBERS, membership_id(e.group_id, e.member_id))
+                await view.delete(MEMBERS, membership_id(e.group_id, e.member_id))
 
     @svc.projection("directory", [events_of("onboarding", "member")], [DIRECTORY])
-    async def when_member_named_update_directory(rec: Recorded) -> None:
+    async def when_member_named_update_directory(rec: Recorded, view: View) -> None:
         e = rec.event
         member_id = rec.envelope.aggregate_id
-        old = await svc.store.get(DIRECTORY, member_id)
-        if old is not None and old["_seq"] >= rec.seq:
-            return
         match e:
             case MemberRegistered() | ProfileUpdated():
-                await svc.store.put(DIRECTORY, member_id, {"member_id": member_id, "display_name": e.full_name,
-                                                          "_seq": rec.seq})
+                await view.put(DIRECTORY, member_id, {"member_id": member_id, "display_name": e.full_name})
             case MemberErased():
-                await svc.store.delete(DIRECTORY, member_id)
+                await view.delete(DIRECTORY, member_id)

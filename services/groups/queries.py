@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 from libs.contracts.errors import Forbidden, NotFound
-from libs.contracts.groups import GroupMembers, MemberGroups, membership_id
+from libs.contracts.groups import GroupMember, GroupMembers, GroupMembersView, MemberGroups, MemberGroupsView, membership_id
 from libs.kit.rpc import Context
 from libs.kit.service import Service
 from services.groups.projections import DIRECTORY, GROUPS, MEMBERS
 
 
 def register_queries(svc: Service) -> None:
-    @svc.query(GroupMembers)
-    async def group_members(q: GroupMembers, ctx: Context) -> dict:
-        await svc.wait_applied(ctx.after_seq)
+    @svc.query(GroupMembers, reads=["groups", "directory"])
+    async def group_members(q: GroupMembers, ctx: Context) -> GroupMembersView:
         group = await svc.store.get(GROUPS, q.group_id)
         if group is None:
             raise NotFound("group_not_found", group_id=q.group_id)
@@ -21,16 +20,15 @@ def register_queries(svc: Service) -> None:
         items = []
         for r in rows:
             name = await svc.store.get(DIRECTORY, r["member_id"])
-            items.append({"member_id": r["member_id"], "display_name": name and name["display_name"],
-                          "joined_at": r["joined_at"]})
+            items.append(GroupMember(member_id=r["member_id"], display_name=name and name["display_name"],
+                                     joined_at=r["joined_at"]))
         total = await svc.store.count(MEMBERS, {"group_id": q.group_id})
-        return {"group_id": q.group_id, "title_ru": group["title_ru"], "title_en": group["title_en"],
-                "items": items, "total": total}
+        return GroupMembersView(group_id=q.group_id, title_ru=group["title_ru"], title_en=group["title_en"],
+                                items=tuple(items), total=total)
 
-    @svc.query(MemberGroups)
-    async def member_groups(q: MemberGroups, ctx: Context) -> dict:
+    @svc.query(MemberGroups, reads=["groups"])
+    async def member_groups(q: MemberGroups, ctx: Context) -> MemberGroupsView:
         if q.member_id != ctx.actor.id and not ctx.actor.is_moderator:
             raise Forbidden("not_your_profile")
-        await svc.wait_applied(ctx.after_seq)
         rows = await svc.store.find(MEMBERS, {"member_id": q.member_id}, sort=[("joined_at", 1)])
-        return {"groups": [r["group_id"] for r in rows]}
+        return MemberGroupsView(groups=tuple(r["group_id"] for r in rows))

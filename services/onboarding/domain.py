@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 from libs.contracts.base import Event
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import Conflict, Forbidden, Invalid, NotFound
+from libs.kit.decider import Decider
 from libs.contracts.onboarding import (
+    SERVICE,
     AccessDeclined,
     AccessGranted,
     AccessRevoked,
     ChangesRequested,
     ConsentGiven,
-    DecideOnMember,
     InvitationIssued,
     InvitationRevoked,
     InvitationUsed,
@@ -61,43 +62,63 @@ def evolve_invitation(state: Invitation, event: Event) -> Invitation:
     return state
 
 
-def issue_invitation(
-    actor: Actor, token: str, max_uses: int, expires_in_days: int, now: datetime, state: Invitation
-) -> list[Event]:
-    if not actor.is_moderator:
-        raise Forbidden("moderator_only")
-    if state.exists:
-        raise Conflict("invitation_exists")
-    return [
-        InvitationIssued(
-            invitation_id=token,
-            max_uses=max_uses,
-            expires_at=now + timedelta(days=expires_in_days),
-            issued_by=actor.id,
-        )
-    ]
+@dataclass(frozen=True)
+class Issue:
+    actor: Actor
+    #: the link's secret, drawn by the handler
+    token: str
+    max_uses: int
+    expires_in_days: int
+    at: datetime
 
 
-def revoke_invitation(actor: Actor, token: str, state: Invitation) -> list[Event]:
-    if not actor.is_moderator:
-        raise Forbidden("moderator_only")
-    if not state.exists:
-        raise NotFound("invitation_not_found")
-    if state.revoked:
-        return []
-    return [InvitationRevoked(invitation_id=token, revoked_by=actor.id)]
+@dataclass(frozen=True)
+class Revoke:
+    actor: Actor
+    token: str
 
 
-def use_invitation(token: str, member_id: str, now: datetime, state: Invitation) -> list[Event]:
-    if not state.exists:
-        raise Invalid("invitation_unknown")
-    if state.revoked:
-        raise Invalid("invitation_revoked")
-    if state.expires_at is not None and now >= state.expires_at:
-        raise Invalid("invitation_expired")
-    if state.uses >= state.max_uses:
-        raise Invalid("invitation_exhausted")
-    return [InvitationUsed(invitation_id=token, member_id=member_id)]
+@dataclass(frozen=True)
+class Use:
+    token: str
+    member_id: str
+    at: datetime
+
+
+def decide_invitation(cmd: Issue | Revoke | Use, state: Invitation) -> list[Event]:
+    match cmd:
+        case Issue():
+            if not cmd.actor.is_moderator:
+                raise Forbidden("moderator_only")
+            if state.exists:
+                raise Conflict("invitation_exists")
+            return [InvitationIssued(invitation_id=cmd.token, max_uses=cmd.max_uses,
+                                     expires_at=cmd.at + timedelta(days=cmd.expires_in_days), issued_by=cmd.actor.id)]
+        case Revoke():
+            if not cmd.actor.is_moderator:
+                raise Forbidden("moderator_only")
+            if not state.exists:
+                raise NotFound("invitation_not_found")
+            if state.revoked:
+                return []
+            return [InvitationRevoked(invitation_id=cmd.token, revoked_by=cmd.actor.id)]
+        case Use():
+            if not state.exists:
+                raise Invalid("invitation_unknown")
+            if state.revoked:
+                raise Invalid("invitation_revoked")
+            if state.expires_at is not None and cmd.at >= state.expires_at:
+                raise Invalid("invitation_expired")
+            if state.uses >= state.max_uses:
+                raise Invalid("invitation_exhausted")
+            return [InvitationUsed(invitation_id=cmd.token, member_id=cmd.member_id)]
+    raise TypeError(f"not an invitation command: {cmd!r}")
+
+
+INVITATION: Decider = Decider(
+    SERVICE, "invitation", Invitation, evolve_invitation, decide_invitation,
+    events=(InvitationIssued, InvitationUsed, InvitationRevoked),
+)
 
 
 # ------------------------------------------------------------------ member
@@ -191,68 +212,118 @@ def require_consent(consent: bool) -> None:
         raise Invalid("consent_required")
 
 
-def register(
-    member_id: str,
-    invitation_id: str,
-    email: str,
-    full_name: str,
-    password_hash: str,
-    consent: bool,
-    state: Member,
-) -> list[Event]:
-    require_consent(consent)
+@dataclass(frozen=True)
+class Register:
+    member_id: str
+    invitation_id: str
+    email: str
+    full_name: str
+    #: hashed by the handler before deciding (the slow step comes before any write)
+    password_hash: str
+    consent: bool
+
+
+@dataclass(frozen=True)
+class BootstrapAdmin:
+    """The first admin comes from settings, not from an invitation."""
+
+    member_id: str
+    email: str
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class Acknowledge:
+    member_id: str
+
+
+@dataclass(frozen=True)
+class EditProfile:
+    member_id: str
+    profile: Profile
+
+
+@dataclass(frozen=True)
+class Decide:
+    actor: Actor
+    member_id: str
+    decision: str
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class AssignRoles:
+    actor: Actor
+    member_id: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Erase:
+    actor: Actor
+    member_id: str
+
+
+MemberCommand = Register | BootstrapAdmin | Acknowledge | EditProfile | Decide | AssignRoles | Erase
+
+
+def decide_member(cmd: MemberCommand, state: Member) -> list[Event]:
+    match cmd:
+        case Register():
+            return _register(cmd, state)
+        case BootstrapAdmin():
+            if state.exists:
+                return []
+            return [MemberRegistered(member_id=cmd.member_id, invitation_id=None, roles=("admin",), email=cmd.email,
+                                     full_name="Administrator", password_hash=cmd.password_hash),
+                    AccessGranted(member_id=cmd.member_id, decided_by="system")]
+        case Acknowledge():
+            _alive(state)
+            return [] if state.rules else [RulesAcknowledged(member_id=cmd.member_id)]
+        case EditProfile():
+            return _edit_profile(cmd, state)
+        case Decide():
+            return _decide(cmd, state)
+        case AssignRoles():
+            return _assign_roles(cmd, state)
+        case Erase():
+            if not cmd.actor.has("admin"):
+                raise Forbidden("admin_only")
+            if not state.exists:
+                raise NotFound("member_not_found")
+            if state.erased:
+                return []
+            if cmd.actor.id == cmd.member_id:
+                raise Conflict("cannot_erase_self")
+            return [MemberErased(member_id=cmd.member_id, erased_by=cmd.actor.id)]
+    raise TypeError(f"not a member command: {cmd!r}")
+
+
+def _register(cmd: Register, state: Member) -> list[Event]:
+    require_consent(cmd.consent)
     if state.exists:
         raise Conflict("member_exists")
     return [
-        MemberRegistered(
-            member_id=member_id,
-            invitation_id=invitation_id,
-            roles=("guest",),
-            email=email,
-            full_name=full_name,
-            password_hash=password_hash,
-        ),
-        ConsentGiven(member_id=member_id),
+        MemberRegistered(member_id=cmd.member_id, invitation_id=cmd.invitation_id, roles=("guest",), email=cmd.email,
+                         full_name=cmd.full_name, password_hash=cmd.password_hash),
+        ConsentGiven(member_id=cmd.member_id),
     ]
 
 
-def bootstrap_admin(member_id: str, email: str, password_hash: str, state: Member) -> list[Event]:
-    """The first admin comes from settings, not from an invitation."""
-    if state.exists:
-        return []
-    return [
-        MemberRegistered(
-            member_id=member_id,
-            invitation_id=None,
-            roles=("admin",),
-            email=email,
-            full_name="Administrator",
-            password_hash=password_hash,
-        ),
-        AccessGranted(member_id=member_id, decided_by="system"),
-    ]
-
-
-def acknowledge_rules(member_id: str, state: Member) -> list[Event]:
-    _alive(state)
-    if state.rules:
-        return []
-    return [RulesAcknowledged(member_id=member_id)]
-
-
-def update_profile(member_id: str, profile: Profile, state: Member) -> list[Event]:
+def _edit_profile(cmd: EditProfile, state: Member) -> list[Event]:
     _alive(state)
     if state.decision == "declined":
         raise Conflict("member_declined")
-    events: list[Event] = [ProfileUpdated(member_id=member_id, **profile.model_dump())]
-    becomes_complete = not profile.missing()
+    events: list[Event] = [ProfileUpdated(member_id=cmd.member_id, **cmd.profile.model_dump())]
+    becomes_complete = not cmd.profile.missing()
     reviewable_again = state.decision == "changes_requested" and not state.resubmitted
     if becomes_complete and (not state.complete or reviewable_again):
-        events.append(ProfileCompleted(member_id=member_id))
+        events.append(ProfileCompleted(member_id=cmd.member_id))
     return events
 
 
-def decide_on_member(actor: Actor, cmd: DecideOnMember, state: Member) -> list[Event]:
+def _decide(cmd: Decide, state: Member) -> list[Event]:
+    actor = cmd.actor
     if not actor.is_moderator:
         raise Forbidden("moderator_only")
     if actor.id == cmd.member_id:
@@ -292,30 +363,25 @@ def decide_on_member(actor: Actor, cmd: DecideOnMember, state: Member) -> list[E
     raise Invalid("unknown_decision")
 
 
-def change_roles(actor: Actor, member_id: str, roles: tuple[str, ...], state: Member) -> list[Event]:
+def _assign_roles(cmd: AssignRoles, state: Member) -> list[Event]:
     """Assigned roles only: membership itself is the moderators' decision, never a role to set."""
-    if not actor.has("admin"):
+    if not cmd.actor.has("admin"):
         raise Forbidden("admin_only")
     _alive(state)
-    if any(r in MEMBERSHIP_ROLES for r in roles):
+    if any(r in MEMBERSHIP_ROLES for r in cmd.roles):
         raise Invalid("membership_is_a_decision")
-    privileges = privileges_of(roles)
-    if actor.id == member_id and "admin" not in privileges:
+    privileges = privileges_of(cmd.roles)
+    if cmd.actor.id == cmd.member_id and "admin" not in privileges:
         raise Conflict("cannot_drop_own_admin")
     if privileges and state.status != "member":
         raise Conflict("not_a_member", status=state.status)
     if set(privileges) == set(state.privileges):
         return []
-    return [RolesChanged(member_id=member_id, roles=privileges, changed_by=actor.id)]
+    return [RolesChanged(member_id=cmd.member_id, roles=privileges, changed_by=cmd.actor.id)]
 
 
-def erase(actor: Actor, member_id: str, state: Member) -> list[Event]:
-    if not actor.has("admin"):
-        raise Forbidden("admin_only")
-    if not state.exists:
-        raise NotFound("member_not_found")
-    if state.erased:
-        return []
-    if actor.id == member_id:
-        raise Conflict("cannot_erase_self")
-    return [MemberErased(member_id=member_id, erased_by=actor.id)]
+MEMBER: Decider = Decider(
+    SERVICE, "member", Member, evolve_member, decide_member,
+    events=(MemberRegistered, ConsentGiven, RulesAcknowledged, ProfileUpdated, ProfileCompleted,
+            ChangesRequested, AccessGranted, AccessDeclined, AccessRevoked, RolesChanged, MemberErased),
+)

@@ -1,5 +1,7 @@
-"""Command handlers: load state, call the decider, append. Plain functions;
-``app.bootstrap`` binds their dependencies."""
+"""Command handlers that do more than one decision: registration (three stores), erasure (the log,
+then the key store and the e-mail index), sign-in and token refresh (no decision at all), and the
+invitation whose token the handler draws. The one-decision commands are declared in app.py with
+``Service.handles``. Plain functions; ``app.bootstrap`` binds their dependencies."""
 
 from __future__ import annotations
 
@@ -11,52 +13,25 @@ from datetime import UTC, datetime
 
 from uuid6 import uuid7
 
+from libs.contracts.envelope import Actor
 from libs.contracts.errors import DomainError, Unauthorized
 from libs.contracts.onboarding import (
-    SERVICE,
-    AccessDeclined,
-    AccessGranted,
-    AccessRevoked,
-    AcknowledgeRules,
-    ChangeRoles,
-    ChangesRequested,
-    ConsentGiven,
-    DecideOnMember,
     EraseMember,
-    InvitationIssued,
-    InvitationRevoked,
-    InvitationUsed,
+    Erased,
+    InvitationCreated,
     IssueInvitation,
     Login,
-    MemberErased,
-    MemberRegistered,
-    Profile,
-    ProfileCompleted,
-    ProfileUpdated,
     RefreshTokens,
+    Registered,
     RegisterMember,
-    RevokeInvitation,
-    RolesChanged,
-    RulesAcknowledged,
-    UpdateProfile,
 )
-from libs.contracts.envelope import Actor
 from libs.kit.eventstore import Meta
 from libs.kit.rpc import Context, Done
-from libs.kit.service import Aggregate, Service, meta_of
+from libs.kit.service import Service, meta_of
 from services.onboarding import domain
 from services.onboarding.accounts import Accounts
+from services.onboarding.domain import INVITATION, MEMBER
 from services.onboarding.settings import Settings
-
-INVITATION = Aggregate(
-    SERVICE, "invitation", domain.Invitation, domain.evolve_invitation,
-    events=(InvitationIssued, InvitationUsed, InvitationRevoked),
-)
-MEMBER = Aggregate(
-    SERVICE, "member", domain.Member, domain.evolve_member,
-    events=(MemberRegistered, ConsentGiven, RulesAcknowledged, ProfileUpdated, ProfileCompleted,
-            ChangesRequested, AccessGranted, AccessDeclined, AccessRevoked, RolesChanged, MemberErased),
-)
 
 
 @dataclass
@@ -70,7 +45,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _member_guard(ctx: Context) -> str:
+def member_guard(ctx: Context) -> str:
     if ctx.actor.id in ("anonymous", "system"):
         raise Unauthorized("login_required")
     return ctx.actor.id
@@ -78,29 +53,10 @@ def _member_guard(ctx: Context) -> str:
 
 async def issue_invitation(cmd: IssueInvitation, ctx: Context, deps: Deps) -> Done:
     token = secrets.token_urlsafe(24)
-    done = await deps.svc.execute(
-        INVITATION,
-        token,
-        lambda s: domain.issue_invitation(ctx.actor, token, cmd.max_uses, cmd.expires_in_days, now(), s),
-        meta_of(ctx),
-    )
-    state = done.state
-    return Done(
-        done.seq,
-        {
-            "token": token,
-            "url": f"{deps.settings.invitation_base_url.rstrip('/')}/{token}",
-            "expires_at": state.expires_at.isoformat(),
-            "max_uses": state.max_uses,
-        },
-    )
-
-
-async def revoke_invitation(cmd: RevokeInvitation, ctx: Context, deps: Deps) -> Done:
-    done = await deps.svc.execute(
-        INVITATION, cmd.token, lambda s: domain.revoke_invitation(ctx.actor, cmd.token, s), meta_of(ctx)
-    )
-    return Done(done.seq, {"token": cmd.token, "revoked": True})
+    done = await deps.svc.decide(
+        INVITATION, token, domain.Issue(ctx.actor, token, cmd.max_uses, cmd.expires_in_days, now()), meta_of(ctx))
+    return Done(done.seq, InvitationCreated(token=token, url=f"{deps.settings.invitation_base_url.rstrip('/')}/{token}",
+                                            expires_at=done.state.expires_at, max_uses=done.state.max_uses))
 
 
 #: a reservation this old whose member was never recorded belongs to a registration that died
@@ -118,24 +74,17 @@ async def register_member(cmd: RegisterMember, ctx: Context, deps: Deps) -> Done
     email = cmd.email.lower()
     # the invitation first: without a usable one, nothing is told about the e-mail
     invitation, _ = await deps.svc.load(INVITATION, cmd.invitation_token)
-    domain.use_invitation(cmd.invitation_token, member_id, now(), invitation)
+    domain.decide_invitation(domain.Use(cmd.invitation_token, member_id, now()), invitation)
     await _claim_email(deps, email, member_id)
     try:
         # the slow step before anything is written: a request whose deadline passes meanwhile
         # appends nothing at all (libs/kit/scope.py)
         password_hash = await deps.accounts.hash_password(cmd.password)
-        await deps.svc.execute(
-            INVITATION,
-            cmd.invitation_token,
-            lambda s: domain.use_invitation(cmd.invitation_token, member_id, now(), s),
-            meta_of(ctx),
-        )
-        done = await deps.svc.execute(
-            MEMBER,
-            member_id,
-            lambda s: domain.register(
-                member_id, cmd.invitation_token, email, cmd.full_name.strip(), password_hash, True, s
-            ),
+        await deps.svc.decide(INVITATION, cmd.invitation_token, domain.Use(cmd.invitation_token, member_id, now()),
+                              meta_of(ctx))
+        done = await deps.svc.decide(
+            MEMBER, member_id,
+            domain.Register(member_id, cmd.invitation_token, email, cmd.full_name.strip(), password_hash, True),
             Meta(actor=member_id, correlation_id=ctx.correlation_id),
         )
     except Exception:
@@ -144,7 +93,7 @@ async def register_member(cmd: RegisterMember, ctx: Context, deps: Deps) -> Done
         if not state.exists:
             await deps.accounts.release_email(email)
         raise
-    return Done(done.seq, {"member_id": member_id, "status": done.state.status})
+    return Done(done.seq, Registered(member_id=member_id, status=done.state.status))
 
 
 async def _claim_email(deps: Deps, email: str, member_id: str) -> None:
@@ -165,32 +114,6 @@ async def _claim_email(deps: Deps, email: str, member_id: str) -> None:
         await deps.accounts.take_over_email(email, member_id, revision)
 
 
-async def acknowledge_rules(cmd: AcknowledgeRules, ctx: Context, deps: Deps) -> Done:
-    member_id = _member_guard(ctx)
-    done = await deps.svc.execute(MEMBER, member_id, lambda s: domain.acknowledge_rules(member_id, s), meta_of(ctx))
-    return Done(done.seq, {"status": done.state.status})
-
-
-async def update_profile(cmd: UpdateProfile, ctx: Context, deps: Deps) -> Done:
-    member_id = _member_guard(ctx)
-    profile = Profile(**cmd.model_dump())
-    done = await deps.svc.execute(MEMBER, member_id, lambda s: domain.update_profile(member_id, profile, s), meta_of(ctx))
-    state = done.state
-    return Done(done.seq, {"complete": state.complete, "missing": state.profile.missing(), "status": state.status})
-
-
-async def decide_on_member(cmd: DecideOnMember, ctx: Context, deps: Deps) -> Done:
-    done = await deps.svc.execute(MEMBER, cmd.member_id, lambda s: domain.decide_on_member(ctx.actor, cmd, s), meta_of(ctx))
-    return Done(done.seq, {"member_id": cmd.member_id, "status": done.state.status})
-
-
-async def change_roles(cmd: ChangeRoles, ctx: Context, deps: Deps) -> Done:
-    done = await deps.svc.execute(
-        MEMBER, cmd.member_id, lambda s: domain.change_roles(ctx.actor, cmd.member_id, cmd.roles, s), meta_of(ctx)
-    )
-    return Done(done.seq, {"member_id": cmd.member_id, "roles": list(done.state.roles)})
-
-
 async def erase_member(cmd: EraseMember, ctx: Context, deps: Deps) -> Done:
     """Record the erasure, then shred: the e-mail index entry and the member's key.
 
@@ -201,10 +124,10 @@ async def erase_member(cmd: EraseMember, ctx: Context, deps: Deps) -> Done:
     state, _ = await deps.svc.load(MEMBER, cmd.member_id)
     email = state.email
     # an erasure must not lose to a stream of updates of the same member: more attempts than other commands
-    done = await deps.svc.execute(MEMBER, cmd.member_id, lambda s: domain.erase(ctx.actor, cmd.member_id, s),
-                                  meta_of(ctx), attempts=50)
+    done = await deps.svc.decide(MEMBER, cmd.member_id, domain.Erase(ctx.actor, cmd.member_id), meta_of(ctx),
+                                 attempts=50)
     await finish_erasure(deps, cmd.member_id, email)
-    return Done(done.seq, {"member_id": cmd.member_id, "erased": True})
+    return Done(done.seq, Erased(member_id=cmd.member_id))
 
 
 async def finish_erasure(deps: Deps, member_id: str, email: str | None = None) -> None:
@@ -213,7 +136,8 @@ async def finish_erasure(deps: Deps, member_id: str, email: str | None = None) -
 
 
 async def login(cmd: Login, ctx: Context, deps: Deps) -> Done:
-    """After ``login_max_failures`` failures an e-mail is locked: even the right password is refused."""
+    """After ``login_max_failures`` failures an e-mail is locked for that address: even the right password is
+    refused (docs/adr/0007)."""
     address = ctx.client_address
     failures = await deps.accounts.throttle_login(cmd.email, address)
     member_id = await deps.accounts.member_by_email(cmd.email)
@@ -257,9 +181,7 @@ async def bootstrap_admin(deps: Deps) -> None:
     except DomainError:
         return
     password_hash = await deps.accounts.hash_password(deps.settings.admin_password.get_secret_value())
-    await deps.svc.execute(
-        MEMBER,
-        member_id,
-        lambda s: domain.bootstrap_admin(member_id, email, password_hash, s),
+    await deps.svc.decide(
+        MEMBER, member_id, domain.BootstrapAdmin(member_id, email, password_hash),
         Meta(actor="system", correlation_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"hr-mnenie:bootstrap:{member_id}"))),
     )

@@ -1,7 +1,7 @@
 """Read models of onboarding: members (with the moderation queue) and invitations.
 
-Each document carries ``_seq``, the stream sequence it last applied: an event
-at or below it is a redelivery and changes nothing.
+The runner stamps each document with the sequence of the event that wrote it
+and skips a redelivered one (libs/kit/projection.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from libs.contracts.onboarding import (
 )
 from libs.contracts.subjects import events_of
 from libs.kit.eventstore import Recorded
+from libs.kit.projection import View
 from libs.kit.service import Service
 from services.onboarding import domain
 
@@ -58,33 +59,28 @@ def _doc_of(member_id: str, state: domain.Member, old: dict | None, rec: Recorde
         if status == "pending_review"
         else None,
         "updated_at": rec.envelope.occurred_at.isoformat(),
-        "_seq": rec.seq,
     }
 
 
 def register_projections(svc: Service) -> None:
     @svc.projection("members", [events_of("onboarding", "member")], [MEMBERS])
-    async def when_member_event_update_member_view(rec: Recorded) -> None:
+    async def when_member_event_update_member_view(rec: Recorded, view: View) -> None:
         member_id = rec.envelope.aggregate_id
-        old = await svc.store.get(MEMBERS, member_id)
-        if old is not None and old["_seq"] >= rec.seq:
-            return
+        old = await view.get(MEMBERS, member_id)
         if isinstance(rec.event, MemberErased):
             # a tombstone without a trace of the person
-            await svc.store.put(MEMBERS, member_id, {"member_id": member_id, "status": "erased", "roles": [],
-                                                     "queued_at": None, "_seq": rec.seq})
+            await view.put(MEMBERS, member_id, {"member_id": member_id, "status": "erased", "roles": [],
+                                                "queued_at": None})
             return
         if old is not None and old["status"] == "erased":
             return
         state = domain.evolve_member(_state_of(old), rec.event)
-        await svc.store.put(MEMBERS, member_id, _doc_of(member_id, state, old, rec))
+        await view.put(MEMBERS, member_id, _doc_of(member_id, state, old, rec))
 
     @svc.projection("invitations", [events_of("onboarding", "invitation")], [INVITATIONS])
-    async def when_invitation_event_update_invitation_view(rec: Recorded) -> None:
+    async def when_invitation_event_update_invitation_view(rec: Recorded, view: View) -> None:
         token = rec.envelope.aggregate_id
-        doc = await svc.store.get(INVITATIONS, token)
-        if doc is not None and doc["_seq"] >= rec.seq:
-            return
+        doc = await view.get(INVITATIONS, token)
         e = rec.event
         match e:
             case InvitationIssued():
@@ -103,4 +99,4 @@ def register_projections(svc: Service) -> None:
                 doc = {**doc, "revoked": True, "revoked_at": rec.envelope.occurred_at.isoformat()}
             case _:
                 return
-        await svc.store.put(INVITATIONS, token, {**doc, "_seq": rec.seq})
+        await view.put(INVITATIONS, token, doc)

@@ -57,3 +57,26 @@ def test_every_error_code_a_service_raises_has_words_for_people():
     assert not missing, f"no ru/en message for {missing}"
     for ru, en in MESSAGES.values():
         assert re.search("[а-яА-Я]", ru) and en.isascii()
+
+
+def test_event_type_names_are_unique_across_the_platform():
+    from libs.contracts.base import Event, ServiceContracts
+    from libs.contracts.registry import CATALOG, DuplicateEventType, index_events
+
+    names = [e.type_name for c in CATALOG for e in c.events]
+    assert len(names) == len(set(names))
+
+    class MemberRegistered(Event):  # another service's event of the same name
+        member_id: str
+
+    with pytest.raises(DuplicateEventType, match="MemberRegistered"):
+        index_events([*CATALOG, ServiceContracts("intruder", events=(MemberRegistered,))])
+
+
+def test_every_command_and_query_declares_its_service_and_reply():
+    from libs.contracts.registry import CATALOG
+
+    for contracts in CATALOG:
+        for model in (*contracts.commands, *contracts.queries):
+            assert model.service == contracts.service, model
+            assert model.reply_model is not None and model.reply_model in contracts.replies, model

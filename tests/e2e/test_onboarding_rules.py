@@ -13,7 +13,7 @@ import pytest
 from libs.contracts.onboarding import AccessDeclined, AccessGranted, ChangesRequested, InvitationIssued
 from libs.kit.eventstore import Meta
 from services.onboarding.accounts import EMAILS_BUCKET, Accounts
-from services.onboarding.handlers import INVITATION, MEMBER
+from services.onboarding.domain import INVITATION, MEMBER
 from tests.e2e.helpers import log_position, settle
 from tests.e2e.journey import FULL_PROFILE, admin_token, invite, login, make_moderator, ready_for_review, register
 

@@ -5,23 +5,11 @@ from __future__ import annotations
 import pytest
 
 from libs.contracts.groups import INTRODUCTION, MAIN, GroupCreated, MemberJoinedGroup, MemberLeftGroup
+from libs.kit.decider import given
 from services.groups import domain
+from services.groups.domain import GROUP, MEMBERSHIP, CreateBaseGroup, Join, Leave
 
 M = "m-1"
-
-
-def given_group(*events) -> domain.Group:
-    state = domain.Group()
-    for e in events:
-        state = domain.evolve_group(state, e)
-    return state
-
-
-def given_membership(*events) -> domain.Membership:
-    state = domain.Membership()
-    for e in events:
-        state = domain.evolve_membership(state, e)
-    return state
 
 
 def joined(group_id: str = INTRODUCTION, reason: str = "registered") -> MemberJoinedGroup:
@@ -37,35 +25,37 @@ def left(group_id: str = INTRODUCTION, reason: str = "access_granted") -> Member
 )
 def test_a_base_group_is_created_once(group_id, ru, en):
     created = GroupCreated(group_id=group_id, kind="base", title_ru=ru, title_en=en)
-    assert domain.create_base_group(group_id, domain.Group()) == [created]
-    state = given_group(created)
+    state = given(GROUP).when(CreateBaseGroup(group_id)).then(created)
     assert state == domain.Group(exists=True, kind="base")
-    assert domain.create_base_group(group_id, state) == []
+    given(GROUP, created).when(CreateBaseGroup(group_id)).then()
 
 
 def test_an_unknown_base_group_cannot_be_created():
     with pytest.raises(KeyError):
-        domain.create_base_group("no-such-group", domain.Group())
+        given(GROUP).when(CreateBaseGroup("no-such-group"))
 
 
 def test_join_adds_the_member():
-    assert domain.join(INTRODUCTION, M, "registered", domain.Membership()) == [joined()]
-    assert given_membership(joined()).member
+    assert given(MEMBERSHIP).when(Join(INTRODUCTION, M, "registered")).then(joined()).member
 
 
 def test_join_is_idempotent():
-    assert domain.join(INTRODUCTION, M, "registered", given_membership(joined())) == []
+    given(MEMBERSHIP, joined()).when(Join(INTRODUCTION, M, "registered")).then()
 
 
 def test_leave_removes_the_member():
-    assert domain.leave(INTRODUCTION, M, "access_granted", given_membership(joined())) == [left()]
-    assert not given_membership(joined(), left()).member
+    assert not given(MEMBERSHIP, joined()).when(Leave(INTRODUCTION, M, "access_granted")).then(left()).member
 
 
 def test_leave_is_idempotent():
-    assert domain.leave(INTRODUCTION, M, "access_granted", domain.Membership()) == []
-    assert domain.leave(INTRODUCTION, M, "access_granted", given_membership(joined(), left())) == []
+    given(MEMBERSHIP).when(Leave(INTRODUCTION, M, "access_granted")).then()
+    given(MEMBERSHIP, joined(), left()).when(Leave(INTRODUCTION, M, "access_granted")).then()
 
 
 def test_rejoin_after_leaving():
-    assert domain.join(INTRODUCTION, M, "back", given_membership(joined(), left())) == [joined(reason="back")]
+    given(MEMBERSHIP, joined(), left()).when(Join(INTRODUCTION, M, "back")).then(joined(reason="back"))
+
+
+def test_a_decider_refuses_a_command_of_another_aggregate():
+    with pytest.raises(TypeError):
+        given(MEMBERSHIP).when(CreateBaseGroup(MAIN))

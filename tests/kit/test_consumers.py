@@ -29,7 +29,7 @@ async def probe(nats_server, request):
     failures: dict[str, int] = {}
     applied: list[str] = []
 
-    async def when_thing_happened_record_it(rec):
+    async def when_thing_happened_record_it(rec, view=None):
         member = rec.event.member_id
         if failures.get(member, 0) != 0:
             failures[member] -= 1

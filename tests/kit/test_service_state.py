@@ -7,7 +7,8 @@ import uuid
 import pytest
 
 from libs.kit.eventstore import Meta
-from libs.kit.service import Aggregate, Service
+from libs.kit.decider import Decider
+from libs.kit.service import Service
 from libs.kit.settings import KitSettings
 from services.groups import domain
 
@@ -26,26 +27,26 @@ async def two_processes(nats_server):
 
 async def test_a_cached_state_catches_up_with_appends_made_elsewhere(two_processes):
     a, b = two_processes
-    agg = Aggregate("probe", "membership", domain.Membership, domain.evolve_membership)
+    agg = Decider("probe", "membership", domain.Membership, domain.evolve_membership, domain.decide_membership)
     mid = uuid.uuid4().hex
-    meta = Meta("test", "c")
+    meta = Meta("test", str(uuid.uuid4()))
 
-    await a.execute(agg, mid, lambda s: domain.join("g", mid, "r", s), meta)
+    await a.decide(agg, mid, domain.Join("g", mid, "r"), meta)
     state, stream = await b.load(agg, mid)
     assert state.member and stream.version == 1
 
-    await a.execute(agg, mid, lambda s: domain.leave("g", mid, "r", s), meta)
+    await a.decide(agg, mid, domain.Leave("g", mid, "r"), meta)
     state, stream = await b.load(agg, mid)
     assert not state.member
     assert len(stream.events) == 1 and stream.version == 2  # only what came since
 
     # b decides on its cached state and appends where the log really is
-    done = await b.execute(agg, mid, lambda s: domain.join("g", mid, "again", s), meta)
+    done = await b.decide(agg, mid, domain.Join("g", mid, "again"), meta)
     assert done.state.member
     full = await a.events.load(agg.subject(mid))
     assert [r.envelope.aggregate_version for r in full.events] == [1, 2, 3]
     assert full.last_seq == done.seq
     # and a's stale cache loses no race: it reloads what b appended before deciding
-    done = await a.execute(agg, mid, lambda s: domain.leave("g", mid, "bye", s), meta)
+    done = await a.decide(agg, mid, domain.Leave("g", mid, "bye"), meta)
     assert not done.state.member
     assert [r.envelope.aggregate_version for r in (await a.events.load(agg.subject(mid))).events] == [1, 2, 3, 4]

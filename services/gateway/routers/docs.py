@@ -19,7 +19,8 @@ def asyncapi_file(setting: Path) -> Path:
 
 
 @router.get("/asyncapi.json", summary="AsyncAPI 3.0 document of the message bus: channels, operations, messages",
-            response_class=FileResponse, responses={200: {"content": {"application/json": {}}}})
+            response_class=FileResponse,
+            responses={200: {"content": {"application/json": {"schema": {"type": "object", "description": "AsyncAPI 3.0"}}}}})
 async def asyncapi(request: Request):
     settings = request.app.state.settings
     path = asyncapi_file(settings.asyncapi_path)

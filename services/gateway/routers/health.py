@@ -2,21 +2,45 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from libs.contracts.subjects import control_subject
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="The gateway process is alive")
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class ServiceReadiness(BaseModel):
+    service: str
+    ready: bool
+    lag: int | None = None
+    dead_letters: int | None = None
+    stalled: list[str] | None = None
+    error: str | None = None
+    consumers: list[dict[str, Any]] = []
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    lag: int
+    dead_letters: int
+    services: list[ServiceReadiness]
+
+
+@router.get("/healthz", response_model=Health, summary="The gateway process is alive")
 async def healthz():
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Ready: the bus and every service answer and no consumer is stalled; "
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness, "description": "Not ready"}},
+            summary="Ready: the bus and every service answer and no consumer is stalled; "
                               "lag, stalls and dead letters per consumer")
 async def readyz(request: Request):
     nc = request.app.state.nc

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from libs.contracts.base import Contract
 
 from libs.contracts import groups, onboarding
 from libs.contracts.onboarding import AcknowledgeRules, GetMember, UpdateProfile
@@ -11,13 +11,20 @@ from services.gateway.problems import PROBLEM_RESPONSES
 router = APIRouter(prefix="/v1/me", tags=["me"], responses=PROBLEM_RESPONSES)
 
 
-class ProfileReport(BaseModel):
-    complete: bool
-    missing: list[str]
-    status: str
+class Me(Contract):
+    """Who I am: onboarding's record of me and the groups I am in (two services, one answer)."""
+
+    member_id: str
+    status: onboarding.Status
+    roles: tuple[onboarding.Role, ...]
+    groups: tuple[str, ...]
+    rules_acknowledged: bool
+    profile: onboarding.Profile
+    missing: tuple[str, ...]
+    moderator_message: str | None = None
 
 
-@router.get("", summary="Who I am: status, roles, groups, profile")
+@router.get("", response_model=Me, summary="Who I am: status, roles, groups, profile")
 async def me(bus: AuthBus):
     member = await bus.query(onboarding.SERVICE, GetMember(member_id=bus.member_id))
     mine = await bus.query(groups.SERVICE, groups.MemberGroups(member_id=bus.member_id))
@@ -33,11 +40,12 @@ async def me(bus: AuthBus):
     }
 
 
-@router.post("/rules-acknowledgement", summary="I have read the community's rules")
+@router.post("/rules-acknowledgement", response_model=AcknowledgeRules.reply_model,
+             summary="I have read the community's rules")
 async def acknowledge_rules(bus: AuthCommandBus):
     return await bus.command(onboarding.SERVICE, AcknowledgeRules())
 
 
-@router.put("/profile", response_model=ProfileReport, summary="Fill in my profile; the answer names what is missing")
+@router.put("/profile", response_model=UpdateProfile.reply_model, summary="Fill in my profile; the answer names what is missing")
 async def update_profile(body: UpdateProfile, bus: AuthCommandBus):
     return await bus.command(onboarding.SERVICE, body)

@@ -18,11 +18,11 @@ class DecisionIn(BaseModel):
     message: text(4000) | None = None
 
 
-@router.get("/queue", summary="Complete profiles awaiting a decision, oldest first (moderator)")
+@router.get("/queue", response_model=ModerationQueue.reply_model, summary="Complete profiles awaiting a decision, oldest first (moderator)")
 async def queue(bus: AuthBus, limit: int = 100):
     return await bus.query(SERVICE, ModerationQueue(limit=max(1, min(limit, 500))))
 
 
-@router.post("/{member_id}/decision", summary="Grant access, ask for changes, decline, or revoke a membership (moderator; never one's own)")
+@router.post("/{member_id}/decision", response_model=DecideOnMember.reply_model, summary="Grant access, ask for changes, decline, or revoke a membership (moderator; never one's own)")
 async def decide(body: DecisionIn, bus: AuthCommandBus, member_id: str = Path(pattern=ID_PATTERN)):
     return await bus.command(SERVICE, DecideOnMember(member_id=member_id, decision=body.decision, message=body.message))

@@ -1,0 +1,51 @@
+"""The read-model store as one event's projection sees it.
+
+Each document a projection writes carries the stream sequence of the event
+that wrote it (``_seq``); a document that already holds this event or a later
+one is not written again. The runner applies this guard for every projection,
+so a handler is plain read-modify-write code: a redelivered event (after a
+crash between a MongoDB write and its checkpoint, which a MongoDB batch cannot
+make atomic) changes nothing, and a read-modify-write (uses + 1) is not
+counted twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from libs.kit.docstore.port import Doc, DocumentStore, Sort
+
+SEQ = "_seq"
+
+
+class View:
+    def __init__(self, store: DocumentStore, seq: int):
+        self._store = store
+        self.seq = seq
+
+    async def get(self, collection: str, doc_id: str) -> Doc | None:
+        return await self._store.get(collection, doc_id)
+
+    async def _written_since(self, collection: str, doc_id: str, strictly: bool) -> bool:
+        old = await self._store.get(collection, doc_id)
+        if old is None:
+            return False
+        stamp = old.get(SEQ, 0)
+        return stamp > self.seq if strictly else stamp >= self.seq
+
+    async def put(self, collection: str, doc_id: str, doc: Doc) -> None:
+        if await self._written_since(collection, doc_id, strictly=False):
+            return  # this event, or a later one, is in the document already
+        await self._store.put(collection, doc_id, {**doc, SEQ: self.seq})
+
+    async def delete(self, collection: str, doc_id: str) -> None:
+        if await self._written_since(collection, doc_id, strictly=True):
+            return  # a later event wrote it again: an old delete must not remove that
+        await self._store.delete(collection, doc_id)
+
+    async def find(self, collection: str, where: Doc | None = None, sort: Sort = (), limit: int | None = None,
+                   **kw: Any) -> list[Doc]:
+        return await self._store.find(collection, where, sort, limit, **kw)
+
+    async def count(self, collection: str, where: Doc | None = None) -> int:
+        return await self._store.count(collection, where)
