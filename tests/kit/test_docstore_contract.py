@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
+import random
 import sqlite3
+import string
+import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -506,3 +512,549 @@ async def test_sqlite_file_uses_wal(tmp_path: Path) -> None:
 async def test_unsupported_url_is_refused() -> None:
     with pytest.raises(ValueError):
         await open_store("postgres://localhost/db", "x")
+
+
+# --- queries beyond equality: the Python reference ----------------------------
+#
+# A straightforward model of MongoDB's semantics, written apart from the
+# adapters: every generated query is asked of the store and of this model.
+
+_MISSING = object()
+
+
+def ref_fold(text: str) -> str:
+    folded = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+    return folded.replace("ё", "е")
+
+
+def ref_bracket(value: Any) -> int:
+    if value is None or value is _MISSING:
+        return 0
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, int | float):
+        return 1
+    if isinstance(value, str):
+        return 2
+    return 3 if isinstance(value, dict) else 4
+
+
+def ref_equal(stored: Any, wanted: Any) -> bool:
+    if ref_bracket(stored) != ref_bracket(wanted) or stored is _MISSING:
+        return False
+    if isinstance(wanted, list | dict):
+        return json.dumps(stored) == json.dumps(wanted)
+    return bool(stored == wanted)
+
+
+def ref_values(doc: Doc, field: str) -> list[Any]:
+    """What a condition is tried on: the value, and a list's elements."""
+    value = doc.get(field, _MISSING)
+    if value is _MISSING:
+        return []
+    return [value, *value] if isinstance(value, list) else [value]
+
+
+def ref_test(doc: Doc, field: str, op: str, arg: Any) -> bool:
+    values = ref_values(doc, field)
+    if op == "eq":
+        return (arg is None and doc.get(field) is None) or any(ref_equal(v, arg) for v in values)
+    if op == "$in":
+        return any(ref_test(doc, field, "eq", a) for a in arg)
+    if op == "prefix":
+        return any(isinstance(v, str) and ref_fold(v).startswith(ref_fold(arg)) for v in values)
+    compare = {
+        "$gt": lambda a, b: a > b,
+        "$gte": lambda a, b: a >= b,
+        "$lt": lambda a, b: a < b,
+        "$lte": lambda a, b: a <= b,
+    }[op]
+    return any(
+        ref_bracket(v) == ref_bracket(arg) and compare(v, arg)
+        for v in values
+        if ref_bracket(v) in (1, 2)
+    )
+
+
+def ref_find(docs: dict[str, Doc], where: Doc, prefix: dict[str, str], sort: Sort) -> list[str]:
+    def keep(doc: Doc) -> bool:
+        for field, value in where.items():
+            if isinstance(value, dict) and value and all(k.startswith("$") for k in value):
+                if not all(ref_test(doc, field, op, arg) for op, arg in value.items()):
+                    return False
+            elif not ref_test(doc, field, "eq", value):
+                return False
+        return all(ref_test(doc, field, "prefix", p) for field, p in prefix.items())
+
+    ids = sorted(i for i, d in docs.items() if keep(d))
+    for field, direction in reversed(list(sort)):  # stable sorts, last key first
+
+        def key(i: str, field: str = field) -> tuple[int, Any]:
+            value = docs[i].get(field)
+            return ref_bracket(value), (0 if value is None else value)
+
+        ids.sort(key=key, reverse=direction == -1)
+    return ids
+
+
+# --- queries beyond equality: generated data and queries ---------------------
+
+TEXTS = [
+    "Иванова", "ИВАНОВ", "иванов", "Иволгин", "Семёнов", "СЕМЕНОВ", "семён",
+    "Ёжиков", "ежиков", "Йорк", "Иолка", "Anna", "ANNA", "anatoly", "Straße",
+    "STRASSE", "Ivan-Иван", "a.*b", ".*star", "(скобка", "\\back", "[x]",
+    "^caret", "$dollar", "a+b", "", " space", "2024-03-01", "2024-11-30",
+]
+NUMBERS = [-3, 0, 1, 1.0, 2, 2.5, 7, 10, 10.0, 41]
+DATES = ["2024-01-15", "2024-02-01", "2024-02-29", "2025-01-01", "2023-12-31T23:59:59Z"]
+SCALARS: list[Any] = [None, True, False, "7", "b", "a", "", *NUMBERS]
+
+
+def generated_docs(rng: random.Random, count: int) -> dict[str, Doc]:
+    docs: dict[str, Doc] = {}
+    for i in range(count):
+        doc_id = f"d{rng.randrange(10**6):06}-{i}"
+        doc: Doc = {"id": doc_id}
+        if rng.random() < 0.9:
+            doc["k"] = rng.choice(SCALARS[:8] + [0, 1, 1.0, 2, 2.5])  # many ties, every type
+        if rng.random() < 0.85:
+            doc["d"] = rng.choice([*DATES, None])
+        r = rng.random()
+        if r < 0.75:
+            doc["s"] = rng.choice(TEXTS)
+        elif r < 0.85:
+            doc["s"] = rng.choice([None, 7, True])
+        r = rng.random()
+        if r < 0.5:
+            doc["tags"] = rng.sample(TEXTS, rng.randrange(4)) + rng.sample([3, None, True], rng.randrange(2))
+        elif r < 0.7:
+            doc["tags"] = rng.choice(TEXTS)
+        r = rng.random()
+        if r < 0.5:
+            doc["n"] = rng.choice(NUMBERS)
+        elif r < 0.75:
+            doc["n"] = rng.sample(NUMBERS + ["7", "x", None, False], rng.randrange(5))
+        elif r < 0.9:
+            doc["n"] = rng.choice([None, True, False, "7", "10", "", {"x": 1}])
+        if rng.random() < 0.7:
+            doc["b"] = rng.random() < 0.5
+        docs[doc_id] = doc
+    return docs
+
+
+def random_prefix(rng: random.Random) -> str:
+    text = rng.choice([t for t in TEXTS if t])
+    cut = text[: rng.randrange(1, len(text) + 1)]
+    cut = "".join(c.upper() if rng.random() < 0.4 else c.lower() for c in cut)
+    return cut.replace("е", "ё") if rng.random() < 0.3 else cut
+
+
+def present(docs: dict[str, Doc], field: str) -> list[Any]:
+    """The scalars a field holds, itself or in its lists."""
+    return [
+        v for d in docs.values() for v in ref_values(d, field) if not isinstance(v, list | dict)
+    ]
+
+
+def random_bound(rng: random.Random, docs: dict[str, Doc], field: str) -> Any:
+    """Mostly a value the field holds (so ranges select something), else any."""
+    held = [v for v in present(docs, field) if ref_bracket(v) in (1, 2)]
+    if held and rng.random() < 0.7:
+        return rng.choice(held)
+    return rng.choice([*DATES, *TEXTS, "2024-02", "И", "a", "Z", *NUMBERS, -0.5, 1.5, 100])
+
+
+def random_values(rng: random.Random, docs: dict[str, Doc], field: str) -> list[Any]:
+    pool = present(docs, field) + SCALARS + TEXTS[:6] + DATES[:2]
+    return [rng.choice(pool) for _ in range(rng.randrange(0, 6))]
+
+
+def random_where(rng: random.Random, docs: dict[str, Doc]) -> Doc:
+    where: Doc = {}
+    for field in rng.sample(["k", "d", "s", "tags", "n", "b"], rng.choice([1, 1, 2])):
+        kind = rng.choice(["eq", "range", "range", "in", "mixed"])
+        if kind == "eq":
+            existing = rng.choice(list(docs.values())).get(field)
+            if isinstance(existing, list) and any(isinstance(v, float) for v in existing):
+                existing = None  # MongoDB compares [1] and [1.0] equal, JSON text does not
+            where[field] = rng.choice([existing, existing, rng.choice(SCALARS)])
+        elif kind == "in":
+            where[field] = {"$in": random_values(rng, docs, field)}
+        else:
+            ops = rng.sample(["$gt", "$gte", "$lt", "$lte"], rng.randrange(1, 3))
+            where[field] = {op: random_bound(rng, docs, field) for op in ops}
+            if kind == "mixed":
+                where[field]["$in"] = random_values(rng, docs, field)
+    return where
+
+
+SCALAR_SORTS: list[Sort] = [
+    [],
+    [("k", 1)],
+    [("k", -1)],
+    [("d", 1), ("k", -1)],
+    [("b", -1), ("s", 1)],
+    [("s", -1), ("d", 1)],
+    [("k", 1), ("d", -1), ("b", 1)],
+]
+
+
+async def put_all(store: DocumentStore, collection: str, docs: dict[str, Doc]) -> None:
+    async with store.batch():
+        for doc_id, doc in docs.items():
+            await store.put(collection, doc_id, doc)
+
+
+async def test_queries_agree_with_the_reference(store: DocumentStore) -> None:
+    rng = random.Random(20240601)
+    docs = generated_docs(rng, 300)
+    await put_all(store, "gen", docs)
+
+    nonempty = 0
+    for _ in range(250):
+        where = random_where(rng, docs)
+        prefix = {rng.choice(["s", "tags"]): random_prefix(rng)} if rng.random() < 0.3 else {}
+        sort = rng.choice(SCALAR_SORTS)
+        expected = ref_find(docs, where, prefix, sort)
+        got = [d["id"] for d in await store.find("gen", where, sort, prefix=prefix)]
+        assert got == expected, (where, prefix, sort)
+        assert await store.count("gen", where, prefix=prefix) == len(expected), (where, prefix)
+        nonempty += bool(expected)
+    assert nonempty >= 80  # the generated queries do select something
+
+
+async def test_prefix_search_agrees_with_the_reference(store: DocumentStore) -> None:
+    rng = random.Random(7)
+    docs = generated_docs(rng, 300)
+    await put_all(store, "gen", docs)
+
+    prefixes = [random_prefix(rng) for _ in range(120)]
+    prefixes += [".*", "(", "\\", "[", "^", "$", "a.", "+", " ", "Ё", "е", "SS", "ß"]
+    for text in prefixes:
+        for field in ("s", "tags"):
+            expected = ref_find(docs, {}, {field: text}, [])
+            got = [d["id"] for d in await store.find("gen", prefix={field: text})]
+            assert got == expected, (field, text)
+            assert await store.count("gen", prefix={field: text}) == len(expected)
+
+
+# --- queries beyond equality: the semantics, pinned by example ----------------
+
+NAMES = {
+    "1": {"name": "Иванова"},
+    "2": {"name": "ИВАНОВ"},
+    "3": {"name": "иван"},
+    "4": {"name": "Иволгин"},
+    "5": {"name": "Семёнов"},
+    "6": {"name": "СЕМЕНОВ"},
+    "7": {"name": "семён"},
+    "8": {"name": "Йорк"},
+    "9": {"name": "Ivanov"},
+    "10": {"name": "IVANOVA"},
+    "11": {"name": "Straße"},
+    "12": {"name": "a.*b"},
+    "13": {"name": ".*x"},
+    "14": {"name": "(скобка)"},
+    "15": {"name": "\\путь"},
+    "16": {"name": ["Ёлка", "Hr", 7]},
+    "17": {"name": 42},
+    "18": {"nick": "Иванова"},
+    "19": {"name": "Баи\u0306кал"},  # a decomposed й is still й
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ива", {"Иванова", "ИВАНОВ", "иван"}),
+        ("ИВ", {"Иванова", "ИВАНОВ", "иван", "Иволгин"}),
+        ("иван", {"Иванова", "ИВАНОВ", "иван"}),
+        ("байк", {"Баи\u0306кал"}),
+        ("БАЙ", {"Баи\u0306кал"}),
+        ("баи", set()),
+        # ё and е are one letter to the search
+        ("семе", {"Семёнов", "СЕМЕНОВ", "семён"}),
+        ("СЕМЁ", {"Семёнов", "СЕМЕНОВ", "семён"}),
+        ("ел", {"Ёлка"}),
+        # й is not и
+        ("й", {"Йорк"}),
+        ("ио", set()),
+        ("iv", {"Ivanov", "IVANOVA"}),
+        ("strass", {"Straße"}),
+        ("h", {"Hr"}),
+        # regex metacharacters are plain text
+        (".*", {".*x"}),
+        (".", {".*x"}),
+        ("a.*", {"a.*b"}),
+        ("(", {"(скобка)"}),
+        ("\\", {"\\путь"}),
+        ("4", set()),
+    ],
+)
+async def test_prefix_folds_case_and_yo(store: DocumentStore, text: str, expected: set[str]) -> None:
+    await put_all(store, "names", NAMES)
+
+    found = await store.find("names", prefix={"name": text})
+
+    def names_of(doc: Doc) -> list[Any]:
+        return doc["name"] if isinstance(doc.get("name"), list) else [doc.get("name")]
+
+    assert {n for d in found for n in names_of(d) if n in expected} == expected
+    assert [NAMES[i] for i in sorted(NAMES) if NAMES[i] in found] == found  # id order, nothing else
+    assert all(any(n in expected for n in names_of(d)) for d in found)
+    assert await store.count("names", prefix={"name": text}) == len(found)
+
+
+async def test_prefix_combines_with_where_and_sort(store: DocumentStore) -> None:
+    await put_all(
+        store,
+        "people2",
+        {
+            "a": {"name": "Ёлкина", "city": "Kazan", "age": 30},
+            "b": {"name": "елкин", "city": "Moscow", "age": 25},
+            "c": {"name": "ЕЛКИН", "city": "Kazan", "age": 41},
+        },
+    )
+
+    found = await store.find(
+        "people2", {"city": "Kazan"}, [("age", -1)], prefix={"name": "ёлк"}
+    )
+
+    assert [d["name"] for d in found] == ["ЕЛКИН", "Ёлкина"]
+    assert await store.count("people2", {"age": {"$lt": 35}}, prefix={"name": "ЕЛ"}) == 2
+
+
+async def test_ranges_follow_mongodb_brackets_and_lists(store: DocumentStore) -> None:
+    values: dict[str, Any] = {
+        "list": [1, 10], "num": 7, "float": 7.0, "text": "9", "true": True,
+        "null": None, "date": "2024-02-29",
+    }
+    docs = {k: {"id": k, "v": v} for k, v in values.items()} | {"none": {"id": "none"}}
+    await put_all(store, "vals", docs)
+
+    async def ids(where: Doc) -> set[str]:
+        found = [d["id"] for d in await store.find("vals", where)]
+        assert await store.count("vals", where) == len(found)
+        assert sorted(found) == ref_find(docs, where, {}, [])  # the reference agrees too
+        return set(found)
+
+    # each operator on its own: 10 > 5 and 1 < 5, so [1, 10] is "between 5 and 5"
+    assert await ids({"v": {"$gt": 5, "$lt": 5}}) == {"list"}
+    assert await ids({"v": {"$gte": 7, "$lte": 7}}) == {"list", "num", "float"}  # 10 >= 7, 1 <= 7
+    assert await ids({"v": {"$gt": 7.0, "$lte": 9}}) == {"list"}
+    # $gt: 5 matches no string, no boolean, no null
+    assert await ids({"v": {"$gt": 5}}) == {"list", "num", "float"}
+    assert await ids({"v": {"$gt": ""}}) == {"text", "date"}
+    assert await ids({"v": {"$gte": "2024-01-01", "$lt": "2024-03-01"}}) == {"date"}
+    assert await ids({"v": {"$in": [None, 10]}}) == {"list", "null", "none"}
+    assert await ids({"v": {"$in": [True, "9"]}}) == {"true", "text"}
+    assert await ids({"v": {"$in": [1.0]}}) == {"list"}
+    assert await ids({"v": {"$in": []}}) == set()
+    assert await ids({"v": {"$in": list(range(1000))}}) == {"list", "num", "float"}
+
+
+@pytest.mark.parametrize(
+    ("where", "prefix"),
+    [
+        ({"v": {"$ne": 1}}, None),
+        ({"v": {"$regex": "^a"}}, None),
+        ({"v": {"$where": "1"}}, None),
+        ({"v": {"$exists": True}}, None),
+        ({"v": {"$elemMatch": {"$gt": 1}}}, None),
+        ({"v": {"$gt": 1, "x": 2}}, None),  # operators mixed with fields
+        ({"v": {"x": {"$gt": 1}}}, None),  # an operator hidden inside a value
+        ({"v": [{"$gt": 1}]}, None),
+        ({"v": {"$in": [{"$gt": 1}]}}, None),
+        ({"v": {"$in": "abc"}}, None),
+        ({"v": {"$in": 3}}, None),
+        ({"v": {"$in": list(range(1001))}}, None),
+        ({"v": {"$gt": True}}, None),
+        ({"v": {"$gt": None}}, None),
+        ({"v": {"$lt": [1]}}, None),
+        ({"v": {"$lte": {"a": 1}}}, None),
+        ({"v": {"$gt": float("nan")}}, None),
+        ({"v": float("inf")}, None),
+        ({"v": 2**63}, None),
+        ({"$or": [{"v": 1}]}, None),
+        ({"$and": []}, None),
+        ({"a.b": {"$gt": 1}}, None),
+        ({"_fold": 1}, None),
+        (None, {"v": ""}),
+        (None, {"v": 5}),
+        (None, {"v": None}),
+        (None, {"v": "x" * 65}),
+        (None, {"v": "a\0"}),
+        (None, {"$v": "a"}),
+        (None, {"a.b": "a"}),
+        (None, {"_fold": "a"}),
+    ],
+)
+async def test_bad_conditions_are_refused(
+    people: DocumentStore, where: Doc | None, prefix: dict[str, Any] | None
+) -> None:
+    with pytest.raises(ValueError):
+        await people.find("people", where, prefix=prefix)
+    with pytest.raises(ValueError):
+        await people.count("people", where, prefix=prefix)
+    with pytest.raises(ValueError):
+        await people.find_page("people", where, limit=2, prefix=prefix)
+
+
+async def test_the_longest_prefix_and_in_list_are_accepted(people: DocumentStore) -> None:
+    assert await people.count("people", {"age": {"$in": [*range(1000, 1999), 30]}}) == 2
+    assert await people.count("people", prefix={"name": "a" * 64}) == 0
+
+
+async def test_the_fold_field_is_reserved(store: DocumentStore) -> None:
+    with pytest.raises(ValueError):
+        await store.put("things", "x", {"_fold": {"a": "b"}})
+    assert await store.get("things", "x") is None
+
+
+async def test_folded_copies_are_never_returned(store: DocumentStore) -> None:
+    doc: Doc = {"name": "Ёжик", "tags": ["Ёлка", 1], "n": 1}
+    await store.put("things", "x", doc)
+
+    assert await store.get("things", "x") == doc
+    assert await store.find("things", prefix={"name": "еж"}) == [doc]
+    assert (await store.find_page("things", limit=5)).items == [doc]
+
+
+# --- keyset pagination --------------------------------------------------------
+
+
+async def all_pages(
+    store: DocumentStore, collection: str, sort: Sort, size: int, where: Doc | None = None,
+    prefix: dict[str, str] | None = None,
+) -> list[list[str]]:
+    pages: list[list[str]] = []
+    after: str | None = None
+    while True:
+        page = await store.find_page(collection, where, sort, limit=size, prefix=prefix, after=after)
+        pages.append([d["id"] for d in page.items])
+        assert len(page.items) <= size
+        if page.next_cursor is None:
+            return pages
+        assert len(page.items) == size
+        assert len(page.next_cursor) <= 4096
+        after = page.next_cursor
+        assert len(pages) <= 1000, "paging does not end"
+
+
+async def test_paging_reconstructs_the_sorted_list(store: DocumentStore) -> None:
+    rng = random.Random(99)
+    docs = generated_docs(rng, 70)
+    await put_all(store, "paged", docs)
+
+    for sort in SCALAR_SORTS:
+        expected = ref_find(docs, {}, {}, sort)
+        for size in range(1, 8):
+            pages = await all_pages(store, "paged", sort, size)
+            assert [i for page in pages for i in page] == expected, (sort, size)
+            # the last page says so itself: no empty page to fetch after it
+            assert len(pages) == max(1, -(-len(expected) // size)), (sort, size)
+
+
+async def test_paging_honours_conditions(store: DocumentStore) -> None:
+    rng = random.Random(5)
+    docs = generated_docs(rng, 120)
+    await put_all(store, "paged", docs)
+
+    for _ in range(12):
+        where = random_where(rng, docs)
+        prefix = {"s": random_prefix(rng)} if rng.random() < 0.3 else {}
+        sort = rng.choice(SCALAR_SORTS)
+        size = rng.randrange(1, 8)
+        pages = await all_pages(store, "paged", sort, size, where, prefix)
+        assert [i for page in pages for i in page] == ref_find(docs, where, prefix, sort)
+
+
+async def test_paging_survives_inserts_and_deletes_between_pages(store: DocumentStore) -> None:
+    rng = random.Random(31)
+    docs = generated_docs(rng, 60)
+    made = 0
+
+    for sort in SCALAR_SORTS[1:]:
+        await store.drop("paged")
+        await put_all(store, "paged", docs)
+        live = dict(docs)
+        ever = dict(docs)  # everything put at some point, for the order
+        throughout = set(docs)
+        seen: list[str] = []
+        after: str | None = None
+        while True:
+            page = await store.find_page("paged", None, sort, limit=rng.randrange(1, 6), after=after)
+            seen += [d["id"] for d in page.items]
+            if page.next_cursor is None:
+                break
+            after = page.next_cursor
+            for new in generated_docs(rng, 2).values():  # land anywhere in the order
+                made += 1
+                new["id"] = new_id = f"new-{made:04}"
+                live[new_id] = ever[new_id] = new
+                await store.put("paged", new_id, new)
+            gone = rng.choice(sorted(live))  # seen or still ahead
+            throughout.discard(gone)
+            del live[gone]
+            await store.delete("paged", gone)
+
+        order = ref_find(ever, {}, {}, sort)
+        assert len(seen) == len(set(seen)), "a document came twice"
+        assert seen == [i for i in order if i in set(seen)], "pages went back in the order"
+        assert throughout <= set(seen), "a document that was there throughout was skipped"
+
+
+async def test_a_page_boundary_on_a_list_is_refused(store: DocumentStore) -> None:
+    await store.put("things", "a", {"v": [1, 2]})
+    await store.put("things", "b", {"v": 3})
+
+    await store.put("things", "c", {"v": [4]})
+
+    with pytest.raises(ValueError):  # whichever list comes first, the boundary is a list
+        await store.find_page("things", {"v": {"$in": [1, 4]}}, [("v", 1)], limit=1)
+    page = await store.find_page("things", sort=[("v", 1)], limit=3)
+    assert page.next_cursor is None and len(page.items) == 3  # no boundary, no cursor
+
+
+async def test_bad_cursors_are_refused(store: DocumentStore) -> None:
+    for i in range(6):
+        await store.put("things", f"x{i}", {"n": i, "s": "'); DROP TABLE docs; --"})
+    page = await store.find_page("things", sort=[("n", 1)], limit=2)
+    cursor = page.next_cursor
+    assert cursor is not None
+
+    forged = base64.urlsafe_b64encode(json.dumps({"k": [{"$gt": 1}], "id": "x"}).encode()).decode()
+    for bad in ["", "!!!", "a", "x" * 5000, cursor + "@", forged, cursor[:-3]]:
+        with pytest.raises(ValueError):
+            await store.find_page("things", sort=[("n", 1)], limit=2, after=bad)
+    with pytest.raises(ValueError):  # minted for another sort
+        await store.find_page("things", sort=[("n", -1)], limit=2, after=cursor)
+    with pytest.raises(ValueError):  # minted for another collection
+        await store.find_page("others", sort=[("n", 1)], limit=2, after=cursor)
+    with pytest.raises(ValueError):
+        await store.find_page("things", sort=[("n", 1)], limit=0)
+
+    rng = random.Random(3)
+    alphabet = string.ascii_letters + string.digits + "-_"
+    for _ in range(200):  # a tampered cursor is refused or reads a page, nothing else
+        chars = list(cursor)
+        for _ in range(rng.randrange(1, 4)):
+            chars[rng.randrange(len(chars))] = rng.choice(alphabet)
+        try:
+            await store.find_page("things", sort=[("n", 1)], limit=2, after="".join(chars))
+        except ValueError:
+            pass
+    assert await store.count("things") == 6
+
+
+async def test_sort_values_that_look_like_sql_are_only_values(store: DocumentStore) -> None:
+    sneaky = ["'", "' OR 1=1 --", "\"); DROP TABLE docs; --", "$gt", "\\", "%", "_"]
+    for i, text in enumerate(sneaky):
+        await store.put("things", f"'{i}\"", {"id": f"'{i}\"", "s": text})
+
+    pages = await all_pages(store, "things", [("s", -1)], 1)
+
+    assert [i for p in pages for i in p] == ref_find(
+        {f"'{i}\"": {"s": t} for i, t in enumerate(sneaky)}, {}, {}, [("s", -1)]
+    )
+    assert await store.count("things") == len(sneaky)

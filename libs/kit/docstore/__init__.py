@@ -1,3 +1,3 @@
-from libs.kit.docstore.port import DocumentStore, open_store
+from libs.kit.docstore.port import DocumentStore, Page, open_store
 
-__all__ = ["DocumentStore", "open_store"]
+__all__ = ["DocumentStore", "Page", "open_store"]

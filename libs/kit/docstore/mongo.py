@@ -1,30 +1,98 @@
 """The MongoDB DocumentStore: one database per ``database``, one collection per
-collection, ``_id`` = the document id."""
+collection, ``_id`` = the document id.
+
+Prefix search reads folded copies the adapter writes on every ``put`` under the
+reserved field ``_fold`` (never returned): a regex's ``i`` option folds neither
+Cyrillic reliably nor ё into е, and a collation cannot match prefixes.
+"""
 
 from __future__ import annotations
 
+import string
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from libs.kit.docstore.port import Doc, Sort
+from libs.kit.docstore.port import Doc, Page, Prefix, Sort
+from libs.kit.docstore.query import (
+    RESERVED,
+    Eq,
+    In,
+    Prefix as PrefixCondition,
+    Range,
+    bracket,
+    check_document,
+    conditions,
+    make_cursor,
+    read_cursor,
+    shadows,
+    sort_spec,
+)
 
 CHECKPOINTS = "_checkpoints"
-_NO_ID = {"_id": False}
+_HIDDEN = {"_id": False, RESERVED: False}
+_PUNCTUATION = frozenset(string.punctuation)
+#: query.bracket -> the $type aliases of that bracket (0, null and missing, is {field: None})
+_TYPES = {1: "number", 2: "string", 3: "object", 4: "array", 5: "bool"}
 
 
-def _field(field: str) -> str:
-    """Refuse what MongoDB would read as a path or an operator, which the
-    SQLite adapter could not follow."""
-    if not field or "." in field or '"' in field or field.startswith("$"):
-        raise ValueError(f"not a top-level field name: {field!r}")
-    return field
+def _literal(text: str) -> str:
+    """A regex matching ``text`` literally: in PCRE a backslash before ASCII
+    punctuation always means that character itself."""
+    return "".join("\\" + c if c in _PUNCTUATION else c for c in text)
 
 
-def _filter(where: Doc | None) -> Doc:
-    return {_field(field): value for field, value in (where or {}).items()}
+def _filter(where: Doc | None, prefix: Prefix | None = None) -> Doc:
+    out: Doc = {}
+    for cond in conditions(where, prefix):
+        if isinstance(cond, Eq):
+            out[cond.field] = cond.value
+        elif isinstance(cond, In):
+            out.setdefault(cond.field, {})["$in"] = list(cond.values)
+        elif isinstance(cond, Range):
+            out.setdefault(cond.field, {})[cond.op] = cond.bound
+        elif isinstance(cond, PrefixCondition):
+            # anchored and case-sensitive on folded text: an index on _fold.<field> can serve it
+            out[f"{RESERVED}.{cond.field}"] = {"$regex": "^" + _literal(cond.folded)}
+    return out
+
+
+def _beyond(field: str, direction: int, key: Any) -> list[Doc]:
+    """Alternatives for "strictly after ``key`` on ``field``" in sort order:
+    a later type bracket, or the same bracket and beyond within it."""
+    own = bracket(key)
+    later = [b for b in range(6) if (b > own if direction == ASCENDING else b < own)]
+    found: list[Doc] = []
+    types = [_TYPES[b] for b in later if b]
+    if types:
+        found.append({field: {"$type": types}})
+    if 0 in later:
+        found.append({field: None})
+    if own in (1, 2):  # comparison operators stay within their type bracket
+        found.append({field: {"$gt" if direction == ASCENDING else "$lt": key}})
+    elif own == 5 and key is (direction != ASCENDING):
+        found.append({field: not key})  # false < true
+    return found
+
+
+def _after(sort: list[tuple[str, int]], keys: list[Any], last_id: str) -> Doc:
+    """Documents strictly after (keys, id) in the order of ``sort`` then ``_id``."""
+    alternatives: list[Doc] = []
+    equal: list[Doc] = []
+    for (field, direction), key in zip(sort, keys):
+        beyond = _beyond(field, direction, key)
+        if beyond:
+            alternatives.append({"$and": [*equal, {"$or": beyond}]})
+        equal.append({field: key})  # None: null or missing, both sorted as null
+    alternatives.append({"$and": [*equal, {"_id": {"$gt": last_id}}]})
+    return {"$or": alternatives}
+
+
+def _order(sort: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    return [*sort, ("_id", ASCENDING)]
 
 
 class MongoStore:
@@ -44,10 +112,13 @@ class MongoStore:
         return cls(client, client[database])
 
     async def get(self, collection: str, doc_id: str) -> Doc | None:
-        return await self._db[collection].find_one({"_id": doc_id}, _NO_ID)
+        return await self._db[collection].find_one({"_id": doc_id}, _HIDDEN)
 
     async def put(self, collection: str, doc_id: str, doc: Doc) -> None:
-        await self._db[collection].replace_one({"_id": doc_id}, doc, upsert=True)
+        check_document(doc)
+        folded = shadows(doc)
+        stored = {**doc, RESERVED: folded} if folded else doc
+        await self._db[collection].replace_one({"_id": doc_id}, stored, upsert=True)
 
     async def delete(self, collection: str, doc_id: str) -> None:
         await self._db[collection].delete_one({"_id": doc_id})
@@ -58,24 +129,51 @@ class MongoStore:
         where: Doc | None = None,
         sort: Sort = (),
         limit: int | None = None,
+        *,
+        prefix: Prefix | None = None,
     ) -> list[Doc]:
         if limit is not None and limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
+        query = _filter(where, prefix)
+        order = _order(sort_spec(sort))
         if limit == 0:  # MongoDB reads limit 0 as "no limit"
             return []
-        order: list[tuple[str, int]] = []
-        for field, direction in sort:
-            if direction not in (ASCENDING, DESCENDING):
-                raise ValueError(f"sort direction must be 1 or -1, got {direction!r}")
-            order.append((_field(field), direction))
-        order.append(("_id", ASCENDING))
-        cursor = self._db[collection].find(
-            _filter(where), _NO_ID, sort=order, limit=limit or 0
-        )
+        cursor = self._db[collection].find(query, _HIDDEN, sort=order, limit=limit or 0)
         return await cursor.to_list()
 
-    async def count(self, collection: str, where: Doc | None = None) -> int:
-        return await self._db[collection].count_documents(_filter(where))
+    async def find_page(
+        self,
+        collection: str,
+        where: Doc | None = None,
+        sort: Sort = (),
+        *,
+        limit: int,
+        prefix: Prefix | None = None,
+        after: str | None = None,
+    ) -> Page:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"a page holds at least one document, got limit {limit!r}")
+        spec = sort_spec(sort)
+        query = _filter(where, prefix)
+        if after is not None:
+            keys, last_id = read_cursor(collection, spec, after)
+            beyond = _after(spec, keys, last_id)
+            query = {"$and": [query, beyond]} if query else beyond
+        # one more than the page: whether a next page exists, without asking again
+        cursor = self._db[collection].find(
+            query, {RESERVED: False}, sort=_order(spec), limit=limit + 1
+        )
+        found = await cursor.to_list()
+        ids = [doc.pop("_id") for doc in found]
+        items = found[:limit]
+        if len(found) <= limit:
+            return Page(items, None)
+        return Page(items, make_cursor(collection, spec, items[-1], ids[limit - 1]))
+
+    async def count(
+        self, collection: str, where: Doc | None = None, *, prefix: Prefix | None = None
+    ) -> int:
+        return await self._db[collection].count_documents(_filter(where, prefix))
 
     async def drop(self, collection: str) -> None:
         await self._db[collection].drop()

@@ -7,19 +7,31 @@ contract tests in tests/kit/test_docstore_contract.py.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
 Doc = dict[str, Any]
 #: (field, 1 for ascending | -1 for descending)
 Sort = Sequence[tuple[str, int]]
+#: field -> text its value (or an element of its list) starts with, ignoring case
+Prefix = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Doc]
+    #: where the next page starts; None when nothing followed this page when it was read
+    next_cursor: str | None
 
 
 class DocumentStore(Protocol):
     async def get(self, collection: str, doc_id: str) -> Doc | None: ...
 
     async def put(self, collection: str, doc_id: str, doc: Doc) -> None:
-        """Insert or replace the whole document."""
+        """Insert or replace the whole document. The top-level field ``_fold``
+        is reserved (MongoDB keeps folded text there) and raises ValueError."""
 
     async def delete(self, collection: str, doc_id: str) -> None: ...
 
@@ -29,17 +41,54 @@ class DocumentStore(Protocol):
         where: Doc | None = None,
         sort: Sort = (),
         limit: int | None = None,
+        *,
+        prefix: Prefix | None = None,
     ) -> list[Doc]:
-        """Documents whose top-level fields equal ``where``'s values.
+        """Documents whose top-level fields meet ``where`` and ``prefix``.
 
-        As in MongoDB: a document field holding a list matches a value it
-        contains; ``None`` also matches a missing field; booleans never equal
-        numbers, while 1 equals 1.0. Sorting on a missing field puts the
-        document first when ascending, last when descending; ties, and all
-        documents when there is no sort, come back in id order.
+        A ``where`` value is either compared for equality or is a dict of
+        operators, ``$gt``/``$gte``/``$lt``/``$lte`` (a number or a string;
+        ISO dates are strings) and ``$in`` (at most 1,000 values), with
+        MongoDB's semantics in both stores: a field holding a list matches when
+        any element does, each operator on its own; ``None`` also matches a
+        missing field; booleans never equal numbers, while 1 equals 1.0; a
+        range never crosses types (``$gt: 5`` matches no string). Unknown
+        operators, ``$`` or dotted field names and operators mixed with fields
+        raise ValueError.
+
+        ``prefix`` matches a string, or any string of a list, that starts with
+        the given text once both are folded (``query.fold``: case, ё = е).
+
+        Sorting on a missing field puts the document first when ascending,
+        last when descending; ties, and all documents when there is no sort,
+        come back in id order.
         """
 
-    async def count(self, collection: str, where: Doc | None = None) -> int: ...
+    async def find_page(
+        self,
+        collection: str,
+        where: Doc | None = None,
+        sort: Sort = (),
+        *,
+        limit: int,
+        prefix: Prefix | None = None,
+        after: str | None = None,
+    ) -> Page:
+        """One page of ``find``, resumed after the cursor of the page before.
+
+        Keyset paging: the cursor holds the last document's sort values and id,
+        so documents inserted or deleted between pages cause neither
+        duplicates nor skips of documents that were there all along. Sort
+        fields must hold scalars (a boundary document holding a list or an
+        object there raises ValueError). A cursor is opaque, bounded, and
+        refused (ValueError) when malformed or minted for another collection
+        or sort.
+        """
+
+    async def count(
+        self, collection: str, where: Doc | None = None, *, prefix: Prefix | None = None
+    ) -> int:
+        """How many documents ``find`` would return, on the same conditions."""
 
     async def drop(self, collection: str) -> None: ...
 

@@ -32,7 +32,22 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
-from libs.kit.docstore.port import Doc, Sort
+from libs.kit.docstore.port import Doc, Page, Prefix, Sort
+from libs.kit.docstore.query import (
+    Condition,
+    Eq,
+    In,
+    Range,
+    bracket,
+    check_document,
+    conditions,
+    field_name,
+    fold,
+    make_cursor,
+    matches_missing,
+    read_cursor,
+    sort_spec,
+)
 
 T = TypeVar("T")
 
@@ -83,6 +98,8 @@ def _connect(file: str) -> sqlite3.Connection:
     # deleted and overwritten rows are zeroed in the file, not left in free pages (erasure)
     conn.execute("PRAGMA secure_delete=ON")
     conn.executescript(_SCHEMA)
+    # SQLite's lower() folds ASCII only; prefix search folds in Python (query.fold)
+    conn.create_function("hr_has_prefix", 2, _has_prefix, deterministic=True)
     return conn
 
 
@@ -101,11 +118,13 @@ def _encode(value: Any) -> str:
 
 
 def _path(field: str) -> str:
-    """The field's JSON path as an SQL literal; dotted or ``$`` names are
-    refused because MongoDB would read them as paths or operators."""
-    if not field or "." in field or '"' in field or field.startswith("$"):
-        raise ValueError(f"not a top-level field name: {field!r}")
-    return "'$.\"" + field.replace("'", "''") + "\"'"
+    """The field's JSON path as an SQL literal (the name is checked first)."""
+    return "'$.\"" + field_name(field).replace("'", "''") + "\"'"
+
+
+def _has_prefix(value: Any, folded: str) -> int:
+    # SQLite may call this on any value, whatever the AND around it says
+    return int(isinstance(value, str) and fold(value).startswith(folded))
 
 
 def _matches(type_sql: str, value_sql: str, value: Any) -> tuple[str, list[Any]]:
@@ -126,43 +145,110 @@ def _matches(type_sql: str, value_sql: str, value: Any) -> tuple[str, list[Any]]
     raise TypeError(f"cannot match on a {type(value).__name__}")
 
 
-def _where(collection: str, where: Doc | None) -> tuple[str, list[Any]]:
+def _one_of(type_sql: str, value_sql: str, values: tuple[Any, ...]) -> tuple[str, list[Any]]:
+    """``$in``: strings and numbers each as one JSON array parameter, so a
+    thousand values cost two parameters, not a thousand clauses."""
+    parts: list[str] = []
+    params: list[Any] = []
+    texts = [v for v in values if isinstance(v, str)]
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if texts:
+        parts.append(f"({type_sql} = 'text' AND {value_sql} IN (SELECT j.value FROM json_each(?) AS j))")
+        params.append(_encode(texts))
+    if numbers:
+        parts.append(
+            f"({type_sql} IN ('integer', 'real') AND {value_sql} IN (SELECT j.value FROM json_each(?) AS j))"
+        )
+        params.append(_encode(numbers))
+    for constant in (None, True, False):
+        if any(v is constant for v in values):
+            sql, _ = _matches(type_sql, value_sql, constant)
+            parts.append(sql)
+    for value in values:
+        if isinstance(value, list | dict):
+            sql, more = _matches(type_sql, value_sql, value)
+            parts.append(sql)
+            params += more
+    return ("(" + " OR ".join(parts) + ")" if parts else "0"), params
+
+
+_SQL_OPS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+
+
+def _test(cond: Condition, type_sql: str, value_sql: str) -> tuple[str, list[Any]]:
+    """SQL testing one JSON value against one condition."""
+    if isinstance(cond, Eq):
+        return _matches(type_sql, value_sql, cond.value)
+    if isinstance(cond, In):
+        return _one_of(type_sql, value_sql, cond.values)
+    if isinstance(cond, Range):
+        types = "= 'text'" if isinstance(cond.bound, str) else "IN ('integer', 'real')"
+        return f"({type_sql} {types} AND {value_sql} {_SQL_OPS[cond.op]} ?)", [cond.bound]
+    return f"({type_sql} = 'text' AND hr_has_prefix({value_sql}, ?))", [cond.folded]
+
+
+def _where(collection: str, where: Doc | None, prefix: Prefix | None = None) -> tuple[str, list[Any]]:
     clauses = ["coll = ?"]
     params: list[Any] = [collection]
-    for field, value in (where or {}).items():
-        path = _path(field)
-        whole, whole_params = _matches(
-            f"json_type(body, {path})", f"json_extract(body, {path})", value
-        )
-        item, item_params = _matches("e.type", "e.value", value)
+    for cond in conditions(where, prefix):
+        path = _path(cond.field)
+        whole, whole_params = _test(cond, f"json_type(body, {path})", f"json_extract(body, {path})")
+        item, item_params = _test(cond, "e.type", "e.value")
+        # as in MongoDB, a list matches when one of its elements does
         clause = (
             f"{whole} OR (json_type(body, {path}) = 'array' AND EXISTS "
             f"(SELECT 1 FROM json_each(body, {path}) AS e WHERE {item}))"
         )
-        if value is None:  # as in MongoDB, null also matches a missing field
+        if matches_missing(cond):
             clause += f" OR json_type(body, {path}) IS NULL"
         clauses.append(f"({clause})")
         params += whole_params + item_params
     return " AND ".join(clauses), params
 
 
-def _order(sort: Sort) -> str:
+def _bracket(path: str) -> str:
+    """The type's place in MongoDB's cross-type order (query.bracket)."""
+    return (
+        f"CASE json_type(body, {path}) WHEN 'integer' THEN 1 WHEN 'real' THEN 1 "
+        "WHEN 'text' THEN 2 WHEN 'object' THEN 3 WHEN 'array' THEN 4 "
+        "WHEN 'true' THEN 5 WHEN 'false' THEN 5 ELSE 0 END"
+    )
+
+
+def _order(sort: list[tuple[str, int]]) -> str:
     """ORDER BY in MongoDB's cross-type order: missing and null, numbers,
     strings, objects, arrays, booleans; ties broken by id."""
     terms: list[str] = []
     for field, direction in sort:
-        if direction not in (1, -1):
-            raise ValueError(f"sort direction must be 1 or -1, got {direction!r}")
         path = _path(field)
         way = "ASC" if direction == 1 else "DESC"
-        terms.append(
-            f"CASE json_type(body, {path}) WHEN 'integer' THEN 1 WHEN 'real' THEN 1 "
-            "WHEN 'text' THEN 2 WHEN 'object' THEN 3 WHEN 'array' THEN 4 "
-            f"WHEN 'true' THEN 5 WHEN 'false' THEN 5 ELSE 0 END {way}"
-        )
+        terms.append(f"{_bracket(path)} {way}")
         terms.append(f"json_extract(body, {path}) {way}")
     terms.append("id ASC")
     return "ORDER BY " + ", ".join(terms)
+
+
+def _after(sort: list[tuple[str, int]], keys: list[Any], last_id: str) -> tuple[str, list[Any]]:
+    """Rows strictly after (keys, id) in ``_order(sort)``, by the same
+    expressions: for each field, equal on the ones before and beyond on it."""
+    alternatives: list[str] = []
+    params: list[Any] = []
+    equal: list[str] = []
+    equal_params: list[Any] = []
+    for (field, direction), key in zip(sort, keys):
+        path = _path(field)
+        kind, value = _bracket(path), f"json_extract(body, {path})"
+        beyond = ">" if direction == 1 else "<"
+        # json_extract reads true/false as 1/0; NULL compares as nothing, as wanted
+        bound = int(key) if isinstance(key, bool) else key
+        strictly = f"({kind} {beyond} ? OR ({kind} = ? AND {value} {beyond} ?))"
+        alternatives.append("(" + " AND ".join([*equal, strictly]) + ")")
+        params += [*equal_params, bracket(key), bracket(key), bound]
+        equal.append(f"({kind} = ? AND {value} IS ?)")
+        equal_params += [bracket(key), bound]
+    alternatives.append("(" + " AND ".join([*equal, "id > ?"]) + ")")
+    params += [*equal_params, last_id]
+    return "(" + " OR ".join(alternatives) + ")", params
 
 
 _UPSERT_DOC = (
@@ -298,6 +384,7 @@ class SqliteStore:
         return json.loads(rows[0][0]) if rows else None
 
     async def put(self, collection: str, doc_id: str, doc: Doc) -> None:
+        check_document(doc)
         body = _encode(doc)
         pending = self._in_batch()
         if pending is not None:
@@ -320,19 +407,50 @@ class SqliteStore:
         where: Doc | None = None,
         sort: Sort = (),
         limit: int | None = None,
+        *,
+        prefix: Prefix | None = None,
     ) -> list[Doc]:
         if limit is not None and limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
-        condition, params = _where(collection, where)
-        sql = f"SELECT body FROM docs WHERE {condition} {_order(sort)}"
+        condition, params = _where(collection, where, prefix)
+        sql = f"SELECT body FROM docs WHERE {condition} {_order(sort_spec(sort))}"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
         rows = await self._read(sql, params)
         return [json.loads(body) for (body,) in rows]
 
-    async def count(self, collection: str, where: Doc | None = None) -> int:
-        condition, params = _where(collection, where)
+    async def find_page(
+        self,
+        collection: str,
+        where: Doc | None = None,
+        sort: Sort = (),
+        *,
+        limit: int,
+        prefix: Prefix | None = None,
+        after: str | None = None,
+    ) -> Page:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"a page holds at least one document, got limit {limit!r}")
+        spec = sort_spec(sort)
+        condition, params = _where(collection, where, prefix)
+        if after is not None:
+            keys, last_id = read_cursor(collection, spec, after)
+            beyond, more = _after(spec, keys, last_id)
+            condition += f" AND {beyond}"
+            params += more
+        # one more than the page: whether a next page exists, without asking again
+        sql = f"SELECT id, body FROM docs WHERE {condition} {_order(spec)} LIMIT ?"
+        rows = await self._read(sql, [*params, limit + 1])
+        items = [json.loads(body) for _, body in rows[:limit]]
+        if len(rows) <= limit:
+            return Page(items, None)
+        return Page(items, make_cursor(collection, spec, items[-1], rows[limit - 1][0]))
+
+    async def count(
+        self, collection: str, where: Doc | None = None, *, prefix: Prefix | None = None
+    ) -> int:
+        condition, params = _where(collection, where, prefix)
         rows = await self._read(f"SELECT count(*) FROM docs WHERE {condition}", params)
         return int(rows[0][0])
 
