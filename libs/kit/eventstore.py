@@ -60,7 +60,7 @@ WRONG_LAST_SEQUENCE_CONSTANT = 10164
 #: sequences say (duplicates are checked before them)
 BATCH_DUPLICATE = 10201
 #: the three mean "maybe someone else appended, maybe it was our own first attempt": answered by
-#: looking at the subjects' last messages (``_already_mine``)
+#: looking at the subjects' last messages (``_mine_or_conflict``)
 REJECTED = (WRONG_LAST_SEQUENCE, WRONG_LAST_SEQUENCE_CONSTANT, BATCH_DUPLICATE)
 EXPECTED_HEADER = "Nats-Expected-Last-Subject-Sequence"
 #: a message on the bus larger than the stream accepts is malformed wherever it came from
@@ -215,15 +215,12 @@ class SealingStore:
             except TimeoutError:
                 if attempt == PUBACK_RETRIES:
                     raise OutcomeUnknown("outcome_unknown") from None
-        last_ids = {stream.subject: str(envelopes[-1][0].event_id) for (stream, _, _), envelopes in zip(entries, sealed)}
         if "error" in ack:
             err = ack["error"]
             if err.get("err_code") in REJECTED:
-                mine = await self._already_mine(last_ids)
-                if mine is not None:
-                    return mine
-                stale = await self._stale(entries)
-                raise ConcurrencyConflict(stale.subject, stale.last_seq)
+                last_ids = {stream.subject: str(envelopes[-1][0].event_id)
+                            for (stream, _, _), envelopes in zip(entries, sealed)}
+                return await self._mine_or_conflict([stream for stream, _, _ in entries], last_ids)
             raise AppendFailed(f"{', '.join(subjects)}: {err.get('description')} ({err.get('err_code')})")
         if len(messages) == 1:  # a plain publish, also when deduplicated ("duplicate": the first one's sequence)
             return {subjects[0]: int(ack["seq"])}
@@ -234,27 +231,30 @@ class SealingStore:
             out[subject] = first + i
         return out
 
-    async def _already_mine(self, last_ids: dict[str, str]) -> dict[str, int] | None:
-        """The retry pitfall: a re-sent append with both headers gets 10071 (a re-sent batch 10201).
+    async def _mine_or_conflict(self, streams: list[Stream], last_ids: dict[str, str]) -> dict[str, int]:
+        """The retry pitfall: a re-sent append with both headers gets 10071 (a re-sent batch 10201,
+        a replicated stream often 10164), not "duplicate".
 
         If every subject's last message is our own last event on it, the first attempt was
-        stored: report its sequences instead of a conflict.
+        stored: report its sequences instead of a conflict. Otherwise the conflict names the first
+        aggregate that someone else moved on (its last message is not ours and not where we
+        expected it); the rejection itself does not say which.
         """
-        out = {}
-        for subject, event_id in last_ids.items():
-            msg = await self._last_message(subject)
-            if msg is None or msg[1].get("Nats-Msg-Id") != event_id:
-                return None
-            out[subject] = msg[0]
-        return out
+        lasts = {s.subject: await self._last_message(s.subject) for s in streams}
 
-    async def _stale(self, entries: list[tuple[Stream, list[Event], Any]]) -> Stream:
-        """Which aggregate moved on: the first whose last sequence is not the one expected (the
-        rejection does not say; with none, e.g. ids stored before by another append, the first)."""
-        for stream, _, _ in entries:
-            if await self.last_seq_of(stream.subject) != stream.last_seq:
-                return stream
-        return entries[0][0]
+        def mine(subject: str) -> bool:
+            msg = lasts[subject]
+            return msg is not None and msg[1].get("Nats-Msg-Id") == last_ids[subject]
+
+        if all(mine(s.subject) for s in streams):
+            return {s.subject: lasts[s.subject][0] for s in streams}
+        for s in streams:
+            msg = lasts[s.subject]
+            if (msg[0] if msg else 0) != s.last_seq and not mine(s.subject):
+                raise ConcurrencyConflict(s.subject, s.last_seq)
+        # none moved on as seen from here (ids stored before by another append, a lagging replica)
+        first = next(s for s in streams if not mine(s.subject))
+        raise ConcurrencyConflict(first.subject, first.last_seq)
 
 
 class EventStore(SealingStore):
