@@ -108,6 +108,7 @@ async def jetstream_backend(url: str, *, timeout: float = 5.0, server=None) -> B
         is taken when it wakes, its PubAcks too late for the attempts that waited for them."""
         assert server is not None, "lost PubAcks need a server of the test's own (fresh_nats)"
         os.kill(server.proc.pid, signal.SIGSTOP)
+        await frozen_solid(server.proc.pid)
 
         async def wake() -> None:
             await asyncio.sleep(n * timeout + timeout * 0.6)
@@ -129,6 +130,25 @@ async def jetstream_backend(url: str, *, timeout: float = 5.0, server=None) -> B
     b.other, b.lose_pubacks, b.settle = other, lose_pubacks, settle
     b.closers += [nc.close, vault.close, store.close, resume]
     return b
+
+
+async def frozen_solid(pid: int) -> None:
+    """Until every thread of the process has stopped: os.kill returns before they all have, and a
+    thread still running answers a request sent meanwhile (seen: a PubAck 0.4 ms after SIGSTOP,
+    the process already in state T; about 1 run in 15)."""
+    deadline = time.monotonic() + 2.0
+    while True:
+        states = []
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/stat") as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+            except FileNotFoundError:
+                continue  # a thread that ended meanwhile
+        if all(st in ("T", "t") for st in states):
+            return
+        assert time.monotonic() < deadline, f"nats-server {pid} did not stop: {states}"
+        await asyncio.sleep(0.001)
 
 
 def memory_backend() -> Backend:
