@@ -36,7 +36,7 @@ from libs.contracts.registry import UnknownEvent, UnsupportedVersion
 from libs.contracts.subjects import DEADLETTER_STREAM, EVENTS_STREAM, deadletter_subject
 from libs.kit.direct import DirectReader
 from libs.kit.docstore.port import DocumentStore
-from libs.kit.eventstore import MAX_MESSAGE_BYTES, EventStore, Recorded
+from libs.kit.eventstore import MAX_MESSAGE_BYTES, EventStorePort, Recorded
 from libs.kit.logging import describe, get_logger
 from libs.kit.pii import Undecryptable
 from libs.kit.projection import View
@@ -86,7 +86,7 @@ class Runner:
         service: str,
         consumer: Consumer,
         nc,
-        events: EventStore,
+        events: EventStorePort,
         store: DocumentStore,
         *,
         max_backoff_s: float = 10.0,

@@ -31,7 +31,7 @@ import json
 import os
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -62,7 +62,71 @@ def kek_id(kek: bytes) -> str:
     return hashlib.sha256(kek).hexdigest()[:16]
 
 
-class PiiVault:
+class Vault(Protocol):
+    """What the event store and the erasure path ask of a key store (the port both the key store on
+    JetStream and the in-memory one of libs/kit/memory_eventstore.py keep; their common contract is
+    tests/kit/test_vault_contract.py)."""
+
+    async def seal(self, subject: str, fields: dict[str, Any], aad: str) -> str: ...
+
+    async def open(self, subject: str | None, blob: str, aad: str) -> dict[str, Any]: ...
+
+    async def is_shredded(self, subject: str) -> bool: ...
+
+    async def shred(self, subject: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Sealing:
+    """Sealing and opening with a subject's key, whatever keeps the keys: one implementation, so
+    a vault in memory seals and refuses exactly as the key store on JetStream does. A subclass
+    provides ``key(subject, create)`` (the key; _SHREDDED once shredded; None when there is none)
+    and ``_writer``."""
+
+    _writer: bool
+
+    async def key(self, subject: str, create: bool = False) -> bytes | None:
+        raise NotImplementedError
+
+    async def is_shredded(self, subject: str) -> bool:
+        return await self.key(subject) == _SHREDDED
+
+    async def seal(self, subject: str, fields: dict[str, Any], aad: str) -> str:
+        key = await self.key(subject, create=self._writer)
+        if key == _SHREDDED:
+            raise NotFound("member_not_found")  # erased: nothing new is ever sealed for them
+        if key is None:
+            raise KeyUnavailable(f"no key for {subject}: keys are created by onboarding at registration")
+        nonce = os.urandom(12)
+        ct = AESGCM(key).encrypt(nonce, json.dumps(fields, ensure_ascii=False).encode(), aad.encode())
+        return base64.b64encode(nonce + ct).decode()
+
+    async def open(self, subject: str | None, blob: str, aad: str) -> dict[str, Any]:
+        """The sealed fields, or {} once the subject's key is shredded."""
+        if not subject:
+            raise Undecryptable("sealed data without a data subject")
+        try:
+            token(subject)
+        except ValueError:
+            raise Undecryptable("sealed data with an invalid data subject") from None
+        key = await self.key(subject)
+        if key == _SHREDDED:
+            return {}
+        if key is None:
+            raise KeyUnavailable(f"no key for {subject} (yet): a replica behind, or the keys not migrated")
+        try:
+            raw = base64.b64decode(blob, validate=True)
+            plain = AESGCM(key).decrypt(raw[:12], raw[12:], aad.encode())
+            fields = json.loads(plain)
+        except (binascii.Error, ValueError, InvalidTag) as e:
+            raise Undecryptable(f"sealed data does not decrypt ({type(e).__name__})") from None
+        if not isinstance(fields, dict):
+            raise Undecryptable("sealed data is not an object")
+        return fields
+
+
+class PiiVault(Sealing):
     def __init__(self, nc, *, kek: bytes | None = None, writer: bool = False, timeout: float = 5.0,
                  cache_size: int = 10_000, cache_ttl_s: float = 300.0):
         self._nc = nc
@@ -165,42 +229,6 @@ class PiiVault:
         if key is not None:
             self._remember(subject, key)
         return key
-
-    async def is_shredded(self, subject: str) -> bool:
-        return await self.key(subject) == _SHREDDED
-
-    async def seal(self, subject: str, fields: dict[str, Any], aad: str) -> str:
-        key = await self.key(subject, create=self._writer)
-        if key == _SHREDDED:
-            raise NotFound("member_not_found")  # erased: nothing new is ever sealed for them
-        if key is None:
-            raise KeyUnavailable(f"no key for {subject}: keys are created by onboarding at registration")
-        nonce = os.urandom(12)
-        ct = AESGCM(key).encrypt(nonce, json.dumps(fields, ensure_ascii=False).encode(), aad.encode())
-        return base64.b64encode(nonce + ct).decode()
-
-    async def open(self, subject: str | None, blob: str, aad: str) -> dict[str, Any]:
-        """The sealed fields, or {} once the subject's key is shredded."""
-        if not subject:
-            raise Undecryptable("sealed data without a data subject")
-        try:
-            token(subject)
-        except ValueError:
-            raise Undecryptable("sealed data with an invalid data subject") from None
-        key = await self.key(subject)
-        if key == _SHREDDED:
-            return {}
-        if key is None:
-            raise KeyUnavailable(f"no key for {subject} (yet): a replica behind, or the keys not migrated")
-        try:
-            raw = base64.b64decode(blob, validate=True)
-            plain = AESGCM(key).decrypt(raw[:12], raw[12:], aad.encode())
-            fields = json.loads(plain)
-        except (binascii.Error, ValueError, InvalidTag) as e:
-            raise Undecryptable(f"sealed data does not decrypt ({type(e).__name__})") from None
-        if not isinstance(fields, dict):
-            raise Undecryptable("sealed data is not an object")
-        return fields
 
     async def import_key(self, subject: str, key: bytes | None) -> None:
         """Migration: keep a key of the earlier store, or shred the subject when it had been shredded there."""

@@ -41,7 +41,7 @@ from libs.kit.actors import register_actors
 from libs.kit.consumers import Consumer, Runner
 from libs.kit.decider import Decider
 from libs.kit.docstore.port import DocumentStore, open_store
-from libs.kit.eventstore import ConcurrencyConflict, EventStore, Meta, Stream
+from libs.kit.eventstore import ConcurrencyConflict, EventStore, EventStorePort, Meta, Stream
 from libs.kit.logging import get_logger, setup_logging
 from libs.kit.pii import PiiVault
 from libs.kit.provision import BUCKETS, provision
@@ -68,9 +68,14 @@ class NotProvisioned(RuntimeError):
 class Service:
     """``pii_writer``: this service creates and shreds personal-data keys (onboarding alone).
     ``own_actors``: it resolves actors from its own aggregates (set ``resolve_actor``) instead of
-    the ``actors`` read model every other service keeps."""
+    the ``actors`` read model every other service keeps.
+    ``events``: the event store to use instead of the JetStream one ``start`` builds; handlers see
+    only the port (``load``/``execute``), so a unit test runs them against the in-memory store
+    (libs/kit/memory_eventstore.py) without starting the service or a nats-server. An injected
+    store is its owner's to close."""
 
-    def __init__(self, name: str, settings: KitSettings, *, pii_writer: bool = False, own_actors: bool = False):
+    def __init__(self, name: str, settings: KitSettings, *, pii_writer: bool = False, own_actors: bool = False,
+                 events: EventStorePort | None = None):
         self.name = name
         self.settings = settings
         self.pii_writer = pii_writer
@@ -80,7 +85,8 @@ class Service:
         self._on_start: list[Callable[[], Awaitable[None]]] = []
         self.runners: list[Runner] = []
         self.broker: NatsBroker | None = None
-        self.events: EventStore | None = None
+        self.events: EventStorePort | None = events
+        self._owns_events = events is None
         self.store: DocumentStore | None = None
         self.vault: PiiVault | None = None
         self.nc = None
@@ -263,7 +269,8 @@ class Service:
         self.js = self.nc.jetstream()
         await self._ensure_provisioned()
         self.vault = await PiiVault.connect(self.nc, kek=self.settings.kek, writer=self.pii_writer)
-        self.events = EventStore(self.nc, self.vault, leader_reads=self.settings.stream_replicas > 1)
+        if self._owns_events:
+            self.events = EventStore(self.nc, self.vault, leader_reads=self.settings.stream_replicas > 1)
         records = f"hr_{self.name}_requests"
         self.records = await self.js.key_value(records) if any(b.name == records for b in BUCKETS) else None
         server_ref.append(Server(self.settings.token_public_key, self.resolve_actor, self.records))
@@ -342,7 +349,7 @@ class Service:
         self.runners.clear()
         if self.vault:
             await self.vault.close()
-        if self.events:
+        if self.events and self._owns_events:
             await self.events.close()
         if self.broker:
             await self.broker.stop()
