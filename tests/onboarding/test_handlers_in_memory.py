@@ -73,13 +73,13 @@ def ctx(actor: Actor = ANONYMOUS) -> Context:
 async def test_registration_decides_and_appends_against_the_in_memory_store(onboarding):
     deps, store = onboarding
     issued = await h.issue_invitation(IssueInvitation(max_uses=1), ctx(ADMIN), deps)
-    token = issued.result["token"]
+    token = issued.result.token
 
     cmd = RegisterMember(invitation_token=token, email="Anna.Petrova@Example.org", password="s3cret-pass",
                          full_name="  Анна Петровна ", consent_personal_data=True)
     done = await h.register_member(cmd, ctx(), deps)
-    member_id = done.result["member_id"]
-    assert done.result["status"] == "introduction"  # in the "Introduction" group, until moderated
+    member_id = done.result.member_id
+    assert done.result.status == "introduction"  # in the "Introduction" group, until moderated
     assert deps.accounts.emails["anna.petrova@example.org"][0] == member_id
 
     invitation = await store.load(h.INVITATION.subject(token))
@@ -107,7 +107,7 @@ async def test_a_registration_racing_another_append_decides_again(onboarding):
     """``execute`` on a conflict: someone appended to the invitation between load and append; the
     expected sequence catches it, the handler reloads and decides on the fresh state."""
     deps, store = onboarding
-    token = (await h.issue_invitation(IssueInvitation(max_uses=2), ctx(ADMIN), deps)).result["token"]
+    token = (await h.issue_invitation(IssueInvitation(max_uses=2), ctx(ADMIN), deps)).result.token
     send = store._send
     raced, answers = [], []
 
@@ -126,4 +126,4 @@ async def test_a_registration_racing_another_append_decides_again(onboarding):
     done = await h.register_member(cmd, ctx(), deps)
     assert [a["error"]["err_code"] for a in answers if "error" in a] == [10071]  # caught, decided again
     uses = [r.event for r in (await store.load(h.INVITATION.subject(token))).events[1:]]
-    assert [u.member_id for u in uses] == ["m-other", done.result["member_id"]]
+    assert [u.member_id for u in uses] == ["m-other", done.result.member_id]
