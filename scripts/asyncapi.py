@@ -62,11 +62,10 @@ NATS_BINDING_VERSION = "0.1.0"
 
 
 def bootstraps() -> dict[str, Callable[[], Service]]:
-    """Every service that runs on the bus, by name."""
-    from services.groups.app import bootstrap as groups
-    from services.onboarding.app import bootstrap as onboarding
+    """Every service that runs on the bus, by name (services/registry.py)."""
+    from services.registry import domain_services
 
-    return {"onboarding": onboarding, "groups": groups}
+    return {d.name: d.bootstrap for d in domain_services()}
 
 
 # ---------------------------------------------------------------- subjects

@@ -47,9 +47,11 @@ from libs.contracts.subjects import EVENTS_STREAM, event_subject, events_of
 from libs.kit.eventstore import EventStore, Meta, Stream
 from libs.kit.pii import PiiVault
 from libs.kit.provision import provision
+from services.registry import domain_services, edge_services
 from scripts.bench_http import RawHttp
 from scripts.bench_platform import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, BenchPlatform, RssSampler, cpu_seconds, rss_mib
 
+DOMAIN = tuple(d.name for d in domain_services())
 RESULTS = ROOT / "bench-results.json"
 PROFILE = {
     "full_name": "Bench Newcomer",
@@ -266,7 +268,7 @@ async def quiet(plat: BenchPlatform, threshold: float = 0.1, quiet_s: float = 1.
     t0 = time.perf_counter()
     nc = await nats.connect(plat.nats_url, name="bench-quiet")
     try:
-        await wait_idle(nc, ("onboarding", "groups"), timeout=timeout)
+        await wait_idle(nc, DOMAIN, timeout=timeout)
     finally:
         await nc.close()
     pids = {**plat.pids, "nats-server": plat.nats.proc.pid}
@@ -498,7 +500,7 @@ async def bench_rebuild(nats_url: str, aggregates: int, rounds: int, sampler: Rs
     nc = await nats.connect(nats_url, name="bench-rebuild")
     js = nc.jetstream(timeout=30.0)
     try:
-        settle_s = await wait_idle(nc, ("onboarding", "groups"), timeout=900)
+        settle_s = await wait_idle(nc, DOMAIN, timeout=900)
         log(f"rebuild: log filled in {fill_s:.1f}s ({written / fill_s:,.0f} appends/s in flight), "
             f"consumers caught up {settle_s:.1f}s later")
         subjects = [events_of("onboarding", "member")]
@@ -586,7 +588,7 @@ def build_rows(res: dict) -> list[tuple[str, str, str, str, str, str]]:
                      f"ratio ≥ {TARGETS['rebuild_ratio']} & ≥ {TARGETS['rebuild_eps']:,.0f}/s", verdict(ok)))
     m = res.get("rss")
     if m:
-        for name in ("onboarding", "groups", "gateway"):
+        for name in (*DOMAIN, *(d.name for d in edge_services())):
             idle = m["idle_mib"].get(name)
             load = m.get("load_mib", {}).get(name)
             if idle is not None:

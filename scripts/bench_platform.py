@@ -17,9 +17,10 @@ from pathlib import Path
 import httpx
 
 from libs.kit.natsserver import NatsServer, free_port
+from services.registry import domain_services, edge_services
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("onboarding", "groups", "gateway")
+SERVICES = tuple(d.name for d in (*domain_services(), *edge_services()))
 ADMIN_EMAIL = "bench-admin@hr-mnenie.ru"
 ADMIN_PASSWORD = "bench-admin-password"
 

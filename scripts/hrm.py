@@ -48,6 +48,7 @@ import nats.errors
 from nats.js.errors import APIError, NotFoundError
 from pydantic import ValidationError
 
+from services.registry import domain_services
 from libs.contracts.subjects import (
     DEADLETTER_ROOT,
     DEADLETTER_STREAM,
@@ -61,7 +62,7 @@ from libs.kit import provision as provisioning
 from libs.kit.direct import DirectGetFailed, DirectReader
 
 #: the services that answer on hr.ctl.<service>.*
-SERVICES = ("onboarding", "groups")
+SERVICES = tuple(d.name for d in domain_services())
 DEFAULT_NATS = "nats://127.0.0.1:4222"
 DEFAULT_API = "http://127.0.0.1:8000"
 #: the NATS user each command runs as in a deployment, which fixes its reply subjects (_INBOX_<client>.>)

@@ -17,12 +17,15 @@ import time
 from pathlib import Path
 
 from libs.kit.natsserver import NatsServer
+from services.registry import domain_services, edge_services
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("onboarding", "groups", "gateway")
+#: domain services first (in development they provision the streams), then the edge
+SERVICES = tuple(d.name for d in (*domain_services(), *edge_services()))
 DEV_ADMIN_EMAIL = "admin@hr-mnenie.ru"
 DEV_ADMIN_PASSWORD = "admin-dev-password"
-COLORS = {"nats": "\033[90m", "onboarding": "\033[36m", "groups": "\033[35m", "gateway": "\033[32m"}
+COLORS = {"nats": "\033[90m", **{d.name: d.colour for d in (*domain_services(), *edge_services())}}
+EDGE = {d.name for d in edge_services()}
 
 
 def main() -> int:
@@ -49,8 +52,8 @@ def main() -> int:
         )
         procs[name] = p
         sel.register(p.stdout, selectors.EVENT_READ, name)
-        if name != "gateway":
-            time.sleep(0.5)  # services create the streams; the gateway needs none
+        if name not in EDGE:
+            time.sleep(0.5)  # services create the streams; the edge needs none
 
     print(f"nats-server on {nats.url} (JetStream data in {var / 'nats'}, log in {var / 'nats.log'})")
     print("gateway on http://127.0.0.1:8000  (OpenAPI: http://127.0.0.1:8000/docs)")

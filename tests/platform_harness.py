@@ -18,10 +18,7 @@ import uvicorn
 from libs.kit.natsserver import free_port
 from services.gateway.app import create_app
 from services.gateway.settings import Settings as GatewaySettings
-from services.groups.app import bootstrap as groups_bootstrap
-from services.groups.settings import Settings as GroupsSettings
-from services.onboarding.app import bootstrap as onboarding_bootstrap
-from services.onboarding.settings import Settings as OnboardingSettings
+from services.registry import domain_services
 
 ADMIN_EMAIL = "admin@hr-mnenie.ru"
 ADMIN_PASSWORD = "admin-test-password"
@@ -63,20 +60,22 @@ class Platform:
         common = {**store, "log_level": "WARNING"}
         secret = production_secrets() if env == "production" else {}
         verifier = {k: v for k, v in secret.items() if k in ("env", "token_public_key")}
-        self.settings = {
-            # one address runs the whole suite: the per-address limit is set out of its way
-            # (tests of that limit pose as other addresses)
-            "onboarding": OnboardingSettings(
-                **common, **secret, nats_url=urls.get("onboarding", nats_url), admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
-                argon2_time_cost=1, argon2_memory_kib=1024, consistency_wait_s=5.0,
-                login_max_failures_per_address=100_000,
-            ),
-            "groups": GroupsSettings(**common, **verifier, nats_url=urls.get("groups", nats_url), **({"pii_kek": secret["pii_kek"]} if secret else {}),
-                                     consistency_wait_s=5.0),
+        # what a test platform gives each service beyond the common settings: fast argon2, the test admin,
+        # and (one address runs the whole suite) a per-address sign-in limit out of its way (tests of that
+        # limit pose as other addresses)
+        specific = {
+            "onboarding": {**secret, "admin_email": ADMIN_EMAIL, "admin_password": ADMIN_PASSWORD,
+                           "argon2_time_cost": 1, "argon2_memory_kib": 1024, "login_max_failures_per_address": 100_000},
         }
+        self.declarations = {d.name: d for d in domain_services()}
+        self.settings = {}
+        for name, declaration in self.declarations.items():
+            own = specific.get(name) or {**verifier, **({"pii_kek": secret["pii_kek"]} if secret else {})}
+            self.settings[name] = declaration.settings(**common, **own, nats_url=urls.get(name, nats_url),
+                                                       consistency_wait_s=5.0)
         self.gateway_settings = GatewaySettings(nats_url=urls.get("gateway", nats_url), log_level="WARNING", **verifier,
                                                 forwarded_secret=FORWARDED_SECRET)
-        self.bootstraps = {"onboarding": onboarding_bootstrap, "groups": groups_bootstrap}
+        self.bootstraps = {name: d.bootstrap for name, d in self.declarations.items()}
         self.services = {}
         self.port = free_port()
         self._server: uvicorn.Server | None = None

@@ -6,12 +6,32 @@ platform (it is all a consumer sees of a message's kind), so a duplicate is refu
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Any, Callable, Iterable
 
-from libs.contracts import groups, onboarding
+import libs.contracts
 from libs.contracts.base import Event, ServiceContracts
 
-CATALOG: tuple[ServiceContracts, ...] = (onboarding.CONTRACTS, groups.CONTRACTS)
+
+#: the modules of libs/contracts that belong to no service
+SHARED = frozenset({"base", "envelope", "errors", "export", "registry", "rpc", "subjects", "types"})
+
+
+def _catalog() -> tuple[ServiceContracts, ...]:
+    """Every contract module that declares a service's CONTRACTS: adding the module adds the service."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(libs.contracts.__path__), key=lambda i: i.name):
+        if info.name in SHARED:
+            continue
+        module = importlib.import_module(f"libs.contracts.{info.name}")
+        contracts = getattr(module, "CONTRACTS", None)
+        if isinstance(contracts, ServiceContracts):
+            found.append(contracts)
+    return tuple(found)
+
+
+CATALOG: tuple[ServiceContracts, ...] = _catalog()
 
 
 class DuplicateEventType(TypeError):

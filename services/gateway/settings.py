@@ -5,6 +5,7 @@ from typing import ClassVar
 
 from pydantic import Field, SecretStr
 
+from libs.contracts.registry import CATALOG
 from libs.kit.settings import KitSettings
 
 
@@ -14,7 +15,7 @@ class Settings(KitSettings):
     #: how long the gateway waits for a service's reply; also the deadline a request carries
     request_timeout_s: float = Field(default=10.0, gt=0, le=60)
     #: services /readyz asks for their status
-    services: tuple[str, ...] = ("onboarding", "groups")
+    services: tuple[str, ...] = Field(default_factory=lambda: tuple(c.service for c in CATALOG))
     #: the AsyncAPI document served at GET /asyncapi.json (`make asyncapi`); relative to the repository root
     asyncapi_path: Path = Path("docs/asyncapi.json")
     #: the largest request body read (JSON); larger ones get 413 before anything else happens

@@ -29,11 +29,13 @@ import nats
 
 from libs.contracts.subjects import EVENTS_STREAM
 from libs.kit.natsserver import NatsServer, free_port
+from services.registry import domain_services, edge_services
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_EMAIL = "admin@chaos.example.ru"
 ADMIN_PASSWORD = "chaos-admin-password"
-SERVICES = ("onboarding", "groups")
+SERVICES = tuple(d.name for d in domain_services())
+EDGE = tuple(d.name for d in edge_services())
 
 
 class ManagedProcess:
@@ -187,7 +189,7 @@ class Supervisor:
         return p
 
     def add_platform(self) -> None:
-        for name in (*SERVICES, "gateway"):
+        for name in (*SERVICES, *EDGE):
             self.add_service(name)
 
     # ------------------------------------------------------------ control
@@ -257,8 +259,9 @@ class Supervisor:
             if name in self.procs:
                 self.procs[name].start()
                 await self.wait_service(name)
-        if "gateway" in self.procs:
-            self.procs["gateway"].start()
+        for name in EDGE:
+            if name in self.procs:
+                self.procs[name].start()
         await self.wait_ready()
 
     def stop_all(self) -> None:

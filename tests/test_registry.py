@@ -1,0 +1,47 @@
+"""One registry of services: every folder is declared, and what each declaration says agrees with the
+contracts catalog, the service's own registrations and the lists other parts keep."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+
+import pytest
+
+from libs.contracts.registry import CATALOG
+from services import registry
+from services.gateway.settings import Settings as GatewaySettings
+
+
+def test_every_service_folder_is_declared():
+    assert set(registry.service_folders()) == set(registry.SERVICES)
+
+
+def test_a_folder_without_a_declaration_is_refused():
+    folder = registry.SERVICES_DIR / f"zz{uuid.uuid4().hex[:8]}"
+    folder.mkdir()
+    (folder / "__init__.py").write_text("")
+    try:
+        with pytest.raises(registry.Undeclared, match=folder.name):
+            registry._load()
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_the_domain_services_are_the_contracts_catalog():
+    assert {d.name for d in registry.domain_services()} == {c.service for c in CATALOG}
+    for d in registry.domain_services():
+        assert d.contracts in CATALOG
+
+
+@pytest.mark.parametrize("name", [d.name for d in registry.domain_services()])
+def test_a_service_handles_exactly_its_contracts(name):
+    declaration = registry.SERVICES[name]
+    svc = declaration.bootstrap(declaration.settings())
+    subjects = svc.subjects
+    assert sorted(subjects["commands"]) == sorted(f"hr.cmd.{name}.{c.type_name}" for c in declaration.contracts.commands)
+    assert sorted(subjects["queries"]) == sorted(f"hr.qry.{name}.{q.type_name}" for q in declaration.contracts.queries)
+
+
+def test_readiness_asks_every_domain_service():
+    assert set(GatewaySettings().services) == {d.name for d in registry.domain_services()}
