@@ -102,6 +102,8 @@ async def subjects_in_use(svc: Service) -> set[str]:
             address = getattr(sub, "subject", None)
             subject = getattr(address, "broker_address", None) or str(address or "")
             out.update([subject] if subject else list(getattr(sub, "filter_subjects", ()) or ()))
+    for sub in getattr(svc, "_control_subs", ()):  # rebuild and replay: plain subscriptions of every replica
+        out.add(sub.subject)
     for runner in svc.runners:
         out.update(runner.c.subjects)
         info = await svc.js.consumer_info(EVENTS_STREAM, runner.durable)
@@ -231,7 +233,7 @@ CONTROL_SCHEMAS: dict[str, dict] = {
                 "properties": {
                     "name": {"type": "string"},
                     "kind": {"type": "string", "enum": ["policy", "projection"]},
-                    "state": {"type": "string", "enum": ["running", "stalled", "stopped"],
+                    "state": {"type": "string", "enum": ["running", "standby", "stalled", "stopped"],
                               "description": "stalled: held at one event by a passing cause, retried"},
                     "checkpoint": {"type": "integer", "description": "last applied stream sequence"},
                     "lag": {"type": ["integer", "null"], "description": "events pending or unacknowledged"},
@@ -412,8 +414,8 @@ def document() -> dict:
 
         # operators' control subjects
         for verb, request, answer, queue in (("status", "ControlStatusRequest", "ControlStatusReply", False),
-                                             ("rebuild", "ControlRebuildRequest", "ControlRebuildReply", True),
-                                             ("replay", "ControlReplayRequest", "ControlReplayReply", True)):
+                                             ("rebuild", "ControlRebuildRequest", "ControlRebuildReply", False),
+                                             ("replay", "ControlReplayRequest", "ControlReplayReply", False)):
             subject = control_subject(service, verb)
             messages[request] = {"name": request, "title": request, "payload": _ref("components/schemas", request)}
             channels[subject] = {"address": subject, "messages": {request: _ref("components/messages", request)}}
@@ -424,7 +426,8 @@ def document() -> dict:
                 "reply": reply(answer),
                 "summary": {"status": "Every consumer's state, checkpoint, lag, stall, dead letters and rebuild "
                                       "progress (every replica answers)",
-                            "rebuild": "Drop projections' read models and replay the log into them",
+                            "rebuild": "Drop projections' read models and replay the log into them (every replica "
+                                       "receives it; the one holding a projection's lease acts and answers)",
                             "replay": "After a fix: apply a consumer's dead letters again (a projection is "
                                       "rebuilt)"}[verb],
                 "tags": [{"name": service}],

@@ -24,6 +24,7 @@ from libs.contracts.subjects import (
     PII_SHREDDED_SUBJECT,
     inbox_prefix,
 )
+from libs.kit.lease import LEASES_BUCKET
 from libs.kit.provision import BUCKETS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +74,10 @@ def service_permissions(svc) -> dict[str, list[str]]:
             f"{API}.CONSUMER.MSG.NEXT.{EVENTS_STREAM}.{durable}",
             f"$JS.ACK.{EVENTS_STREAM}.{durable}.>",
         ]
+    # its own leases only (single-active consumers: keys <service>.<consumer>)
+    publish += [f"$KV.{LEASES_BUCKET}.{name}.>", f"{API}.STREAM.INFO.KV_{LEASES_BUCKET}",
+                f"{API}.DIRECT.GET.KV_{LEASES_BUCKET}.$KV.{LEASES_BUCKET}.{name}.>",
+                f"{API}.STREAM.MSG.GET.KV_{LEASES_BUCKET}"]
     for bucket in own_buckets:
         publish += [f"$KV.{bucket}.>", f"{API}.STREAM.INFO.KV_{bucket}", f"{API}.DIRECT.GET.KV_{bucket}.>",
                     f"{API}.STREAM.MSG.GET.KV_{bucket}"]

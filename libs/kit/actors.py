@@ -42,7 +42,7 @@ def register_actors(svc) -> Resolver:
         if last == 0:
             return None
         runner = next(r for r in svc.runners if r.c.name == CONSUMER)
-        if runner.checkpoint < last and not await runner.wait_caught_up(last, svc.settings.consistency_wait_s):
+        if not await runner.wait_caught_up(last, svc.settings.consistency_wait_s):
             raise Unavailable("service_unavailable")
         facts = await svc.store.get(ACTORS, member_id)
         if facts is None or not facts["exists"] or facts["erased"]:

@@ -35,8 +35,9 @@ from pydantic import ValidationError
 from libs.contracts.registry import UnknownEvent, UnsupportedVersion
 from libs.contracts.subjects import DEADLETTER_STREAM, EVENTS_STREAM, deadletter_subject
 from libs.kit.direct import DirectReader
-from libs.kit.docstore.port import DocumentStore
+from libs.kit.docstore.port import DocumentStore, Fenced
 from libs.kit.eventstore import MAX_MESSAGE_BYTES, EventStorePort, Recorded
+from libs.kit.lease import RENEW_S, keep
 from libs.kit.logging import describe, get_logger
 from libs.kit.pii import Undecryptable
 from libs.kit.projection import View
@@ -55,6 +56,10 @@ FIRST_BACKOFF_S = 0.2
 
 class Malformed(Exception):
     """The closed list of reasons an event can never be applied."""
+
+
+class NotActive(Exception):
+    """A replica standing by was asked to do what only the active one does (rebuild)."""
 
 
 @dataclass
@@ -90,7 +95,9 @@ class Runner:
         store: DocumentStore,
         *,
         max_backoff_s: float = 10.0,
+        lease=None,
     ):
+        """``lease`` (libs/kit/lease.py): run single-active among replicas; None: this process alone."""
         self.service = service
         self.c = consumer
         self._nc = nc
@@ -108,6 +115,17 @@ class Runner:
         self._stopping = False
         #: set (and replaced) after every fetched batch: wakes read-your-writes waiters
         self._progress = asyncio.Event()
+        self._lease = lease
+        self._keeper: asyncio.Task | None = None
+
+    @property
+    def active(self) -> bool:
+        """This replica applies the events (alone, or holding the lease); else it stands by."""
+        return self._lease is None or self._lease.held
+
+    @property
+    def fence(self) -> int:
+        return (self._lease.fence or 0) if self._lease is not None else 0
 
     @property
     def checkpoint_name(self) -> str:
@@ -117,9 +135,36 @@ class Runner:
 
     async def start(self) -> None:
         self.checkpoint = await self._store.get_checkpoint(self.checkpoint_name)
-        await self._subscribe()
+        if self._lease is None:
+            await self._subscribe()
         self._stopping = False
         self._task = asyncio.create_task(self._loop(), name=self.durable)
+
+    async def _take_over_or_stand_by(self) -> bool:
+        """Standing by: try for the lease; on winning it, start from the stored checkpoint (the previous
+        holder's last word) with a consumer made afresh, which evicts whatever the old holder pulled."""
+        try:
+            won = await self._lease.acquire()
+        except (nats.errors.Error, asyncio.TimeoutError) as e:
+            log.warning("lease_unavailable", consumer=self.durable, error=describe(e))
+            won = False
+        if not won:
+            await asyncio.sleep(RENEW_S)
+            return False
+        self.checkpoint = await self._store.get_checkpoint(self.checkpoint_name)
+        await self._subscribe()
+        self._keeper = asyncio.create_task(keep(self._lease, self._lost), name=f"{self.durable}-lease")
+        log.info("took_over", consumer=self.durable, checkpoint=self.checkpoint, fence=self.fence)
+        return True
+
+    async def _lost(self) -> None:
+        log.warning("lease_lost", consumer=self.durable, checkpoint=self.checkpoint)
+
+    async def _step_down(self) -> None:
+        if self._keeper is not None:
+            self._keeper.cancel()
+            self._keeper = None
+        await self._drop_subscription()
 
     async def _subscribe(self) -> None:
         """(Re)create the durable consumer at the first event after the checkpoint.
@@ -177,13 +222,20 @@ class Runner:
             except asyncio.CancelledError:
                 pass
             self._task = None
-        await self._drop_subscription()
+        await self._step_down()
+        if self._lease is not None:
+            try:
+                await self._lease.release()  # the standby takes over at once
+            except (nats.errors.Error, asyncio.TimeoutError) as e:
+                log.info("lease_not_released", consumer=self.durable, error=describe(e))
 
     async def rebuild(self) -> dict:
         """Drop the read models and replay the whole log into them."""
         if self.c.kind != "projection":
             raise ValueError("only projections can be rebuilt")
-        await self.stop()
+        if not self.active:
+            raise NotActive(self.durable)
+        await self._pause()
         try:
             await self._js.delete_consumer(EVENTS_STREAM, self.durable)
         except NotFoundError:
@@ -191,13 +243,28 @@ class Runner:
         async with self._store.batch():
             # the checkpoint first: a crash half-way replays over what is left
             # instead of leaving dropped documents behind a stale checkpoint
-            await self._store.set_checkpoint(self.checkpoint_name, 0)
+            await self._store.set_checkpoint(self.checkpoint_name, 0, self.fence)
             for coll in self.c.collections:
                 await self._store.drop(coll)
         total = await self._events.last_seq()
         self.rebuilding = {"target_seq": total, "started_at": time.time()}
-        await self.start()
+        self.checkpoint = 0
+        await self._subscribe()
+        self._stopping = False
+        self._task = asyncio.create_task(self._loop(), name=self.durable)
         return {"projection": self.c.name, "target_seq": total}
+
+    async def _pause(self) -> None:
+        """Stop applying without giving up the lease (a rebuild keeps it)."""
+        self._stopping = True
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        await self._drop_subscription()
 
     # ------------------------------------------------------------ dead letters
 
@@ -248,7 +315,14 @@ class Runner:
             pending = info.num_pending + info.num_ack_pending
         except NotFoundError:
             pass
-        state = "stalled" if self.stall else ("running" if self._task and not self._task.done() else "stopped")
+        alive = self._task is not None and not self._task.done()
+        if not alive:
+            state = "stopped"
+        elif not self.active:
+            state = "standby"
+            self.checkpoint = await self._store.get_checkpoint(self.checkpoint_name)  # the holder's progress
+        else:
+            state = "stalled" if self.stall else "running"
         out = {"name": self.c.name, "kind": self.c.kind, "state": state, "checkpoint": self.checkpoint,
                "lag": pending, "dead_letters": await self.deadletters()}
         if self.stall:
@@ -265,6 +339,10 @@ class Runner:
     async def caught_up_to(self, seq: int) -> bool:
         if self.checkpoint >= seq:
             return True
+        if not self.active:  # a standby answers from the checkpoint its active twin stored
+            self.checkpoint = await self._store.get_checkpoint(self.checkpoint_name)
+            if self.checkpoint >= seq:
+                return True
         # the sequence may lie outside this consumer's subjects: then being
         # idle (nothing pending, nothing unacked) means it has seen it
         try:
@@ -305,6 +383,11 @@ class Runner:
         reconnects = self._nc.stats["reconnects"]
         fetch_failures = 0
         while not self._stopping:
+            if not self.active:
+                await self._step_down()
+                if not await self._take_over_or_stand_by():
+                    continue
+                rewind = False
             if self._nc.stats["reconnects"] != reconnects:
                 # deliveries in flight when the connection dropped may be lost,
                 # and acks too: start over from the checkpoint
@@ -334,6 +417,12 @@ class Runner:
                 await self._process(msgs)
             except asyncio.CancelledError:
                 raise
+            except Fenced:
+                # a successor holds the lease now: nothing of this batch was written
+                log.warning("fenced", consumer=self.durable, checkpoint=self.checkpoint)
+                await self._step_down()
+                if self._lease is not None:
+                    self._lease.forget()
             except Exception as e:  # noqa: BLE001 - an ack lost with the connection: the checkpoint holds
                 log.warning("ack_failed", consumer=self.durable, error=describe(e))
                 rewind = True
@@ -358,7 +447,7 @@ class Runner:
         while True:
             try:
                 result = await step()
-            except (Malformed, asyncio.CancelledError):
+            except (Malformed, Fenced, asyncio.CancelledError):
                 raise
             except Exception as e:  # noqa: BLE001 - a passing cause: retried, reported, never skipped
                 attempt += 1
@@ -411,7 +500,7 @@ class Runner:
         async with self._store.batch():
             for msg, rec in items:
                 await self._handle(msg, rec)
-            await self._store.set_checkpoint(self.checkpoint_name, items[-1][1].seq)
+            await self._store.set_checkpoint(self.checkpoint_name, items[-1][1].seq, self.fence)
         self.checkpoint = items[-1][1].seq
         if any(rec.event.erases for _, rec in items):
             # the person's data must not linger in the store's files (freed pages, the WAL)
@@ -473,6 +562,6 @@ class Runner:
         }
         await self._js.publish(deadletter_subject(self.service, self.c.name), msg.data, headers=headers)
         # past it for good: a rewind must not dead-letter it a second time
-        await self._store.set_checkpoint(self.checkpoint_name, seq)
+        await self._store.set_checkpoint(self.checkpoint_name, seq, self.fence)
         self.checkpoint = seq
         log.warning("dead_lettered", consumer=self.durable, seq=seq, reason=reason)

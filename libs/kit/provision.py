@@ -36,6 +36,7 @@ from libs.contracts.subjects import (
     PII_KEYS_STREAM,
     inbox_prefix,
 )
+from libs.kit.lease import LEASE_TTL_S, LEASES_BUCKET
 from libs.kit.logging import get_logger
 from libs.kit.settings import KitSettings
 
@@ -62,6 +63,8 @@ BUCKETS: tuple[Bucket, ...] = (
     Bucket("hr_onboarding_login_failures", ttl_s=7 * DAY),
     Bucket("hr_onboarding_requests", ttl_s=DAY),
     Bucket("hr_groups_requests", ttl_s=DAY),
+    # single-active consumers: an entry lapses LEASE_TTL_S after its holder's last renewal
+    Bucket(LEASES_BUCKET, ttl_s=LEASE_TTL_S),
 )
 
 

@@ -42,6 +42,8 @@ from libs.kit.consumers import Consumer, Runner
 from libs.kit.decider import Decider
 from libs.kit.docstore.port import DocumentStore, open_store
 from libs.kit.eventstore import ConcurrencyConflict, EventStore, EventStorePort, Meta, Stream
+from libs.kit.direct import unsubscribe
+from libs.kit.lease import LEASES_BUCKET, Lease, holder_id
 from libs.kit.logging import get_logger, setup_logging
 from libs.kit.pii import PiiVault
 from libs.kit.provision import BUCKETS, provision
@@ -94,6 +96,7 @@ class Service:
         self._tracer_provider = None
         self._states: OrderedDict[str, tuple[Any, int, int]] = OrderedDict()
         self.records = None
+        self._control_subs: list = []
         self.resolve_actor: Callable[[str], Awaitable[Actor | None]] | None = None
         if not own_actors:
             self.resolve_actor = register_actors(self)
@@ -277,11 +280,14 @@ class Service:
         self.store = await open_store(self.settings.docstore_url, f"{self.settings.docstore_prefix}{self.name}")
         for fn in self._on_start:
             await fn()
+        leases = await self.js.key_value(LEASES_BUCKET)
         for c in self._consumers:
             runner = Runner(self.name, c, self.nc, self.events, self.store,
+                            lease=Lease(leases, f"{self.name}.{c.name}"),
                             max_backoff_s=self.settings.retry_max_backoff_s)
             await runner.start()
             self.runners.append(runner)
+        await self._subscribe_active_control()
         log.info("service_started", nats=redact_url(self.settings.nats_url), docstore=redact_url(self.settings.docstore_url))
 
     async def _ensure_provisioned(self) -> None:
@@ -296,7 +302,7 @@ class Service:
             except NotFoundError:
                 missing.append(stream)
         for bucket in BUCKETS:
-            if bucket.name.startswith(f"hr_{self.name}_"):
+            if bucket.name.startswith(f"hr_{self.name}_") or bucket.name == LEASES_BUCKET:
                 try:
                     await self.js.key_value(bucket.name)
                 except BucketNotFoundError:
@@ -317,33 +323,49 @@ class Service:
 
     def _subscribe_control(self) -> None:
         async def status(msg: NatsMessage) -> dict:
-            return {"service": self.name, "consumers": [await r.status() for r in self.runners]}
-
-        async def rebuild(msg: NatsMessage) -> dict:
-            try:
-                name = json.loads(msg.body or b"{}").get("projection")
-            except ValueError:
-                name = None
-            targets = [r for r in self.runners if r.c.kind == "projection" and (name is None or r.c.name == name)]
-            if not targets:
-                return {"ok": False, "error": f"no projection named {name!r}"}
-            return {"ok": True, "rebuilding": [await r.rebuild() for r in targets]}
-
-        async def replay(msg: NatsMessage) -> dict:
-            try:
-                name = json.loads(msg.body or b"{}").get("consumer")
-            except ValueError:
-                name = None
-            targets = [r for r in self.runners if name is None or r.c.name == name]
-            if not targets:
-                return {"ok": False, "error": f"no consumer named {name!r}"}
-            return {"ok": True, "replayed": [await r.replay() for r in targets]}
+            return {"service": self.name, "replica": holder_id(),
+                    "consumers": [await r.status() for r in self.runners]}
 
         self.broker.subscriber(control_subject(self.name, "status"), title="status")(status)
-        self.broker.subscriber(control_subject(self.name, "rebuild"), queue=self.name, title="rebuild")(rebuild)
-        self.broker.subscriber(control_subject(self.name, "replay"), queue=self.name, title="replay")(replay)
+
+    async def _subscribe_active_control(self) -> None:
+        """Rebuild and replay go to every replica (no queue group): each acts on the consumers whose lease
+        it holds and answers only then, so the operator hears from the replica that did the work."""
+
+        def targets_of(msg, key: str, kinds: tuple[str, ...]) -> tuple[str | None, list[Runner]]:
+            try:
+                name = json.loads(msg.data or b"{}").get(key)
+            except ValueError:
+                name = None
+            return name, [r for r in self.runners if r.c.kind in kinds and (name is None or r.c.name == name)]
+
+        async def answer(msg, body: dict) -> None:
+            if msg.reply:
+                await msg.respond(json.dumps(body).encode())
+
+        async def rebuild(msg) -> None:
+            name, targets = targets_of(msg, "projection", ("projection",))
+            if not targets:
+                return await answer(msg, {"ok": False, "error": f"no projection named {name!r}"})
+            mine = [r for r in targets if r.active]
+            if mine:
+                await answer(msg, {"ok": True, "rebuilding": [await r.rebuild() for r in mine]})
+
+        async def replay(msg) -> None:
+            name, targets = targets_of(msg, "consumer", ("projection", "policy"))
+            if not targets:
+                return await answer(msg, {"ok": False, "error": f"no consumer named {name!r}"})
+            mine = [r for r in targets if r.active]
+            if mine:
+                await answer(msg, {"ok": True, "replayed": [await r.replay() for r in mine]})
+
+        self._control_subs = [await self.nc.subscribe(control_subject(self.name, "rebuild"), cb=rebuild),
+                              await self.nc.subscribe(control_subject(self.name, "replay"), cb=replay)]
 
     async def stop(self) -> None:
+        for sub in self._control_subs:
+            await unsubscribe(sub)
+        self._control_subs = []
         for r in self.runners:
             await r.stop()
         self.runners.clear()

@@ -183,14 +183,43 @@ class Supervisor:
             "OTEL_SDK_DISABLED": "true",
         }
 
-    def add_service(self, name: str) -> ManagedProcess:
-        p = ManagedProcess(name, [sys.executable, "-m", f"services.{name}"], self.env(), self.logs / f"{name}.log")
-        self.procs[name] = p
+    def add_service(self, name: str, replica: int = 1) -> ManagedProcess:
+        """The process ``name`` (a service), or ``name-r<replica>`` for a further replica of it."""
+        key = name if replica == 1 else f"{name}-r{replica}"
+        p = ManagedProcess(key, [sys.executable, "-m", f"services.{name}"], self.env(), self.logs / f"{key}.log")
+        p.service = name
+        self.procs[key] = p
         return p
 
-    def add_platform(self) -> None:
-        for name in (*SERVICES, *EDGE):
+    def add_platform(self, replicas: int = 1) -> None:
+        for name in SERVICES:
+            for replica in range(1, replicas + 1):
+                self.add_service(name, replica)
+        for name in EDGE:
             self.add_service(name)
+
+    def replicas_of(self, service: str) -> list[ManagedProcess]:
+        return [p for p in self.procs.values() if getattr(p, "service", p.name) == service]
+
+    async def lease_holders(self, service: str) -> dict[str, str | None]:
+        """Consumer name -> the process (its key in procs) that holds its lease, by the holder's pid."""
+        from libs.kit.lease import LEASES_BUCKET
+
+        by_pid = {str(p.pid): key for key, p in self.procs.items() if p.alive}
+        nc = await nats.connect(self.nats_url.split(","), connect_timeout=2)
+        try:
+            kv = await nc.jetstream(timeout=5).key_value(LEASES_BUCKET)
+            out = {}
+            for key in await kv.keys():
+                if key.startswith(f"{service}."):
+                    entry = await kv.get(key)
+                    pid = entry.value.decode().rsplit(":", 1)[-1] if entry.value else ""
+                    out[key.split(".", 1)[1]] = by_pid.get(pid)
+            return out
+        except Exception:  # noqa: BLE001 - no leases yet (nats-py raises when the bucket is empty)
+            return {}
+        finally:
+            await nc.close()
 
     # ------------------------------------------------------------ control
 
@@ -256,8 +285,9 @@ class Supervisor:
             node.start()
         await self.wait_jetstream()
         for name in SERVICES:
-            if name in self.procs:
-                self.procs[name].start()
+            for p in self.replicas_of(name):
+                p.start()
+            if self.replicas_of(name):
                 await self.wait_service(name)
         for name in EDGE:
             if name in self.procs:
@@ -300,7 +330,7 @@ class Supervisor:
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
-            proc = self.procs[name]
+            proc = self.replicas_of(name)[0]
             if not proc.alive:
                 raise RuntimeError(f"{name} exited with {proc.proc.returncode}:\n{self.tail(name)}")
             try:

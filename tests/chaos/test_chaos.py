@@ -21,7 +21,7 @@ import pytest
 
 from libs.contracts.subjects import EVENTS_STREAM, control_subject
 from tests.chaos import checks
-from tests.chaos.harness import ADMIN_EMAIL, ADMIN_PASSWORD, Supervisor
+from tests.chaos.harness import ADMIN_EMAIL, ADMIN_PASSWORD, SERVICES, Supervisor
 from tests.chaos.load import PROFILE, Load
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(300)]
@@ -288,3 +288,40 @@ async def test_erased_members_are_served_nowhere_after_a_store_fault(tmp_path):
             assert "Сбойная".encode() not in raw and b"777-66-55" not in raw, service
     finally:
         sup.stop_all()
+
+
+# ---------------------------------------------------------------- e. two replicas of every service
+
+
+async def test_two_replicas_of_each_service_the_active_one_killed_under_load(tmp_path):
+    """Two processes of each domain service share commands, queries and one read-model store; each
+    projection and policy is applied by the replica holding its lease. kill -9 of the one holding
+    them: the standby takes over by itself within seconds; then the killed one comes back as standby."""
+    took_over: dict[str, float] = {}
+
+    async def disrupt(sup: Supervisor, load: Load) -> None:
+        for service in SERVICES:
+            holders = await sup.lease_holders(service)
+            assert holders and all(holders.values()), f"{service}: leases not held: {holders}"
+            active = max(set(holders.values()), key=list(holders.values()).count)
+            others = [p.name for p in sup.replicas_of(service) if p.name != active]
+            assert others, f"{service}: no standby"
+            t0 = time.monotonic()
+            sup.kill9(active)
+            while True:
+                now = await sup.lease_holders(service)
+                if now and set(now) == set(holders) and all(h in others for h in now.values()):
+                    break
+                assert time.monotonic() - t0 < 20, f"{service}: the standby did not take over: {now}"
+                await asyncio.sleep(0.2)
+            took_over[service] = time.monotonic() - t0
+            await load.wait_for(10, timeout=60)  # commands go on meanwhile (queue groups)
+            sup.start(active)  # back, as the standby
+            await sup.wait_ready()
+        print(f"\n[chaos] standbys took over after {', '.join(f'{s} {t:.1f}s' for s, t in took_over.items())}")
+
+    sup = Supervisor(tmp_path)
+    sup.add_nats()
+    sup.add_platform(replicas=2)
+    await run_scenario(sup, disrupt)
+    assert took_over.keys() == set(SERVICES)

@@ -57,7 +57,8 @@ class Deployed:
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory, request):
     base = tmp_path_factory.mktemp("deployed")
-    passwords = {u: secrets.token_urlsafe(16) for u in USERS}
+    # a letter first: nats-server reads an environment value that starts with a digit as a number
+    passwords = {u: "p" + secrets.token_urlsafe(16) for u in USERS}
     env_names = {f"NATS_{u.upper()}_PASSWORD": p for u, p in passwords.items()}
     mp = pytest.MonkeyPatch()
     for k, v in env_names.items():

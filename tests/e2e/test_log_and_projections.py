@@ -46,9 +46,10 @@ async def test_redelivered_events_change_no_projection(platform, admin):
         # a crash after the documents were written but before the checkpoint:
         # the whole log comes again over the existing documents
         for runner in [r for r in svc.runners if r.c.kind == "projection"]:
+            fence = runner.fence  # the checkpoint is the lease holder's to write
             await runner.stop()
             await svc.js.delete_consumer(EVENTS_STREAM, runner.durable)
-            await svc.store.set_checkpoint(runner.checkpoint_name, 0)
+            await svc.store.set_checkpoint(runner.checkpoint_name, 0, fence)
             runner.checkpoint = 0
             await runner.start()
         await settle(platform)

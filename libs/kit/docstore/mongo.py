@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from pymongo.errors import DuplicateKeyError
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from libs.kit.docstore.port import Doc, Page, Prefix, Sort
+from libs.kit.docstore.port import Fenced, Doc, Page, Prefix, Sort
 from libs.kit.docstore.query import (
     RESERVED,
     Eq,
@@ -182,10 +183,15 @@ class MongoStore:
         found = await self._db[CHECKPOINTS].find_one({"_id": name})
         return int(found["seq"]) if found else 0
 
-    async def set_checkpoint(self, name: str, seq: int) -> None:
-        await self._db[CHECKPOINTS].update_one(
-            {"_id": name}, {"$set": {"seq": seq}}, upsert=True
-        )
+    async def set_checkpoint(self, name: str, seq: int, fence: int = 0) -> None:
+        # a newer holder's fence makes the filter miss, and the upsert's insert then collides on _id
+        try:
+            await self._db[CHECKPOINTS].update_one(
+                {"_id": name, "$or": [{"fence": {"$lte": fence}}, {"fence": {"$exists": False}}]},
+                {"$set": {"seq": seq, "fence": fence}}, upsert=True,
+            )
+        except DuplicateKeyError:
+            raise Fenced(f"checkpoint {name}: a newer holder (fence > {fence}) writes it now") from None
 
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[None]:

@@ -26,6 +26,10 @@ class Page:
     next_cursor: str | None
 
 
+class Fenced(Exception):
+    """A writer that lost its lease tried to move a checkpoint its successor now owns."""
+
+
 class DocumentStore(Protocol):
     async def get(self, collection: str, doc_id: str) -> Doc | None: ...
 
@@ -95,7 +99,9 @@ class DocumentStore(Protocol):
     async def get_checkpoint(self, name: str) -> int:
         """Last stream sequence a projection applied; 0 when none."""
 
-    async def set_checkpoint(self, name: str, seq: int) -> None: ...
+    async def set_checkpoint(self, name: str, seq: int, fence: int = 0) -> None:
+        """Record ``seq`` unless the checkpoint was written with a newer ``fence`` (the lease revision of
+        a newer single-active holder): then raise Fenced and, inside a batch, roll the batch back."""
 
     async def scrub(self) -> None:
         """Make deleted documents unrecoverable from the store's own files (after an erasure).

@@ -32,7 +32,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
-from libs.kit.docstore.port import Doc, Page, Prefix, Sort
+from libs.kit.docstore.port import Fenced, Doc, Page, Prefix, Sort
 from libs.kit.docstore.query import (
     Condition,
     Eq,
@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS docs (
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
     name TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL
+    seq INTEGER NOT NULL,
+    fence INTEGER NOT NULL DEFAULT 0
 );
 """
 
@@ -98,6 +99,9 @@ def _connect(file: str) -> sqlite3.Connection:
     # deleted and overwritten rows are zeroed in the file, not left in free pages (erasure)
     conn.execute("PRAGMA secure_delete=ON")
     conn.executescript(_SCHEMA)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(checkpoints)")}
+    if "fence" not in columns:  # a store of an earlier version
+        conn.execute("ALTER TABLE checkpoints ADD COLUMN fence INTEGER NOT NULL DEFAULT 0")
     # SQLite's lower() folds ASCII only; prefix search folds in Python (query.fold)
     conn.create_function("hr_has_prefix", 2, _has_prefix, deterministic=True)
     return conn
@@ -256,9 +260,11 @@ _UPSERT_DOC = (
     "ON CONFLICT (coll, id) DO UPDATE SET body = excluded.body"
 )
 _DELETE_DOC = "DELETE FROM docs WHERE coll = ? AND id = ?"
+# a writer whose fence is older than the checkpoint's writes nothing (and is told: Fenced)
 _UPSERT_CHECKPOINT = (
-    "INSERT INTO checkpoints (name, seq) VALUES (?, ?) "
-    "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq"
+    "INSERT INTO checkpoints (name, seq, fence) VALUES (?, ?, ?) "
+    "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, fence = excluded.fence "
+    "WHERE checkpoints.fence <= excluded.fence"
 )
 
 
@@ -335,7 +341,9 @@ class SqliteStore:
             self._conn.execute("BEGIN IMMEDIATE")
             pending.begun = True
         for sql, params in pending.ops:
-            self._conn.execute(sql, params)
+            done = self._conn.execute(sql, params)
+            if sql is _UPSERT_CHECKPOINT and done.rowcount == 0:
+                raise Fenced(f"checkpoint {params[0]}: a newer holder (fence > {params[2]}) writes it now")
         pending.ops.clear()
         pending.docs.clear()
         pending.checkpoints.clear()
@@ -469,13 +477,14 @@ class SqliteStore:
         rows = await self._point_read("SELECT seq FROM checkpoints WHERE name = ?", (name,))
         return int(rows[0][0]) if rows else 0
 
-    async def set_checkpoint(self, name: str, seq: int) -> None:
+    async def set_checkpoint(self, name: str, seq: int, fence: int = 0) -> None:
         pending = self._in_batch()
         if pending is not None:
             pending.checkpoints[name] = seq
-            pending.ops.append((_UPSERT_CHECKPOINT, (name, seq)))
+            pending.ops.append((_UPSERT_CHECKPOINT, (name, seq, fence)))
             return
-        await self._write(_UPSERT_CHECKPOINT, (name, seq))
+        async with self.batch():  # one statement, checked like the others
+            await self.set_checkpoint(name, seq, fence)
 
     def _checkpoint_truncate(self) -> None:
         busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()

@@ -53,7 +53,7 @@ async def readyz(request: Request):
             consumers = body.get("consumers", [])
             lag = sum(c.get("lag") or 0 for c in consumers)
             # stalled: held at one event by a passing cause (a store or bus fault); not running: dead
-            stuck = [c["name"] for c in consumers if c.get("state") != "running"]
+            stuck = [c["name"] for c in consumers if c.get("state") not in ("running", "standby")]
             out = {"service": service, "ready": not stuck, "lag": lag, "consumers": consumers,
                    "dead_letters": sum(c.get("dead_letters") or 0 for c in consumers)}
             if stuck:
