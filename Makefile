@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-mongo lint up down schemas clean bench asyncapi test-chaos nats-conf
+.PHONY: install run test test-mongo lint up down schemas clean bench asyncapi test-chaos nats-conf deploy-files
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ schemas: $(STAMP)
 ## nats-conf: regenerate the NATS users and permissions of deploy/ from the services' registrations
 nats-conf: $(STAMP)
 	$(PY) -m scripts.natsconf
+
+## deploy-files: regenerate each domain service's block of docker-compose.yml and its deploy/k8s Deployment
+deploy-files: $(STAMP)
+	$(PY) -m scripts.deploygen
 
 ## asyncapi: regenerate docs/asyncapi.json, the AsyncAPI 3.0 document of the bus, from the services' code
 asyncapi: $(STAMP)

@@ -28,10 +28,18 @@ class Declaration:
     contracts: ServiceContracts | None = None
     #: edge services: app(settings) -> an ASGI application
     app: Callable[..., Any] | None = None
+    #: one line for people: what it does (headers of the generated deploy files)
+    description: str = ""
     #: what `make run` colours its lines with
     colour: str = "\033[37m"
-    #: settings every deployment of it sets besides the secrets its settings class requires
-    deploy_env: dict[str, str] = field(default_factory=dict)
+    #: settings a deployment must give besides those its settings class requires in production
+    deploy_required: tuple[str, ...] = ()
+    #: settings a deployment sets to a value: field -> (compose default, Kubernetes value)
+    deploy_defaults: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: processes in a cluster (single-active consumers take over from each other, docs/adr/0012)
+    replicas: int = 2
+    memory_request: str = "128Mi"
+    memory_limit: str = "256Mi"
 
     def __post_init__(self) -> None:
         if self.kind == "domain" and (self.bootstrap is None or self.contracts is None):

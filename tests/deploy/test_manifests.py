@@ -39,6 +39,8 @@ import kubernetes_validate.utils
 import pytest
 import yaml
 
+from services.registry import SERVICES
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
@@ -702,7 +704,8 @@ def test_services_get_the_cluster_settings():
         assert re.search(rf"user:\s*{name},\s*password:\s*\$NATS_{name.upper()}_PASSWORD", nats_conf)
 
         limits = container["resources"]["limits"]
-        assert limits["memory"] == "256Mi", name
+        declared = SERVICES.get(name)
+        assert limits["memory"] == (declared.memory_limit if declared and declared.kind == "domain" else "256Mi"), name
         assert container["resources"]["requests"]["cpu"], name
 
         if name == "gateway":
