@@ -45,6 +45,7 @@ from libs.kit.eventstore import ConcurrencyConflict, EventStore, EventStorePort,
 from libs.kit.direct import unsubscribe
 from libs.kit.lease import LEASES_BUCKET, Lease, holder_id
 from libs.kit.logging import get_logger, setup_logging
+from libs.kit.timers import Ticker, TimerSpec, timer_projection
 from libs.kit.pii import PiiVault
 from libs.kit.provision import BUCKETS, provision
 from libs.kit.rpc import Context, Done, Server
@@ -97,6 +98,8 @@ class Service:
         self._states: OrderedDict[str, tuple[Any, int, int]] = OrderedDict()
         self.records = None
         self._control_subs: list = []
+        self._timers: list[TimerSpec] = []
+        self.tickers: list[Ticker] = []
         self.resolve_actor: Callable[[str], Awaitable[Actor | None]] | None = None
         if not own_actors:
             self.resolve_actor = register_actors(self)
@@ -231,6 +234,50 @@ class Service:
             return Executed(seq, state)
         raise Conflict("concurrent_update")
 
+    async def decide_across(
+        self,
+        parts: dict[str, tuple[Decider, str]],
+        decide: Callable[[dict[str, Any]], dict[str, list[Event]]],
+        meta: Meta,
+        attempts: int = MAX_DECIDE_ATTEMPTS,
+    ) -> dict[str, "Executed"]:
+        """One decision over several aggregates (a member's pick cap and a vacancy's capacity): load them
+        all, ``decide(states) -> {part: events}``, append every part's events as one atomic batch, each
+        aggregate with its own expected sequence; if any of them moved meanwhile, nothing is stored and
+        the decision is taken again on fresh states. A part that gets no events is only read: its
+        expected sequence is not checked (give it an event to guard it)."""
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, 0.005 * attempt))
+            loaded = {key: await self.load(decider, aggregate_id) for key, (decider, aggregate_id) in parts.items()}
+            decided = decide({key: state for key, (state, _) in loaded.items()})
+            writes = [(loaded[key][1], events) for key, events in decided.items() if events]
+            if not writes:
+                return {key: Executed(stream.last_seq, state) for key, (state, stream) in loaded.items()}
+            try:
+                seqs = await self.events.append_many(writes, meta)
+            except ConcurrencyConflict:
+                continue
+            out = {}
+            for key, (state, stream) in loaded.items():
+                decider, aggregate_id = parts[key]
+                events = decided.get(key) or []
+                for event in events:
+                    state = decider.evolve(state, event)
+                if events:
+                    self._remember(decider.subject(aggregate_id), state, seqs[stream.subject],
+                                   stream.version + len(events))
+                out[key] = Executed(seqs.get(stream.subject, stream.last_seq), state)
+            return out
+        raise Conflict("concurrent_update")
+
+    def timer(self, name: str, subjects: list[str], schedule, fire) -> None:
+        """A durable timer (libs/kit/timers.py): ``schedule(rec) -> [Due]`` says what an event sets or
+        cancels; ``fire(timer)`` runs when one is due, on the replica holding the timer's lease."""
+        spec = TimerSpec(name, subjects, schedule, fire)
+        self._timers.append(spec)
+        self.projection(f"timers_{name}", subjects, [spec.collection])(timer_projection(spec))
+
     async def wait_applied(self, seq: int | None, projections: Sequence[str] | None = None) -> None:
         """Read-your-writes: wait (bounded) until the named projections (all when None) have seen ``seq``."""
         if not seq:
@@ -287,6 +334,10 @@ class Service:
                             max_backoff_s=self.settings.retry_max_backoff_s)
             await runner.start()
             self.runners.append(runner)
+        for spec in self._timers:
+            ticker = Ticker(self, spec, Lease(leases, f"{self.name}.timer.{spec.name}"))
+            await ticker.start()
+            self.tickers.append(ticker)
         await self._subscribe_active_control()
         log.info("service_started", nats=redact_url(self.settings.nats_url), docstore=redact_url(self.settings.docstore_url))
 
@@ -366,6 +417,9 @@ class Service:
         for sub in self._control_subs:
             await unsubscribe(sub)
         self._control_subs = []
+        for t in self.tickers:
+            await t.stop()
+        self.tickers.clear()
         for r in self.runners:
             await r.stop()
         self.runners.clear()

@@ -1,0 +1,176 @@
+"""Two things the next services need from the kit, on a real nats-server: one decision over several
+aggregates appended atomically (a vacancy's capacity and a member's cap, raced), and durable timers
+that fire once, on one replica, also across a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from libs.contracts.errors import Conflict
+from libs.contracts.groups import MemberJoinedGroup, MemberLeftGroup
+from libs.kit.decider import Decider
+from libs.kit.eventstore import Meta
+from libs.kit.service import Service
+from libs.kit.settings import KitSettings
+from libs.kit.timers import Due
+
+
+@dataclass(frozen=True)
+class Taken:
+    who: frozenset = frozenset()
+
+
+def evolve(state: Taken, e) -> Taken:
+    """A vacancy (or an offer): who took it."""
+    if isinstance(e, MemberJoinedGroup):
+        return replace(state, who=state.who | {e.member_id})
+    return state
+
+
+def evolve_picker(state: Taken, e) -> Taken:
+    """A member: which vacancies they took."""
+    if isinstance(e, MemberJoinedGroup):
+        return replace(state, who=state.who | {e.group_id})
+    return state
+
+
+def no_command(cmd, state):
+    raise TypeError("decided across aggregates only")
+
+
+def deciders(name: str):
+    return (Decider(name, "vacancy", Taken, evolve, no_command),
+            Decider(name, "picker", Taken, evolve_picker, no_command))
+
+
+def meta() -> Meta:
+    return Meta("test", str(uuid.uuid4()))
+
+
+async def started(nats_server, name: str) -> Service:
+    svc = Service(name, KitSettings(nats_url=nats_server.url, docstore_url="sqlite://:memory:", log_level="WARNING"))
+    await svc.start()
+    return svc
+
+
+async def test_racing_picks_respect_both_the_capacity_and_the_cap(nats_server):
+    name = f"probe{uuid.uuid4().hex[:8]}"
+    svc = await started(nats_server, name)
+    vacancy, picker = deciders(name)
+    CAPACITY, CAP = 2, 2
+
+    async def pick(member: str, v: str) -> bool:
+        def decide(states):
+            if member in states["vacancy"].who:
+                return {}
+            if len(states["vacancy"].who) >= CAPACITY:
+                raise Conflict("vacancy_full")
+            if len(states["member"].who) >= CAP:
+                raise Conflict("cap_reached")
+            return {"vacancy": [MemberJoinedGroup(group_id=v, member_id=member, reason="pick")],
+                    "member": [MemberJoinedGroup(group_id=v, member_id=member, reason="pick")]}
+
+        try:
+            await svc.decide_across({"vacancy": (vacancy, v), "member": (picker, member)}, decide, meta(), attempts=30)
+            return True
+        except Conflict:
+            return False
+
+    try:
+        members = [f"m{i}" for i in range(6)]
+        won = await asyncio.gather(*(pick(m, "v1") for m in members))
+        assert sum(won) == CAPACITY
+        state, _ = await svc.load(vacancy, "v1")
+        assert len(state.who) == CAPACITY
+        # one member racing for four vacancies: the cap holds
+        got = await asyncio.gather(*(pick("solo", f"v{i}") for i in range(2, 6)))
+        assert sum(got) == CAP
+        # and every success wrote both sides, never one
+        for m in [*members, "solo"]:
+            mine, _ = await svc.load(picker, m)
+            for v in mine.who:
+                vs, _ = await svc.load(vacancy, v)
+                assert m in vs.who
+        for v in ("v1", "v2", "v3", "v4", "v5"):
+            vs, _ = await svc.load(vacancy, v)
+            for m in vs.who:
+                assert v in (await svc.load(picker, m))[0].who
+    finally:
+        await svc.stop()
+
+
+def offer_timers(svc: Service, name: str, fired: list, delay: float = 1.0):
+    offers = Decider(name, "offer", Taken, evolve, no_command)
+
+    def schedule(rec):
+        match rec.event:
+            case MemberJoinedGroup():
+                return [Due(rec.envelope.aggregate_id, rec.envelope.occurred_at + timedelta(seconds=delay))]
+            case MemberLeftGroup():
+                return [Due(rec.envelope.aggregate_id, None)]  # the expiry recorded: nothing left to fire
+        return []
+
+    async def fire(timer):
+        fired.append((svc, timer.key))
+        stream = await svc.events.load(offers.subject(timer.key))
+        if any(isinstance(r.event, MemberLeftGroup) for r in stream.events):
+            return
+        ids = [uuid.uuid5(uuid.NAMESPACE_URL, f"{name}:{timer.key}:{timer.at.isoformat()}")]
+        await svc.events.append(stream, [MemberLeftGroup(group_id="offer", member_id=timer.key, reason="expired")],
+                                meta(), ids)
+
+    svc.timer("expiry", [f"hr.evt.{name}.offer.*"], schedule, fire)
+    return offers
+
+
+async def test_a_timer_fires_once_on_one_replica_and_survives_a_restart(nats_server, tmp_path):
+    name = f"probe{uuid.uuid4().hex[:8]}"
+    fired: list = []
+    replicas = []
+    for _ in range(2):  # two replicas sharing one store
+        svc = Service(name, KitSettings(nats_url=nats_server.url, docstore_url=f"sqlite://{tmp_path}",
+                                        log_level="WARNING"))
+        offers = offer_timers(svc, name, fired)
+        await svc.start()
+        replicas.append(svc)
+    a, b = replicas
+    try:
+        stream = await a.events.load(offers.subject("o1"))
+        await a.events.append(stream, [MemberJoinedGroup(group_id="offer", member_id="o1", reason="offered")], meta())
+        # the replica that holds the timer's lease stops before the offer is due: the other one fires it
+        holder = a if a.tickers[0]._lease.held else b
+        other = b if holder is a else a
+        await asyncio.sleep(0.3)
+        await holder.stop()
+        replicas.remove(holder)
+        for _ in range(100):
+            left = [r for r in (await other.events.load(offers.subject("o1"))).events
+                    if isinstance(r.event, MemberLeftGroup)]
+            if left:
+                break
+            await asyncio.sleep(0.1)
+        assert len(left) == 1, "the offer expired once"
+        await asyncio.sleep(1.5)  # nothing fires again: the expiry cancelled the timer
+        assert [key for _, key in fired] == ["o1"]
+        assert fired[0][0] is other
+        assert await other.store.count("timers_expiry") == 0
+    finally:
+        for svc in replicas:
+            await svc.stop()
+
+
+async def test_an_only_read_part_is_not_appended(nats_server):
+    name = f"probe{uuid.uuid4().hex[:8]}"
+    svc = await started(nats_server, name)
+    vacancy, picker = deciders(name)
+    try:
+        done = await svc.decide_across({"vacancy": (vacancy, "v"), "member": (picker, "m")},
+                                       lambda s: {"member": [MemberJoinedGroup(group_id="v", member_id="m",
+                                                                                reason="x")]}, meta())
+        assert done["vacancy"].seq == 0 and done["member"].seq > 0
+        assert (await svc.events.load(vacancy.subject("v"))).events == []
+    finally:
+        await svc.stop()
