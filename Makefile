@@ -22,6 +22,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+## lint: ruff (style, imports, bugbear, asyncio) and mypy over the code
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
 ## test-chaos: kill -9 of services, nats-server and a cluster node under load (about 3 minutes; also part of `make test`)
 test-chaos: $(STAMP)
 	$(PY) -m pytest -q -m chaos tests/chaos
@@ -37,19 +42,19 @@ bench: $(STAMP)
 
 ## schemas: regenerate the JSON Schemas of every event and command in docs/schemas
 schemas: $(STAMP)
-	$(PY) -m libs.contracts.export docs/schemas
+	$(PY) -m docgen.schemas docs/schemas
 
 ## nats-conf: regenerate the NATS users and permissions of deploy/ from the services' registrations
 nats-conf: $(STAMP)
-	$(PY) -m scripts.natsconf
+	$(PY) -m deploygen.nats
 
 ## deploy-files: regenerate each domain service's block of docker-compose.yml and its deploy/k8s Deployment
 deploy-files: $(STAMP)
-	$(PY) -m scripts.deploygen
+	$(PY) -m deploygen.manifests
 
 ## asyncapi: regenerate docs/asyncapi.json, the AsyncAPI 3.0 document of the bus, from the services' code
 asyncapi: $(STAMP)
-	$(PY) -m scripts.asyncapi docs/asyncapi.json
+	$(PY) -m docgen.asyncapi docs/asyncapi.json
 
 ## up: the whole system under docker compose (NATS, MongoDB, services, gateway, collector, Jaeger); secrets from .env
 up:

@@ -47,9 +47,9 @@ from libs.contracts.subjects import EVENTS_STREAM, event_subject, events_of
 from libs.kit.eventstore import EventStore, Meta, Stream
 from libs.kit.pii import PiiVault
 from libs.kit.provision import provision
-from services.registry import domain_services, edge_services
 from scripts.bench_http import RawHttp
 from scripts.bench_platform import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, BenchPlatform, RssSampler, cpu_seconds, rss_mib
+from services.registry import domain_services, edge_services
 
 DOMAIN = tuple(d.name for d in domain_services())
 RESULTS = ROOT / "bench-results.json"
@@ -405,7 +405,6 @@ async def fill_log(nats_url: str, aggregates: int) -> int:
     """Two member events per new aggregate (RulesAcknowledged, then
     ProfileCompleted), through EventStore.append, many in flight."""
     nc = await nats.connect(nats_url, name="bench-fill")
-    js = nc.jetstream(timeout=10.0)
     await provision(nc)
     vault = await PiiVault.connect(nc)
     es = EventStore(nc, vault, timeout=30.0)

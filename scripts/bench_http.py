@@ -39,7 +39,7 @@ class RawHttp:
         self._all: set[asyncio.StreamWriter] = set()
         self.opened = 0
 
-    async def __aenter__(self) -> "RawHttp":
+    async def __aenter__(self) -> RawHttp:
         return self
 
     async def __aexit__(self, *exc) -> None:

@@ -70,7 +70,7 @@ class RssSampler:
             self.sample()
             await asyncio.sleep(self.every_s)
 
-    def start(self) -> "RssSampler":
+    def start(self) -> RssSampler:
         self.max = {}
         self.sample()
         self._task = asyncio.create_task(self._run())
@@ -123,7 +123,7 @@ class BenchPlatform:
             "PYTHONUNBUFFERED": "1",
         }
 
-    async def start(self, timeout: float = 60.0) -> "BenchPlatform":
+    async def start(self, timeout: float = 60.0) -> BenchPlatform:
         self.nats = NatsServer(self.tmp / "nats", log_file=self.tmp / "nats.log").start()
         env = self.env()
         for name in SERVICES:

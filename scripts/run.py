@@ -92,7 +92,7 @@ def main() -> int:
             p = procs[name]
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
-        for name, p in procs.items():
+        for p in procs.values():
             try:
                 p.wait(10)
             except subprocess.TimeoutExpired:

@@ -34,7 +34,9 @@ def _load() -> dict[str, Declaration]:
             raise
         declaration = getattr(module, "DECLARATION", None)
         if not isinstance(declaration, Declaration) or declaration.name != name:
-            raise Undeclared(f"services/{name}/declaration.py must define DECLARATION = Declaration(name={name!r}, ...)")
+            raise Undeclared(
+                f"services/{name}/declaration.py must define DECLARATION = Declaration(name={name!r}, ...)"
+            )
         out[name] = declaration
     return out
 

@@ -99,7 +99,7 @@ class Platform:
     async def stop_service(self, name: str) -> None:
         await self.services.pop(name).stop()
 
-    async def start(self) -> "Platform":
+    async def start(self) -> Platform:
         for name in self.bootstraps:
             await self.start_service(name)
         app = self._app = create_app(self.gateway_settings.model_copy(update={"port": self.port}))

@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import EmailStr, Field, StringConstraints, field_validator
 
 from libs.contracts.base import Command, Contract, Event, Query, ServiceContracts
-from libs.contracts.types import Id, line, text
+from libs.contracts.types import Id, Message, Name, Place, RegisteredName, ShortText
 
 SERVICE = "onboarding"
 
@@ -47,18 +47,18 @@ RULES_VERSION = "2026-1"
 CONSENT_VERSION = "152fz-2026-1"
 
 
-Interest = line(100)
+Interest = ShortText
 
 
 class Profile(Contract):
-    full_name: line(200) | None = None
-    city: line(100) | None = None
-    company: line(200) | None = None
-    position: line(200) | None = None
+    full_name: Name | None = None
+    city: Place | None = None
+    company: Name | None = None
+    position: Name | None = None
     years_in_hr: int | None = Field(default=None, ge=0, le=70)
     professional_interests: tuple[Interest, ...] | None = Field(default=None, max_length=20)
     phone: Annotated[str, StringConstraints(max_length=25, pattern=r"^\+?[0-9 ()\-]{5,25}$")] | None = None
-    about: text(4000) | None = None
+    about: Message | None = None
 
     @field_validator("full_name", "city", "company", "position", "about", mode="before")
     @classmethod
@@ -322,7 +322,7 @@ class RegisterMember(OnboardingCommand):
     invitation_token: Id
     email: Annotated[EmailStr, StringConstraints(max_length=254)]
     password: str = Field(min_length=8, max_length=200)
-    full_name: line(200, min_length=2)
+    full_name: RegisteredName
     consent_personal_data: bool
 
 
@@ -338,7 +338,7 @@ class DecideOnMember(OnboardingCommand):
     reply_model: ClassVar = DecisionTaken
     member_id: Id
     decision: Decision
-    message: text(4000) | None = None
+    message: Message | None = None
 
 
 class ChangeRoles(OnboardingCommand):

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import libs.contracts
 from libs.contracts.base import Event, ServiceContracts
 
-
 #: the modules of libs/contracts that belong to no service
-SHARED = frozenset({"base", "envelope", "errors", "export", "registry", "rpc", "subjects", "types"})
+SHARED = frozenset({"base", "envelope", "errors", "registry", "rpc", "subjects", "types"})
 
 
 def _catalog() -> tuple[ServiceContracts, ...]:

@@ -35,6 +35,18 @@ def _clean(pattern: re.Pattern[str]):
     return check
 
 
+#: the character rules of one line of text and of free text, for Annotated fields
+ONE_LINE = AfterValidator(_clean(_CONTROL_ONE_LINE))
+MULTI_LINE = AfterValidator(_clean(_CONTROL_MULTI_LINE))
+
+#: the bounded text fields of the contracts (a type checker reads these; line()/text() build others)
+Name = Annotated[str, StringConstraints(max_length=200), ONE_LINE]
+Place = Annotated[str, StringConstraints(max_length=100), ONE_LINE]
+ShortText = Annotated[str, StringConstraints(max_length=100), ONE_LINE]
+RegisteredName = Annotated[str, StringConstraints(min_length=2, max_length=200), ONE_LINE]
+Message = Annotated[str, StringConstraints(max_length=4000), MULTI_LINE]
+
+
 def line(max_length: int, min_length: int = 0):
     """One line of text: a name, a city, a title."""
     return Annotated[
@@ -45,7 +57,9 @@ def line(max_length: int, min_length: int = 0):
 def text(max_length: int, min_length: int = 0):
     """Free text that may span lines (a message, an 'about')."""
     return Annotated[
-        str, StringConstraints(min_length=min_length, max_length=max_length), AfterValidator(_clean(_CONTROL_MULTI_LINE))
+        str,
+        StringConstraints(min_length=min_length, max_length=max_length),
+        AfterValidator(_clean(_CONTROL_MULTI_LINE)),
     ]
 
 

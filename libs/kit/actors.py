@@ -13,11 +13,12 @@ changed a moment ago is already the role used.
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import Unavailable
-from libs.contracts.onboarding import SERVICE as ONBOARDING, actor_facts, effective_roles
+from libs.contracts.onboarding import SERVICE as ONBOARDING
+from libs.contracts.onboarding import actor_facts, effective_roles
 from libs.contracts.subjects import event_subject, events_of
 from libs.kit.eventstore import Recorded
 from libs.kit.projection import View

@@ -22,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
 
 import nats.errors
 import structlog
@@ -45,7 +45,8 @@ from libs.kit.projection import View
 log = get_logger(__name__)
 tracer = trace.get_tracer("hr.kit.consumers")
 
-Handler = Callable[[Recorded], Awaitable[None]]
+#: a policy's handler takes the event; a projection's the event and its View of the store
+Handler = Callable[..., Awaitable[None]]
 
 #: a read-your-writes waiter is woken by the runner after each batch; this is
 #: only the fallback re-check, e.g. for acks still in flight when it last asked the server
@@ -145,7 +146,7 @@ class Runner:
         holder's last word) with a consumer made afresh, which evicts whatever the old holder pulled."""
         try:
             won = await self._lease.acquire()
-        except (nats.errors.Error, asyncio.TimeoutError) as e:
+        except (TimeoutError, nats.errors.Error) as e:
             log.warning("lease_unavailable", consumer=self.durable, error=describe(e))
             won = False
         if not won:
@@ -197,7 +198,7 @@ class Runner:
             sub, self._sub = self._sub, None
             try:
                 await sub.unsubscribe()
-            except (nats.errors.Error, asyncio.TimeoutError) as e:
+            except (TimeoutError, nats.errors.Error) as e:
                 # the connection is gone: so is the subscription
                 log.info("unsubscribe_failed", consumer=self.durable, error=describe(e))
 
@@ -226,7 +227,7 @@ class Runner:
         if self._lease is not None:
             try:
                 await self._lease.release()  # the standby takes over at once
-            except (nats.errors.Error, asyncio.TimeoutError) as e:
+            except (TimeoutError, nats.errors.Error) as e:
                 log.info("lease_not_released", consumer=self.durable, error=describe(e))
 
     async def rebuild(self) -> dict:
@@ -333,7 +334,8 @@ class Runner:
             # the last event of this projection's subjects may lie before the
             # log's end, so progress is measured in the log's sequence space
             target = self.rebuilding["target_seq"]
-            out["rebuild"] = {"target_seq": target, "progress": round(min(1.0, self.checkpoint / target), 3) if target else 1.0}
+            progress = round(min(1.0, self.checkpoint / target), 3) if target else 1.0
+            out["rebuild"] = {"target_seq": target, "progress": progress}
         return out
 
     async def caught_up_to(self, seq: int) -> bool:
@@ -369,7 +371,7 @@ class Runner:
                 return False
             try:
                 await asyncio.wait_for(progress.wait(), min(remaining, RECHECK_S))
-            except (asyncio.TimeoutError, TimeoutError):
+            except TimeoutError:
                 pass
 
     def _advanced(self) -> None:
@@ -399,7 +401,7 @@ class Runner:
                     rewind = False
                 msgs = await self._sub.fetch(self.c.batch, timeout=1.0)
                 fetch_failures = 0
-            except (nats.errors.TimeoutError, asyncio.TimeoutError):
+            except (TimeoutError, nats.errors.TimeoutError):
                 continue
             except asyncio.CancelledError:
                 raise
@@ -434,7 +436,13 @@ class Runner:
 
     def _stalled(self, reason: str, seq: int, attempts: int) -> None:
         since = self.stall["since"] if self.stall else time.time()
-        self.stall = {"reason": reason, "seq": seq, "since": since, "attempts": attempts, "fetch": reason.startswith("cannot read")}
+        self.stall = {
+            "reason": reason,
+            "seq": seq,
+            "since": since,
+            "attempts": attempts,
+            "fetch": reason.startswith("cannot read"),
+        }
 
     def _recovered(self) -> None:
         log.info("consumer_recovered", consumer=self.durable, after_s=round(time.time() - self.stall["since"], 1))
@@ -452,8 +460,9 @@ class Runner:
             except Exception as e:  # noqa: BLE001 - a passing cause: retried, reported, never skipped
                 attempt += 1
                 self._stalled(f"{what} failed: {describe(e)}", seq, attempt)
-                log.error("consumer_stalled", consumer=self.durable, seq=seq, step=what, attempt=attempt,
-                          error=describe(e))
+                log.error(
+                    "consumer_stalled", consumer=self.durable, seq=seq, step=what, attempt=attempt, error=describe(e)
+                )
                 if self._stopping:
                     raise
                 await asyncio.sleep(self._backoff(attempt))
@@ -493,8 +502,9 @@ class Runner:
                 return
         for item in good:
             if item[1].seq > self.checkpoint:
-                await self._until_done(item[1].seq, f"{self.c.kind} {item[1].envelope.type}",
-                                       lambda i=item: self._commit([i]))
+                await self._until_done(
+                    item[1].seq, f"{self.c.kind} {item[1].envelope.type}", lambda i=item: self._commit([i])
+                )
 
     async def _commit(self, items: list[tuple[object, Recorded]]) -> None:
         async with self._store.batch():
@@ -512,12 +522,18 @@ class Runner:
             # would flood the traces of the past, and spans cost a third of it)
             await self._call(rec)
             return
-        with tracer.start_as_current_span(
-            f"{self.c.kind} {self.service}.{self.c.name} {rec.envelope.type}",
-            context=propagate.extract(msg.headers) if msg.headers else None,  # the causing action's trace
-            attributes={"hr.event.type": rec.envelope.type, "hr.stream.seq": rec.seq,
-                        "hr.correlation_id": rec.envelope.correlation_id},
-        ), structlog.contextvars.bound_contextvars(correlation_id=rec.envelope.correlation_id):
+        with (
+            tracer.start_as_current_span(
+                f"{self.c.kind} {self.service}.{self.c.name} {rec.envelope.type}",
+                context=propagate.extract(msg.headers) if msg.headers else None,  # the causing action's trace
+                attributes={
+                    "hr.event.type": rec.envelope.type,
+                    "hr.stream.seq": rec.seq,
+                    "hr.correlation_id": rec.envelope.correlation_id,
+                },
+            ),
+            structlog.contextvars.bound_contextvars(correlation_id=rec.envelope.correlation_id),
+        ):
             await self._call(rec)
             log.debug("event_applied", consumer=self.durable, type=rec.envelope.type, seq=rec.seq)
 
@@ -551,6 +567,7 @@ class Runner:
 
     async def _deadletter(self, msg, reason: str) -> None:
         seq = msg.metadata.sequence.stream
+        replay = int(self.rebuilding["started_at"] * 1000) if self.rebuilding else 0
         headers = {
             "Hr-Dlq-Reason": reason[:1000],
             "Hr-Dlq-Subject": msg.subject,
@@ -558,7 +575,7 @@ class Runner:
             "Hr-Dlq-Consumer": self.durable,
             # once per event and replay: a crash between this and the checkpoint stores no second copy,
             # while a replay's rebuild dead-letters again what still fails
-            "Nats-Msg-Id": f"dlq-{self.durable}-{seq}-{int(self.rebuilding['started_at'] * 1000) if self.rebuilding else 0}",
+            "Nats-Msg-Id": f"dlq-{self.durable}-{seq}-{replay}",
         }
         await self._js.publish(deadletter_subject(self.service, self.c.name), msg.data, headers=headers)
         # past it for good: a rewind must not dead-letter it a second time

@@ -11,8 +11,9 @@ decider test, refusals included.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
 
 from libs.contracts.base import Event
 from libs.contracts.errors import DomainError
@@ -53,7 +54,7 @@ class Scenario(Generic[C, S]):
         self.decider = decider
         self.state = decider.fold(events)
 
-    def when(self, command: C) -> "Outcome[C, S]":
+    def when(self, command: C) -> Outcome[C, S]:
         try:
             return Outcome(self.decider, self.state, self.decider.decide(command, self.state), None)
         except DomainError as e:

@@ -9,8 +9,9 @@ the NATS permissions and the per-service blocks of the deploy files (generated).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from libs.contracts.base import ServiceContracts
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import nats.errors
 
@@ -63,7 +64,7 @@ class DirectReader:
             done: asyncio.Future = asyncio.get_running_loop().create_future()
             got = 0
 
-            def on_reply(msg) -> None:
+            def on_reply(msg, done: asyncio.Future = done) -> None:
                 nonlocal got
                 if done.done():
                     return

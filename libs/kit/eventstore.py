@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Sequence
+from typing import Any
 
 import nats.errors
 from nats.aio.client import Client
@@ -195,7 +196,7 @@ class SealingStore:
         if scope.current().expired():
             raise Unavailable("deadline_exceeded")
         messages: list[Message] = []
-        for (stream, _, _), envelopes in zip(entries, sealed):
+        for (stream, _, _), envelopes in zip(entries, sealed, strict=True):
             for i, (envelope, body) in enumerate(envelopes):
                 headers = {
                     "Nats-Msg-Id": str(envelope.event_id),
@@ -219,7 +220,7 @@ class SealingStore:
             err = ack["error"]
             if err.get("err_code") in REJECTED:
                 last_ids = {stream.subject: str(envelopes[-1][0].event_id)
-                            for (stream, _, _), envelopes in zip(entries, sealed)}
+                            for (stream, _, _), envelopes in zip(entries, sealed, strict=True)}
                 return await self._mine_or_conflict([stream for stream, _, _ in entries], last_ids)
             raise AppendFailed(f"{', '.join(subjects)}: {err.get('description')} ({err.get('err_code')})")
         if len(messages) == 1:  # a plain publish, also when deduplicated ("duplicate": the first one's sequence)

@@ -15,8 +15,9 @@ adapter's and is tested on a real server only.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence, Union
+from typing import Protocol
 
 from libs.contracts.base import Event
 from libs.contracts.envelope import Envelope
@@ -78,10 +79,10 @@ class Stream:
 
 #: one aggregate's share of a multi-aggregate append: its stream as loaded, the new events and,
 #: optionally, their ids (a re-sent request passes the same ids)
-Append = Union[
-    tuple[Stream, Sequence[Event]],
-    tuple[Stream, Sequence[Event], Sequence[uuid.UUID] | None],
-]
+Append = (
+    tuple[Stream, Sequence[Event]]
+    | tuple[Stream, Sequence[Event], Sequence[uuid.UUID] | None]
+)
 
 
 class EventStorePort(Protocol):

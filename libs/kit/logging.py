@@ -19,7 +19,8 @@ import re
 import sqlite3
 import sys
 import traceback
-from typing import Any, Iterable, TextIO
+from collections.abc import Iterable
+from typing import Any, TextIO
 from urllib.parse import quote
 
 import structlog
@@ -167,8 +168,8 @@ class Redactor:
     with ``***``: in every string of an event dict, and in the rendered line."""
 
     def __init__(self, secrets: Iterable[str] = ()):
-        values = {v for s in secrets if s and len(s) >= _MIN_SECRET for v in _variants(s)}
-        values = sorted((v for v in values if len(v) >= _MIN_SECRET), key=len, reverse=True)
+        variants = {v for s in secrets if s and len(s) >= _MIN_SECRET for v in _variants(s)}
+        values = sorted((v for v in variants if len(v) >= _MIN_SECRET), key=len, reverse=True)
         self._secrets = re.compile("|".join(map(re.escape, values))) if values else None
 
     def text(self, s: str) -> str:
@@ -247,7 +248,7 @@ def setup_logging(
         foreign_pre_chain=[structlog.stdlib.add_logger_name, _withhold_exception_messages, *shared],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail],
     ))
-    handler._hrm_logging = True  # type: ignore[attr-defined]
+    handler._hrm_logging = True
     root = logging.getLogger()
     for h in list(root.handlers):
         # ours from an earlier call, or a plain one (basicConfig); test runners' capture handlers stay

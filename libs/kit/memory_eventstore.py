@@ -28,8 +28,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -167,7 +168,7 @@ class MemoryVault(Sealing):
         self._writer = writer
         self._keys: dict[str, bytes] = {} if keys is None else keys
 
-    def reader(self) -> "MemoryVault":
+    def reader(self) -> MemoryVault:
         return MemoryVault(writer=False, keys=self._keys)
 
     async def key(self, subject: str, create: bool = False) -> bytes | None:

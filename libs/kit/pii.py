@@ -140,7 +140,7 @@ class PiiVault(Sealing):
         self._sub = None
 
     @classmethod
-    async def connect(cls, nc, *, kek: bytes | None = None, writer: bool = False, **kw) -> "PiiVault":
+    async def connect(cls, nc, *, kek: bytes | None = None, writer: bool = False, **kw) -> PiiVault:
         vault = cls(nc, kek=kek, writer=writer, **kw)
         vault._sub = await nc.subscribe(PII_SHREDDED_SUBJECT, cb=vault._on_shredded)
         return vault

@@ -177,9 +177,9 @@ async def migrate_legacy_keys(nc, kek: bytes | None) -> int:
 
 async def provision(nc, *, replicas: int = 1, kek: bytes | None = None) -> dict[str, str]:
     js = nc.jetstream()
-    report = {}
+    report: dict[str, str] = {}
     for config in (events_stream(replicas), deadletter_stream(replicas), pii_keys_stream(replicas)):
-        report[config.name] = await ensure_stream(js, config)
+        report[str(config.name)] = await ensure_stream(js, config)
     for bucket in BUCKETS:
         report[bucket.name] = await ensure_bucket(js, bucket, replicas)
     report["legacy_keys_migrated"] = str(await migrate_legacy_keys(nc, kek))

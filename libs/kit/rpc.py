@@ -21,8 +21,9 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import nats.errors
 import structlog
@@ -32,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from libs.contracts.base import Command, Query
 from libs.contracts.envelope import ANONYMOUS, Actor
-from libs.contracts.errors import DomainError, ErrorBody, Unauthorized
+from libs.contracts.errors import DomainError, ErrorBody, ErrorKind, Unauthorized
 from libs.contracts.rpc import Reply, Request
 from libs.contracts.subjects import command_subject, query_subject
 from libs.kit import auth, scope
@@ -78,7 +79,7 @@ def _dump(result: Any) -> Any:
     return result
 
 
-def _error(kind: str, code: str, **params: Any) -> Reply:
+def _error(kind: ErrorKind, code: str, **params: Any) -> Reply:
     return Reply(ok=False, error=ErrorBody(kind=kind, code=code, params=params))
 
 
@@ -165,7 +166,7 @@ class Server:
             return _error("conflict", "request_in_progress")
         with scope.scoped(scope.Scope(deadline=request.deadline, request_key=uuid.UUID(key[:32]))):
             reply = await self._handle(model, handler, body, ctx)
-        if reply.ok or reply.error.kind in DETERMINISTIC:
+        if reply.ok or (reply.error is not None and reply.error.kind in DETERMINISTIC):
             await self._records.put(key, json.dumps({"state": "done", "body": body_hash,
                                                      "reply": reply.model_dump(mode="json")}).encode())
         else:  # not carried out, or not known to be: a repeat may run it (the same ids dedupe)

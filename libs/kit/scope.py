@@ -25,7 +25,7 @@ class Scope:
         return None if self.deadline is None else self.deadline - time.time()
 
 
-_scope: ContextVar[Scope] = ContextVar("hr_request_scope", default=Scope())
+_scope: ContextVar[Scope] = ContextVar("hr_request_scope", default=Scope())  # noqa: B039 - frozen: never mutated
 
 
 def current() -> Scope:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import logging
+import random
 import signal
-import sys
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Generic, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from faststream.nats import NatsBroker, NatsMessage
@@ -33,23 +33,22 @@ from libs.contracts.subjects import (
     PII_KEYS_STREAM,
     command_subject,
     control_subject,
-    event_subject,
     inbox_prefix,
     query_subject,
 )
 from libs.kit.actors import register_actors
 from libs.kit.consumers import Consumer, Runner
 from libs.kit.decider import Decider
+from libs.kit.direct import unsubscribe
 from libs.kit.docstore.port import DocumentStore, open_store
 from libs.kit.eventstore import ConcurrencyConflict, EventStore, EventStorePort, Meta, Stream
-from libs.kit.direct import unsubscribe
 from libs.kit.lease import LEASES_BUCKET, Lease, holder_id
 from libs.kit.logging import get_logger, setup_logging
-from libs.kit.timers import Ticker, TimerSpec, timer_projection
 from libs.kit.pii import PiiVault
 from libs.kit.provision import BUCKETS, provision
 from libs.kit.rpc import Context, Done, Server
 from libs.kit.settings import KitSettings, exit_refused, redact_url, secret_values
+from libs.kit.timers import Ticker, TimerSpec, timer_projection
 from libs.kit.tracing import setup_tracing
 
 log = get_logger(__name__)
@@ -82,19 +81,20 @@ class Service:
         self.name = name
         self.settings = settings
         self.pii_writer = pii_writer
-        self._commands: list[tuple[type, Callable]] = []
-        self._queries: list[tuple[type, Callable]] = []
+        self._commands: list[tuple[type[Command], Callable]] = []
+        self._queries: list[tuple[type[Query], Callable]] = []
         self._consumers: list[Consumer] = []
         self._on_start: list[Callable[[], Awaitable[None]]] = []
         self.runners: list[Runner] = []
-        self.broker: NatsBroker | None = None
-        self.events: EventStorePort | None = events
+        # what start() connects: handlers and projections only run once it has
+        self.broker: NatsBroker = None  # type: ignore[assignment]
+        self.events: EventStorePort = events  # type: ignore[assignment]
         self._owns_events = events is None
-        self.store: DocumentStore | None = None
-        self.vault: PiiVault | None = None
-        self.nc = None
-        self.js = None
-        self._tracer_provider = None
+        self.store: DocumentStore = None  # type: ignore[assignment]
+        self.vault: PiiVault = None  # type: ignore[assignment]
+        self.nc: Any = None
+        self.js: Any = None
+        self._tracer_provider: Any = None
         self._states: OrderedDict[str, tuple[Any, int, int]] = OrderedDict()
         self.records = None
         self._control_subs: list = []
@@ -114,7 +114,7 @@ class Service:
         return register
 
     def handles(self, model: type[Command], decider: Decider, to: Callable[[Any, Context], tuple[str, Any]],
-                reply: Callable[["Executed", Any, Context], Any], *, attempts: int = MAX_DECIDE_ATTEMPTS) -> None:
+                reply: Callable[[Executed, Any, Context], Any], *, attempts: int = MAX_DECIDE_ATTEMPTS) -> None:
         """A command that is one decision on one aggregate: ``to`` names the aggregate and builds the
         decider's command, ``reply`` builds the answer from the state after it. Load, decide, append
         (again on a concurrent append), answer with the consistency token: nothing else to write."""
@@ -208,7 +208,7 @@ class Service:
         meta: Meta,
         event_ids: Callable[[int], Sequence[UUID]] | None = None,
         attempts: int = MAX_DECIDE_ATTEMPTS,
-    ) -> "Executed[S]":
+    ) -> Executed[S]:
         """Load, decide, append; on a concurrent append, decide again on fresh state
         (after a short random pause, so that racing writers spread out).
 
@@ -240,7 +240,7 @@ class Service:
         decide: Callable[[dict[str, Any]], dict[str, list[Event]]],
         meta: Meta,
         attempts: int = MAX_DECIDE_ATTEMPTS,
-    ) -> dict[str, "Executed"]:
+    ) -> dict[str, Executed]:
         """One decision over several aggregates (a member's pick cap and a vacancy's capacity): load them
         all, ``decide(states) -> {part: events}``, append every part's events as one atomic batch, each
         aggregate with its own expected sequence; if any of them moved meanwhile, nothing is stored and
@@ -284,14 +284,15 @@ class Service:
             return
         # each runner wakes its waiters when it finishes a batch: no polling
         timeout = self.settings.consistency_wait_s
-        projections = [r for r in self.runners if r.c.kind == "projection"
-                       and (projections is None or r.c.name in projections)]
-        await asyncio.gather(*(r.wait_caught_up(seq, timeout) for r in projections))
+        runners = [r for r in self.runners if r.c.kind == "projection"
+                   and (projections is None or r.c.name in projections)]
+        await asyncio.gather(*(r.wait_caught_up(seq, timeout) for r in runners))
 
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        setup_logging(self.name, self.settings.log_format, self.settings.log_level, secrets=secret_values(self.settings))
+        setup_logging(self.name, self.settings.log_format, self.settings.log_level,
+                      secrets=secret_values(self.settings))
         # FastStream says INFO for each of its workers' tasks that ends: noise at every stop
         logging.getLogger("faststream.access.nats").setLevel(logging.WARNING)
         if self.resolve_actor is None:
@@ -311,8 +312,8 @@ class Service:
         server_ref: list[Server] = []
         for model, fn in self._commands:
             self._subscribe(command_subject(self.name, model.type_name), model, fn, server_ref)
-        for model, fn in self._queries:
-            self._subscribe(query_subject(self.name, model.type_name), model, fn, server_ref)
+        for query, fn in self._queries:
+            self._subscribe(query_subject(self.name, query.type_name), query, fn, server_ref)
         self._subscribe_control()
         await self.broker.start()
         self.nc = self.broker.connection
@@ -329,9 +330,15 @@ class Service:
             await fn()
         leases = await self.js.key_value(LEASES_BUCKET)
         for c in self._consumers:
-            runner = Runner(self.name, c, self.nc, self.events, self.store,
-                            lease=Lease(leases, f"{self.name}.{c.name}"),
-                            max_backoff_s=self.settings.retry_max_backoff_s)
+            runner = Runner(
+                self.name,
+                c,
+                self.nc,
+                self.events,
+                self.store,
+                lease=Lease(leases, f"{self.name}.{c.name}"),
+                max_backoff_s=self.settings.retry_max_backoff_s,
+            )
             await runner.start()
             self.runners.append(runner)
         for spec in self._timers:
@@ -339,7 +346,9 @@ class Service:
             await ticker.start()
             self.tickers.append(ticker)
         await self._subscribe_active_control()
-        log.info("service_started", nats=redact_url(self.settings.nats_url), docstore=redact_url(self.settings.docstore_url))
+        log.info(
+            "service_started", nats=redact_url(self.settings.nats_url), docstore=redact_url(self.settings.docstore_url)
+        )
 
     async def _ensure_provisioned(self) -> None:
         """Streams and buckets come from the provisioning step; in development this process runs it."""
@@ -361,7 +370,7 @@ class Service:
         if missing:
             raise NotProvisioned(f"not provisioned: {', '.join(missing)}; run `python -m libs.kit.provision` first")
 
-    def _subscribe(self, subject: str, model: type, fn: Callable, server_ref: list) -> None:
+    def _subscribe(self, subject: str, model: type[Command] | type[Query], fn: Callable, server_ref: list) -> None:
         async def endpoint(msg: NatsMessage) -> dict:
             if not server_ref:  # a request that arrives while the service is still starting
                 return {"ok": False, "error": {"kind": "unavailable", "code": "service_unavailable", "params": {}}}
@@ -369,13 +378,13 @@ class Service:
 
         endpoint.__name__ = f"{self.name}_{model.type_name}"
         # concurrent (bounded): one slow request (an argon2 hash) must not hold every other behind it
-        self.broker.subscriber(subject, queue=self.name, title=subject,
-                               max_workers=self.settings.max_concurrent_requests)(endpoint)
+        self.broker.subscriber(
+            subject, queue=self.name, title=subject, max_workers=self.settings.max_concurrent_requests
+        )(endpoint)
 
     def _subscribe_control(self) -> None:
         async def status(msg: NatsMessage) -> dict:
-            return {"service": self.name, "replica": holder_id(),
-                    "consumers": [await r.status() for r in self.runners]}
+            return {"service": self.name, "replica": holder_id(), "consumers": [await r.status() for r in self.runners]}
 
         self.broker.subscriber(control_subject(self.name, "status"), title="status")(status)
 
@@ -410,8 +419,10 @@ class Service:
             if mine:
                 await answer(msg, {"ok": True, "replayed": [await r.replay() for r in mine]})
 
-        self._control_subs = [await self.nc.subscribe(control_subject(self.name, "rebuild"), cb=rebuild),
-                              await self.nc.subscribe(control_subject(self.name, "replay"), cb=replay)]
+        self._control_subs = [
+            await self.nc.subscribe(control_subject(self.name, "rebuild"), cb=rebuild),
+            await self.nc.subscribe(control_subject(self.name, "replay"), cb=replay),
+        ]
 
     async def stop(self) -> None:
         for sub in self._control_subs:
@@ -445,7 +456,7 @@ class Service:
         await self.stop()
 
 
-def main(bootstrap: Callable[[], "Service"]) -> None:
+def main(bootstrap: Callable[[], Service]) -> None:
     """``python -m services.<name>``: a refused configuration is one clear line, not a traceback."""
     try:
         svc = bootstrap()

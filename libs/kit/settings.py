@@ -24,8 +24,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from libs.kit.auth import DEV_PUBLIC_KEY
 
 #: what a value left from a template looks like
-PLACEHOLDER = re.compile(r"change[-_ .]?me|placeholder|example|<[^>]*>|xxx|dev[-_ ]only|todo|replace[-_ ]?me|secret-here",
-                         re.IGNORECASE)
+PLACEHOLDER = re.compile(
+    r"change[-_ .]?me|placeholder|example|<[^>]*>|xxx|dev[-_ ]only|todo|replace[-_ ]?me|secret-here", re.IGNORECASE
+)
 ENV_PREFIX = "HRM_"
 
 
@@ -39,7 +40,7 @@ def _userinfo(url: str) -> tuple[str, str, str] | None:
     if not sep or "@" not in authority:
         return None
     userinfo, _, host = authority.rpartition("@")  # the last @: a password may hold one unquoted
-    return scheme, userinfo, host + rest[len(authority):]
+    return scheme, userinfo, host + rest[len(authority) :]
 
 
 def redact_url(url: str) -> str:
@@ -155,8 +156,11 @@ class KitSettings(BaseSettings):
                 if self.pii_kek is None and self.pii_kek_file is None:
                     problems.append(f"{var} (or {var}_FILE) is not set")
                     continue
-                value = (self.pii_kek.get_secret_value() if self.pii_kek is not None
-                         else self.pii_kek_file.read_text().strip())
+                value = (
+                    self.pii_kek.get_secret_value()
+                    if self.pii_kek is not None
+                    else self.pii_kek_file.read_text().strip() if self.pii_kek_file is not None else None
+                )
             else:
                 value = _plain(getattr(self, name))
             default = _plain(type(self).model_fields[name].default)

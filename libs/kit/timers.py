@@ -12,9 +12,9 @@ what it appends from the timer's key and due time.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Awaitable, Callable
 
 from libs.kit.eventstore import Recorded
 from libs.kit.lease import RENEW_S, Lease, keep

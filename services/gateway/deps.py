@@ -26,6 +26,10 @@ def _unauthorized(code: str) -> Problem:
     return Problem(ErrorBody(kind="unauthorized", code=code))
 
 
+def _unknown() -> ErrorBody:
+    return ErrorBody(kind="unavailable", code="internal_error")
+
+
 class Caller:
     """A verified access token: who, for the routes that need the id. What they may do is
     decided by the services, with the member's current roles."""
@@ -91,7 +95,7 @@ class Bus:
         if reply.replayed:
             self.response.headers[REPLAYED_HEADER] = "true"
         if not reply.ok:
-            raise Problem(reply.error)
+            raise Problem(reply.error or _unknown())
         if reply.seq:
             self.after_seq = max(self.after_seq or 0, reply.seq)
             self.response.headers[CONSISTENCY_HEADER] = str(self.after_seq)
@@ -101,7 +105,7 @@ class Bus:
         reply = await self.client.query(service, query, token=self.token, correlation_id=self.correlation_id,
                                         after_seq=self.after_seq)
         if not reply.ok:
-            raise Problem(reply.error)
+            raise Problem(reply.error or _unknown())
         return reply.result
 
 

@@ -52,5 +52,6 @@ def register_policies(svc: Service) -> None:
             await svc.decide(
                 GROUP, group_id, CreateBaseGroup(group_id),
                 Meta(actor="system", correlation_id=str(uuid.uuid5(uuid.NAMESPACE_URL, "hr-mnenie:bootstrap:groups"))),
-                lambda n, g=group_id: [uuid.uuid5(uuid.NAMESPACE_URL, f"hr-mnenie:group:{g}:{i}") for i in range(n)],
+                lambda n, g=group_id: [uuid.uuid5(uuid.NAMESPACE_URL, f"hr-mnenie:group:{g}:{i}")  # type: ignore[misc]
+                                       for i in range(n)],
             )

@@ -1,7 +1,14 @@
 from __future__ import annotations
 
 from libs.contracts.errors import Forbidden, NotFound
-from libs.contracts.groups import GroupMember, GroupMembers, GroupMembersView, MemberGroups, MemberGroupsView, membership_id
+from libs.contracts.groups import (
+    GroupMember,
+    GroupMembers,
+    GroupMembersView,
+    MemberGroups,
+    MemberGroupsView,
+    membership_id,
+)
 from libs.kit.rpc import Context
 from libs.kit.service import Service
 from services.groups.projections import DIRECTORY, GROUPS, MEMBERS
@@ -20,7 +27,7 @@ def register_queries(svc: Service) -> None:
         items = []
         for r in rows:
             name = await svc.store.get(DIRECTORY, r["member_id"])
-            items.append(GroupMember(member_id=r["member_id"], display_name=name and name["display_name"],
+            items.append(GroupMember(member_id=r["member_id"], display_name=name["display_name"] if name else None,
                                      joined_at=r["joined_at"]))
         total = await svc.store.count(MEMBERS, {"group_id": q.group_id})
         return GroupMembersView(group_id=q.group_id, title_ru=group["title_ru"], title_en=group["title_en"],

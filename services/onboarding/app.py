@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from libs.contracts import onboarding as c
+from libs.contracts.base import Command
 from libs.kit.service import Service
 from services.onboarding import domain
 from services.onboarding import handlers as h
@@ -16,7 +19,7 @@ from services.onboarding.queries import register_queries
 from services.onboarding.settings import Settings
 
 #: commands with more to them than one decision (handlers.py)
-COMMANDS = {
+COMMANDS: dict[type[Command], Callable[..., Any]] = {
     c.IssueInvitation: h.issue_invitation,
     c.RegisterMember: h.register_member,
     c.EraseMember: h.erase_member,
@@ -33,23 +36,32 @@ def register_decisions(svc: Service) -> None:
     svc.handles(c.AcknowledgeRules, MEMBER,
                 to=lambda cmd, ctx: (h.member_guard(ctx), domain.Acknowledge(ctx.actor.id)),
                 reply=lambda done, cmd, ctx: c.StatusReply(status=done.state.status))
-    svc.handles(c.UpdateProfile, MEMBER,
-                to=lambda cmd, ctx: (h.member_guard(ctx), domain.EditProfile(ctx.actor.id, c.Profile(**cmd.model_dump()))),
-                reply=lambda done, cmd, ctx: c.ProfileReport(complete=done.state.complete,
-                                                             missing=done.state.profile.missing(),
-                                                             status=done.state.status))
-    svc.handles(c.DecideOnMember, MEMBER,
-                to=lambda cmd, ctx: (cmd.member_id, domain.Decide(ctx.actor, cmd.member_id, cmd.decision, cmd.message)),
-                reply=lambda done, cmd, ctx: c.DecisionTaken(member_id=cmd.member_id, status=done.state.status))
-    svc.handles(c.ChangeRoles, MEMBER,
-                to=lambda cmd, ctx: (cmd.member_id, domain.AssignRoles(ctx.actor, cmd.member_id, cmd.roles)),
-                reply=lambda done, cmd, ctx: c.RolesSet(member_id=cmd.member_id, roles=done.state.roles))
+    svc.handles(
+        c.UpdateProfile,
+        MEMBER,
+        to=lambda cmd, ctx: (h.member_guard(ctx), domain.EditProfile(ctx.actor.id, c.Profile(**cmd.model_dump()))),
+        reply=lambda done, cmd, ctx: c.ProfileReport(
+            complete=done.state.complete, missing=done.state.profile.missing(), status=done.state.status
+        ),
+    )
+    svc.handles(
+        c.DecideOnMember,
+        MEMBER,
+        to=lambda cmd, ctx: (cmd.member_id, domain.Decide(ctx.actor, cmd.member_id, cmd.decision, cmd.message)),
+        reply=lambda done, cmd, ctx: c.DecisionTaken(member_id=cmd.member_id, status=done.state.status),
+    )
+    svc.handles(
+        c.ChangeRoles,
+        MEMBER,
+        to=lambda cmd, ctx: (cmd.member_id, domain.AssignRoles(ctx.actor, cmd.member_id, cmd.roles)),
+        reply=lambda done, cmd, ctx: c.RolesSet(member_id=cmd.member_id, roles=done.state.roles),
+    )
 
 
 def bootstrap(settings: Settings | None = None) -> Service:
     settings = settings or Settings()
     svc = Service(c.SERVICE, settings, pii_writer=True, own_actors=True)
-    deps = h.Deps(svc=svc, accounts=None, settings=settings)  # accounts need the bus: set on start
+    deps = h.Deps(svc=svc, accounts=None, settings=settings)  # type: ignore[arg-type]  # needs the bus: set on start
     svc.resolve_actor = partial(h.resolve_actor, deps)
 
     for model, handler in COMMANDS.items():

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from libs.contracts.base import Event
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import Conflict, Forbidden, Invalid, NotFound
-from libs.kit.decider import Decider
 from libs.contracts.onboarding import (
+    MEMBERSHIP_ROLES,
     SERVICE,
     AccessDeclined,
     AccessGranted,
@@ -32,11 +32,11 @@ from libs.contracts.onboarding import (
     ProfileUpdated,
     RolesChanged,
     RulesAcknowledged,
-    MEMBERSHIP_ROLES,
     Status,
     effective_roles,
     privileges_of,
 )
+from libs.kit.decider import Decider
 
 # ------------------------------------------------------------------ invitation
 
@@ -377,7 +377,7 @@ def _assign_roles(cmd: AssignRoles, state: Member) -> list[Event]:
         raise Conflict("not_a_member", status=state.status)
     if set(privileges) == set(state.privileges):
         return []
-    return [RolesChanged(member_id=cmd.member_id, roles=privileges, changed_by=cmd.actor.id)]
+    return [RolesChanged(member_id=cmd.member_id, roles=privileges, changed_by=cmd.actor.id)]  # type: ignore[arg-type]
 
 
 MEMBER: Decider = Decider(

@@ -16,8 +16,8 @@ from uuid6 import uuid7
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import DomainError, Unauthorized
 from libs.contracts.onboarding import (
-    EraseMember,
     Erased,
+    EraseMember,
     InvitationCreated,
     IssueInvitation,
     Login,

@@ -50,7 +50,7 @@ class Load:
 
     # ------------------------------------------------------------ control
 
-    async def start(self) -> "Load":
+    async def start(self) -> Load:
         self._rng = random.Random(self.seed)
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=httpx.Timeout(15.0, connect=2.0))
         self._admin = await self._login(ADMIN_EMAIL, ADMIN_PASSWORD, retry=True)

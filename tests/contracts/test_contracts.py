@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from docgen.schemas import render, schemas
 from libs.contracts import onboarding
-from libs.contracts.export import render, schemas
 from libs.contracts.registry import EVENT_TYPES, UnknownEvent, UnsupportedVersion, decode_payload
 from services.gateway.i18n import MESSAGES
 

@@ -34,7 +34,7 @@ def unbounded(model: type[BaseModel]) -> list[str]:
             if origin is typing.Annotated:
                 inner, *extra = typing.get_args(tp)
                 return walk(inner, [*meta, *extra], where)
-            if origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+            if origin in (typing.Union, __import__("types").UnionType):
                 for arg in typing.get_args(tp):
                     if arg is not type(None):
                         walk(arg, meta, where)

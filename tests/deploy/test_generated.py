@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from scripts import deploygen
+from deploygen import manifests as deploygen
 from services.registry import domain_services
 
 ROOT = Path(__file__).resolve().parents[2]

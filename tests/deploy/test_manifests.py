@@ -32,10 +32,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
-import nats
-import nats.errors
 import kubernetes_validate
 import kubernetes_validate.utils
+import nats
+import nats.errors
 import pytest
 import yaml
 
@@ -220,7 +220,7 @@ def k8s_files() -> list[Path]:
     return sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def parsed_k8s_docs() -> tuple[tuple[str, dict], ...]:
     out = []
     for path in k8s_files():

@@ -1,7 +1,7 @@
 """The deploy NATS configuration on a real nats-server: the platform works under its per-process
 users, and each attack of the security review is refused (issue "The edge and the bus", point 4).
 
-The users and permissions are generated from the services' registrations (scripts/natsconf.py);
+The users and permissions are generated from the services' registrations (deploygen/nats.py);
 a stale committed file fails here too."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import nats.errors
 import pytest
 from nats.js.api import ConsumerConfig, StreamConfig, SubjectTransform
 
+from deploygen import nats as natsconf
 from libs.contracts.subjects import EVENTS_STREAM, PII_KEYS_STREAM, inbox_prefix, pii_key_subject
 from libs.kit.natsserver import NatsServer, free_port
 from libs.kit.provision import ProvisionSettings, provision
-from scripts import natsconf
 from tests.e2e.helpers import settle
 from tests.e2e.journey import admin_token, invite, make_member
 from tests.platform_harness import Platform

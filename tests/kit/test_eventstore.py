@@ -119,9 +119,8 @@ async def test_on_a_replicated_stream_racing_appends_are_conflicts_and_resends_s
     racer wins, the others get ConcurrencyConflict (not AppendFailed), a re-send returns the first
     sequence; a multi-aggregate batch with one stale aggregate stores nothing.
     """
-    from tests.chaos.harness import Supervisor
-
     from libs.kit.eventstore import WRONG_LAST_SEQUENCE_CONSTANT
+    from tests.chaos.harness import Supervisor
 
     sup = Supervisor(tmp_path, replicas=3)
     nodes = sup.add_nats_cluster(3)

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from libs.kit.eventstore import Meta
 from libs.kit.decider import Decider
+from libs.kit.eventstore import Meta
 from libs.kit.service import Service
 from libs.kit.settings import KitSettings
 from services.groups import domain

@@ -46,7 +46,7 @@ class OtlpSink:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self) -> "OtlpSink":
+    def __enter__(self) -> OtlpSink:
         self.thread.start()
         return self
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from docgen import asyncapi
+from hrm import cli as hrm
 from libs.contracts.base import Query
 from libs.contracts.registry import EVENT_TYPES
 from libs.contracts.subjects import EVENTS_ROOT, control_subject
-from scripts import asyncapi, hrm
 from services.gateway.app import create_app
 from services.gateway.settings import Settings as GatewaySettings
 from services.groups.app import bootstrap as groups_bootstrap

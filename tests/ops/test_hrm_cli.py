@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from hrm import cli as hrm
 from libs.contracts.subjects import DEADLETTER_STREAM, EVENTS_STREAM
 from libs.kit.natsserver import NatsServer
-from scripts import hrm
 from tests.e2e.helpers import settle
 from tests.e2e.journey import admin_token, invite, register
 from tests.platform_harness import ADMIN_EMAIL, ADMIN_PASSWORD, Platform

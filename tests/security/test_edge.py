@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from tests.e2e.helpers import log_position, settle
-from tests.e2e.journey import FULL_PROFILE, invite, login, make_member, make_moderator, register
+from tests.e2e.journey import FULL_PROFILE, invite, login, make_member, make_moderator
 from tests.platform_harness import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.security.conftest import PASSWORD, new_guest
 
@@ -150,7 +150,7 @@ def raw_http(port: int, request: bytes) -> bytes:
                 chunks.append(chunk)
                 if b"\r\n\r\n" in b"".join(chunks):
                     break
-        except (ConnectionResetError, socket.timeout):
+        except (TimeoutError, ConnectionResetError):
             pass
         return b"".join(chunks)
 

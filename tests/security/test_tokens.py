@@ -87,8 +87,8 @@ async def test_a_token_signed_with_another_key_is_refused(platform, actors):
 
 async def test_the_public_key_used_as_an_hmac_secret_is_refused(platform, actors):
     """Algorithm confusion: whoever knows the public key could sign HS256 if a verifier allowed it."""
-    import hmac as hmac_
     import hashlib
+    import hmac as hmac_
 
     public = platform.settings["onboarding"].token_public_key.encode()
     header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())

@@ -13,16 +13,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
-from libs.kit.docstore.port import Fenced, Doc, Page, Prefix, Sort
+from libs.kit.docstore.port import Doc, Fenced, Page, Prefix, Sort
 from libs.kit.docstore.query import (
     RESERVED,
     Eq,
     In,
-    Prefix as PrefixCondition,
     Range,
     bracket,
     check_document,
@@ -31,6 +30,9 @@ from libs.kit.docstore.query import (
     read_cursor,
     shadows,
     sort_spec,
+)
+from libs.kit.docstore.query import (
+    Prefix as PrefixCondition,
 )
 
 CHECKPOINTS = "_checkpoints"
@@ -83,7 +85,7 @@ def _after(sort: list[tuple[str, int]], keys: list[Any], last_id: str) -> Doc:
     """Documents strictly after (keys, id) in the order of ``sort`` then ``_id``."""
     alternatives: list[Doc] = []
     equal: list[Doc] = []
-    for (field, direction), key in zip(sort, keys):
+    for (field, direction), key in zip(sort, keys, strict=True):
         beyond = _beyond(field, direction, key)
         if beyond:
             alternatives.append({"$and": [*equal, {"$or": beyond}]})

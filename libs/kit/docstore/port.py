@@ -7,10 +7,10 @@ contract tests in tests/kit/test_docstore_contract.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 Doc = dict[str, Any]
 #: (field, 1 for ascending | -1 for descending)

@@ -14,9 +14,9 @@ import hashlib
 import json
 import math
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 #: the most values one ``$in`` may list (bounded input, docs/adr/0010)
 MAX_IN = 1000
@@ -250,7 +250,7 @@ def make_cursor(collection: str, sort: list[tuple[str, int]], doc: Mapping[str, 
     """The position just after ``doc``: its sort values and id, so a page can be
     resumed whatever was inserted or deleted since."""
     keys = [doc.get(field) for field, _ in sort]
-    for (field, _), key in zip(sort, keys):
+    for (field, _), key in zip(sort, keys, strict=True):
         if not _scalar(key):
             # MongoDB sorts a list by its least or greatest element and compares
             # it element-wise in queries: no keyset means the same in both stores

@@ -32,7 +32,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
-from libs.kit.docstore.port import Fenced, Doc, Page, Prefix, Sort
+from libs.kit.docstore.port import Doc, Fenced, Page, Prefix, Sort
 from libs.kit.docstore.query import (
     Condition,
     Eq,
@@ -239,7 +239,7 @@ def _after(sort: list[tuple[str, int]], keys: list[Any], last_id: str) -> tuple[
     params: list[Any] = []
     equal: list[str] = []
     equal_params: list[Any] = []
-    for (field, direction), key in zip(sort, keys):
+    for (field, direction), key in zip(sort, keys, strict=True):
         path = _path(field)
         kind, value = _bracket(path), f"json_extract(body, {path})"
         beyond = ">" if direction == 1 else "<"

@@ -18,9 +18,12 @@ def asyncapi_file(setting: Path) -> Path:
     return setting if setting.is_absolute() else REPO_ROOT / setting
 
 
-@router.get("/asyncapi.json", summary="AsyncAPI 3.0 document of the message bus: channels, operations, messages",
-            response_class=FileResponse,
-            responses={200: {"content": {"application/json": {"schema": {"type": "object", "description": "AsyncAPI 3.0"}}}}})
+@router.get(
+    "/asyncapi.json",
+    summary="AsyncAPI 3.0 document of the message bus: channels, operations, messages",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/json": {"schema": {"type": "object", "description": "AsyncAPI 3.0"}}}}},
+)
 async def asyncapi(request: Request):
     settings = request.app.state.settings
     path = asyncapi_file(settings.asyncapi_path)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path, status
 
-from libs.contracts.types import ID_PATTERN
 from libs.contracts.onboarding import SERVICE, IssueInvitation, ListInvitations, RevokeInvitation
+from libs.contracts.types import ID_PATTERN
 from services.gateway.deps import AuthBus, AuthCommandBus
 from services.gateway.problems import PROBLEM_RESPONSES
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from libs.contracts.base import Contract
 
 from libs.contracts import groups, onboarding
+from libs.contracts.base import Contract
 from libs.contracts.onboarding import AcknowledgeRules, GetMember, UpdateProfile
 from services.gateway.deps import AuthBus, AuthCommandBus
 from services.gateway.problems import PROBLEM_RESPONSES
@@ -46,6 +46,8 @@ async def acknowledge_rules(bus: AuthCommandBus):
     return await bus.command(onboarding.SERVICE, AcknowledgeRules())
 
 
-@router.put("/profile", response_model=UpdateProfile.reply_model, summary="Fill in my profile; the answer names what is missing")
+@router.put(
+    "/profile", response_model=UpdateProfile.reply_model, summary="Fill in my profile; the answer names what is missing"
+)
 async def update_profile(body: UpdateProfile, bus: AuthCommandBus):
     return await bus.command(onboarding.SERVICE, body)

@@ -18,7 +18,11 @@ class RolesIn(BaseModel):
     roles: list[AssignableRole] = Field(max_length=4)
 
 
-@router.get("/{member_id}", response_model=GetMember.reply_model, summary="A member's onboarding record (the member or a moderator)")
+@router.get(
+    "/{member_id}",
+    response_model=GetMember.reply_model,
+    summary="A member's onboarding record (the member or a moderator)",
+)
 async def get_member(bus: AuthBus, member_id: str = MemberId):
     return await bus.query(SERVICE, GetMember(member_id=member_id))
 
@@ -28,6 +32,10 @@ async def set_roles(body: RolesIn, bus: AuthCommandBus, member_id: str = MemberI
     return await bus.command(SERVICE, ChangeRoles(member_id=member_id, roles=tuple(body.roles)))
 
 
-@router.delete("/{member_id}", response_model=EraseMember.reply_model, summary="Erase a member: their personal data becomes unreadable everywhere (admin)")
+@router.delete(
+    "/{member_id}",
+    response_model=EraseMember.reply_model,
+    summary="Erase a member: their personal data becomes unreadable everywhere (admin)",
+)
 async def erase(bus: AuthCommandBus, member_id: str = MemberId):
     return await bus.command(SERVICE, EraseMember(member_id=member_id))

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
-from libs.contracts.onboarding import SERVICE, Decision, DecideOnMember, ModerationQueue
-from libs.contracts.types import ID_PATTERN, text
+from libs.contracts.onboarding import SERVICE, DecideOnMember, Decision, ModerationQueue
+from libs.contracts.types import ID_PATTERN, Message
 from services.gateway.deps import AuthBus, AuthCommandBus
 from services.gateway.problems import PROBLEM_RESPONSES
 
@@ -15,14 +14,22 @@ router = APIRouter(prefix="/v1/moderation", tags=["moderation"], responses=PROBL
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Decision
-    message: text(4000) | None = None
+    message: Message | None = None
 
 
-@router.get("/queue", response_model=ModerationQueue.reply_model, summary="Complete profiles awaiting a decision, oldest first (moderator)")
+@router.get(
+    "/queue",
+    response_model=ModerationQueue.reply_model,
+    summary="Complete profiles awaiting a decision, oldest first (moderator)",
+)
 async def queue(bus: AuthBus, limit: int = 100):
     return await bus.query(SERVICE, ModerationQueue(limit=max(1, min(limit, 500))))
 
 
-@router.post("/{member_id}/decision", response_model=DecideOnMember.reply_model, summary="Grant access, ask for changes, decline, or revoke a membership (moderator; never one's own)")
+@router.post(
+    "/{member_id}/decision",
+    response_model=DecideOnMember.reply_model,
+    summary="Grant access, ask for changes, decline, or revoke a membership (moderator; never one's own)",
+)
 async def decide(body: DecisionIn, bus: AuthCommandBus, member_id: str = Path(pattern=ID_PATTERN)):
     return await bus.command(SERVICE, DecideOnMember(member_id=member_id, decision=body.decision, message=body.message))

@@ -35,11 +35,12 @@ import json
 import os
 import sys
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from typing import Any, AsyncIterator, TextIO
+from functools import cache
+from typing import Any, TextIO
 from urllib.parse import quote
 
 import httpx
@@ -48,7 +49,6 @@ import nats.errors
 from nats.js.errors import APIError, NotFoundError
 from pydantic import ValidationError
 
-from services.registry import domain_services
 from libs.contracts.subjects import (
     DEADLETTER_ROOT,
     DEADLETTER_STREAM,
@@ -60,6 +60,7 @@ from libs.contracts.subjects import (
 )
 from libs.kit import provision as provisioning
 from libs.kit.direct import DirectGetFailed, DirectReader
+from services.registry import domain_services
 
 #: the services that answer on hr.ctl.<service>.*
 SERVICES = tuple(d.name for d in domain_services())
@@ -116,7 +117,7 @@ async def connect(nats_url: str, client: str = OPERATOR):
         )
     except Exception as e:  # noqa: BLE001 - any failure means the bus is out of reach
         raise CliError(f"cannot reach NATS at {_redact(nats_url)}: {type(e).__name__}") from None
-    nc.hrm_refusals = refusals
+    nc.hrm_refusals = refusals  # type: ignore[attr-defined]  # read where a refusal is reported
     return nc
 
 
@@ -131,7 +132,7 @@ async def bus(nats_url: str, client: str = OPERATOR) -> AsyncIterator[Any]:
     nc = await connect(nats_url, client)
     try:
         yield nc
-    except (nats.errors.TimeoutError, asyncio.TimeoutError):
+    except (TimeoutError, nats.errors.TimeoutError):
         raise CliError(f"NATS at {_redact(nats_url)} did not answer in time{_refused(nc)}") from None
     except DirectGetFailed as e:
         raise CliError(f"{e}{_refused(nc)}") from None
@@ -160,7 +161,7 @@ async def subject_counts(nc, stream: str, subjects_filter: str) -> dict[str, int
 # ---------------------------------------------------------------- a service's registrations
 
 
-@lru_cache(maxsize=None)
+@cache
 def registered_consumers(service: str) -> tuple[tuple[str, str], ...]:
     """(name, kind) of each projection and policy the service's code registers, so that its
     durables can be asked for by name while it is down (the operator may not list consumers).
@@ -240,7 +241,7 @@ async def collect_status(nats_url: str, services: tuple[str, ...] = SERVICES,
 
 def _table(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows)
 
 
 def duration(seconds: float) -> str:
@@ -559,7 +560,7 @@ class Api:
         self.url = api_url
         self.client = httpx.AsyncClient(base_url=api_url, timeout=30.0, headers=headers)
 
-    async def __aenter__(self) -> "Api":
+    async def __aenter__(self) -> Api:
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -616,7 +617,7 @@ async def export_log(nats_url: str, out: TextIO, *, timeout: float = 10.0) -> in
         try:
             try:
                 msgs = await reader.batch(EVENTS_STREAM, f"{EVENTS_ROOT}.>")
-            except (asyncio.TimeoutError, TimeoutError):
+            except TimeoutError:
                 raise CliError(f"the log stopped arriving (expected up to seq {last}){_refused(nc)}") from None
         finally:
             await reader.close()
@@ -708,7 +709,7 @@ async def _run(args: argparse.Namespace) -> int:
             if args.out == "-":
                 await export_log(args.nats, sys.stdout)
                 return 0
-            with open(args.out, "w", encoding="utf-8") as f:
+            with open(args.out, "w", encoding="utf-8") as f:  # noqa: ASYNC230 - the CLI writes one file, then exits
                 n = await export_log(args.nats, f)
             print(f"exported {n} messages of {EVENTS_STREAM} to {args.out}", file=sys.stderr)
             return 0

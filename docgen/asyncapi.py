@@ -1,7 +1,7 @@
 """The AsyncAPI 3.0 document of the bus, generated from the code: `make asyncapi`.
 
-    python -m scripts.asyncapi [OUT]      write it (default docs/asyncapi.json)
-    python -m scripts.asyncapi --check    exit 1 when the file on disk is stale
+    python -m docgen.asyncapi [OUT]      write it (default docs/asyncapi.json)
+    python -m docgen.asyncapi --check    exit 1 when the file on disk is stale
 
 It lives here, not in libs/contracts, because it reads the services
 themselves: each service is built with its bootstrap (building connects to
@@ -32,8 +32,9 @@ import json
 import pkgutil
 import sys
 import tomllib
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
@@ -43,8 +44,8 @@ from libs.contracts.envelope import CORRELATION_HEADER, EVENT_TYPE_HEADER, SCHEM
 from libs.contracts.registry import EVENT_TYPES
 from libs.contracts.rpc import Reply, Request
 from libs.contracts.subjects import (
-    EVENTS_ROOT,
     DEADLETTER_STREAM,
+    EVENTS_ROOT,
     EVENTS_STREAM,
     command_subject,
     control_subject,
@@ -65,7 +66,7 @@ def bootstraps() -> dict[str, Callable[[], Service]]:
     """Every service that runs on the bus, by name (services/registry.py)."""
     from services.registry import domain_services
 
-    return {d.name: d.bootstrap for d in domain_services()}
+    return {d.name: d.bootstrap for d in domain_services() if d.bootstrap is not None}
 
 
 # ---------------------------------------------------------------- subjects
@@ -79,7 +80,7 @@ def _tokens(subject: str) -> list[str]:
 def overlap(a: str, b: str) -> bool:
     """Whether two NATS subjects (wildcards * and >, or {parameters}) can name one message."""
     ta, tb = _tokens(a), _tokens(b)
-    for x, y in zip(ta, tb):
+    for x, y in zip(ta, tb, strict=False):
         if x == ">" or y == ">":
             return True
         if x != y and "*" not in (x, y):
@@ -287,12 +288,12 @@ def _version() -> str:
 
 
 DESCRIPTION = """The message bus of the HR-mnenie platform (NATS with JetStream), generated from the code by
-`make asyncapi` (python -m scripts.asyncapi).
+`make asyncapi` (python -m docgen.asyncapi).
 
 - Commands `hr.cmd.<service>.<Command>` and queries `hr.qry.<service>.<Query>` are NATS request/reply in a
   queue group per service: the body is wrapped in the rpc `Request` (the caller's token, which the service
-  verifies, correlation id, deadline, Idempotency-Key, `after_seq` for read-your-writes); the answer on the requester's inbox is a `Reply` (`seq` = consistency token, or a typed
-  error).
+  verifies, correlation id, deadline, Idempotency-Key, `after_seq` for read-your-writes); the answer on the
+  requester's inbox is a `Reply` (`seq` = consistency token, or a typed error, declared per command and query).
 - Events live in the stream `HR_EVENTS`, one subject per aggregate instance `hr.evt.<service>.<aggregate>.<id>`;
   each message is an `Envelope` whose `type` names the event. Personal data rides encrypted in `pii`.
   Projections and policies read them through durable pull consumers `<service>_<consumer>`.
@@ -322,17 +323,25 @@ def document() -> dict:
     messages: dict[str, dict] = {}
 
     # the requester's inbox: every reply
-    messages["Reply"] = {"name": "Reply", "title": "Reply to a command or query",
-                         "payload": _ref("components/schemas", "Reply")}
-    for name, title in (("ControlStatusReply", "A service's consumers"), ("ControlRebuildReply", "Rebuild started"),
-                        ("ControlReplayReply", "Dead letters replayed")):
+    messages["Reply"] = {
+        "name": "Reply",
+        "title": "Reply to a command or query",
+        "payload": _ref("components/schemas", "Reply"),
+    }
+    for name, title in (
+        ("ControlStatusReply", "A service's consumers"),
+        ("ControlRebuildReply", "Rebuild started"),
+        ("ControlReplayReply", "Dead letters replayed"),
+    ):
         messages[name] = {"name": name, "title": title, "payload": _ref("components/schemas", name)}
     channels[REPLIES] = {
         "address": None,
         "title": "Reply inbox",
         "description": "The requester's own inbox (NATS request/reply `_INBOX.<id>`), named in each request.",
-        "messages": {k: _ref("components/messages", k) for k in ("Reply", "ControlStatusReply", "ControlRebuildReply",
-                                                                   "ControlReplayReply")},
+        "messages": {
+            k: _ref("components/messages", k)
+            for k in ("Reply", "ControlStatusReply", "ControlRebuildReply", "ControlReplayReply")
+        },
     }
 
     def reply(*names: str) -> dict:
@@ -355,14 +364,19 @@ def document() -> dict:
                     "title": e.type_name,
                     "summary": _summary(e) or f"{e.type_name} (event)",
                     "headers": _event_headers(e),
-                    "payload": {"allOf": [
-                        _ref("components/schemas", "Envelope"),
-                        {"type": "object", "properties": {
-                            "type": {"const": e.type_name},
-                            "schema_version": {"const": e.schema_version},
-                            "payload": _ref("components/schemas", e.__name__),
-                        }},
-                    ]},
+                    "payload": {
+                        "allOf": [
+                            _ref("components/schemas", "Envelope"),
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "type": {"const": e.type_name},
+                                    "schema_version": {"const": e.schema_version},
+                                    "payload": _ref("components/schemas", e.__name__),
+                                },
+                            },
+                        ]
+                    },
                     "x-personal-data": sorted(e.pii_fields),
                 }
             channels[cid] = {
@@ -377,15 +391,17 @@ def document() -> dict:
                 "channel": _ref("channels", cid),
                 "title": f"Append {agg.name} events",
                 "description": "Load, decide, append with Nats-Expected-Last-Subject-Sequence; several events of one "
-                               "decision go in one atomic batch.",
+                "decision go in one atomic batch.",
                 "messages": [_channel_message_ref(cid, k) for k in keys],
                 "tags": [{"name": service}],
             }
 
     for service, svc in services.items():
         # commands and queries
-        for kind, subjects, models in (("cmd", svc.subjects["commands"], commands),
-                                       ("qry", svc.subjects["queries"], queries)):
+        for kind, subjects, models in (
+            ("cmd", svc.subjects["commands"], commands),
+            ("qry", svc.subjects["queries"], queries),
+        ):
             for subject in sorted(subjects):
                 model = models.get(subject)
                 if model is None:
@@ -396,13 +412,17 @@ def document() -> dict:
                     "title": model.type_name,
                     "summary": _summary(model) or f"{model.type_name} ({'command' if kind == 'cmd' else 'query'})",
                     "headers": _rpc_headers(),
-                    "payload": {"allOf": [
-                        _ref("components/schemas", "Request"),
-                        {"type": "object", "properties": {"body": _ref("components/schemas", model.__name__)}},
-                    ]},
+                    "payload": {
+                        "allOf": [
+                            _ref("components/schemas", "Request"),
+                            {"type": "object", "properties": {"body": _ref("components/schemas", model.__name__)}},
+                        ]
+                    },
                 }
-                channels[subject] = {"address": subject,
-                                     "messages": {model.type_name: _ref("components/messages", key)}}
+                channels[subject] = {
+                    "address": subject,
+                    "messages": {model.type_name: _ref("components/messages", key)},
+                }
                 operations[f"{service}.{kind}.{model.type_name}"] = {
                     "action": "receive",
                     "channel": _ref("channels", subject),
@@ -413,9 +433,11 @@ def document() -> dict:
                 }
 
         # operators' control subjects
-        for verb, request, answer, queue in (("status", "ControlStatusRequest", "ControlStatusReply", False),
-                                             ("rebuild", "ControlRebuildRequest", "ControlRebuildReply", False),
-                                             ("replay", "ControlReplayRequest", "ControlReplayReply", False)):
+        for verb, request, answer, queue in (
+            ("status", "ControlStatusRequest", "ControlStatusReply", False),
+            ("rebuild", "ControlRebuildRequest", "ControlRebuildReply", False),
+            ("replay", "ControlReplayRequest", "ControlReplayReply", False),
+        ):
             subject = control_subject(service, verb)
             messages[request] = {"name": request, "title": request, "payload": _ref("components/schemas", request)}
             channels[subject] = {"address": subject, "messages": {request: _ref("components/messages", request)}}
@@ -424,12 +446,13 @@ def document() -> dict:
                 "channel": _ref("channels", subject),
                 "messages": [_channel_message_ref(subject, request)],
                 "reply": reply(answer),
-                "summary": {"status": "Every consumer's state, checkpoint, lag, stall, dead letters and rebuild "
-                                      "progress (every replica answers)",
-                            "rebuild": "Drop projections' read models and replay the log into them (every replica "
-                                       "receives it; the one holding a projection's lease acts and answers)",
-                            "replay": "After a fix: apply a consumer's dead letters again (a projection is "
-                                      "rebuilt)"}[verb],
+                "summary": {
+                    "status": "Every consumer's state, checkpoint, lag, stall, dead letters and rebuild "
+                    "progress (every replica answers)",
+                    "rebuild": "Drop projections' read models and replay the log into them (every replica "
+                    "receives it; the one holding a projection's lease acts and answers)",
+                    "replay": "After a fix: apply a consumer's dead letters again (a projection is rebuilt)",
+                }[verb],
                 "tags": [{"name": service}],
             }
             if queue:
@@ -440,8 +463,13 @@ def document() -> dict:
         for consumer in sorted(svc.consumers, key=lambda c: c.name):
             _document_consumer(service, consumer, event_channels, channels, operations, messages)
 
-    schema_models = [Envelope, Request, Reply, *events,
-                     *sorted({*commands.values(), *queries.values()}, key=lambda m: m.__name__)]
+    schema_models = [
+        Envelope,
+        Request,
+        Reply,
+        *events,
+        *sorted({*commands.values(), *queries.values()}, key=lambda m: m.__name__),
+    ]
     schemas = _schemas(schema_models)
     schemas.update(copy.deepcopy(CONTROL_SCHEMAS))
 
@@ -456,8 +484,11 @@ def document() -> dict:
         },
         "defaultContentType": "application/json",
         "servers": {
-            "embedded": {"host": "127.0.0.1:4222", "protocol": "nats",
-                         "description": "`make run`: nats-server with JetStream in ./var"},
+            "embedded": {
+                "host": "127.0.0.1:4222",
+                "protocol": "nats",
+                "description": "`make run`: nats-server with JetStream in ./var",
+            },
         },
         "channels": channels,
         "operations": operations,
@@ -465,16 +496,24 @@ def document() -> dict:
     }
 
 
-def _document_consumer(service: str, consumer: Consumer, event_channels: dict[str, str],
-                       channels: dict, operations: dict, messages: dict) -> None:
+def _document_consumer(
+    service: str, consumer: Consumer, event_channels: dict[str, str], channels: dict, operations: dict, messages: dict
+) -> None:
     durable = f"{service}_{consumer.name}"  # as libs.kit.consumers.Runner names it
-    jetstream = {"stream": EVENTS_STREAM, "durable": durable, "kind": consumer.kind,
-                 "filter_subjects": sorted(consumer.subjects), "ack": "explicit"}
+    jetstream = {
+        "stream": EVENTS_STREAM,
+        "durable": durable,
+        "kind": consumer.kind,
+        "filter_subjects": sorted(consumer.subjects),
+        "ack": "explicit",
+    }
     for filter_subject in sorted(consumer.subjects):
         matched = sorted(cid for cid, address in event_channels.items() if overlap(filter_subject, address))
         if not matched:
-            raise ValueError(f"{service}.{consumer.name} filters on {filter_subject}, which matches no event "
-                             "channel: give its aggregate a Decider with its events")
+            raise ValueError(
+                f"{service}.{consumer.name} filters on {filter_subject}, which matches no event "
+                "channel: give its aggregate a Decider with its events"
+            )
         for cid in matched:
             operations[f"{service}.{consumer.name}.receive.{cid}"] = {
                 "action": "receive",
@@ -489,13 +528,17 @@ def _document_consumer(service: str, consumer: Consumer, event_channels: dict[st
         "name": "DeadLetter",
         "title": "Dead letter",
         "summary": "A message a consumer could not handle, as it arrived, with the reason",
-        "headers": {"type": "object", "properties": {
-            "Hr-Dlq-Reason": _string("why: malformed (and how) or the handler's last error"),
-            "Hr-Dlq-Subject": _string("the event subject it came from"),
-            "Hr-Dlq-Seq": _string("its sequence in HR_EVENTS"),
-            "Hr-Dlq-Consumer": _string("the durable consumer that gave up"),
-            "Nats-Msg-Id": _string("dlq-<consumer>-<seq>: dead-lettered once"),
-        }, "required": ["Hr-Dlq-Reason", "Hr-Dlq-Subject", "Hr-Dlq-Seq", "Hr-Dlq-Consumer"]},
+        "headers": {
+            "type": "object",
+            "properties": {
+                "Hr-Dlq-Reason": _string("why: malformed (and how) or the handler's last error"),
+                "Hr-Dlq-Subject": _string("the event subject it came from"),
+                "Hr-Dlq-Seq": _string("its sequence in HR_EVENTS"),
+                "Hr-Dlq-Consumer": _string("the durable consumer that gave up"),
+                "Nats-Msg-Id": _string("dlq-<consumer>-<seq>: dead-lettered once"),
+            },
+            "required": ["Hr-Dlq-Reason", "Hr-Dlq-Subject", "Hr-Dlq-Seq", "Hr-Dlq-Consumer"],
+        },
         "payload": _ref("components/schemas", "DeadLetter"),
     }
     channels[subject] = {
@@ -518,7 +561,7 @@ def render(doc: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.asyncapi", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m docgen.asyncapi", description=__doc__.split("\n\n")[0])
     parser.add_argument("out", nargs="?", default=str(DEFAULT_OUT), help="where to write (default docs/asyncapi.json)")
     parser.add_argument("--check", action="store_true", help="only compare: exit 1 when the file is stale")
     args = parser.parse_args(argv)
@@ -533,8 +576,10 @@ def main(argv: list[str] | None = None) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     doc = json.loads(text)
-    print(f"wrote {path}: {len(doc['channels'])} channels, {len(doc['operations'])} operations, "
-          f"{len(doc['components']['messages'])} messages")
+    print(
+        f"wrote {path}: {len(doc['channels'])} channels, {len(doc['operations'])} operations, "
+        f"{len(doc['components']['messages'])} messages"
+    )
     return 0
 
 

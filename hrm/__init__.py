@@ -1,0 +1,1 @@
+"""`hrm`: the operators' command line (see hrm/cli.py)."""
