@@ -215,14 +215,7 @@ class Runner:
             return False
 
     async def stop(self) -> None:
-        self._stopping = True
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await self._pause()
         await self._step_down()
         if self._lease is not None:
             try:

@@ -19,11 +19,12 @@ import nats.js.errors
 import pytest
 from uuid6 import uuid7
 
-from libs.contracts.onboarding import ConsentGiven, MemberRegistered, RulesAcknowledged
+from libs.contracts.onboarding import ConsentGiven, RulesAcknowledged
 from libs.contracts.subjects import EVENTS_STREAM, event_subject
-from libs.kit.eventstore import ConcurrencyConflict, EventStore, Meta
+from libs.kit.eventstore import ConcurrencyConflict, EventStore
 from libs.kit.pii import PiiVault
 from libs.kit.provision import provision
+from tests.kit.test_eventstore_contract import meta, registered
 
 EMAIL_LOCAL = "anna.petrova"
 FULL_NAME = "Anna Petrovna Ivanova-Smirnova"
@@ -63,19 +64,6 @@ def new_member() -> tuple[str, str]:
     return member_id, event_subject("onboarding", "member", member_id)
 
 
-def meta() -> Meta:
-    return Meta(actor="tester", correlation_id=uuid.uuid4().hex, causation_id="cause-1")
-
-
-def registered(member_id: str, name: str = FULL_NAME) -> MemberRegistered:
-    return MemberRegistered(
-        member_id=member_id,
-        invitation_id="inv-12345678",
-        roles=("guest",),
-        email=f"{EMAIL_LOCAL}.{member_id[:8]}@example.org",
-        full_name=name,
-        password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
-    )
 
 
 # ------------------------------------------------------------------ immutability
