@@ -139,7 +139,29 @@ class Runner:
         if self._lease is None:
             await self._subscribe()
         self._stopping = False
-        self._task = asyncio.create_task(self._loop(), name=self.durable)
+        self._task = asyncio.create_task(self._supervised(), name=self.durable)
+
+    async def _supervised(self) -> None:
+        """The loop never dies quietly: what escapes it is logged and the loop starts over from the
+        checkpoint (a consumer that stopped for good would leave every later event unapplied)."""
+        failures = 0
+        while not self._stopping:
+            try:
+                await self._loop()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - logged, then started again: nothing skipped
+                failures += 1
+                log.error("consumer_loop_failed", consumer=self.durable, attempt=failures, error=describe(e))
+                self._stalled(f"cannot read the log: {describe(e)}", self.checkpoint + 1, failures)
+                await self._drop_subscription()
+                if self._keeper is not None:
+                    self._keeper.cancel()
+                    self._keeper = None
+                if self._lease is not None:
+                    self._lease.forget()  # take it over afresh (it lapses after its time-to-live)
+                await asyncio.sleep(self._backoff(failures))
 
     async def _take_over_or_stand_by(self) -> bool:
         """Standing by: try for the lease; on winning it, start from the stored checkpoint (the previous
@@ -152,8 +174,20 @@ class Runner:
         if not won:
             await asyncio.sleep(RENEW_S)
             return False
-        self.checkpoint = await self._store.get_checkpoint(self.checkpoint_name)
-        await self._subscribe()
+        try:
+            self.checkpoint = await self._store.get_checkpoint(self.checkpoint_name)
+            await self._subscribe()
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the bus mid-election: give the lease back, try again
+            log.warning("take_over_failed", consumer=self.durable, error=describe(e))
+            await self._drop_subscription()
+            try:
+                await self._lease.release()
+            except (TimeoutError, nats.errors.Error):
+                self._lease.forget()  # it lapses after its time-to-live
+            await asyncio.sleep(RENEW_S)
+            return False
         self._keeper = asyncio.create_task(keep(self._lease, self._lost), name=f"{self.durable}-lease")
         log.info("took_over", consumer=self.durable, checkpoint=self.checkpoint, fence=self.fence)
         return True
@@ -245,7 +279,7 @@ class Runner:
         self.checkpoint = 0
         await self._subscribe()
         self._stopping = False
-        self._task = asyncio.create_task(self._loop(), name=self.durable)
+        self._task = asyncio.create_task(self._supervised(), name=self.durable)
         return {"projection": self.c.name, "target_seq": total}
 
     async def _pause(self) -> None:
@@ -374,7 +408,7 @@ class Runner:
     # ------------------------------------------------------------ the loop
 
     async def _loop(self) -> None:
-        rewind = False
+        rewind = self._sub is None and self._lease is None  # started over after a failure
         reconnects = self._nc.stats["reconnects"]
         fetch_failures = 0
         while not self._stopping:

@@ -189,3 +189,51 @@ async def test_a_policy_dead_letter_is_replayed_after_a_fix(nats_server):
         assert await dead_letters(svc, name) == [] or sum(n for _, n in await dead_letters(svc, name)) == 0
     finally:
         await svc.stop()
+
+
+async def test_a_take_over_that_fails_half_way_is_tried_again_not_abandoned(probe, monkeypatch):
+    """Seen under chaos: the lease won while the stream's leader was being elected, the consumer
+    could not be created, and the runner stopped for good — every later event unapplied."""
+    from nats.js.errors import ServiceUnavailableError
+
+    svc, name, applied, failures = probe
+    r = runner(svc)
+    await append_all(svc, name, ["a1"])
+    await wait_for(lambda: applied == ["a1"])
+    subscribe, refusals = r._subscribe, {"left": 2}
+
+    async def mid_election():
+        if refusals["left"]:
+            refusals["left"] -= 1
+            raise ServiceUnavailableError()
+        await subscribe()
+
+    monkeypatch.setattr(r, "_subscribe", mid_election)
+    await r._lease.release()  # as when the holder's lease lapsed: the runner must take it over again
+    await append_all(svc, name, ["a2", "a3"])
+    await wait_for(lambda: applied == ["a1", "a2", "a3"], timeout=30)
+    assert refusals["left"] == 0
+    status = await r.status()
+    assert status["state"] == "running" and status["lag"] == 0
+
+
+async def test_a_loop_that_fails_unexpectedly_is_logged_and_starts_over_from_the_checkpoint(probe, monkeypatch):
+    """Whatever escapes the loop (a bug nobody foresaw) must not leave the consumer stopped for good."""
+    svc, name, applied, failures = probe
+    r = runner(svc)
+    await append_all(svc, name, ["b1"])
+    await wait_for(lambda: applied == ["b1"])
+    step_down, broken = r._step_down, {"left": 1}
+
+    async def unforeseen():
+        if broken["left"]:
+            broken["left"] -= 1
+            raise RuntimeError("a bug nobody foresaw")
+        await step_down()
+
+    monkeypatch.setattr(r, "_step_down", unforeseen)
+    await r._lease.release()
+    await append_all(svc, name, ["b2", "b3"])
+    await wait_for(lambda: applied == ["b1", "b2", "b3"], timeout=30)
+    assert broken["left"] == 0
+    assert (await r.status())["state"] == "running"
