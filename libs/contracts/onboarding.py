@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import EmailStr, Field, StringConstraints, field_validator
 
 from libs.contracts.base import Command, Contract, Event, Query, ServiceContracts
-from libs.contracts.types import Id, Message, Name, Place, RegisteredName, ShortText
+from libs.contracts.types import Cursor, Id, Message, Name, Place, RegisteredName, ShortText
 
 SERVICE = "onboarding"
 
@@ -43,6 +43,21 @@ REQUIRED_PROFILE_FIELDS: tuple[str, ...] = (
 PROFILE_PII = frozenset(
     {"full_name", "city", "company", "position", "professional_interests", "phone", "about"}
 )
+#: the profile fields a member may show to their colleagues or hide; the full name is always shown
+VisibleField = Literal["city", "company", "position", "years_in_hr", "professional_interests", "phone", "about"]
+VISIBLE_FIELDS: tuple[VisibleField, ...] = get_args(VisibleField)
+#: what colleagues see of a member who never chose (DESIGN.md §5: phone numbers are hidden by default)
+DEFAULT_VISIBLE: tuple[VisibleField, ...] = ("city", "company", "position", "professional_interests")
+#: the shown fields a search of the directory reads, besides the name (a number or prose is no search term)
+SEARCHED_FIELDS: tuple[VisibleField, ...] = ("city", "company", "position", "professional_interests")
+
+
+def visible_in_order(fields) -> tuple[VisibleField, ...]:
+    """One spelling of a choice: each field once, in the profile's order, whatever order it was sent in."""
+    chosen = set(fields)
+    return tuple(f for f in VISIBLE_FIELDS if f in chosen)
+
+
 RULES_VERSION = "2026-1"
 CONSENT_VERSION = "152fz-2026-1"
 
@@ -168,6 +183,14 @@ class AccessRevoked(Event):
     reason: str | None = None
 
 
+class ProfileVisibilityChanged(Event):
+    """The member chose which profile fields their colleagues see (the name always; nothing of the
+    profile itself is in it, so it needs no sealing)."""
+
+    member_id: str
+    visible: tuple[VisibleField, ...]
+
+
 class MemberErased(Event):
     erases: ClassVar[bool] = True
     member_id: str
@@ -188,8 +211,10 @@ EVENTS = (
     AccessDeclined,
     AccessRevoked,
     RolesChanged,
+    ProfileVisibilityChanged,
     MemberErased,
 )
+
 
 def actor_facts(facts: dict | None, event: Event) -> dict:
     """What every service keeps of a member to authorise them (libs/kit/actors.py): whether they
@@ -264,6 +289,10 @@ class Erased(Contract):
     erased: Literal[True] = True
 
 
+class VisibilitySet(Contract):
+    visible: tuple[VisibleField, ...]
+
+
 class MemberView(Contract):
     member_id: str
     status: Status
@@ -271,6 +300,8 @@ class MemberView(Contract):
     rules_acknowledged: bool
     profile: Profile
     missing: tuple[str, ...]
+    #: what the member's colleagues see of the profile besides the name
+    visible_fields: tuple[VisibleField, ...]
     moderator_message: str | None = None
     registered_at: datetime | None = None
     #: since when the profile waits for a decision (None when it does not)
@@ -296,6 +327,55 @@ class InvitationList(Contract):
 
 class Queue(Contract):
     items: tuple[MemberView, ...]
+    total: int
+
+
+class ColleagueCard(Contract):
+    """A member as the other members see them: the fields they hide are None (and left out over HTTP)."""
+
+    member_id: str
+    full_name: str
+    city: str | None = None
+    company: str | None = None
+    position: str | None = None
+    years_in_hr: int | None = None
+    professional_interests: tuple[str, ...] | None = None
+    phone: str | None = None
+    about: str | None = None
+
+
+class ColleaguePage(Contract):
+    items: tuple[ColleagueCard, ...]
+    #: ask again with it for the next page; None: nothing followed. A page may hold fewer than
+    #: ``limit`` colleagues (even none) while this is set: go on until it is None
+    next_cursor: str | None = None
+
+
+class DecisionRecord(Contract):
+    decision: Decision
+    decided_by: str
+    #: the deciding moderator's name now; None once they are erased (or for the platform itself)
+    decided_by_name: str | None = None
+    #: what the moderator wrote: the changes asked for, the reason of a decline or revocation
+    message: str | None = None
+    at: datetime
+
+
+class DecisionList(Contract):
+    items: tuple[DecisionRecord, ...]
+
+
+class MemberSummary(Contract):
+    member_id: str
+    full_name: str | None = None
+    status: Status
+    roles: tuple[Role, ...]
+
+
+class MemberPage(Contract):
+    items: tuple[MemberSummary, ...]
+    next_cursor: str | None = None
+    #: how many members meet the conditions, on every page
     total: int
 
 
@@ -341,6 +421,17 @@ class DecideOnMember(OnboardingCommand):
     message: Message | None = None
 
 
+class SetProfileVisibility(OnboardingCommand):
+    reply_model: ClassVar = VisibilitySet
+    #: the fields colleagues may see besides the name; [] shows the name alone
+    visible: tuple[VisibleField, ...] = Field(max_length=len(VISIBLE_FIELDS))
+
+    @field_validator("visible")
+    @classmethod
+    def _once_each(cls, v: tuple[VisibleField, ...]) -> tuple[VisibleField, ...]:
+        return tuple(dict.fromkeys(v))
+
+
 class ChangeRoles(OnboardingCommand):
     reply_model: ClassVar = RolesSet
     member_id: Id
@@ -373,6 +464,7 @@ COMMANDS = (
     RegisterMember,
     AcknowledgeRules,
     UpdateProfile,
+    SetProfileVisibility,
     DecideOnMember,
     ChangeRoles,
     EraseMember,
@@ -402,8 +494,46 @@ class ModerationQueue(OnboardingQuery):
     limit: int = Field(default=100, ge=1, le=500)
 
 
-QUERIES = (GetMember, ListInvitations, ModerationQueue)
+#: what a search may hold: words, matched as prefixes of the words of names, cities, companies...
+SearchText = ShortText
+
+
+class FindColleagues(OnboardingQuery):
+    """The Colleagues directory, for the Main group's members: by folded full name, each word of ``q``
+    the beginning of a word the colleague shows."""
+
+    reply_model: ClassVar = ColleaguePage
+    q: SearchText | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: Cursor | None = None
+
+
+class GetColleague(OnboardingQuery):
+    reply_model: ClassVar = ColleagueCard
+    member_id: Id
+
+
+class DecisionHistory(OnboardingQuery):
+    """Every decision taken on a member, oldest first (moderators)."""
+
+    reply_model: ClassVar = DecisionList
+    member_id: Id
+
+
+class ListMembers(OnboardingQuery):
+    """Everyone registered and not erased, in the order they registered (moderators and admins);
+    ``q`` matches words of the full name as ``FindColleagues`` does."""
+
+    reply_model: ClassVar = MemberPage
+    q: SearchText | None = None
+    status: Status | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: Cursor | None = None
+
+
+QUERIES = (GetMember, ListInvitations, ModerationQueue, FindColleagues, GetColleague, DecisionHistory, ListMembers)
 REPLIES = (Tokens, InvitationCreated, InvitationRevokedReply, Registered, StatusReply, ProfileReport, DecisionTaken,
-           RolesSet, Erased, MemberView, InvitationView, InvitationList, Queue)
+           RolesSet, Erased, VisibilitySet, MemberView, InvitationView, InvitationList, Queue, ColleagueCard,
+           ColleaguePage, DecisionRecord, DecisionList, MemberSummary, MemberPage)
 
 CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES)

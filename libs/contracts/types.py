@@ -64,3 +64,8 @@ def text(max_length: int, min_length: int = 0):
 
 
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+
+#: the longest cursor the read-model stores mint (libs/kit/docstore/query.py)
+MAX_CURSOR = 4096
+#: where a page of a list resumes: opaque to clients, URL-safe base64 without padding
+Cursor = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CURSOR, pattern=r"^[A-Za-z0-9_-]+$")]

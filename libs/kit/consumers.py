@@ -76,6 +76,9 @@ class Consumer:
     #: collections a rebuild drops (projections only)
     collections: list[str] = field(default_factory=list)
     batch: int = 256
+    #: the shape of a projection's documents: raised when a new release writes them differently, so
+    #: that the read models an earlier one wrote are rebuilt from the log (``Runner._resume``)
+    version: int = 1
 
     def __post_init__(self) -> None:
         if len(self.subjects) != 1:
@@ -132,12 +135,42 @@ class Runner:
     def checkpoint_name(self) -> str:
         return f"{self.c.kind}:{self.c.name}"
 
+    @property
+    def version_name(self) -> str:
+        """Where the version of the stored read models is kept: beside the checkpoints, written in the
+        same transaction as the drop that starts them over."""
+        return f"version:{self.checkpoint_name}"
+
+    async def _resume(self) -> None:
+        """Take up the stored checkpoint, unless the read models were written by another version of
+        the projection: then drop them and start over from the log's first event, so that no document
+        of the old shape outlives the upgrade. A store written before versions were kept holds
+        version 1. Only the active replica calls this (it writes)."""
+        self.checkpoint = await self._store.get_checkpoint(self.checkpoint_name)
+        if self.c.kind != "projection":
+            return
+        stored = await self._store.get_checkpoint(self.version_name) or 1
+        if stored == self.c.version:
+            return
+        async with self._store.batch():
+            await self._store.set_checkpoint(self.checkpoint_name, 0, self.fence)
+            for coll in self.c.collections:
+                await self._store.drop(coll)
+            await self._store.set_checkpoint(self.version_name, self.c.version, self.fence)
+        log.info("projection_upgraded", consumer=self.durable, stored=stored, version=self.c.version,
+                 dropped_at=self.checkpoint)
+        if self.checkpoint:
+            self.rebuilding = {"target_seq": await self._events.last_seq(), "started_at": time.time()}
+        self.checkpoint = 0
+
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        self.checkpoint = await self._store.get_checkpoint(self.checkpoint_name)
         if self._lease is None:
+            await self._resume()
             await self._subscribe()
+        else:  # standing by until the lease is won: read, never write
+            self.checkpoint = await self._store.get_checkpoint(self.checkpoint_name)
         self._stopping = False
         self._task = asyncio.create_task(self._supervised(), name=self.durable)
 
@@ -175,7 +208,7 @@ class Runner:
             await asyncio.sleep(RENEW_S)
             return False
         try:
-            self.checkpoint = await self._store.get_checkpoint(self.checkpoint_name)
+            await self._resume()
             await self._subscribe()
         except asyncio.CancelledError:
             raise

@@ -146,11 +146,14 @@ class Service:
 
         return register
 
-    def projection(self, name: str, subjects: list[str], collections: list[str], batch: int = 256):
-        """``fn(rec, view)``: ``view`` is the store with the ``_seq`` guard applied (libs/kit/projection.py)."""
+    def projection(self, name: str, subjects: list[str], collections: list[str], batch: int = 256,
+                   version: int = 1):
+        """``fn(rec, view)``: ``view`` is the store with the ``_seq`` guard applied (libs/kit/projection.py).
+        Raise ``version`` with every change of what the projection writes: its collections are then
+        rebuilt from the log on the next start (libs/kit/consumers.py, ``Runner._resume``)."""
 
         def register(fn: Callable[[Any, Any], Awaitable[None]]):
-            self._consumers.append(Consumer(name, subjects, fn, "projection", collections, batch))
+            self._consumers.append(Consumer(name, subjects, fn, "projection", collections, batch, version))
             return fn
 
         return register

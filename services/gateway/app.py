@@ -12,18 +12,31 @@ import structlog
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request as StarletteRequest
 
 from libs.contracts.subjects import inbox_prefix
 from libs.contracts.types import UUID_RE
+from libs.kit.bodylimit import BodyLimitMiddleware
 from libs.kit.logging import get_logger, setup_logging
 from libs.kit.rpc import ServiceClient
 from libs.kit.settings import redact_url, secret_values
 from libs.kit.tracing import setup_tracing
 from services.gateway import problems
 from services.gateway.problems import Problem
-from services.gateway.routers import auth, docs, groups, health, invitations, me, members, moderation, registrations
+from services.gateway.routers import (
+    auth,
+    colleagues,
+    docs,
+    groups,
+    health,
+    invitations,
+    me,
+    members,
+    moderation,
+    registrations,
+)
 from services.gateway.settings import Settings
 
 log = get_logger(__name__)
@@ -63,18 +76,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     public_docs = settings.docs_served  # not public in production
     app = FastAPI(title="HR-mnenie", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-                  docs_url="/docs" if public_docs else None, redoc_url="/redoc" if public_docs else None,
-                  openapi_url="/openapi.json" if public_docs else None)
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json" if public_docs else None)
     app.state.settings = settings
     app.state.nc = None
-    for router in (auth, invitations, registrations, me, moderation, groups, members, health, docs):
+    for router in (auth, invitations, registrations, me, moderation, groups, members, colleagues, health, docs):
         app.include_router(router.router)
     app.add_exception_handler(Problem, problems.on_problem)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)
+    app.add_exception_handler(ValidationError, problems.on_contract_error)
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)
     app.add_exception_handler(Exception, problems.on_unexpected)
 
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, refuse=refuse_body)
     app.add_middleware(CorrelationMiddleware)
     # added last, so outermost: the access log above runs inside the request's span
     provider = setup_tracing("gateway", settings.otel_service_namespace)
@@ -121,62 +134,6 @@ class CorrelationMiddleware:
                              ms=round((time.perf_counter() - started) * 1000, 1))
 
 
-class BodyTooLarge(StarletteHTTPException):
-    def __init__(self) -> None:
-        super().__init__(413)
-
-
-class BodyLimitMiddleware:
-    """No request body larger than ``max_bytes`` is read: a declared length over it is refused
-    before authentication and before the body reaches anything. What the client still sends is
-    discarded as it arrives, up to DRAIN_BYTES (so that an ordinary client, which writes its
-    whole body before it reads, gets to see the 413); past that the connection is closed."""
-
-    DRAIN_BYTES = 8 * 1024 * 1024
-
-    def __init__(self, app, max_bytes: int):
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def _drain(self, receive, already: int) -> bool:
-        """Discard the rest of the body; False when it goes on past DRAIN_BYTES."""
-        seen = already
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return False
-            seen += len(message.get("body", b""))
-            if seen > self.DRAIN_BYTES:
-                return False
-            if not message.get("more_body", False):
-                return True
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
-        if declared is not None:
-            try:
-                length = int(declared)
-            except ValueError:
-                length = None
-            if length is None or length > self.max_bytes:
-                drained = length is not None and length <= self.DRAIN_BYTES and await self._drain(receive, 0)
-                response = problems.problem_response(StarletteRequest(scope), 413, "payload_too_large",
-                                                     {"params": {"limit": self.max_bytes}},
-                                                     headers={} if drained else {"Connection": "close"})
-                return await response(scope, receive, send)
-        received = 0
-
-        async def limited_receive():
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    if message.get("more_body", False):
-                        await self._drain(receive, received)
-                    raise BodyTooLarge()  # answered 413 by the app's handler of HTTP errors
-            return message
-
-        await self.app(scope, limited_receive, send)
+def refuse_body(scope, limit: int, close: bool):
+    return problems.problem_response(StarletteRequest(scope), 413, "payload_too_large", {"params": {"limit": limit}},
+                                     headers={"Connection": "close"} if close else {})

@@ -27,6 +27,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "moderator_only": ("Это действие доступно только модераторам.", "Only moderators may do this."),
     "admin_only": ("Это действие доступно только администраторам.", "Only administrators may do this."),
     "not_your_profile": ("Можно смотреть только свой профиль.", "You may only view your own profile."),
+    "members_only": (
+        "Раздел «Коллеги» открыт участникам Главной группы.",
+        "The Colleagues directory is open to members of the Main group.",
+    ),
+    "colleague_not_found": (
+        "Такого коллеги нет в Главной группе.",
+        "There is no such colleague in the Main group.",
+    ),
+    "invalid_cursor": (
+        "Ссылка на следующую страницу устарела или повреждена. Начните список сначала.",
+        "The link to the next page is out of date or damaged. Start the list again.",
+    ),
     "not_a_group_member": (
         "Список участников виден только участникам группы.",
         "Only members of the group may see its member list.",
@@ -79,6 +91,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "internal_error": ("Внутренняя ошибка сервиса. Мы уже разбираемся.", "Internal service error."),
     "not_found": ("Ресурс не найден.", "Not found."),
+    "docs_assets_missing": (
+        "Документация API недоступна: не установлены файлы Swagger UI и ReDoc (выполните make install).",
+        "The API documentation is unavailable: the Swagger UI and ReDoc files are not installed "
+        "(run make install).",
+    ),
     "method_not_allowed": ("Метод не поддерживается.", "Method not allowed."),
     "unknown_decision": ("Неизвестное решение.", "Unknown decision."),
     "own_membership": (

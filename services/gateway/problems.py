@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.contracts.errors import ErrorBody
@@ -65,6 +66,15 @@ async def on_validation_error(request: Request, exc: RequestValidationError) -> 
         errors.append({"field": ".".join(loc), "message": field_message(e.get("type", "value_error"), lang)})
     code = "malformed_request" if any(e.get("type") == "json_invalid" for e in exc.errors()) else "invalid_fields"
     return problem_response(request, 422, code, {"errors": errors})
+
+
+async def on_contract_error(request: Request, exc: ValidationError) -> JSONResponse:
+    """A route builds its command or query from what the client sent (query parameters, path, body):
+    what the contract refuses there is the client's input, refused like any other (422), not a fault."""
+    lang = language(request.headers.get("accept-language"))
+    errors = [{"field": ".".join(str(p) for p in e.get("loc", ())), "message": field_message(e.get("type", ""), lang)}
+              for e in exc.errors(include_url=False, include_context=False, include_input=False)]
+    return problem_response(request, 422, "invalid_fields", {"errors": errors})
 
 
 async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -45,6 +45,12 @@ def register_decisions(svc: Service) -> None:
         ),
     )
     svc.handles(
+        c.SetProfileVisibility,
+        MEMBER,
+        to=lambda cmd, ctx: (h.member_guard(ctx), domain.ChooseVisibility(ctx.actor.id, cmd.visible)),
+        reply=lambda done, cmd, ctx: c.VisibilitySet(visible=done.state.visible_fields),
+    )
+    svc.handles(
         c.DecideOnMember,
         MEMBER,
         to=lambda cmd, ctx: (cmd.member_id, domain.Decide(ctx.actor, cmd.member_id, cmd.decision, cmd.message)),

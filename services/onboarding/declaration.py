@@ -9,7 +9,7 @@ DECLARATION = Declaration(
     colour="\033[36m",
     deploy_required=("admin_email",),
     # the join page of the invitation links: the web client's host (the Ingress in gateway.yaml)
-    deploy_defaults={"invitation_base_url": ("http://localhost:8000/join", "https://hr-mnenie.example.org/join")},
+    deploy_defaults={"invitation_base_url": ("http://localhost:8080/join", "https://hr-mnenie.example.org/join")},
     # each password hash in flight takes HRM_ARGON2_MEMORY_KIB (64 MiB) on top of the process
     memory_limit="384Mi",
 )

@@ -15,6 +15,7 @@ from libs.contracts.base import Event
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import Conflict, Forbidden, Invalid, NotFound
 from libs.contracts.onboarding import (
+    DEFAULT_VISIBLE,
     MEMBERSHIP_ROLES,
     SERVICE,
     AccessDeclined,
@@ -30,11 +31,14 @@ from libs.contracts.onboarding import (
     Profile,
     ProfileCompleted,
     ProfileUpdated,
+    ProfileVisibilityChanged,
     RolesChanged,
     RulesAcknowledged,
     Status,
+    VisibleField,
     effective_roles,
     privileges_of,
+    visible_in_order,
 )
 from libs.kit.decider import Decider
 
@@ -141,10 +145,17 @@ class Member:
     moderator_message: str | None = None
     email: str | None = None
     password_hash: str | None = None
+    #: the profile fields colleagues see besides the name, as the member chose; None: never chose
+    visible: tuple[VisibleField, ...] | None = None
 
     @property
     def complete(self) -> bool:
         return not self.profile.missing()
+
+    @property
+    def visible_fields(self) -> tuple[VisibleField, ...]:
+        """A member who never chose shows the default (no phone): a choice is theirs to make, not ours."""
+        return DEFAULT_VISIBLE if self.visible is None else self.visible
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -197,6 +208,8 @@ def evolve_member(state: Member, event: Event) -> Member:
             return replace(state, decision="revoked", moderator_message=event.reason)
         case RolesChanged():
             return replace(state, privileges=privileges_of(event.roles))
+        case ProfileVisibilityChanged():
+            return replace(state, visible=visible_in_order(event.visible))
         case MemberErased():
             return Member(exists=True, erased=True)
     return state
@@ -244,6 +257,12 @@ class EditProfile:
 
 
 @dataclass(frozen=True)
+class ChooseVisibility:
+    member_id: str
+    visible: tuple[VisibleField, ...]
+
+
+@dataclass(frozen=True)
 class Decide:
     actor: Actor
     member_id: str
@@ -264,7 +283,7 @@ class Erase:
     member_id: str
 
 
-MemberCommand = Register | BootstrapAdmin | Acknowledge | EditProfile | Decide | AssignRoles | Erase
+MemberCommand = Register | BootstrapAdmin | Acknowledge | EditProfile | ChooseVisibility | Decide | AssignRoles | Erase
 
 
 def decide_member(cmd: MemberCommand, state: Member) -> list[Event]:
@@ -282,6 +301,8 @@ def decide_member(cmd: MemberCommand, state: Member) -> list[Event]:
             return [] if state.rules else [RulesAcknowledged(member_id=cmd.member_id)]
         case EditProfile():
             return _edit_profile(cmd, state)
+        case ChooseVisibility():
+            return _choose_visibility(cmd, state)
         case Decide():
             return _decide(cmd, state)
         case AssignRoles():
@@ -320,6 +341,17 @@ def _edit_profile(cmd: EditProfile, state: Member) -> list[Event]:
     if becomes_complete and (not state.complete or reviewable_again):
         events.append(ProfileCompleted(member_id=cmd.member_id))
     return events
+
+
+def _choose_visibility(cmd: ChooseVisibility, state: Member) -> list[Event]:
+    """Anyone with an account chooses, whatever their status: a guest's choice is ready for the day
+    they join the Main group. Choosing the default for the first time is recorded too: it is a choice
+    that a later change of the default must not overturn."""
+    _alive(state)
+    visible = visible_in_order(cmd.visible)
+    if state.visible == visible:
+        return []
+    return [ProfileVisibilityChanged(member_id=cmd.member_id, visible=visible)]
 
 
 def _decide(cmd: Decide, state: Member) -> list[Event]:
@@ -383,5 +415,6 @@ def _assign_roles(cmd: AssignRoles, state: Member) -> list[Event]:
 MEMBER: Decider = Decider(
     SERVICE, "member", Member, evolve_member, decide_member,
     events=(MemberRegistered, ConsentGiven, RulesAcknowledged, ProfileUpdated, ProfileCompleted,
-            ChangesRequested, AccessGranted, AccessDeclined, AccessRevoked, RolesChanged, MemberErased),
+            ChangesRequested, AccessGranted, AccessDeclined, AccessRevoked, RolesChanged, ProfileVisibilityChanged,
+            MemberErased),
 )

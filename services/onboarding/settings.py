@@ -20,7 +20,7 @@ class Settings(KitSettings):
     #: at most the refresh bucket's time-to-live (libs/kit/provision.py)
     refresh_ttl_s: int = Field(default=30 * 24 * 3600, ge=60, le=90 * 24 * 3600)
     #: where a newcomer opens an invitation (the client's join page)
-    invitation_base_url: str = "http://127.0.0.1:8000/join"
+    invitation_base_url: str = "http://127.0.0.1:8080/join"
     #: keys the e-mail index; the index lives outside the log and is purged on erasure
     email_index_secret: SecretStr = SecretStr(DEV_EMAIL_INDEX_SECRET)
     argon2_time_cost: int = Field(default=3, ge=1)

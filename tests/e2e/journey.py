@@ -49,24 +49,24 @@ async def register(p: Platform, invitation: str, email: str | None = None, **ext
     return member_id, email, (await login(p, email, "s3cret-pass"))["access_token"]
 
 
-async def ready_for_review(p: Platform, moderator_token: str) -> tuple[str, str]:
+async def ready_for_review(p: Platform, moderator_token: str, profile: dict = FULL_PROFILE) -> tuple[str, str]:
     """A newcomer with rules acknowledged and a complete profile: (member_id, token)."""
     inv = await invite(p, moderator_token)
-    member_id, _, token = await register(p, inv["token"])
+    member_id, _, token = await register(p, inv["token"], full_name=profile["full_name"])
     async with p.client(token) as c:
         assert (await c.post("/v1/me/rules-acknowledgement")).status_code == 200
-        r = await c.put("/v1/me/profile", json=FULL_PROFILE)
+        r = await c.put("/v1/me/profile", json=profile)
         assert r.status_code == 200 and r.json()["complete"], r.text
     return member_id, token
 
 
-async def make_member(p: Platform, admin: str) -> tuple[str, str, str]:
+async def make_member(p: Platform, admin: str, profile: dict = FULL_PROFILE) -> tuple[str, str, str]:
     """A newcomer taken into the Main group: (member_id, email, token)."""
     inv = await invite(p, admin)
-    member_id, email, token = await register(p, inv["token"])
+    member_id, email, token = await register(p, inv["token"], full_name=profile["full_name"])
     async with p.client(token) as c:
         assert (await c.post("/v1/me/rules-acknowledgement")).status_code == 200
-        assert (await c.put("/v1/me/profile", json=FULL_PROFILE)).status_code == 200
+        assert (await c.put("/v1/me/profile", json=profile)).status_code == 200
     async with p.client(admin) as c:
         r = await c.post(f"/v1/moderation/{member_id}/decision", json={"decision": "grant"})
         assert r.status_code == 200, r.text

@@ -237,3 +237,41 @@ async def test_a_loop_that_fails_unexpectedly_is_logged_and_starts_over_from_the
     await wait_for(lambda: applied == ["b1", "b2", "b3"], timeout=30)
     assert broken["left"] == 0
     assert (await r.status())["state"] == "running"
+
+
+async def test_a_projection_of_a_new_version_rebuilds_its_read_models_once(nats_server, tmp_path):
+    """A release that writes its documents differently raises the projection's version: on its first
+    start the old read models are dropped and written again from the log, in the new shape; the next
+    start takes up the checkpoint as usual."""
+    name = f"probe{uuid.uuid4().hex[:8]}"
+    settings = KitSettings(nats_url=nats_server.url, docstore_url=f"sqlite:///{tmp_path}", log_level="WARNING")
+    applied: list[int] = []
+
+    def release(version: int) -> Service:
+        svc = Service(name, settings)
+
+        @svc.projection("things", [f"hr.evt.{name}.thing.*"], ["things"], version=version)
+        async def when_thing_happened_record_it_in_this_shape(rec, view):
+            applied.append(version)
+            await view.put("things", rec.event.member_id, {"shape": version})
+
+        return svc
+
+    async def run(version: int) -> dict:
+        svc = release(version)
+        await svc.start()
+        try:
+            if not applied:  # the first release: the log's only events
+                await append_all(svc, name, ["a", "b"])
+            last = (await svc.events.load(f"hr.evt.{name}.thing.b")).last_seq
+            # taken over (the lease won, the checkpoint taken up or started over) and caught up
+            await wait_for(lambda: runner(svc).active and runner(svc)._sub is not None
+                           and runner(svc).checkpoint >= last)
+            return {m: (await svc.store.get("things", m))["shape"] for m in ("a", "b")}
+        finally:
+            await svc.stop()
+
+    assert await run(1) == {"a": 1, "b": 1}
+    assert await run(1) == {"a": 1, "b": 1} and applied == [1, 1]  # same version: nothing again
+    assert await run(2) == {"a": 2, "b": 2} and applied == [1, 1, 2, 2]
+    assert await run(2) == {"a": 2, "b": 2} and applied == [1, 1, 2, 2]

@@ -12,6 +12,7 @@ import pytest
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import Conflict, Forbidden, Invalid, NotFound
 from libs.contracts.onboarding import (
+    DEFAULT_VISIBLE,
     REQUIRED_PROFILE_FIELDS,
     AccessDeclined,
     AccessGranted,
@@ -26,6 +27,7 @@ from libs.contracts.onboarding import (
     Profile,
     ProfileCompleted,
     ProfileUpdated,
+    ProfileVisibilityChanged,
     RolesChanged,
     RulesAcknowledged,
 )
@@ -37,6 +39,7 @@ from services.onboarding.domain import (
     Acknowledge,
     AssignRoles,
     BootstrapAdmin,
+    ChooseVisibility,
     Decide,
     EditProfile,
     Erase,
@@ -455,6 +458,56 @@ def test_an_erased_member_is_gone_for_other_commands():
     events = [*ready_for_review(), MemberErased(member_id=M, erased_by=ADMIN.id)]
     for command in (EditProfile(M, FULL), decide("grant"), AssignRoles(ADMIN, M, ("moderator",)), Acknowledge(M)):
         given(MEMBER, *events).when(command).refused(NotFound, "member_not_found")
+
+
+# ------------------------------------------------------------------ visibility
+
+
+def test_a_member_who_never_chose_shows_the_default_and_no_phone():
+    state = given_member(*granted())
+    assert state.visible is None
+    assert state.visible_fields == DEFAULT_VISIBLE and "phone" not in state.visible_fields
+
+
+def test_choosing_records_the_fields_once_each_in_the_profile_order():
+    state = given(MEMBER, *granted()).when(ChooseVisibility(M, ("phone", "city", "phone"))).then(
+        ProfileVisibilityChanged(member_id=M, visible=("city", "phone")))
+    assert state.visible_fields == ("city", "phone")
+
+
+def test_choosing_the_default_for_the_first_time_is_recorded():
+    """A choice, not an absence of one: a later change of the default must not overturn it."""
+    given(MEMBER, *granted()).when(ChooseVisibility(M, DEFAULT_VISIBLE)).then(
+        ProfileVisibilityChanged(member_id=M, visible=DEFAULT_VISIBLE))
+
+
+def test_choosing_the_same_again_is_a_no_op():
+    chosen = ProfileVisibilityChanged(member_id=M, visible=("city", "phone"))
+    given(MEMBER, *granted(), chosen).when(ChooseVisibility(M, ("phone", "city"))).then()
+
+
+def test_the_name_alone_may_be_shown():
+    state = given(MEMBER, *granted()).when(ChooseVisibility(M, ())).then(
+        ProfileVisibilityChanged(member_id=M, visible=()))
+    assert state.visible_fields == ()
+
+
+def test_a_guest_chooses_before_joining_and_the_choice_stays():
+    events = [*ready_for_review(), ProfileVisibilityChanged(member_id=M, visible=("about",))]
+    given(MEMBER, *ready_for_review()).when(ChooseVisibility(M, ("about",))).then(events[-1])
+    assert given_member(*events, AccessGranted(member_id=M, decided_by=MODERATOR.id)).visible_fields == ("about",)
+
+
+def test_an_unknown_or_erased_member_chooses_nothing():
+    given(MEMBER).when(ChooseVisibility(M, ("city",))).refused(NotFound, "member_not_found")
+    given(MEMBER, *granted(), MemberErased(member_id=M, erased_by=ADMIN.id)).when(
+        ChooseVisibility(M, ("city",))).refused(NotFound, "member_not_found")
+
+
+def test_an_erasure_forgets_the_choice():
+    erased = given_member(*granted(), ProfileVisibilityChanged(member_id=M, visible=("phone",)),
+                          MemberErased(member_id=M, erased_by=ADMIN.id))
+    assert erased.visible is None
 
 
 # ------------------------------------------------------------------ bootstrap

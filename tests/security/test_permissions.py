@@ -52,13 +52,19 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/v1/me"): SIGNED_IN,
     ("POST", "/v1/me/rules-acknowledgement"): SIGNED_IN,
     ("PUT", "/v1/me/profile"): SIGNED_IN,
+    ("PUT", "/v1/me/visibility"): SIGNED_IN,
+    # the Colleagues directory is the Main group's: a guest is only in Introduction
+    ("GET", "/v1/colleagues"): row(401, 403, 200, 200, 200),
+    ("GET", "/v1/colleagues/{member_id}"): row(401, 403, 200, 200, 200),
     ("POST", "/v1/invitations"): row(401, 403, 403, 201, 201),
     ("GET", "/v1/invitations"): MODERATOR_200,
     ("DELETE", "/v1/invitations/{token}"): MODERATOR_200,
     ("GET", "/v1/moderation/queue"): MODERATOR_200,
     ("POST", "/v1/moderation/{member_id}/decision"): MODERATOR_200,
+    ("GET", "/v1/moderation/{member_id}/history"): MODERATOR_200,
     # the Main group's list: its members and moderators; a guest is only in Introduction
     ("GET", "/v1/groups/{group_id}/members"): row(401, 403, 200, 200, 200),
+    ("GET", "/v1/members"): MODERATOR_200,
     # someone else's record: moderators only (one's own is tested below)
     ("GET", "/v1/members/{member_id}"): MODERATOR_200,
     ("PUT", "/v1/members/{member_id}/roles"): ADMIN_200,
@@ -81,7 +87,7 @@ def expected_row(env: str, operation: tuple[str, str]) -> dict[str, int]:
 #: the codes a refusal may carry, by status
 REFUSAL_CODES = {
     401: {"login_required"},
-    403: {"moderator_only", "admin_only", "not_your_profile", "not_a_group_member"},
+    403: {"moderator_only", "admin_only", "not_your_profile", "not_a_group_member", "members_only"},
     404: {"not_found"},  # only the documents in production
 }
 
@@ -132,6 +138,11 @@ async def _set_roles(w: World) -> Call:
     return Call("PUT", f"/v1/members/{target}/roles", {"roles": ["observer"]})
 
 
+async def _colleague(w: World) -> Call:
+    target, _, _ = await make_member(w.p, w.admin)  # in the directory: only its readers can be refused
+    return Call("GET", f"/v1/colleagues/{target}")
+
+
 async def _erasure(w: World) -> Call:
     target = await new_guest(w.p, w.admin)
     return Call("DELETE", f"/v1/members/{target.member_id}")
@@ -163,12 +174,17 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("GET", "/v1/me"): fixed("GET", "/v1/me"),
     ("POST", "/v1/me/rules-acknowledgement"): fixed("POST", "/v1/me/rules-acknowledgement"),
     ("PUT", "/v1/me/profile"): fixed("PUT", "/v1/me/profile", FULL_PROFILE),
+    ("PUT", "/v1/me/visibility"): fixed("PUT", "/v1/me/visibility", {"visible": ["city", "company"]}),
+    ("GET", "/v1/colleagues"): fixed("GET", "/v1/colleagues?q=анна"),
+    ("GET", "/v1/colleagues/{member_id}"): _colleague,
     ("POST", "/v1/invitations"): fixed("POST", "/v1/invitations", {"max_uses": 1, "expires_in_days": 1}),
     ("GET", "/v1/invitations"): fixed("GET", "/v1/invitations"),
     ("DELETE", "/v1/invitations/{token}"): _revocation,
     ("GET", "/v1/moderation/queue"): fixed("GET", "/v1/moderation/queue"),
     ("POST", "/v1/moderation/{member_id}/decision"): _decision,
+    ("GET", "/v1/moderation/{member_id}/history"): bystander("GET", "/v1/moderation/{member_id}/history"),
     ("GET", "/v1/groups/{group_id}/members"): fixed("GET", "/v1/groups/main/members"),
+    ("GET", "/v1/members"): fixed("GET", "/v1/members?status=member&limit=5"),
     ("GET", "/v1/members/{member_id}"): bystander("GET", "/v1/members/{member_id}"),
     ("PUT", "/v1/members/{member_id}/roles"): _set_roles,
     ("DELETE", "/v1/members/{member_id}"): _erasure,

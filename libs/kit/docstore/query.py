@@ -18,12 +18,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+# the longest cursor: the contracts admit what the stores mint, no more (libs/contracts/types.py)
+from libs.contracts.types import MAX_CURSOR
+
 #: the most values one ``$in`` may list (bounded input, docs/adr/0010)
 MAX_IN = 1000
 #: the longest prefix, in folded characters; MongoDB keeps this much of each folded string
 MAX_PREFIX = 64
-#: the longest cursor, in characters
-MAX_CURSOR = 4096
 #: the top-level field MongoDB keeps folded copies in; no document or query may use it
 RESERVED = "_fold"
 

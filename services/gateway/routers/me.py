@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from libs.contracts import groups, onboarding
 from libs.contracts.base import Contract
-from libs.contracts.onboarding import AcknowledgeRules, GetMember, UpdateProfile
+from libs.contracts.onboarding import AcknowledgeRules, GetMember, SetProfileVisibility, UpdateProfile
 from services.gateway.deps import AuthBus, AuthCommandBus
 from services.gateway.problems import PROBLEM_RESPONSES
 
@@ -22,6 +22,8 @@ class Me(Contract):
     profile: onboarding.Profile
     missing: tuple[str, ...]
     moderator_message: str | None = None
+    #: what my colleagues see of my profile besides my name
+    visible_fields: tuple[onboarding.VisibleField, ...]
 
 
 @router.get("", response_model=Me, summary="Who I am: status, roles, groups, profile")
@@ -37,6 +39,7 @@ async def me(bus: AuthBus):
         "profile": member["profile"],
         "missing": member["missing"],
         "moderator_message": member["moderator_message"],
+        "visible_fields": member["visible_fields"],
     }
 
 
@@ -50,4 +53,13 @@ async def acknowledge_rules(bus: AuthCommandBus):
     "/profile", response_model=UpdateProfile.reply_model, summary="Fill in my profile; the answer names what is missing"
 )
 async def update_profile(body: UpdateProfile, bus: AuthCommandBus):
+    return await bus.command(onboarding.SERVICE, body)
+
+
+@router.put(
+    "/visibility",
+    response_model=SetProfileVisibility.reply_model,
+    summary="Choose which profile fields my colleagues see (the name always; the phone is hidden until chosen)",
+)
+async def set_visibility(body: SetProfileVisibility, bus: AuthCommandBus):
     return await bus.command(onboarding.SERVICE, body)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from libs.contracts.onboarding import SERVICE, AssignableRole, ChangeRoles, EraseMember, GetMember
+from libs.contracts.onboarding import SERVICE, AssignableRole, ChangeRoles, EraseMember, GetMember, ListMembers, Status
 from libs.contracts.types import ID_PATTERN
 from services.gateway.deps import AuthBus, AuthCommandBus
 from services.gateway.problems import PROBLEM_RESPONSES
@@ -16,6 +16,17 @@ class RolesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     #: assigned roles only ("member" follows from the moderators' decision); [] for an ordinary member
     roles: list[AssignableRole] = Field(max_length=4)
+
+
+@router.get(
+    "",
+    response_model=ListMembers.reply_model,
+    summary="Everyone registered, in the order they registered, by words of the name and by status "
+            "(moderators and admins)",
+)
+async def list_members(bus: AuthBus, q: str | None = None, status: Status | None = None, limit: int = 50,
+                       cursor: str | None = None):
+    return await bus.query(SERVICE, ListMembers(q=q or None, status=status, limit=limit, cursor=cursor or None))
 
 
 @router.get(

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict
 
-from libs.contracts.onboarding import SERVICE, DecideOnMember, Decision, ModerationQueue
+from libs.contracts.onboarding import SERVICE, DecideOnMember, Decision, DecisionHistory, ModerationQueue
 from libs.contracts.types import ID_PATTERN, Message
 from services.gateway.deps import AuthBus, AuthCommandBus
 from services.gateway.problems import PROBLEM_RESPONSES
@@ -33,3 +33,12 @@ async def queue(bus: AuthBus, limit: int = 100):
 )
 async def decide(body: DecisionIn, bus: AuthCommandBus, member_id: str = Path(pattern=ID_PATTERN)):
     return await bus.command(SERVICE, DecideOnMember(member_id=member_id, decision=body.decision, message=body.message))
+
+
+@router.get(
+    "/{member_id}/history",
+    response_model=DecisionHistory.reply_model,
+    summary="Every decision taken on a member, oldest first, with the moderator's name (moderator)",
+)
+async def history(bus: AuthBus, member_id: str = Path(pattern=ID_PATTERN)):
+    return await bus.query(SERVICE, DecisionHistory(member_id=member_id))
