@@ -6,10 +6,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install run test test-mongo lint up down schemas clean bench asyncapi test-chaos nats-conf deploy-files
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	npm ci --ignore-scripts --omit=peer --no-audit --no-fund
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -6,7 +6,7 @@ from typing import ClassVar
 from pydantic import Field, SecretStr
 
 from libs.contracts.registry import CATALOG
-from libs.kit.settings import KitSettings
+from libs.kit.settings import DEV_FORWARDED_SECRET, KitSettings
 
 
 class Settings(KitSettings):
@@ -18,11 +18,14 @@ class Settings(KitSettings):
     services: tuple[str, ...] = Field(default_factory=lambda: tuple(c.service for c in CATALOG))
     #: the AsyncAPI document served at GET /asyncapi.json (`make asyncapi`); relative to the repository root
     asyncapi_path: Path = Path("docs/asyncapi.json")
+    #: where /docs and /redoc take Swagger UI's and ReDoc's files from (swagger-ui-dist/, redoc/bundles/):
+    #: the repository's node_modules (`make install`, pinned in package-lock.json) unless an image puts them elsewhere
+    docs_assets_path: Path = Path(__file__).resolve().parents[2] / "node_modules"
     #: the largest request body read (JSON); larger ones get 413 before anything else happens
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     #: the web client vouches for the client address it forwards (X-Forwarded-For) with this secret;
-    #: without it, the address is the connection's peer
-    forwarded_secret: SecretStr | None = None
+    #: without it, the address is the connection's peer (the development default is refused in production)
+    forwarded_secret: SecretStr | None = SecretStr(DEV_FORWARDED_SECRET)
     #: /docs, /redoc, /openapi.json and /asyncapi.json; default: served in development only
     api_docs: bool | None = None
 
