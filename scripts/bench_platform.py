@@ -94,6 +94,7 @@ class BenchPlatform:
         self.nats: NatsServer | None = None
         self.procs: dict[str, subprocess.Popen] = {}
         self.port = free_port()
+        self.web_port = free_port()
 
     @property
     def base_url(self) -> str:
@@ -115,6 +116,9 @@ class BenchPlatform:
             "HRM_NATS_URL": self.nats.url,
             "HRM_DOCSTORE_URL": f"sqlite:///{data}",
             "HRM_PORT": str(self.port),
+            # the web client (an edge service too) on a port of its own, in front of this gateway
+            "HRM_WEB_PORT": str(self.web_port),
+            "HRM_GATEWAY_URL": f"http://127.0.0.1:{self.port}",
             "HRM_ADMIN_EMAIL": ADMIN_EMAIL,
             "HRM_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "HRM_ARGON2_TIME_COST": "1",

@@ -1,7 +1,8 @@
 """`make run`: the whole platform on the embedded default.
 
 Starts nats-server with JetStream (data in ./var/nats), each service as its
-own process and the gateway on http://127.0.0.1:8000; prints every process's
+own process the gateway on http://127.0.0.1:8000 and the web client on
+http://127.0.0.1:8080 (the address a person opens); prints every process's
 output in one stream, prefixed by its name; Ctrl-C stops all of them.
 Data in ./var survives a restart.
 """
@@ -56,7 +57,9 @@ def main() -> int:
             time.sleep(0.5)  # services create the streams; the edge needs none
 
     print(f"nats-server on {nats.url} (JetStream data in {var / 'nats'}, log in {var / 'nats.log'})")
+    web_port = os.environ.get("HRM_WEB_PORT", "8080")
     print("gateway on http://127.0.0.1:8000  (OpenAPI: http://127.0.0.1:8000/docs)")
+    print(f"web client — open this one: http://127.0.0.1:{web_port}/")
     if env["HRM_ADMIN_PASSWORD"] == DEV_ADMIN_PASSWORD:
         print(f"first admin (dev default): {env['HRM_ADMIN_EMAIL']} / {DEV_ADMIN_PASSWORD}"
               " — set HRM_ADMIN_EMAIL and HRM_ADMIN_PASSWORD to change")

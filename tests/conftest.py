@@ -57,3 +57,13 @@ async def production_platform(tmp_path_factory):
             await p.stop()
     finally:
         server.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """A browser suite that did not run is said at the end of the run, where nobody misses it."""
+    from tests.web.conftest import SKIPPED
+
+    if SKIPPED:
+        terminalreporter.write_sep("!", "BROWSER SUITE NOT RUN", red=True, bold=True)
+        for reason in dict.fromkeys(SKIPPED):
+            terminalreporter.write_line(f"  {reason}", red=True)

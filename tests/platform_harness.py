@@ -19,11 +19,15 @@ from libs.kit.natsserver import free_port
 from services.gateway.app import create_app
 from services.gateway.settings import Settings as GatewaySettings
 from services.registry import domain_services
+from services.web.app import create_app as create_web_app
+from services.web.settings import Settings as WebSettings
 
 ADMIN_EMAIL = "admin@hr-mnenie.ru"
 ADMIN_PASSWORD = "admin-test-password"
 #: the web client's proof for the address it forwards (tests pose as several client addresses with it)
 FORWARDED_SECRET = "forwarded-test-secret-3f9a0c2e"
+#: seals the web client's session cookies in tests (the browser suite opens and forges them with it)
+WEB_SESSION_KEY = base64.b64encode(b"web-session-key-for-tests-only!!").decode()
 #: this test run: a reused tmp path (a fresh container) never meets an earlier run's databases
 _RUN = uuid.uuid4().hex
 
@@ -78,8 +82,17 @@ class Platform:
         self.bootstraps = {name: d.bootstrap for name, d in self.declarations.items()}
         self.services = {}
         self.port = free_port()
+        self.web_port = free_port()
+        # the invitation links lead to this platform's web client
+        self.settings["onboarding"] = self.settings["onboarding"].model_copy(
+            update={"invitation_base_url": f"http://127.0.0.1:{self.web_port}/join"})
+        self.web_settings = WebSettings(log_level="WARNING", web_port=self.web_port, gateway_url=self.base_url,
+                                        forwarded_secret=FORWARDED_SECRET, web_session_key=WEB_SESSION_KEY,
+                                        **({"env": "production", "secure_cookies": False} if secret else {}))
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task | None = None
+        self._web: uvicorn.Server | None = None
+        self._web_task: asyncio.Task | None = None
 
     @property
     def app_client(self):
@@ -89,6 +102,10 @@ class Platform:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
 
     async def start_service(self, name: str):
         svc = self.bootstraps[name](self.settings[name])
@@ -103,18 +120,20 @@ class Platform:
         for name in self.bootstraps:
             await self.start_service(name)
         app = self._app = create_app(self.gateway_settings.model_copy(update={"port": self.port}))
-        # log_config=None: uvicorn's loggers reach the sanitized root handler instead of handlers of their own
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", log_config=None,
-                                proxy_headers=False)  # as services/gateway/__main__.py runs it
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.02)
+        self._server, self._task = await _serve(app, self.port)
+        return self
+
+    async def start_web(self) -> Platform:
+        """The web client too (the browser suite), as services/web/__main__.py runs it."""
+        if self._web is None:
+            self._web, self._web_task = await _serve(create_web_app(self.web_settings), self.web_port)
         return self
 
     async def stop(self) -> None:
+        if self._web:
+            self._web.should_exit = True
+            await self._web_task
+            self._web = None
         if self._server:
             self._server.should_exit = True
             await self._task
@@ -133,3 +152,17 @@ class Platform:
             headers["X-Forwarded-For"] = address
             headers["X-Hrm-Forwarded-Secret"] = FORWARDED_SECRET
         return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=20.0)
+
+
+async def _serve(app, port: int) -> tuple[uvicorn.Server, asyncio.Task]:
+    # log_config=None: uvicorn's loggers reach the sanitized root handler instead of handlers of their own;
+    # proxy_headers=False as the entry points run it
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", log_config=None,
+                            proxy_headers=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    return server, task

@@ -28,6 +28,8 @@ PLACEHOLDER = re.compile(
     r"change[-_ .]?me|placeholder|example|<[^>]*>|xxx|dev[-_ ]only|todo|replace[-_ ]?me|secret-here", re.IGNORECASE
 )
 ENV_PREFIX = "HRM_"
+#: what the web client and the gateway share in development to vouch for a forwarded client address
+DEV_FORWARDED_SECRET = "hrm-forwarded-development-secret"
 
 
 _AUTHORITY_END = re.compile(r"[/?#]")
@@ -117,7 +119,7 @@ class KitSettings(BaseSettings):
     #: fields that must hold real values with HRM_ENV=production; a subclass lists all of its own
     PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = ("token_public_key",)
     #: values known from this repository, refused in production wherever they appear
-    KNOWN_DEVELOPMENT_VALUES: ClassVar[frozenset[str]] = frozenset({DEV_PUBLIC_KEY.strip()})
+    KNOWN_DEVELOPMENT_VALUES: ClassVar[frozenset[str]] = frozenset({DEV_PUBLIC_KEY.strip(), DEV_FORWARDED_SECRET})
 
     @property
     def nats_servers(self) -> list[str]:

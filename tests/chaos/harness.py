@@ -132,6 +132,7 @@ class Supervisor:
         self.data_dir = self.base / "data"
         self.replicas = replicas
         self.port = free_port()
+        self.web_port = free_port()
         self.nodes: dict[str, NatsNode] = {}
         self.procs: dict[str, ManagedProcess] = {}
 
@@ -173,6 +174,9 @@ class Supervisor:
             "HRM_NATS_URL": self.nats_url,
             "HRM_DOCSTORE_URL": f"sqlite:///{self.data_dir}",
             "HRM_PORT": str(self.port),
+            # the web client (an edge service too) on a port of its own, in front of this gateway
+            "HRM_WEB_PORT": str(self.web_port),
+            "HRM_GATEWAY_URL": f"http://127.0.0.1:{self.port}",
             "HRM_STREAM_REPLICAS": str(self.replicas),
             "HRM_ARGON2_TIME_COST": "1",
             "HRM_ARGON2_MEMORY_KIB": "1024",

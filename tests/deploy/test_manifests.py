@@ -12,18 +12,25 @@
   their permissions, and the compose configuration enforcing them on a real
   nats-server;
 - the production contract (HRM_ENV=production): no secret has a default,
-  every process gets exactly the secrets of its row in CONTRACT, the Secret
-  manifests hold only placeholders the platform refuses, streams and buckets
-  are provisioned before any service starts.
+  every process gets exactly the secrets of its row in CONTRACT and every
+  setting its settings class requires, the Secret manifests hold only
+  placeholders the platform refuses, streams and buckets are provisioned
+  before any service starts;
+- the edge: the probes and healthchecks ask routes the apps have, the
+  Ingress sends /v1 to the gateway and the rest to the web client, and the
+  web client reaches the gateway and nothing of the bus or the data, in
+  compose and by the NetworkPolicies.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import functools
 import importlib.resources
 import json
+import os
 import re
 import socket
 import subprocess
@@ -38,6 +45,8 @@ import nats
 import nats.errors
 import pytest
 import yaml
+from pydantic import ValidationError
+from starlette.routing import Match
 
 from services.registry import SERVICES
 
@@ -62,8 +71,10 @@ ENV_EXAMPLE = ROOT / ".env.example"
 #: the provisioning step: creates/updates streams and KV buckets, migrates keys
 PROVISION_MODULE = "libs.kit.provision"
 
-#: what every process of ours gets
+#: what every process of ours on the bus gets
 EVERY_PROCESS = {"HRM_ENV", "HRM_NATS_URL", "HRM_LOG_FORMAT", "HRM_TOKEN_PUBLIC_KEY"}
+#: the processes off the bus: HTTP to the gateway only, no NATS user, no document store, no token key
+OFF_THE_BUS = {"web"}
 #: the variables of the contract, per process. Other settings (replicas,
 #: document store, OTLP endpoint, healthcheck subject, listen address) are
 #: not in the table; the secrets are, and a process gets no secret it has no
@@ -73,6 +84,8 @@ CONTRACT = {
                                    "HRM_ADMIN_EMAIL", "HRM_ADMIN_PASSWORD", "HRM_PII_KEK"},
     "groups": EVERY_PROCESS | {"HRM_PII_KEK"},
     "gateway": EVERY_PROCESS | {"HRM_FORWARDED_SECRET"},
+    # the web client: nothing of the bus (no HRM_NATS_URL), its cookie key and the gateway's forwarding secret
+    "web": {"HRM_ENV", "HRM_LOG_FORMAT", "HRM_WEB_SESSION_KEY", "HRM_FORWARDED_SECRET"},
     # one-shot, before the services; gets nothing but this
     "provision": EVERY_PROCESS | {"HRM_STREAM_REPLICAS", "HRM_PII_KEK"},
 }
@@ -87,6 +100,7 @@ NATS_INBOX = {"gateway": "_INBOX_gateway", "onboarding": "_INBOX_onboarding", "g
 #: the secrets: compose requires each one (`${NAME:?...}`) and defaults none
 SECRETS = {f"NATS_{u.upper()}_PASSWORD" for u in NATS_INBOX} | {
     "HRM_TOKEN_PRIVATE_KEY", "HRM_EMAIL_INDEX_SECRET", "HRM_PII_KEK", "HRM_FORWARDED_SECRET", "HRM_ADMIN_PASSWORD",
+    "HRM_WEB_SESSION_KEY",
 }
 #: not secret, but a default would be wrong in production (the development key; a made-up mailbox)
 REQUIRED_NOT_SECRET = {"HRM_TOKEN_PUBLIC_KEY", "HRM_ADMIN_EMAIL"}
@@ -290,17 +304,18 @@ def secret_values(name: str) -> dict[str, str]:
     return {**secret.get("stringData", {}), **secret.get("data", {})}
 
 
-def env_of(container: dict, pod_name: str = "pod-0") -> dict[str, str]:
+def env_of(container: dict, pod_name: str = "pod-0", secret=None) -> dict[str, str]:
     """The container's environment as the kubelet builds it: Secret values
-    (the placeholders of the manifests), the pod's name, and `$(VAR)`
-    references to variables defined earlier in the list."""
+    (the placeholders of the manifests, or ``secret(name, key)``), the pod's
+    name, and `$(VAR)` references to variables defined earlier in the list."""
     env: dict[str, str] = {}
     for item in container.get("env", []):
         if "value" in item:
             env[item["name"]] = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m[1], m[0]), item["value"])
         elif "secretKeyRef" in item.get("valueFrom", {}):
             ref = item["valueFrom"]["secretKeyRef"]
-            env[item["name"]] = secret_values(ref["name"])[ref["key"]]
+            value = secret_values(ref["name"])[ref["key"]]  # the key exists either way
+            env[item["name"]] = value if secret is None else secret(ref["name"], ref["key"])
         elif item.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name":
             env[item["name"]] = pod_name
         else:
@@ -528,8 +543,62 @@ def test_compose_services_start_after_provisioning():
     assert provision.get("restart", "no") == "no", "a one-shot: restarted, it would never complete"
     assert "healthcheck" not in provision and "ports" not in provision
     assert provision["depends_on"]["nats"]["condition"] == "service_healthy"
-    for name in set(our_compose_services(load_compose())) - {"provision"}:
+    for name in set(our_compose_services(load_compose())) - {"provision"} - OFF_THE_BUS:
         assert services[name]["depends_on"]["provision"] == {"condition": "service_completed_successfully"}, name
+    # off the bus: after the gateway (itself after provisioning), and nothing of the bus or the data
+    for name in OFF_THE_BUS:
+        assert services[name]["depends_on"] == {"gateway": {"condition": "service_healthy"}}, name
+
+
+@functools.cache
+def edge_app(name: str):
+    """An edge service's app, built as its entry point builds it (development settings: nothing
+    is started, no connection is made)."""
+    declaration = SERVICES[name]
+    assert declaration.kind == "edge", name
+    return declaration.app(declaration.settings())
+
+
+def serves(name: str, path: str, method: str = "GET") -> bool:
+    """Whether a route of the service's app takes this request (as its router picks one)."""
+    scope = {"type": "http", "path": path, "method": method, "root_path": "", "headers": [], "query_string": b""}
+    return any(route.matches(scope)[0] == Match.FULL for route in edge_app(name).router.routes)
+
+
+#: each edge service's listen port setting
+LISTEN_PORT = {"gateway": "HRM_PORT", "web": "HRM_WEB_PORT"}
+HEALTHCHECK_URL = re.compile(r"urlopen\('http://127\.0\.0\.1:(\d+)(/[^']*)'")
+
+
+def test_compose_edge_services_listen_where_they_are_asked():
+    """Each edge service listens on all interfaces at its published port, and its healthcheck asks a
+    route its app has there."""
+    services = resolved_compose()["services"]
+    edge = [d.name for d in SERVICES.values() if d.kind == "edge"]
+    assert set(edge) == set(LISTEN_PORT)
+    for name in edge:
+        svc, env = services[name], services[name]["environment"]
+        port = env[LISTEN_PORT[name]]
+        assert env[LISTEN_PORT[name].replace("PORT", "HOST")] == "0.0.0.0", name
+        assert f"{port}:{port}" in svc["ports"], name
+        script = " ".join(svc["healthcheck"]["test"])
+        found = HEALTHCHECK_URL.search(script)
+        assert found and found[1] == port, f"{name}: healthcheck on another port: {script}"
+        assert found[2] == "/healthz" and serves(name, found[2]), name
+
+
+def test_compose_web_client_talks_http_to_the_gateway_only():
+    services = resolved_compose()["services"]
+    web, gateway = services["web"], services["gateway"]
+    url = urlsplit(web["environment"]["HRM_GATEWAY_URL"])
+    assert (url.scheme, url.hostname, str(url.port)) == ("http", "gateway", gateway["environment"]["HRM_PORT"])
+    # the same secret on both sides of the forwarded address
+    assert web["environment"]["HRM_FORWARDED_SECRET"] == gateway["environment"]["HRM_FORWARDED_SECRET"]
+    # no way to the bus or the data: no URL of them, no dependency on them
+    assert not [v for v in web["environment"].values() if re.match(r"(nats|mongodb)://", str(v))]
+    assert not {"nats", "mongo", "provision"} & set(web["depends_on"])
+    # compose serves plain HTTP: a Secure cookie would not come back
+    assert web["environment"]["HRM_SECURE_COOKIES"] == "false"
 
 
 def test_the_provisioning_module_exists():
@@ -635,12 +704,19 @@ def test_deployments_run_existing_service_packages():
     assert 'ENTRYPOINT ["python", "-m"]' in runtime
     uid = int(re.search(r"useradd .*--uid (\d+)", runtime)[1])
     deployments = app_deployments()
-    assert set(deployments) == {"onboarding", "groups", "gateway"}
+    assert set(deployments) == set(SERVICES) == {"onboarding", "groups", "gateway", "web"}
     for name, deployment in deployments.items():
         container = pod_spec(deployment)["containers"][0]
         assert container["args"] == [f"services.{name}"]
         assert (ROOT / "services" / name / "__main__.py").is_file()
         assert pod_spec(deployment)["securityContext"]["runAsUser"] == uid
+        # one image, run the same way everywhere: as the gateway runs it
+        gateway = pod_spec(deployments["gateway"])
+        assert (container["image"], container["imagePullPolicy"]) == \
+            (gateway["containers"][0]["image"], gateway["containers"][0]["imagePullPolicy"]), name
+        assert pod_spec(deployment)["securityContext"] == gateway["securityContext"], name
+        assert container["securityContext"] == gateway["containers"][0]["securityContext"], name
+        assert pod_spec(deployment)["automountServiceAccountToken"] is False, name
 
 
 def test_nats_is_a_durable_three_node_cluster():
@@ -691,8 +767,15 @@ def test_services_get_the_cluster_settings():
     for name, deployment in app_deployments().items():
         container = pod_spec(deployment)["containers"][0]
         env = env_of(container)
-        assert env["HRM_STREAM_REPLICAS"] == "3", name
         assert env["HRM_LOG_FORMAT"] == "json", name
+        limits = container["resources"]["limits"]
+        if name in OFF_THE_BUS:
+            assert limits["memory"] == "256Mi" and container["resources"]["requests"]["cpu"], name
+            # nothing of the bus or the data (and no tracing: it sets none up)
+            assert not {"HRM_NATS_URL", "NATS_PASSWORD", "HRM_DOCSTORE_URL", "HRM_STREAM_REPLICAS"} & set(env), name
+            assert not [v for v in env.values() if re.match(r"(nats|mongodb)://", v)], name
+            continue
+        assert env["HRM_STREAM_REPLICAS"] == "3", name
         otlp = urlsplit(env["OTEL_EXPORTER_OTLP_ENDPOINT"])
         assert (otlp.hostname, otlp.port) in services, name
 
@@ -703,7 +786,6 @@ def test_services_get_the_cluster_settings():
         assert {u.password for u in urls} == {secret_values("nats-users")[f"{name}-password"]}
         assert re.search(rf"user:\s*{name},\s*password:\s*\$NATS_{name.upper()}_PASSWORD", nats_conf)
 
-        limits = container["resources"]["limits"]
         declared = SERVICES.get(name)
         assert limits["memory"] == (declared.memory_limit if declared and declared.kind == "domain" else "256Mi"), name
         assert container["resources"]["requests"]["cpu"], name
@@ -741,9 +823,15 @@ def test_probes():
     conf = k8s_nats_conf()
     for name, deployment in app_deployments().items():
         container = pod_spec(deployment)["containers"][0]
-        if name == "gateway":
-            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
-            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        if SERVICES[name].kind == "edge":
+            ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+            assert str(ports["http"]) == env_of(container)[LISTEN_PORT[name]], name
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
+            for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+                if probe in container:
+                    assert serves(name, container[probe]["httpGet"]["path"]), (name, probe)
+                    assert container[probe]["httpGet"]["port"] in ports, (name, probe)
             continue
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
             assert exec_probe_subject(container, probe) == f"hr.ctl.{name}.status"
@@ -834,6 +922,9 @@ def test_k8s_processes_get_exactly_their_contract():
     for where, process, container in containers:
         assert k8s_contract_errors(process, container) == [], where
         env = env_of(container)
+        if process in OFF_THE_BUS:
+            assert "NATS_PASSWORD" not in env and "HRM_NATS_URL" not in env, where
+            continue
         urls = [urlsplit(u) for u in env["HRM_NATS_URL"].split(",")]
         user = NATS_USER[process]
         assert {u.username for u in urls} == {user}, where
@@ -854,6 +945,9 @@ def test_every_deployment_provisions_before_it_starts():
         spec = pod_spec(deployment)
         main = spec["containers"][0]
         init = spec.get("initContainers", [])
+        if name in OFF_THE_BUS:
+            assert init == [], f"{name} is not on the bus: it needs no provisioning (nor its NATS user)"
+            continue
         assert [c["name"] for c in init] == ["provision"], name
         provision = init[0]
         assert provision["image"] == main["image"], name
@@ -864,10 +958,220 @@ def test_every_deployment_provisions_before_it_starts():
         assert not {"restartPolicy", "readinessProbe", "livenessProbe", "startupProbe"} & set(provision), name
 
 
+# ------------------------------------------------------------------ the edge: settings, routes, network
+
+
+def test_every_process_gets_what_its_settings_require_in_production():
+    """Every HRM_* variable a service's settings class requires with HRM_ENV=production (and what its
+    declaration says a deployment must give), in compose and in its Kubernetes container."""
+    compose = resolved_compose()["services"]
+    k8s = {process: set(env_of(c)) for _, process, c in our_containers() if process != "provision"}
+    assert set(k8s) == set(SERVICES)
+    for name, declaration in SERVICES.items():
+        required = {f"HRM_{f.upper()}" for f in (*declaration.settings.PRODUCTION_REQUIRED, *declaration.deploy_required)}
+        assert required, name
+        assert required <= set(compose[name]["environment"]), (name, sorted(required - set(compose[name]["environment"])))
+        assert required <= k8s[name], (name, sorted(required - k8s[name]))
+
+
+def settings_of(name: str, env: dict[str, str], monkeypatch):
+    """The service's settings, read from exactly this environment."""
+    for var in [v for v in os.environ if v.startswith("HRM_")]:
+        monkeypatch.delenv(var)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    return SERVICES[name].settings()
+
+
+#: what an operator puts in place of a placeholder where its shape is checked
+REAL_SECRETS = {"web-session-key": base64.b64encode(bytes(range(32))).decode()}
+
+
+def real_secret(name: str, key: str) -> str:
+    return REAL_SECRETS.get(key, f"real-{name}-{key}")
+
+
+def test_the_edge_starts_on_the_deployed_settings_and_refuses_the_placeholders(monkeypatch):
+    """The gateway and the web client with HRM_ENV=production: they start on what compose and the
+    manifests give them once the secrets are real, and refuse the manifests' placeholders."""
+    compose = resolved_compose({**dummy_env(), "HRM_WEB_SESSION_KEY": REAL_SECRETS["web-session-key"]})["services"]
+    containers = {process: c for _, process, c in our_containers()}
+    for name in LISTEN_PORT:
+        for where, env in (("compose", compose[name]["environment"]),
+                           ("k8s", env_of(containers[name], secret=real_secret))):
+            settings = settings_of(name, {k: str(v) for k, v in env.items()}, monkeypatch)
+            assert settings.env == "production", (where, name)
+            if name == "web":
+                assert settings.cookies_secure is (where == "k8s"), where  # compose is plain HTTP
+                assert bool(settings.proxies) is (where == "k8s"), where  # behind the ingress controller
+        with pytest.raises(ValidationError):
+            settings_of(name, env_of(containers[name]), monkeypatch)
+
+
+def concrete(path: str) -> str:
+    """A request path for a route's path: each {parameter} a value."""
+    return re.sub(r"\{[^}]*\}", "x", path)
+
+
+def ingress_backend(path: str) -> str | None:
+    """The Service the Ingress sends a request for ``path`` to: the longest path that matches
+    (Prefix matches whole segments: /v1 matches /v1 and /v1/..., not /v1x)."""
+    best: tuple[int, str] | None = None
+    for ingress in of_kind("Ingress"):
+        for rule in ingress["spec"]["rules"]:
+            for entry in rule["http"]["paths"]:
+                assert entry["pathType"] in ("Prefix", "Exact"), entry
+                prefix = entry["path"].rstrip("/")
+                hit = (path == entry["path"] if entry["pathType"] == "Exact"
+                       else not prefix or path == prefix or path.startswith(prefix + "/"))
+                if hit and (best is None or len(entry["path"]) > best[0]):
+                    best = (len(entry["path"]), entry["backend"]["service"]["name"])
+    return best and best[1]
+
+
+#: pages of the web client (services/web/pages.py), its files and its health
+WEB_PAGES = ("/", "/login", "/join/x", "/rules", "/profile", "/moderation", "/moderation/x", "/invitations",
+             "/colleagues", "/colleagues/x", "/admin/members", "/lang/en", "/static/x.css", "/healthz")
+
+
+def test_the_ingress_sends_the_api_to_the_gateway_and_the_rest_to_the_web_client():
+    [ingress] = of_kind("Ingress")
+    [host] = [r["host"] for r in ingress["spec"]["rules"]]
+    assert [host] in [t["hosts"] for t in ingress["spec"]["tls"]], "the host is served over TLS"
+    # the gateway's whole API (its OpenAPI document lists every public route)
+    api = [concrete(p) for p in edge_app("gateway").openapi()["paths"] if p.startswith("/v1/")]
+    assert len(api) > 10
+    for path in api:
+        assert ingress_backend(path) == "gateway", path
+        assert not serves("web", path), f"the web client has a page at {path}, which the API shadows"
+    # the pages, each one the web client serves
+    for path in WEB_PAGES:
+        assert serves("web", path), path
+        assert ingress_backend(path) == "web", path
+    assert ingress_backend("/v1x") == "web"
+    # an invitation link opens the web client's join page, on this host, over HTTPS
+    onboarding = env_of(pod_spec(app_deployments()["onboarding"])["containers"][0])
+    link = urlsplit(onboarding["HRM_INVITATION_BASE_URL"] + "/some-token")
+    assert (link.scheme, link.hostname) == ("https", host)
+    assert ingress_backend(link.path) == "web" and serves("web", link.path)
+    # the web client finds the gateway's Service, which reaches the gateway's listen port
+    web = env_of(pod_spec(app_deployments()["web"])["containers"][0])
+    url = urlsplit(web["HRM_GATEWAY_URL"])
+    service = objects()[("Service", url.hostname)]
+    [port] = [p for p in service["spec"]["ports"] if p["port"] == (url.port or 80)]
+    gateway = pod_spec(app_deployments()["gateway"])["containers"][0]
+    assert selects(service["spec"]["selector"], app_deployments()["gateway"]["spec"]["template"]["metadata"]["labels"])
+    target = {p["name"]: p["containerPort"] for p in gateway["ports"]}[port["targetPort"]]
+    assert str(target) == env_of(gateway)["HRM_PORT"]
+
+
+# NetworkPolicy as the network plugin applies it, for what these manifests use: pods of this
+# namespace or of namespaces chosen by their labels (an ipBlock is taken to admit anyone).
+CLUSTER_DNS = ({"k8s-app": "kube-dns"}, {"kubernetes.io/metadata.name": "kube-system"})
+INGRESS_CONTROLLER = ({"app.kubernetes.io/name": "ingress-nginx"}, {"kubernetes.io/metadata.name": "ingress-nginx"})
+
+
+def namespace_labels() -> dict[str, str]:
+    return {**objects()[("Namespace", NAMESPACE)]["metadata"]["labels"], "kubernetes.io/metadata.name": NAMESPACE}
+
+
+def selector_matches(selector: dict, labels: dict[str, str]) -> bool:
+    """A label selector: every matchLabels entry and every matchExpressions one ({} selects all)."""
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for e in selector.get("matchExpressions", []):
+        ok = {"In": lambda: labels.get(e["key"]) in e["values"],
+              "NotIn": lambda: labels.get(e["key"]) not in e["values"],
+              "Exists": lambda: e["key"] in labels,
+              "DoesNotExist": lambda: e["key"] not in labels}[e["operator"]]()
+        if not ok:
+            return False
+    return True
+
+
+def pod_of(kind: str, name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(labels, its namespace's labels) of a workload's pods."""
+    return objects()[(kind, name)]["spec"]["template"]["metadata"]["labels"], namespace_labels()
+
+
+def peer_matches(peer: dict, pod: tuple[dict, dict]) -> bool:
+    if "ipBlock" in peer:
+        return True
+    labels, ns = pod
+    in_namespace = selector_matches(peer["namespaceSelector"], ns) if "namespaceSelector" in peer \
+        else ns == namespace_labels()
+    return in_namespace and selector_matches(peer.get("podSelector", {}), labels)
+
+
+def port_matches(ports: list[dict] | None, port: int | str, name: str | None, protocol: str) -> bool:
+    return not ports or any(p.get("protocol", "TCP") == protocol and p.get("port") in (None, port, name) for p in ports)
+
+
+def isolating(pod: tuple[dict, dict], direction: str, policies: list[dict]) -> list[dict]:
+    """The policies that select the pod for this direction (none: everything is allowed)."""
+    if pod[1] != namespace_labels():
+        return []
+    return [p for p in policies if selector_matches(p["spec"]["podSelector"], pod[0])
+            and direction in p["spec"].get("policyTypes", ["Ingress"] + (["Egress"] if "egress" in p["spec"] else []))]
+
+
+def lets(direction: str, pod: tuple[dict, dict], peer: tuple[dict, dict], port: int | str, name: str | None = None,
+         protocol: str = "TCP", policies: list[dict] | None = None) -> bool:
+    """Whether the pod's policies let ``peer`` in (Ingress) or let the pod out to ``peer`` (Egress), on that
+    port of the receiving side."""
+    policies = of_kind("NetworkPolicy") if policies is None else policies
+    selected = isolating(pod, direction, policies)
+    key, peers = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+    return not selected or any(
+        (not rule.get(peers) or any(peer_matches(p, peer) for p in rule[peers]))
+        and port_matches(rule.get("ports"), port, name, protocol)
+        for policy in selected for rule in policy["spec"].get(key, []))
+
+
+def container_ports(kind: str, name: str) -> dict[str, int]:
+    return {p["name"]: p["containerPort"] for c in pod_spec(objects()[(kind, name)])["containers"] for p in c.get("ports", [])}
+
+
+def connects(src: tuple[dict, dict], dst: tuple[dict, dict], dst_ports: dict[str, int], port_name: str) -> bool:
+    port = dst_ports[port_name]
+    return lets("Egress", src, dst, port, port_name) and lets("Ingress", dst, src, port, port_name)
+
+
+def test_the_web_client_reaches_the_gateway_and_nothing_of_the_bus_or_the_data():
+    web, gateway = pod_of("Deployment", "web"), pod_of("Deployment", "gateway")
+    web_ports, gateway_ports = container_ports("Deployment", "web"), container_ports("Deployment", "gateway")
+    # the way in: the ingress controller to both backends of the Ingress, the web client to the gateway
+    assert connects(INGRESS_CONTROLLER, web, web_ports, "http")
+    assert connects(INGRESS_CONTROLLER, gateway, gateway_ports, "http")
+    assert connects(web, gateway, gateway_ports, "http")
+    assert lets("Egress", web, CLUSTER_DNS, 53, protocol="UDP") and lets("Egress", web, CLUSTER_DNS, 53, protocol="TCP")
+    # ...and nothing else reaches the web client, which reaches nothing else
+    assert not lets("Ingress", web, pod_of("Deployment", "onboarding"), web_ports["http"], "http")
+    # neither NATS's nor MongoDB's policy admits the web client, and its own lets it out to neither
+    for kind, name in (("StatefulSet", "nats"), ("StatefulSet", "mongo")):
+        target, ports = pod_of(kind, name), container_ports(kind, name)
+        for port_name, port in ports.items():
+            assert not lets("Ingress", target, web, port, port_name), (name, port_name)
+            assert not lets("Egress", web, target, port, port_name), (name, port_name)
+    # while the processes on the bus still reach it
+    nats_ports, mongo_ports = container_ports("StatefulSet", "nats"), container_ports("StatefulSet", "mongo")
+    for name in set(app_deployments()) - OFF_THE_BUS:
+        assert connects(pod_of("Deployment", name), pod_of("StatefulSet", "nats"), nats_ports, "client"), name
+    for name in ("onboarding", "groups"):
+        assert connects(pod_of("Deployment", name), pod_of("StatefulSet", "mongo"), mongo_ports, "mongo"), name
+    # the check notices a policy that admits the whole platform, the web client with it
+    broad = copy.deepcopy(of_kind("NetworkPolicy"))
+    for policy in broad:
+        for rule in policy["spec"].get("ingress", []):
+            for peer in rule.get("from", []):
+                peer.get("podSelector", {}).pop("matchExpressions", None)
+    assert lets("Ingress", pod_of("StatefulSet", "nats"), web, nats_ports["client"], "client", policies=broad)
+
+
 #: the keys of the Secrets, by Secret (each value a CHANGE-ME placeholder)
 SECRET_KEYS = {
     "hr-mnenie-secrets": {"token-private-key", "token-public-key", "pii-kek", "email-index-secret",
-                          "forwarded-secret", "admin-email", "admin-password"},
+                          "forwarded-secret", "web-session-key", "admin-email", "admin-password"},
     "nats-users": {f"{user}-password" for user in NATS_INBOX} | {"route-password"},
 }
 

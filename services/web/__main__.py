@@ -1,0 +1,18 @@
+import uvicorn
+from pydantic import ValidationError
+
+from libs.kit.logging import setup_logging
+from libs.kit.settings import exit_refused, secret_values
+from services.web.app import create_app
+from services.web.settings import Settings
+
+if __name__ == "__main__":
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        exit_refused(e)
+    setup_logging("web", settings.log_format, settings.log_level, secrets=secret_values(settings))
+    # proxy_headers=False: the client's address is read from X-Forwarded-For only behind HRM_TRUSTED_PROXIES
+    # (libs/kit/forwarding.py), never because uvicorn believes any local proxy
+    uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_level="warning",
+                log_config=None, proxy_headers=False)

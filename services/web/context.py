@@ -1,0 +1,133 @@
+"""What every page and form gets: the person's session, language and address, and the helpers that
+answer with a page or a redirect (setting the sealed cookie on every answer)."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from libs.kit.forwarding import client_address
+from services.web.gateway import Answer, Gateway
+from services.web.session import COOKIE, LANG_COOKIE, Sealer, Session
+from services.web.settings import Settings
+from services.web.texts import LANGS, text
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only a path of this site: never another host (``//evil``, ``/\\evil``, ``https://...``)."""
+    if not target or len(target) > 512 or not target.startswith("/") or target.startswith("//") \
+            or _CONTROL.search(target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+class CsrfRefused(Exception):
+    pass
+
+
+class Ctx:
+    """One request of one person: their session, language and address, and the pages' helpers."""
+
+    def __init__(self, request: Request, session: Session, fresh: bool):
+        self.request = request
+        self.app = request.app
+        self.settings: Settings = request.app.state.settings
+        self.session = session
+        self.fresh = fresh
+        lang = request.cookies.get(LANG_COOKIE)
+        self.lang = lang if lang in LANGS else "ru"
+        peer = request.client.host if request.client else None
+        self.address = client_address(peer, request.headers.get("x-forwarded-for"), self.settings.proxies)
+        self.form: dict[str, Any] = {}
+        self.form_lists: dict[str, list[str]] = {}
+
+    def t(self, code: str, **params) -> str:
+        return text(code, self.lang, **params)
+
+    async def api(self, method: str, path: str, *, json: Any = None, params: dict | None = None) -> Answer:
+        gateway: Gateway = self.app.state.gateway
+        return await gateway.call(method, path, self.session, self.lang, self.address, json=json, params=params)
+
+    def _finish(self, response: Response) -> Response:
+        self.app.state.cookies(self, response)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def render(self, template: str, status: int = 200, **values) -> Response:
+        page = self.app.state.env.get_template(template)
+        html = page.render(ctx=self, t=self.t, s=self.session, flash=self.session.take_flash(), **values)
+        return self._finish(HTMLResponse(html, status_code=status, headers={"Content-Language": self.lang}))
+
+    def redirect(self, url: str) -> Response:
+        return self._finish(RedirectResponse(url, status_code=303))
+
+    def refuse(self, status: int, title: str, detail: str) -> Response:
+        return self.render("status.html", status=status, title=title, detail=detail)
+
+    def when(self, value: str | datetime | None) -> str:
+        """A time in the community's zone, with the zone said."""
+        if not value:
+            return ""
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        local = moment.astimezone(self.settings.zone)
+        offset = local.strftime("%z")
+        return f"{local:%d.%m.%Y %H:%M} (UTC{offset[:3]}:{offset[3:]})"
+
+    @property
+    def path(self) -> str:
+        query = self.request.url.query
+        return self.request.url.path + (f"?{query}" if query else "")
+
+    def has(self, *roles: str) -> bool:
+        return any(r in self.session.roles for r in roles)
+
+
+def context(request: Request) -> Ctx:
+    cached = getattr(request.state, "ctx", None)
+    if cached is not None:
+        return cached
+    sealer: Sealer = request.app.state.sealer
+    session = sealer.open(request.cookies.get(COOKIE))
+    ctx = Ctx(request, session or Session(), fresh=session is None)
+    request.state.ctx = ctx
+    return ctx
+
+
+async def form_context(request: Request) -> Ctx:
+    """A form: accepted only with this session's CSRF token, and only from this site."""
+    ctx = context(request)
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+        raise CsrfRefused()
+    form = await request.form()
+    token = form.get("csrf")
+    if not isinstance(token, str) or ctx.fresh or not hmac.compare_digest(token.encode(), ctx.session.csrf.encode()):
+        raise CsrfRefused()
+    ctx.form = {k: form.getlist(k) if len(form.getlist(k)) > 1 else form.get(k) for k in form}
+    ctx.form_lists = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}
+    return ctx
+
+
+Page = Annotated[Ctx, Depends(context)]
+Form = Annotated[Ctx, Depends(form_context)]
+
+
+def referer_path(request: Request) -> str:
+    referer = request.headers.get("referer")
+    if not referer:
+        return "/"
+    parts = urlsplit(referer)
+    if parts.netloc != request.headers.get("host"):
+        return "/"
+    return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))

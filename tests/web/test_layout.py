@@ -1,0 +1,121 @@
+"""Every page on a phone (360 px) and on a desktop (1280 px), in Russian and in English: nothing runs
+off the side, every control has a label, and the keyboard alone is enough."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.helpers import settle
+from tests.e2e.journey import admin_token, ready_for_review
+from tests.platform_harness import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.web.test_journey import colleague, sign_in, surname
+
+OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter(e => e.type !== 'hidden' && e.offsetParent !== null)
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !(e.tagName === 'BUTTON'
+               && e.innerText.trim()))
+  .map(e => e.outerHTML.slice(0, 120))"""
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+@pytest.mark.parametrize("lang", ["ru", "en"])
+async def test_every_page_fits_the_screen_and_labels_every_control(people, web, width, lang):
+    admin = await admin_token(web)
+    newcomer_id, _ = await ready_for_review(web, admin)
+    member_id, _ = await colleague(web, surname(), company="Очень-длинное-название-компании-без-пробелов-" * 3,
+                                   professional_interests=["оценка персонала", "HR-аналитика", "х" * 80])
+    await settle(web)
+    person = await people(f"layout-{lang}-{width}", width=width, height=800)
+    await sign_in(person, ADMIN_EMAIL, ADMIN_PASSWORD)
+    if lang == "en":
+        await person.open("/lang/en?next=/")
+    pages = ["/", "/profile", "/rules", "/moderation", f"/moderation/{newcomer_id}", "/invitations",
+             "/colleagues", f"/colleagues/{member_id}", "/admin/members", "/no-such-page"]
+    for path in pages:
+        await person.open(path, f"{path}-{lang}-{width}")
+        assert await person.page.locator("html").get_attribute("lang") == lang, path
+        assert await person.page.evaluate(OVERFLOW) <= 0, f"{path} runs off a {width} px screen"
+        assert await person.page.evaluate(UNLABELLED) == [], path
+    anonymous = await people(f"layout-anon-{lang}-{width}", width=width, height=800)
+    if lang == "en":
+        await anonymous.open("/lang/en?next=/login")
+    for path in ("/login", "/join/some-invitation", "/rules"):
+        await anonymous.open(path, f"anon-{path}-{lang}-{width}")
+        assert await anonymous.page.evaluate(OVERFLOW) <= 0, path
+        assert await anonymous.page.evaluate(UNLABELLED) == [], path
+
+
+async def test_signing_in_and_filling_the_profile_by_keyboard_alone(people, web):
+    _, email = await colleague(web, surname())
+    person = await people("keyboard", width=360, height=800)
+    await person.open("/login")
+    page = person.page
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.className") == "skip", "the first stop skips to content"
+    focused = []
+    for _ in range(12):
+        await page.keyboard.press("Tab")
+        focused.append(await page.evaluate("document.activeElement.id || document.activeElement.name"))
+        if focused[-1] == "f-email":
+            break
+    assert focused[-1] == "f-email", focused
+    await page.keyboard.type(email)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("s3cret-pass")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    await person.shoot("keyboard-signed-in")
+    assert page.url.endswith("/")
+    await person.open("/profile")
+    await page.locator("#f-city").focus()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.type("Каменск-Уральский")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    assert await page.locator("#f-city").input_value() == "Каменск-Уральский"
+    assert "Профиль сохранён" in await person.text()
+
+
+async def test_a_refused_profile_shows_the_error_next_to_its_field_and_focuses_it(people, web):
+    _, email = await colleague(web, surname())
+    person = await people("field-error")
+    await sign_in(person, email)
+    await person.open("/profile")
+    await person.page.locator("#profile-form").get_by_label("Телефон").fill("call me maybe")
+    await person.submit("Сохранить", "phone-refused")
+    error = person.page.locator("#e-phone")
+    assert await error.is_visible() and await error.inner_text()
+    assert await person.page.locator("#profile-form").get_by_label("Телефон").get_attribute("aria-invalid") == "true"
+    assert await person.page.evaluate("document.activeElement.id") == "f-phone"
+    assert await person.page.locator("#profile-form").get_by_label("Телефон").input_value() == "call me maybe", "what was typed is kept"
+
+
+async def test_an_admin_gives_a_member_a_role_and_a_moderator_revokes_an_invitation(people, web):
+    name = surname()
+    member_id, email = await colleague(web, name)
+    admin = await people("admin")
+    await sign_in(admin, ADMIN_EMAIL, ADMIN_PASSWORD)
+    await admin.open(f"/admin/members?q={name}")
+    row = admin.page.locator(f"tr[data-member='{member_id}']")
+    assert await admin.page.locator("#members tbody tr").count() == 1
+    await row.get_by_label("модератор").check()
+    async with admin.page.expect_navigation():
+        await row.get_by_role("button").click()
+    await admin.shoot("role-given")
+    assert "Роли сохранены" in await admin.text()
+    moderator = await people("new-moderator")
+    await sign_in(moderator, email)
+    await moderator.open("/invitations")
+    await moderator.page.get_by_label("Сколько раз можно использовать").fill("3")
+    await moderator.submit("Создать", "invitation-3")
+    token = (await moderator.page.locator("#new-link").input_value()).rsplit("/", 1)[1]
+    row = moderator.page.locator(f"tr[data-token='{token}']")
+    assert "3 / 3" in await row.inner_text()
+    async with moderator.page.expect_navigation():
+        await row.get_by_role("button", name="Отозвать").click()
+    await moderator.shoot("revoked")
+    assert "Приглашение отозвано" in await moderator.text()
+    assert await moderator.page.locator(f"tr[data-token='{token}']").count() == 0
+    await moderator.open("/invitations?inactive=true")
+    assert "отозвано" in await moderator.page.locator(f"tr[data-token='{token}']").inner_text()
