@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml package-lock.json
 
 install: $(STAMP)
 
-## run: nats-server (JetStream in ./var), every service, the gateway on http://127.0.0.1:8000
+## run: nats-server (JetStream in ./var), every service, the gateway on http://127.0.0.1:8000, the web client on http://127.0.0.1:8080
 run: $(STAMP)
 	$(PY) -m scripts.run
 
@@ -57,7 +57,7 @@ deploy-files: $(STAMP)
 asyncapi: $(STAMP)
 	$(PY) -m docgen.asyncapi docs/asyncapi.json
 
-## up: the whole system under docker compose (NATS, MongoDB, services, gateway, collector, Jaeger); secrets from .env
+## up: the whole system under docker compose (NATS, MongoDB, services, gateway, web client, collector, Jaeger); secrets from .env
 up:
 	@test -f .env || (echo "no .env: cp .env.example .env and fill in every value (see README)" && exit 2)
 	docker compose up --build -d

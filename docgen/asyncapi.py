@@ -228,6 +228,9 @@ CONTROL_SCHEMAS: dict[str, dict] = {
         "required": ["service", "consumers"],
         "properties": {
             "service": {"type": "string"},
+            "replica": {"type": "string", "description": "which process answered"},
+            "starting": {"type": "boolean",
+                         "description": "true until the start hooks ran and every consumer is up: not ready"},
             "consumers": {"type": "array", "items": {
                 "type": "object",
                 "required": ["name", "kind", "state", "checkpoint", "lag", "dead_letters"],

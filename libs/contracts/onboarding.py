@@ -325,6 +325,15 @@ class InvitationList(Contract):
     items: tuple[InvitationView, ...]
 
 
+class InvitationState(Contract):
+    """Whether an invitation link can be used now; what the join page says before anyone fills the form."""
+
+    usable: bool
+    #: why not: invitation_unknown, invitation_revoked, invitation_expired or invitation_exhausted
+    reason: Literal["invitation_unknown", "invitation_revoked", "invitation_expired", "invitation_exhausted"] | None
+    expires_at: datetime | None = None
+
+
 class Queue(Contract):
     items: tuple[MemberView, ...]
     total: int
@@ -489,6 +498,13 @@ class ListInvitations(OnboardingQuery):
     include_inactive: bool = False
 
 
+class CheckInvitation(OnboardingQuery):
+    """Anyone holding the link may ask (the token is the secret; it tells nothing of who issued it)."""
+
+    reply_model: ClassVar = InvitationState
+    token: Id
+
+
 class ModerationQueue(OnboardingQuery):
     reply_model: ClassVar = Queue
     limit: int = Field(default=100, ge=1, le=500)
@@ -531,9 +547,10 @@ class ListMembers(OnboardingQuery):
     cursor: Cursor | None = None
 
 
-QUERIES = (GetMember, ListInvitations, ModerationQueue, FindColleagues, GetColleague, DecisionHistory, ListMembers)
+QUERIES = (GetMember, ListInvitations, CheckInvitation, ModerationQueue, FindColleagues, GetColleague, DecisionHistory,
+           ListMembers)
 REPLIES = (Tokens, InvitationCreated, InvitationRevokedReply, Registered, StatusReply, ProfileReport, DecisionTaken,
            RolesSet, Erased, VisibilitySet, MemberView, InvitationView, InvitationList, Queue, ColleagueCard,
-           ColleaguePage, DecisionRecord, DecisionList, MemberSummary, MemberPage)
+           ColleaguePage, DecisionRecord, DecisionList, MemberSummary, MemberPage, InvitationState)
 
 CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES)

@@ -86,6 +86,8 @@ class Service:
         self._consumers: list[Consumer] = []
         self._on_start: list[Callable[[], Awaitable[None]]] = []
         self.runners: list[Runner] = []
+        #: the start hooks ran and every consumer and timer is up (what readiness waits for)
+        self.started = False
         # what start() connects: handlers and projections only run once it has
         self.broker: NatsBroker = None  # type: ignore[assignment]
         self.events: EventStorePort = events  # type: ignore[assignment]
@@ -349,6 +351,7 @@ class Service:
             await ticker.start()
             self.tickers.append(ticker)
         await self._subscribe_active_control()
+        self.started = True
         log.info(
             "service_started", nats=redact_url(self.settings.nats_url), docstore=redact_url(self.settings.docstore_url)
         )
@@ -387,7 +390,10 @@ class Service:
 
     def _subscribe_control(self) -> None:
         async def status(msg: NatsMessage) -> dict:
-            return {"service": self.name, "replica": holder_id(), "consumers": [await r.status() for r in self.runners]}
+            # the status subscription is up before the start hooks (the first admin) and the consumers are:
+            # until they are, the service says it is starting, and readiness waits for it
+            return {"service": self.name, "replica": holder_id(), "starting": not self.started,
+                    "consumers": [await r.status() for r in self.runners]}
 
         self.broker.subscriber(control_subject(self.name, "status"), title="status")(status)
 
@@ -428,6 +434,7 @@ class Service:
         ]
 
     async def stop(self) -> None:
+        self.started = False
         for sub in self._control_subs:
             await unsubscribe(sub)
         self._control_subs = []

@@ -136,6 +136,10 @@ def authenticated_command_bus(request: Request, response: Response,
                client_address(request))
 
 
+def anonymous_bus(request: Request, response: Response) -> Bus:
+    return Bus(request.app.state.client, None, request.state.correlation_id, None, response)
+
+
 def anonymous_command_bus(request: Request, response: Response, idempotency_key: IdempotencyKey = None) -> Bus:
     return Bus(request.app.state.client, None, request.state.correlation_id, None, response, idempotency_key,
                client_address(request))
@@ -143,4 +147,5 @@ def anonymous_command_bus(request: Request, response: Response, idempotency_key:
 
 AuthBus = Annotated[Bus, Depends(authenticated_bus)]
 AuthCommandBus = Annotated[Bus, Depends(authenticated_command_bus)]
+AnonBus = Annotated[Bus, Depends(anonymous_bus)]
 AnonCommandBus = Annotated[Bus, Depends(anonymous_command_bus)]

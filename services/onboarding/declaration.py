@@ -8,7 +8,7 @@ DECLARATION = Declaration(
     description="invitations, registration and consent, rules, profiles, moderation, access, accounts and tokens",
     colour="\033[36m",
     deploy_required=("admin_email",),
-    # the join page of the invitation links: the web client's host (the Ingress in gateway.yaml)
+    # the join page of the invitation links: the web client's host (deploy/k8s/ingress.yaml sends / to it)
     deploy_defaults={"invitation_base_url": ("http://localhost:8080/join", "https://hr-mnenie.example.org/join")},
     # each password hash in flight takes HRM_ARGON2_MEMORY_KIB (64 MiB) on top of the process
     memory_limit="384Mi",

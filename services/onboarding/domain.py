@@ -107,16 +107,24 @@ def decide_invitation(cmd: Issue | Revoke | Use, state: Invitation) -> list[Even
                 return []
             return [InvitationRevoked(invitation_id=cmd.token, revoked_by=cmd.actor.id)]
         case Use():
-            if not state.exists:
-                raise Invalid("invitation_unknown")
-            if state.revoked:
-                raise Invalid("invitation_revoked")
-            if state.expires_at is not None and cmd.at >= state.expires_at:
-                raise Invalid("invitation_expired")
-            if state.uses >= state.max_uses:
-                raise Invalid("invitation_exhausted")
+            if (why := unusable(state, cmd.at)) is not None:
+                raise Invalid(why)
             return [InvitationUsed(invitation_id=cmd.token, member_id=cmd.member_id)]
     raise TypeError(f"not an invitation command: {cmd!r}")
+
+
+def unusable(state: Invitation, at: datetime) -> str | None:
+    """Why an invitation cannot be used now (an error code), or None: registration refuses with it, and
+    the join page says it before anyone fills the form."""
+    if not state.exists:
+        return "invitation_unknown"
+    if state.revoked:
+        return "invitation_revoked"
+    if state.expires_at is not None and at >= state.expires_at:
+        return "invitation_expired"
+    if state.uses >= state.max_uses:
+        return "invitation_exhausted"
+    return None
 
 
 INVITATION: Decider = Decider(

@@ -8,6 +8,7 @@ from typing import get_args
 from libs.contracts.base import Contract
 from libs.contracts.errors import Forbidden, Invalid, NotFound
 from libs.contracts.onboarding import (
+    CheckInvitation,
     ColleagueCard,
     ColleaguePage,
     DecisionHistory,
@@ -17,6 +18,7 @@ from libs.contracts.onboarding import (
     GetColleague,
     GetMember,
     InvitationList,
+    InvitationState,
     InvitationView,
     ListInvitations,
     ListMembers,
@@ -31,6 +33,7 @@ from libs.kit.docstore.port import Sort
 from libs.kit.docstore.search import check_cursor, count_words, find_words_page, words
 from libs.kit.rpc import Context
 from libs.kit.service import Service
+from services.onboarding import domain
 from services.onboarding.projections import DECISIONS, DIRECTORY, INVITATIONS, MEMBERS
 
 MEMBER_FIELDS = frozenset(MemberView.model_fields)
@@ -143,6 +146,14 @@ def register_queries(svc: Service) -> None:
             items=tuple(MemberSummary(member_id=d["member_id"], full_name=d["profile"].get("full_name"),
                                       status=d["status"], roles=d["roles"]) for d in page.items),
             next_cursor=page.next_cursor, total=total)
+
+    @svc.query(CheckInvitation)
+    async def check_invitation(q: CheckInvitation, ctx: Context) -> InvitationState:
+        # from the log, as registration decides: the answer never lags behind a revocation
+        state, _ = await svc.load(domain.INVITATION, q.token)
+        why = domain.unusable(state, datetime.now(UTC))
+        return InvitationState.model_validate(
+            {"usable": why is None, "reason": why, "expires_at": state.expires_at if why is None else None})
 
     @svc.query(ListInvitations, reads=["invitations"])
     async def list_invitations(q: ListInvitations, ctx: Context) -> InvitationList:

@@ -119,7 +119,18 @@ async def logout(ctx: Form) -> Response:
 
 @router.get("/join/{token}")
 async def join_page(ctx: Page, token: str = ID()) -> Response:
-    return ctx.render("join.html", token=token, values={}, errors={}, error=None)
+    state = await ctx.api("GET", f"/v1/invitations/{token}")
+    if state.ok and not state.body["usable"]:
+        return _dead_invitation(ctx, ctx.t(f"dead_{state.body['reason']}"))
+    if not state.ok:
+        return _refused(ctx, state)
+    until = ctx.t("invitation_valid_until", when=ctx.when(state.body.get("expires_at")))
+    return ctx.render("join.html", token=token, values={}, errors={}, error=None, until=until)
+
+
+def _dead_invitation(ctx: Ctx, detail: str) -> Response:
+    return ctx.render("message.html", status=410, title=ctx.t("invitation_dead_title"), detail=detail,
+                      hint=ctx.t("invitation_dead_hint"))
 
 
 @router.post("/join/{token}")
@@ -129,9 +140,8 @@ async def join(ctx: Form, token: str = ID()) -> Response:
     body = {**values, "password": _secret(ctx, "password"), "invitation_token": token,
             "consent_personal_data": consent}
     answer = await ctx.api("POST", "/v1/registrations", json=body)
-    if answer.code in DEAD_INVITATION:
-        return ctx.render("message.html", status=410, title=ctx.t("invitation_dead_title"), detail=answer.title,
-                          hint=ctx.t("invitation_dead_hint"))
+    if answer.code in DEAD_INVITATION:  # spent or revoked since the page was opened
+        return _dead_invitation(ctx, ctx.t(f"dead_{answer.code}"))
     if not answer.ok:
         errors = answer.field_errors()
         if answer.code == "consent_required":
@@ -141,7 +151,7 @@ async def join(ctx: Form, token: str = ID()) -> Response:
         error = None if errors and answer.code in ("invalid_fields", "consent_required", "email_taken") \
             else answer.title
         return ctx.render("join.html", status=answer.status, token=token, values=values, errors=errors,
-                          error=error or (ctx.t("fix_errors") if errors else None))
+                          until=None, error=error or (ctx.t("fix_errors") if errors else None))
     tokens = await ctx.api("POST", "/v1/auth/token", json={"email": values["email"], "password": body["password"]})
     if tokens.ok:
         _signed_in(ctx, tokens.body)

@@ -58,6 +58,13 @@ TEXTS: dict[str, tuple[str, str]] = {
                         "Registration is not possible without consent: tick the box."),
     "join_submit": ("Зарегистрироваться", "Register"),
     "invitation_dead_title": ("Приглашение не действует", "The invitation no longer works"),
+    "dead_invitation_unknown": ("Такой ссылки-приглашения нет: проверьте, что она скопирована целиком.",
+                                "There is no such invitation link: check that it was copied whole."),
+    "dead_invitation_revoked": ("Приглашение отозвано модератором.", "The invitation was revoked by a moderator."),
+    "dead_invitation_expired": ("Срок действия приглашения истёк.", "The invitation has expired."),
+    "dead_invitation_exhausted": ("Приглашение уже использовано максимальное число раз.",
+                                  "The invitation has been used the maximum number of times."),
+    "invitation_valid_until": ("Приглашение действует до {when}.", "The invitation is valid until {when}."),
     "invitation_dead_hint": ("Попросите модератора сообщества прислать новую ссылку. Если у вас уже есть аккаунт, "
                              "просто войдите.",
                              "Ask a community moderator for a new link. If you already have an account, just sign in."),

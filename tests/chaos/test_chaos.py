@@ -270,9 +270,16 @@ async def test_erased_members_are_served_nowhere_after_a_store_fault(tmp_path):
                 locks.append(conn)
             try:
                 assert (await c.delete(f"/v1/members/{member}", headers=admin)).status_code == 200
-                await asyncio.sleep(12)  # two failed attempts at least, as the disk-full finding had
-                ready = await c.get("/readyz")
+                # the stall shows once a write has waited out the lock (5 s each, one writer per store, queued
+                # behind the other consumers' writes): poll for it rather than sleep a guessed time
+                deadline = asyncio.get_running_loop().time() + 45
+                while True:
+                    await asyncio.sleep(1)
+                    ready = await c.get("/readyz")
+                    if ready.status_code == 503 or asyncio.get_running_loop().time() > deadline:
+                        break
                 assert ready.status_code == 503, ready.text
+                await asyncio.sleep(6)  # two failed attempts at least, as the disk-full finding had
             finally:
                 for conn in locks:
                     conn.rollback()

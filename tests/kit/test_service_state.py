@@ -50,3 +50,41 @@ async def test_a_cached_state_catches_up_with_appends_made_elsewhere(two_process
     done = await a.decide(agg, mid, domain.Leave("g", mid, "bye"), meta)
     assert not done.state.member
     assert [r.envelope.aggregate_version for r in (await a.events.load(agg.subject(mid))).events] == [1, 2, 3, 4]
+
+
+async def test_a_service_says_it_is_starting_until_its_start_hooks_have_run(nats_server):
+    """Readiness must not be answered before the first admin exists: the status subscription comes up
+    first, so the service says "starting" until the hooks and consumers are up (seen: a sign-in right
+    after /readyz said ready failed with bad_credentials)."""
+    import asyncio
+    import json
+
+    import nats
+
+    from libs.contracts.subjects import control_subject
+
+    name = f"starting{uuid.uuid4().hex[:6]}"
+    svc = Service(name, KitSettings(nats_url=nats_server.url, docstore_url="sqlite://:memory:"))
+    release = asyncio.Event()
+
+    @svc.on_start
+    async def wait_for_the_test() -> None:
+        await release.wait()
+
+    starting = asyncio.create_task(svc.start())
+    nc = await nats.connect(nats_server.url)
+    try:
+        for _ in range(100):
+            try:
+                body = json.loads((await nc.request(control_subject(name, "status"), b"{}", timeout=0.5)).data)
+                break
+            except nats.errors.TimeoutError:  # not subscribed yet
+                await asyncio.sleep(0.05)
+        assert body["starting"] is True
+        release.set()
+        await starting
+        body = json.loads((await nc.request(control_subject(name, "status"), b"{}", timeout=2)).data)
+        assert body["starting"] is False
+    finally:
+        await nc.close()
+        await svc.stop()

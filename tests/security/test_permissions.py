@@ -59,6 +59,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/v1/invitations"): row(401, 403, 403, 201, 201),
     ("GET", "/v1/invitations"): MODERATOR_200,
     ("DELETE", "/v1/invitations/{token}"): MODERATOR_200,
+    # the join page asks before anyone registers: the link is the secret
+    ("GET", "/v1/invitations/{token}"): PUBLIC_200,
     ("GET", "/v1/moderation/queue"): MODERATOR_200,
     ("POST", "/v1/moderation/{member_id}/decision"): MODERATOR_200,
     ("GET", "/v1/moderation/{member_id}/history"): MODERATOR_200,
@@ -128,6 +130,10 @@ async def _revocation(w: World) -> Call:
     return Call("DELETE", f"/v1/invitations/{(await invite(w.p, w.admin))['token']}")
 
 
+async def _invitation_check(w: World) -> Call:
+    return Call("GET", f"/v1/invitations/{(await invite(w.p, w.admin))['token']}")
+
+
 async def _decision(w: World) -> Call:
     target, _ = await ready_for_review(w.p, w.admin)  # reviewable: only the role can stand in the way
     return Call("POST", f"/v1/moderation/{target}/decision", {"decision": "grant"})
@@ -180,6 +186,7 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("POST", "/v1/invitations"): fixed("POST", "/v1/invitations", {"max_uses": 1, "expires_in_days": 1}),
     ("GET", "/v1/invitations"): fixed("GET", "/v1/invitations"),
     ("DELETE", "/v1/invitations/{token}"): _revocation,
+    ("GET", "/v1/invitations/{token}"): _invitation_check,
     ("GET", "/v1/moderation/queue"): fixed("GET", "/v1/moderation/queue"),
     ("POST", "/v1/moderation/{member_id}/decision"): _decision,
     ("GET", "/v1/moderation/{member_id}/history"): bystander("GET", "/v1/moderation/{member_id}/history"),

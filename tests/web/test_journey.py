@@ -132,7 +132,7 @@ async def test_a_newcomer_joins_is_asked_for_changes_is_granted_and_finds_a_coll
     assert "+7 912 000-00-00" not in await newcomer.page.content(), "a phone is hidden unless its owner shows it"
 
 
-async def test_a_dead_invitation_gets_a_page_that_says_so(people, web):
+async def test_a_dead_invitation_gets_a_page_that_says_so_before_anyone_fills_the_form(people, web):
     admin = await admin_token(web)
     spent = await invite(web, admin)
     await register(web, spent["token"])
@@ -141,16 +141,24 @@ async def test_a_dead_invitation_gets_a_page_that_says_so(people, web):
         assert (await c.delete(f"/v1/invitations/{revoked['token']}")).status_code == 200
     person = await people("late")
     for token, words in ((spent["token"], "использовано максимальное число раз"),
-                         (revoked["token"], "отозвано"), ("no-such-invitation", "недействительна")):
-        await person.open(f"/join/{token}", "join-dead")
-        await person.page.get_by_label("Имя и фамилия").fill("Поздний Гость")
-        await person.page.get_by_label("E-mail").fill(f"late-{uuid.uuid4().hex[:6]}@example.ru")
-        await person.page.get_by_label("Пароль").fill(PASSWORD)
-        await person.page.get_by_label("Я прочитал(а) текст и даю согласие").check()
-        await person.submit("Зарегистрироваться", "join-refused")
+                         (revoked["token"], "отозвано"), ("no-such-invitation", "скопирована целиком")):
+        response = await person.open(f"/join/{token}", "join-dead")
         text = await person.text()
-        assert "Приглашение не действует" in text and words in text, text
-        assert "Traceback" not in text and "{" not in text
+        assert response.status == 410 and "Приглашение не действует" in text and words in text, text
+        assert await person.page.locator("form#join, input[name=password]").count() == 0
+    # one spent by someone else while this person was filling the form in: said on sending it
+    last = await invite(web, admin)
+    await person.open(f"/join/{last['token']}", "join-open")
+    assert "Приглашение действует до" in await person.text()
+    await register(web, last["token"])
+    await person.page.get_by_label("Имя и фамилия").fill("Поздний Гость")
+    await person.page.get_by_label("E-mail").fill(f"late-{uuid.uuid4().hex[:6]}@example.ru")
+    await person.page.get_by_label("Пароль").fill(PASSWORD)
+    await person.page.get_by_label("Я прочитал(а) текст и даю согласие").check()
+    await person.submit("Зарегистрироваться", "join-refused")
+    text = await person.text()
+    assert "Приглашение не действует" in text and "использовано максимальное число раз" in text, text
+    assert "Traceback" not in text and "{" not in text
 
 
 async def test_signing_out_ends_the_session_and_a_page_asks_to_sign_in_then_comes_back(people, web):

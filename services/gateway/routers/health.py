@@ -54,6 +54,8 @@ async def readyz(request: Request):
             lag = sum(c.get("lag") or 0 for c in consumers)
             # stalled: held at one event by a passing cause (a store or bus fault); not running: dead
             stuck = [c["name"] for c in consumers if c.get("state") not in ("running", "standby")]
+            if body.get("starting"):
+                stuck.append("starting")
             out = {"service": service, "ready": not stuck, "lag": lag, "consumers": consumers,
                    "dead_letters": sum(c.get("dead_letters") or 0 for c in consumers)}
             if stuck:
