@@ -27,6 +27,32 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "moderator_only": ("Это действие доступно только модераторам.", "Only moderators may do this."),
     "admin_only": ("Это действие доступно только администраторам.", "Only administrators may do this."),
     "not_your_profile": ("Можно смотреть только свой профиль.", "You may only view your own profile."),
+    "main_group_only": (
+        "Рабочие группы открыты участникам Главной группы.",
+        "Working groups are open to members of the Main group.",
+    ),
+    "unknown_group_type": ("Такого типа рабочей группы нет.", "There is no such type of working group."),
+    "group_exists": ("Такая группа уже есть.", "This group already exists."),
+    "group_decided": ("По этой группе решение уже принято.", "This group has already been decided on."),
+    "group_not_active": ("Группа ещё не одобрена или закрыта.", "The group is not approved or is closed."),
+    "group_archived": (
+        "Группа в архиве: её можно только читать.",
+        "The group is archived: it can only be read.",
+    ),
+    "coordinator_only": (
+        "Это действие доступно координаторам группы и модераторам.",
+        "Only the group's coordinators and moderators may do this.",
+    ),
+    "invitation_only": (
+        "В эту группу вступают только по приглашению.",
+        "This group is joined by invitation only.",
+    ),
+    "join_request_decided": (
+        "По этой заявке уже принято решение.",
+        "This join request has already been decided.",
+    ),
+    "not_in_main_group": ("Этот человек не состоит в Главной группе.", "This person is not in the Main group."),
+    "group_invitation_not_found": ("Приглашения в эту группу нет.", "There is no invitation to this group."),
     "members_only": (
         "Раздел «Коллеги» открыт участникам Главной группы.",
         "The Colleagues directory is open to members of the Main group.",
@@ -74,7 +100,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "profile_incomplete": ("Профиль участника заполнен не полностью.", "The member's profile is not complete."),
     "message_required": ("Напишите участнику, что нужно изменить.", "Tell the member what to change."),
-    "reason_required": ("Укажите причину отказа.", "Give the reason for declining."),
+    "reason_required": ("Укажите причину.", "Give the reason."),
     "member_declined": (
         "В доступе отказано; профиль больше нельзя менять.",
         "Access was declined; the profile can no longer be changed.",

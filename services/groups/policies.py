@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import uuid
 
+from libs.contracts.envelope import SYSTEM_ACTOR
 from libs.contracts.groups import INTRODUCTION, MAIN, membership_id
-from libs.contracts.onboarding import AccessGranted, AccessRevoked, MemberErased, MemberRegistered
+from libs.contracts.onboarding import AccessDeclined, AccessGranted, AccessRevoked, MemberErased, MemberRegistered
 from libs.contracts.subjects import events_of
 from libs.kit.eventstore import Meta, Recorded
 from libs.kit.service import Service
-from services.groups.domain import GROUP, MEMBERSHIP, CreateBaseGroup, Join, Leave
+from services.groups.domain import GROUP, MEMBERSHIP, WORKING_GROUP, CreateBaseGroup, Join, Leave, LeaveGroup
+from services.groups.projections import MEMBERS
 
 
 def _ids(rec: Recorded, step: str):
@@ -45,6 +47,21 @@ def register_policies(svc: Service) -> None:
             case MemberErased():
                 for group_id in (INTRODUCTION, MAIN):
                     await _membership(svc, rec, Leave(group_id, e.member_id, "erased"))
+
+    @svc.policy("working_groups", [events_of("onboarding", "member")])
+    async def when_main_access_lost_leave_every_working_group(rec: Recorded) -> None:
+        """Only Main-group members are in working groups: whoever leaves Main leaves them all. The groups
+        are read from the read model; a membership it has not shown yet is one this event precedes."""
+        e = rec.event
+        if not isinstance(e, AccessRevoked | AccessDeclined | MemberErased):
+            return
+        member_id = rec.envelope.aggregate_id
+        for row in await svc.store.find(MEMBERS, {"member_id": member_id}):
+            group_id = row["group_id"]
+            if group_id in (INTRODUCTION, MAIN):
+                continue
+            await svc.decide(WORKING_GROUP, group_id, LeaveGroup(SYSTEM_ACTOR, group_id, member_id, "main_access_lost"),
+                             _meta(rec), _ids(rec, f"leave:{group_id}"))
 
     @svc.on_start
     async def create_base_groups() -> None:

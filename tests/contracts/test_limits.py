@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from libs.contracts import groups, onboarding
 from libs.contracts.rpc import Request
 
-MODELS = [*onboarding.COMMANDS, *onboarding.QUERIES, *groups.QUERIES, Request]
+MODELS = [*onboarding.COMMANDS, *onboarding.QUERIES, *groups.QUERIES, *groups.COMMANDS, Request]
 
 
 def _bounded(metadata, kind: str) -> bool:
