@@ -66,6 +66,25 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/v1/moderation/{member_id}/history"): MODERATOR_200,
     # the Main group's list: its members and moderators; a guest is only in Introduction
     ("GET", "/v1/groups/{group_id}/members"): row(401, 403, 200, 200, 200),
+    # working groups are the Main group's; a guest may not know one exists (404)
+    ("POST", "/v1/groups"): row(401, 403, 201, 201, 201),
+    ("GET", "/v1/groups"): row(401, 403, 200, 200, 200),
+    ("GET", "/v1/groups/{group_id}"): row(401, 404, 200, 200, 200),
+    ("POST", "/v1/groups/{group_id}/decision"): MODERATOR_200,
+    # the group's coordinator is the admin who created it: a moderator is let in by the role
+    ("PUT", "/v1/groups/{group_id}/settings"): MODERATOR_200,
+    ("POST", "/v1/groups/{group_id}/archive"): MODERATOR_200,
+    ("POST", "/v1/groups/{group_id}/join"): row(401, 403, 200, 200, 200),
+    ("GET", "/v1/groups/{group_id}/requests"): row(401, 404, 403, 200, 200),
+    ("POST", "/v1/groups/{group_id}/requests/{member_id}/decision"): MODERATOR_200,
+    ("POST", "/v1/groups/{group_id}/invitations"): MODERATOR_200,
+    # every Main member is invited beforehand; a guest cannot be
+    ("POST", "/v1/groups/{group_id}/invitations/accept"): row(401, 404, 200, 200, 200),
+    # leaving a group one is not in changes nothing
+    ("POST", "/v1/groups/{group_id}/leave"): SIGNED_IN,
+    ("DELETE", "/v1/groups/{group_id}/members/{member_id}"): MODERATOR_200,
+    ("PUT", "/v1/groups/{group_id}/coordinators/{member_id}"): MODERATOR_200,
+    ("DELETE", "/v1/groups/{group_id}/coordinators/{member_id}"): MODERATOR_200,
     ("GET", "/v1/members"): MODERATOR_200,
     # someone else's record: moderators only (one's own is tested below)
     ("GET", "/v1/members/{member_id}"): MODERATOR_200,
@@ -89,8 +108,10 @@ def expected_row(env: str, operation: tuple[str, str]) -> dict[str, int]:
 #: the codes a refusal may carry, by status
 REFUSAL_CODES = {
     401: {"login_required"},
-    403: {"moderator_only", "admin_only", "not_your_profile", "not_a_group_member", "members_only"},
-    404: {"not_found"},  # only the documents in production
+    403: {"moderator_only", "admin_only", "not_your_profile", "not_a_group_member", "members_only",
+          "main_group_only", "coordinator_only"},
+    # the documents in production; a working group hidden from the caller, an invitation they lack
+    404: {"not_found", "group_not_found", "group_invitation_not_found"},
 }
 
 
@@ -108,6 +129,8 @@ class World:
     p: Platform
     admin: str
     bystander: Actor
+    #: every role's member id (the working-group builders invite the ones in Main)
+    ids: dict[str, str | None]
 
 
 Builder = Callable[[World], Awaitable[Call]]
@@ -154,6 +177,59 @@ async def _erasure(w: World) -> Call:
     return Call("DELETE", f"/v1/members/{target.member_id}")
 
 
+async def _as_admin(w: World, method: str, url: str, json: Any = None) -> dict:
+    async with w.p.client(w.admin) as c:
+        r = await c.request(method, url, json=json)
+    assert r.status_code in (200, 201), r.text
+    return r.json()
+
+
+async def _working_group(w: World, direct: bool = True, **settings: str) -> str:
+    """A fresh working group created by the admin (its coordinator), with these settings."""
+    body = {"title": "Матрица прав", "group_type": "research", "direct": direct, "settings": settings}
+    return (await _as_admin(w, "POST", "/v1/groups", body))["group_id"]
+
+
+def working(method: str, template: str, json: Any = None, direct: bool = True, **settings: str) -> Builder:
+    async def build(w: World) -> Call:
+        group_id = await _working_group(w, direct, **settings)
+        return Call(method, template.format(group_id=group_id, member_id=w.bystander.member_id), json)
+
+    return build
+
+
+async def _join_request_decision(w: World) -> Call:
+    group_id = await _working_group(w, joining="request")
+    applicant, _, token = await make_member(w.p, w.admin)
+    await settle(w.p)
+    async with w.p.client(token) as c:
+        assert (await c.post(f"/v1/groups/{group_id}/join", json={"message": "Возьмите"})).status_code == 200
+    return Call("POST", f"/v1/groups/{group_id}/requests/{applicant}/decision", {"decision": "approve"})
+
+
+async def _main_member_target(w: World, template: str, json: Any = None, **settings: str) -> Call:
+    group_id = await _working_group(w, **settings)
+    target, _, _ = await make_member(w.p, w.admin)
+    await settle(w.p)
+    return Call(template.split(" ")[0], template.split(" ")[1].format(group_id=group_id, member_id=target),
+                {"member_id": target} if json else None)
+
+
+async def _invitation(w: World) -> Call:
+    return await _main_member_target(w, "POST /v1/groups/{group_id}/invitations", json=True, joining="invitation")
+
+
+async def _appointment(w: World) -> Call:
+    return await _main_member_target(w, "PUT /v1/groups/{group_id}/coordinators/{member_id}")
+
+
+async def _acceptance(w: World) -> Call:
+    group_id = await _working_group(w, joining="invitation")
+    for role in ("member", "moderator"):
+        await _as_admin(w, "POST", f"/v1/groups/{group_id}/invitations", {"member_id": w.ids[role]})
+    return Call("POST", f"/v1/groups/{group_id}/invitations/accept")
+
+
 def fixed(method: str, url: str, json: Any = None) -> Builder:
     async def build(w: World) -> Call:
         return Call(method, url, json)
@@ -191,6 +267,25 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("POST", "/v1/moderation/{member_id}/decision"): _decision,
     ("GET", "/v1/moderation/{member_id}/history"): bystander("GET", "/v1/moderation/{member_id}/history"),
     ("GET", "/v1/groups/{group_id}/members"): fixed("GET", "/v1/groups/main/members"),
+    ("POST", "/v1/groups"): fixed("POST", "/v1/groups", {"title": "Исследование", "group_type": "research"}),
+    ("GET", "/v1/groups"): fixed("GET", "/v1/groups?q=матрица&group_type=research"),
+    ("GET", "/v1/groups/{group_id}"): working("GET", "/v1/groups/{group_id}"),
+    ("POST", "/v1/groups/{group_id}/decision"): working("POST", "/v1/groups/{group_id}/decision",
+                                                        {"decision": "approve"}, direct=False),
+    ("PUT", "/v1/groups/{group_id}/settings"): working("PUT", "/v1/groups/{group_id}/settings",
+                                                       {"visibility": "members", "content": "main", "joining": "open"}),
+    ("POST", "/v1/groups/{group_id}/archive"): working("POST", "/v1/groups/{group_id}/archive"),
+    ("POST", "/v1/groups/{group_id}/join"): working("POST", "/v1/groups/{group_id}/join", {}, joining="open"),
+    ("GET", "/v1/groups/{group_id}/requests"): working("GET", "/v1/groups/{group_id}/requests"),
+    ("POST", "/v1/groups/{group_id}/requests/{member_id}/decision"): _join_request_decision,
+    ("POST", "/v1/groups/{group_id}/invitations"): _invitation,
+    ("POST", "/v1/groups/{group_id}/invitations/accept"): _acceptance,
+    ("POST", "/v1/groups/{group_id}/leave"): working("POST", "/v1/groups/{group_id}/leave"),
+    ("DELETE", "/v1/groups/{group_id}/members/{member_id}"): working(
+        "DELETE", "/v1/groups/{group_id}/members/{member_id}?reason=спам"),
+    ("PUT", "/v1/groups/{group_id}/coordinators/{member_id}"): _appointment,
+    ("DELETE", "/v1/groups/{group_id}/coordinators/{member_id}"): working(
+        "DELETE", "/v1/groups/{group_id}/coordinators/{member_id}"),
     ("GET", "/v1/members"): fixed("GET", "/v1/members?status=member&limit=5"),
     ("GET", "/v1/members/{member_id}"): bystander("GET", "/v1/members/{member_id}"),
     ("PUT", "/v1/members/{member_id}/roles"): _set_roles,
@@ -205,7 +300,8 @@ REQUESTS: dict[tuple[str, str], Builder] = {
 async def world(secured) -> World:
     """For each env (with ``secured``): built again when pytest comes back to an env in this module."""
     platform, actors = secured
-    return World(platform, actors["admin"].token, await new_guest(platform, actors["admin"].token))
+    return World(platform, actors["admin"].token, await new_guest(platform, actors["admin"].token),
+                 {role: a.member_id for role, a in actors.items()})
 
 
 def test_every_operation_has_a_row_and_no_row_is_stale():

@@ -1,19 +1,143 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Path
+from typing import Annotated, Literal
 
-from libs.contracts.groups import SERVICE, GroupMembers
-from libs.contracts.types import ID_PATTERN
-from services.gateway.deps import AuthBus
+from fastapi import APIRouter, Path, status
+from pydantic import BaseModel, ConfigDict
+
+from libs.contracts import groups as c
+from libs.contracts.groups import SERVICE, GroupMembers, GroupSettings, JoinMessage
+from libs.contracts.types import ID_PATTERN, Id
+from services.gateway.deps import AuthBus, AuthCommandBus
 from services.gateway.problems import PROBLEM_RESPONSES
 
+#: a group or member id in the path: no separators, no wildcards
+PathId = Annotated[str, Path(pattern=ID_PATTERN)]
+
 router = APIRouter(prefix="/v1/groups", tags=["groups"], responses=PROBLEM_RESPONSES)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GroupDecisionIn(Body):
+    decision: Literal["approve", "decline"]
+    reason: JoinMessage | None = None
+
+
+class RequestDecisionIn(Body):
+    decision: Literal["approve", "reject"]
+    reason: JoinMessage | None = None
+
+
+class JoinIn(Body):
+    message: JoinMessage = ""
+
+
+class InviteIn(Body):
+    member_id: Id
+
+
+@router.post("", response_model=c.ProposeWorkingGroup.reply_model, status_code=status.HTTP_201_CREATED,
+             summary="Propose a working group (Main-group member); a moderator creates one with direct: true")
+async def propose(body: c.ProposeWorkingGroup, bus: AuthCommandBus):
+    return await bus.command(SERVICE, body)
+
+
+@router.get("", response_model=c.ListWorkingGroups.reply_model,
+            summary="Working groups the caller may see; status=proposed lists proposals (moderator)")
+async def list_groups(bus: AuthBus, group_type: str | None = None, q: str | None = None,
+                      status: Literal["active", "proposed", "archived"] | None = None, limit: int = 100):
+    return await bus.query(SERVICE, c.ListWorkingGroups(group_type=group_type, q=q, status=status,
+                                                        limit=max(1, min(limit, 500))))
+
+
+@router.get("/{group_id}", response_model=c.GetWorkingGroup.reply_model,
+            summary="A working group's page: about, settings, coordinators, and members if its content allows")
+async def get_group(bus: AuthBus, group_id: PathId):
+    return await bus.query(SERVICE, c.GetWorkingGroup(group_id=group_id))
 
 
 @router.get(
     "/{group_id}/members",
     response_model=GroupMembers.reply_model,
-    summary="Members of a group (its members and moderators)",
+    summary="Members of a group (its members and moderators; a working group's as its content allows)",
 )
-async def members(bus: AuthBus, group_id: str = Path(pattern=ID_PATTERN), limit: int = 200):
+async def members(bus: AuthBus, group_id: PathId, limit: int = 200):
     return await bus.query(SERVICE, GroupMembers(group_id=group_id, limit=max(1, min(limit, 1000))))
+
+
+@router.post("/{group_id}/decision", response_model=c.DecideOnWorkingGroup.reply_model,
+             summary="Approve or decline a proposed group (moderator; a decline gives a reason)")
+async def decide_group(body: GroupDecisionIn, bus: AuthCommandBus, group_id: PathId):
+    return await bus.command(SERVICE, c.DecideOnWorkingGroup(group_id=group_id, decision=body.decision,
+                                                             reason=body.reason))
+
+
+@router.put("/{group_id}/settings", response_model=c.ChangeGroupSettings.reply_model,
+            summary="Change visibility, content access and joining (the group's coordinators, moderators)")
+async def change_settings(body: GroupSettings, bus: AuthCommandBus, group_id: PathId):
+    return await bus.command(SERVICE, c.ChangeGroupSettings(group_id=group_id, settings=body))
+
+
+@router.post("/{group_id}/archive", response_model=c.ArchiveWorkingGroup.reply_model,
+             summary="Archive a group: read-only, kept for its members (its coordinators, moderators)")
+async def archive(bus: AuthCommandBus, group_id: PathId):
+    return await bus.command(SERVICE, c.ArchiveWorkingGroup(group_id=group_id))
+
+
+@router.post("/{group_id}/join", response_model=c.JoinWorkingGroup.reply_model,
+             summary="Join an open group, or ask to join one that takes requests (Main-group member)")
+async def join(body: JoinIn, bus: AuthCommandBus, group_id: PathId):
+    return await bus.command(SERVICE, c.JoinWorkingGroup(group_id=group_id, message=body.message))
+
+
+@router.get("/{group_id}/requests", response_model=c.ListJoinRequests.reply_model,
+            summary="Pending join requests with the applicants' names (the group's coordinators, moderators)")
+async def requests(bus: AuthBus, group_id: PathId):
+    return await bus.query(SERVICE, c.ListJoinRequests(group_id=group_id))
+
+
+@router.post("/{group_id}/requests/{member_id}/decision", response_model=c.DecideOnJoinRequest.reply_model,
+             summary="Approve or reject a join request, once (the group's coordinators, moderators)")
+async def decide_request(body: RequestDecisionIn, bus: AuthCommandBus, group_id: PathId,
+                         member_id: PathId):
+    return await bus.command(SERVICE, c.DecideOnJoinRequest(group_id=group_id, member_id=member_id,
+                                                            decision=body.decision, reason=body.reason))
+
+
+@router.post("/{group_id}/invitations", response_model=c.InviteToWorkingGroup.reply_model,
+             summary="Invite a Main-group member (the group's coordinators, moderators)")
+async def invite(body: InviteIn, bus: AuthCommandBus, group_id: PathId):
+    return await bus.command(SERVICE, c.InviteToWorkingGroup(group_id=group_id, member_id=body.member_id))
+
+
+@router.post("/{group_id}/invitations/accept", response_model=c.AcceptGroupInvitation.reply_model,
+             summary="Accept one's invitation to a group")
+async def accept(bus: AuthCommandBus, group_id: PathId):
+    return await bus.command(SERVICE, c.AcceptGroupInvitation(group_id=group_id))
+
+
+@router.post("/{group_id}/leave", response_model=c.LeaveWorkingGroup.reply_model, summary="Leave a working group")
+async def leave(bus: AuthCommandBus, group_id: PathId):
+    return await bus.command(SERVICE, c.LeaveWorkingGroup(group_id=group_id))
+
+
+@router.delete("/{group_id}/members/{member_id}", response_model=c.RemoveFromWorkingGroup.reply_model,
+               summary="Remove a member, with a reason (the group's coordinators, moderators)")
+async def remove(bus: AuthCommandBus, reason: str, group_id: PathId, member_id: PathId):
+    return await bus.command(SERVICE, c.RemoveFromWorkingGroup(group_id=group_id, member_id=member_id,
+                                                               reason=reason))
+
+
+@router.put("/{group_id}/coordinators/{member_id}", response_model=c.AppointCoordinator.reply_model,
+            summary="Appoint a coordinator (moderator)")
+async def appoint(bus: AuthCommandBus, group_id: PathId, member_id: PathId):
+    return await bus.command(SERVICE, c.AppointCoordinator(group_id=group_id, member_id=member_id))
+
+
+@router.delete("/{group_id}/coordinators/{member_id}", response_model=c.RemoveCoordinator.reply_model,
+               summary="Remove a coordinator (moderator)")
+async def dismiss(bus: AuthCommandBus, group_id: PathId, member_id: PathId):
+    return await bus.command(SERVICE, c.RemoveCoordinator(group_id=group_id, member_id=member_id))
