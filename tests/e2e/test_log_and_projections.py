@@ -42,7 +42,8 @@ async def test_redelivered_events_change_no_projection(platform, admin):
     for service in ("onboarding", "groups"):
         svc = platform.services[service]
         before = await snapshot(platform, service)
-        assert before and all(before.values())
+        # every collection has documents to compare, but pending join requests, which come and go
+        assert before and all(docs for coll, docs in before.items() if coll != "join_requests")
         # a crash after the documents were written but before the checkpoint:
         # the whole log comes again over the existing documents
         for runner in [r for r in svc.runners if r.c.kind == "projection"]:
