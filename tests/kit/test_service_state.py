@@ -78,7 +78,7 @@ async def test_a_service_says_it_is_starting_until_its_start_hooks_have_run(nats
             try:
                 body = json.loads((await nc.request(control_subject(name, "status"), b"{}", timeout=0.5)).data)
                 break
-            except nats.errors.TimeoutError:  # not subscribed yet
+            except (nats.errors.TimeoutError, nats.errors.NoRespondersError):  # not subscribed yet
                 await asyncio.sleep(0.05)
         assert body["starting"] is True
         release.set()
