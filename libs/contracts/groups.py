@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints
 
 from libs.contracts.base import Command, Contract, Event, Query, ServiceContracts
 from libs.contracts.types import MULTI_LINE, ONE_LINE, Id
@@ -87,6 +87,12 @@ BASE_REPLIES = (GroupMember, GroupMembersView, MemberGroupsView)
 
 #: the group types a community starts with (settings ``group_types`` may name others)
 DEFAULT_GROUP_TYPES = ("game_team", "research", "practice")
+#: how the default types are called (a type the community adds is shown by its id)
+GROUP_TYPE_TITLES = {
+    "game_team": {"ru": "Игровая команда (HR-ВЛИЯНИЕ)", "en": "Game team (HR-ВЛИЯНИЕ)"},
+    "research": {"ru": "Исследовательская группа", "en": "Research group"},
+    "practice": {"ru": "Практикум", "en": "Practice group"},
+}
 GroupType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 Visibility = Literal["main", "members"]
 ContentAccess = Literal["main", "members"]
@@ -123,9 +129,12 @@ class WorkingGroupApproved(Event):
 
 
 class WorkingGroupDeclined(Event):
+    #: the moderator's words are their personal data (DESIGN.md §2): sealed with their key
+    pii_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
+    pii_subject_field: ClassVar[str] = "declined_by"
     group_id: str
     declined_by: str
-    reason: str
+    reason: str | None = None
 
 
 class GroupSettingsChanged(Event):
@@ -152,9 +161,10 @@ class CoordinatorRemoved(Event):
 
 
 class JoinRequested(Event):
+    pii_fields: ClassVar[frozenset[str]] = frozenset({"message"})
     group_id: str
     member_id: str
-    message: str
+    message: str | None = None
 
 
 class JoinRequestApproved(Event):
@@ -164,9 +174,28 @@ class JoinRequestApproved(Event):
 
 
 class JoinRequestRejected(Event):
+    pii_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
+    pii_subject_field: ClassVar[str] = "decided_by"
     group_id: str
     member_id: str
     decided_by: str
+    reason: str | None = None
+
+
+class JoinRequestWithdrawn(Event):
+    """A pending request ended without a decision: its author withdrew it, or lost the Main group."""
+
+    group_id: str
+    member_id: str
+    #: "left" (the applicant), "main_access_lost" (a policy)
+    reason: str
+
+
+class GroupInvitationWithdrawn(Event):
+    """An invitation ended unused: the invitee declined it, or lost the Main group."""
+
+    group_id: str
+    member_id: str
     reason: str
 
 
@@ -184,18 +213,88 @@ class MemberJoinedWorkingGroup(Event):
 
 
 class MemberLeftWorkingGroup(Event):
+    #: a removal's reason is the coordinator's words: sealed with their key
+    pii_fields: ClassVar[frozenset[str]] = frozenset({"note"})
+    pii_subject_field: ClassVar[str] = "by"
     group_id: str
     member_id: str
     #: "left", "removed", "main_access_lost"
     reason: str
     by: str
+    note: str | None = None
+
+
+class CallRoomAssigned(Event):
+    """The group's permanent call room: an unguessable name, put into the configured link template
+    when shown (so a new video host moves every room at once)."""
+
+    group_id: str
+    room: str
+
+
+class CallScheduled(Event):
+    #: the topic is its author's words
+    pii_fields: ClassVar[frozenset[str]] = frozenset({"topic"})
+    pii_subject_field: ClassVar[str] = "scheduled_by"
+    group_id: str
+    call_id: str
+    starts_at: datetime
+    duration_minutes: int
+    scheduled_by: str
+    topic: str | None = None
+
+
+class CallCancelled(Event):
+    group_id: str
+    call_id: str
+    cancelled_by: str
 
 
 WORKING_GROUP_EVENTS = (
     WorkingGroupProposed, WorkingGroupApproved, WorkingGroupDeclined, GroupSettingsChanged, WorkingGroupArchived,
     CoordinatorAppointed, CoordinatorRemoved, JoinRequested, JoinRequestApproved, JoinRequestRejected,
-    MemberInvitedToGroup, MemberJoinedWorkingGroup, MemberLeftWorkingGroup,
+    JoinRequestWithdrawn, MemberInvitedToGroup, GroupInvitationWithdrawn, MemberJoinedWorkingGroup,
+    MemberLeftWorkingGroup, CallRoomAssigned, CallScheduled, CallCancelled,
 )
+
+
+class AnnouncementPosted(Event):
+    """A moderator's announcement to the Main group: their words, sealed with their key."""
+
+    pii_fields: ClassVar[frozenset[str]] = frozenset({"title", "body"})
+    pii_subject_field: ClassVar[str] = "author_id"
+    announcement_id: str
+    author_id: str
+    title: str | None = None
+    body: str | None = None
+
+
+class AnnouncementPublished(Event):
+    """An announcement a policy made of another fact (a group opened; the calendar's grid, later): a
+    topic and its parameters, worded in the reader's language when shown, never anyone's own words."""
+
+    announcement_id: str
+    topic: str
+    #: what the topic is about (a group id, an event id): readers who may not see it do not see it
+    ref_id: str
+    params: dict[str, str]
+
+
+class AnnouncementWithdrawn(Event):
+    announcement_id: str
+    withdrawn_by: str
+
+
+ANNOUNCEMENT_EVENTS = (AnnouncementPosted, AnnouncementPublished, AnnouncementWithdrawn)
+
+
+class AuthorErased(Event):
+    """Groups forgets what an erased member wrote in its read models. Appended once their key is gone,
+    so every event read after it opens to nothing: the read models' copies are scrubbed in log order,
+    and none written later can bring the words back."""
+
+    erases: ClassVar[bool] = True
+    member_id: str
 
 
 class GroupsCommand(Command):
@@ -299,6 +398,112 @@ class RemoveCoordinator(GroupsCommand):
     member_id: Id
 
 
+CallTopic = Annotated[str, StringConstraints(min_length=1, max_length=200), ONE_LINE]
+AnnouncementTitle = Annotated[str, StringConstraints(min_length=1, max_length=200), ONE_LINE]
+AnnouncementBody = Annotated[str, StringConstraints(min_length=1, max_length=10000), MULTI_LINE]
+
+
+class CallReply(Contract):
+    group_id: str
+    call_id: str
+
+
+class ScheduleCall(GroupsCommand):
+    """A member of the group puts a call on its calendar (time, topic); the room is the group's own."""
+
+    reply_model: ClassVar = CallReply
+    group_id: Id
+    topic: CallTopic
+    #: with its offset: a time without a zone means nothing to people in several
+    starts_at: AwareDatetime
+    duration_minutes: int = Field(default=60, ge=5, le=480)
+
+
+class CancelCall(GroupsCommand):
+    reply_model: ClassVar = CallReply
+    group_id: Id
+    call_id: Id
+
+
+class AnnouncementReply(Contract):
+    announcement_id: str
+
+
+class PostAnnouncement(GroupsCommand):
+    reply_model: ClassVar = AnnouncementReply
+    title: AnnouncementTitle
+    body: AnnouncementBody
+
+
+class WithdrawAnnouncement(GroupsCommand):
+    reply_model: ClassVar = AnnouncementReply
+    announcement_id: Id
+
+
+class ScheduledCallView(Contract):
+    call_id: str
+    topic: str | None
+    starts_at: datetime
+    duration_minutes: int
+    scheduled_by: str
+    scheduled_by_name: str | None
+
+
+class GroupCalls(Contract):
+    group_id: str
+    #: the permanent room's link: members of the group only
+    room_url: str | None
+    items: tuple[ScheduledCallView, ...]
+
+
+class AnnouncementView(Contract):
+    announcement_id: str
+    title: str
+    body: str
+    #: "moderator", or the service whose policy made it ("groups"; "calendar" later)
+    source: str
+    topic: str | None
+    ref_id: str | None
+    author_id: str | None
+    author_name: str | None
+    published_at: datetime
+
+
+class AnnouncementList(Contract):
+    items: tuple[AnnouncementView, ...]
+    next_cursor: str | None
+
+
+class MapCoordinator(Contract):
+    member_id: str
+    display_name: str | None
+
+
+class MapGroup(Contract):
+    group_id: str
+    title: str
+    members: int
+    coordinators: tuple[MapCoordinator, ...]
+    #: the season's role vacancies filled and open: None until the roles service publishes them
+    vacancies: dict[str, int] | None = None
+
+
+class MapType(Contract):
+    group_type: str
+    title: str
+    groups: tuple[MapGroup, ...]
+
+
+class GroupMap(Contract):
+    types: tuple[MapType, ...]
+    groups: int
+    members: int
+
+
+class GroupMapSvg(Contract):
+    svg: str
+
+
 class GroupSummary(Contract):
     group_id: str
     title: str
@@ -326,6 +531,12 @@ class GroupPage(Contract):
     is_coordinator: bool
     #: None when the content is for members only and the caller is not one
     members: tuple[GroupMember, ...] | None
+    #: the permanent call room's link: for the group's members only
+    room_url: str | None = None
+    #: upcoming calls (None when the caller may not read the content)
+    calls: tuple[ScheduledCallView, ...] | None = None
+    #: why a proposal was declined (to its proposer and moderators; gone if the moderator is erased)
+    declined_reason: str | None = None
 
 
 class JoinRequestView(Contract):
@@ -359,17 +570,45 @@ class ListJoinRequests(GroupsQuery):
     group_id: Id
 
 
+class ListCalls(GroupsQuery):
+    reply_model: ClassVar = GroupCalls
+    group_id: Id
+    #: past calls too (newest first), not only the upcoming ones
+    past: bool = False
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class ListAnnouncements(GroupsQuery):
+    reply_model: ClassVar = AnnouncementList
+    lang: Literal["ru", "en"] = "ru"
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class GetGroupMap(GroupsQuery):
+    reply_model: ClassVar = GroupMap
+    lang: Literal["ru", "en"] = "ru"
+
+
+class DrawGroupMap(GroupsQuery):
+    reply_model: ClassVar = GroupMapSvg
+    lang: Literal["ru", "en"] = "ru"
+
+
 WORKING_COMMANDS = (
     ProposeWorkingGroup, DecideOnWorkingGroup, ChangeGroupSettings, ArchiveWorkingGroup, JoinWorkingGroup,
     DecideOnJoinRequest, InviteToWorkingGroup, AcceptGroupInvitation, LeaveWorkingGroup, RemoveFromWorkingGroup,
-    AppointCoordinator, RemoveCoordinator,
+    AppointCoordinator, RemoveCoordinator, ScheduleCall, CancelCall, PostAnnouncement, WithdrawAnnouncement,
 )
-WORKING_QUERIES = (ListWorkingGroups, GetWorkingGroup, ListJoinRequests)
+WORKING_QUERIES = (ListWorkingGroups, GetWorkingGroup, ListJoinRequests, ListCalls, ListAnnouncements, GetGroupMap,
+                   DrawGroupMap)
 WORKING_REPLIES = (GroupSettings, WorkingGroupReply, MembershipReply, CoordinatorsReply, GroupSummary, GroupList,
-                   GroupPage, JoinRequestView, JoinRequestList)
+                   GroupPage, JoinRequestView, JoinRequestList, CallReply, AnnouncementReply, ScheduledCallView,
+                   GroupCalls, AnnouncementView, AnnouncementList, MapCoordinator, MapGroup, MapType, GroupMap,
+                   GroupMapSvg)
 
 #: the service's whole part, base and working groups (docgen reads these names)
-EVENTS = (*BASE_EVENTS, *WORKING_GROUP_EVENTS)
+EVENTS = (*BASE_EVENTS, *WORKING_GROUP_EVENTS, *ANNOUNCEMENT_EVENTS, AuthorErased)
 COMMANDS = WORKING_COMMANDS
 QUERIES = (*BASE_QUERIES, *WORKING_QUERIES)
 REPLIES = (*BASE_REPLIES, *WORKING_REPLIES)

@@ -128,7 +128,9 @@ class SealingStore:
                 event_id = uuid7()
             data = event.model_dump(mode="json")
             pii_blob = pii_subject = None
-            pii = {k: data.pop(k) for k in event.pii_fields if k in data}
+            # an empty personal field (None) holds nothing of anyone: it stays in the payload, and an event
+            # by no one in particular (the system removing someone) needs no key
+            pii = {k: data.pop(k) for k in event.pii_fields if data.get(k) is not None}
             if pii:
                 pii_subject = str(data.get(event.pii_subject_field) or aggregate_id)
                 pii_blob = await self._vault.seal(pii_subject, pii, str(event_id))

@@ -26,6 +26,7 @@ from libs.kit.tracing import setup_tracing
 from services.gateway import problems
 from services.gateway.problems import Problem
 from services.gateway.routers import (
+    announcements,
     auth,
     colleagues,
     docs,
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json" if public_docs else None)
     app.state.settings = settings
     app.state.nc = None
-    for router in (auth, invitations, registrations, me, moderation, groups, members, colleagues, health, docs):
+    for router in (auth, invitations, registrations, me, moderation, groups, announcements, members, colleagues, health,
+                   docs):
         app.include_router(router.router)
     app.add_exception_handler(Problem, problems.on_problem)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)

@@ -14,6 +14,6 @@ def bootstrap(settings: Settings | None = None) -> Service:
     svc = Service(SERVICE, settings)
     register_handlers(svc, settings)
     register_projections(svc)
-    register_queries(svc)
+    register_queries(svc, settings)
     register_policies(svc)
     return svc

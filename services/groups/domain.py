@@ -4,22 +4,33 @@ decided, configured, joined, left and archived."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from libs.contracts.base import Event
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import Conflict, Forbidden, Invalid, NotFound
 from libs.contracts.groups import (
+    ANNOUNCEMENT_EVENTS,
     BASE_GROUPS,
     SERVICE,
     WORKING_GROUP_EVENTS,
+    AnnouncementPosted,
+    AnnouncementPublished,
+    AnnouncementWithdrawn,
+    AuthorErased,
+    CallCancelled,
+    CallRoomAssigned,
+    CallScheduled,
     CoordinatorAppointed,
     CoordinatorRemoved,
     GroupCreated,
     GroupSettings,
+    GroupInvitationWithdrawn,
     GroupSettingsChanged,
     JoinRequestApproved,
     JoinRequested,
     JoinRequestRejected,
+    JoinRequestWithdrawn,
     MemberInvitedToGroup,
     MemberJoinedGroup,
     MemberJoinedWorkingGroup,
@@ -114,21 +125,41 @@ MEMBERSHIP: Decider = Decider(SERVICE, "membership", Membership, evolve_membersh
 # and two coordinators racing on one request meet at the aggregate's expected sequence.
 
 
+#: a group keeps at most this many calls ahead of it (a schedule, not a log)
+MAX_UPCOMING_CALLS = 100
+#: how far ahead a call may be put
+CALL_HORIZON = timedelta(days=366)
+
+
+@dataclass(frozen=True)
+class Call:
+    call_id: str
+    scheduled_by: str
+    ends_at: datetime
+
+
 @dataclass(frozen=True)
 class WorkingGroup:
     status: str | None = None  # None: no such group; then proposed / active / declined / archived
     proposed_by: str = ""
+    title: str = ""
     settings: GroupSettings = GroupSettings()
     coordinators: frozenset[str] = frozenset()
     members: frozenset[str] = frozenset()
     requests: frozenset[str] = frozenset()
     invited: frozenset[str] = frozenset()
+    #: the permanent call room's name (None for a group approved before rooms existed: its first call
+    #: gives it one)
+    room: str | None = None
+    #: calls scheduled and not cancelled
+    calls: tuple[Call, ...] = ()
 
 
 def evolve_working_group(state: WorkingGroup, event: Event) -> WorkingGroup:
     match event:
         case WorkingGroupProposed():
-            return WorkingGroup(status="proposed", proposed_by=event.proposed_by, settings=event.settings)
+            return WorkingGroup(status="proposed", proposed_by=event.proposed_by, title=event.title,
+                                settings=event.settings)
         case WorkingGroupApproved():
             return replace(state, status="active")
         case WorkingGroupDeclined():
@@ -145,8 +176,19 @@ def evolve_working_group(state: WorkingGroup, event: Event) -> WorkingGroup:
             return replace(state, requests=state.requests | {event.member_id})
         case JoinRequestApproved() | JoinRequestRejected():
             return replace(state, requests=state.requests - {event.member_id})
+        case JoinRequestWithdrawn():
+            return replace(state, requests=state.requests - {event.member_id})
         case MemberInvitedToGroup():
             return replace(state, invited=state.invited | {event.member_id})
+        case GroupInvitationWithdrawn():
+            return replace(state, invited=state.invited - {event.member_id})
+        case CallRoomAssigned():
+            return replace(state, room=event.room)
+        case CallScheduled():
+            ends = event.starts_at + timedelta(minutes=event.duration_minutes)
+            return replace(state, calls=(*state.calls, Call(event.call_id, event.scheduled_by, ends)))
+        case CallCancelled():
+            return replace(state, calls=tuple(c for c in state.calls if c.call_id != event.call_id))
         case MemberJoinedWorkingGroup():
             return replace(state, members=state.members | {event.member_id},
                            invited=state.invited - {event.member_id}, requests=state.requests - {event.member_id})
@@ -169,6 +211,8 @@ class Propose:
     in_main: bool
     #: the types the community configured (settings ``group_types``)
     types: tuple[str, ...]
+    #: a fresh unguessable room name, for a group created at once
+    room: str = ""
 
 
 @dataclass(frozen=True)
@@ -177,6 +221,8 @@ class DecideProposal:
     group_id: str
     approve: bool
     reason: str | None
+    #: a fresh unguessable room name, for the group approved
+    room: str = ""
 
 
 @dataclass(frozen=True)
@@ -245,8 +291,29 @@ class SetCoordinator:
     in_main: bool
 
 
+@dataclass(frozen=True)
+class ScheduleGroupCall:
+    actor: Actor
+    group_id: str
+    call_id: str
+    topic: str
+    starts_at: datetime
+    duration_minutes: int
+    #: the handler's clock: the decider stays pure
+    now: datetime
+    #: a fresh room name, used only if the group has none yet
+    room: str
+
+
+@dataclass(frozen=True)
+class CancelGroupCall:
+    actor: Actor
+    group_id: str
+    call_id: str
+
+
 WorkingGroupCommand = (Propose | DecideProposal | ChangeSettings | Archive | AskToJoin | DecideRequest | Invite
-                       | AcceptInvitation | LeaveGroup | SetCoordinator)
+                       | AcceptInvitation | LeaveGroup | SetCoordinator | ScheduleGroupCall | CancelGroupCall)
 
 
 def _existing(state: WorkingGroup, group_id: str) -> WorkingGroup:
@@ -273,6 +340,71 @@ def _joined(group_id: str, member_id: str, via: str) -> MemberJoinedWorkingGroup
     return MemberJoinedWorkingGroup(group_id=group_id, member_id=member_id, via=via)
 
 
+def _opened(group_id: str, by: str, coordinator: str, room: str) -> list[Event]:
+    """A group goes live: approved, its first coordinator in it, its call room named."""
+    events: list[Event] = [WorkingGroupApproved(group_id=group_id, approved_by=by, coordinator_id=coordinator),
+                           CoordinatorAppointed(group_id=group_id, member_id=coordinator, appointed_by=by),
+                           _joined(group_id, coordinator, "coordinator")]
+    if room:
+        events.append(CallRoomAssigned(group_id=group_id, room=room))
+    return events
+
+
+def _schedule(cmd: ScheduleGroupCall, state: WorkingGroup) -> list[Event]:
+    g = cmd.group_id
+    _active(state, g)
+    if cmd.actor.id not in state.members and not cmd.actor.is_moderator:
+        raise Forbidden("group_members_only")
+    if cmd.starts_at <= cmd.now:
+        raise Invalid("call_in_past")
+    if cmd.starts_at > cmd.now + CALL_HORIZON:
+        raise Invalid("call_too_far")
+    if any(c.call_id == cmd.call_id for c in state.calls):
+        return []
+    if sum(1 for c in state.calls if c.ends_at > cmd.now) >= MAX_UPCOMING_CALLS:
+        raise Conflict("too_many_calls", limit=MAX_UPCOMING_CALLS)
+    events: list[Event] = [] if state.room else [CallRoomAssigned(group_id=g, room=cmd.room)]
+    return [*events, CallScheduled(group_id=g, call_id=cmd.call_id, topic=cmd.topic, starts_at=cmd.starts_at,
+                                   duration_minutes=cmd.duration_minutes, scheduled_by=cmd.actor.id)]
+
+
+def _cancel(cmd: CancelGroupCall, state: WorkingGroup) -> list[Event]:
+    g = cmd.group_id
+    _existing(state, g)
+    call = next((c for c in state.calls if c.call_id == cmd.call_id), None)
+    if call is None:
+        raise NotFound("call_not_found", call_id=cmd.call_id)
+    if cmd.actor.id != call.scheduled_by and not _can_manage(cmd.actor, state):
+        raise Forbidden("coordinator_only")
+    _active(state, g)
+    return [CallCancelled(group_id=g, call_id=cmd.call_id, cancelled_by=cmd.actor.id)]
+
+
+def _leave(cmd: LeaveGroup, state: WorkingGroup) -> list[Event]:
+    """Out of the group — or, for someone not in it yet, out of its queue: a request or an invitation
+    ends unused when its owner says no (``left``) or loses the Main group."""
+    g, m = cmd.group_id, cmd.member_id
+    _existing(state, g)
+    if cmd.reason == "removed":
+        if not _can_manage(cmd.actor, state):
+            raise Forbidden("coordinator_only")
+        if not cmd.note.strip():
+            raise Invalid("reason_required")
+    elif cmd.reason == "left" and cmd.actor.id != m:
+        raise Forbidden("coordinator_only")
+    if m in state.members:
+        return [MemberLeftWorkingGroup(group_id=g, member_id=m, reason=cmd.reason, by=cmd.actor.id,
+                                       note=cmd.note if cmd.reason == "removed" else None)]
+    if cmd.reason == "removed":
+        return []
+    events: list[Event] = []
+    if m in state.requests:
+        events.append(JoinRequestWithdrawn(group_id=g, member_id=m, reason=cmd.reason))
+    if m in state.invited:
+        events.append(GroupInvitationWithdrawn(group_id=g, member_id=m, reason=cmd.reason))
+    return events
+
+
 def decide_working_group(cmd: WorkingGroupCommand, state: WorkingGroup) -> list[Event]:  # noqa: C901 — one rule per case
     g = cmd.group_id
     match cmd:
@@ -290,9 +422,7 @@ def decide_working_group(cmd: WorkingGroupCommand, state: WorkingGroup) -> list[
                                             settings=cmd.settings)
             if not cmd.direct:
                 return [proposed]
-            return [proposed, WorkingGroupApproved(group_id=g, approved_by=cmd.actor.id, coordinator_id=cmd.actor.id),
-                    CoordinatorAppointed(group_id=g, member_id=cmd.actor.id, appointed_by=cmd.actor.id),
-                    _joined(g, cmd.actor.id, "coordinator")]
+            return [proposed, *_opened(g, cmd.actor.id, cmd.actor.id, cmd.room)]
         case DecideProposal():
             if not cmd.actor.is_moderator:
                 raise Forbidden("moderator_only")
@@ -306,10 +436,7 @@ def decide_working_group(cmd: WorkingGroupCommand, state: WorkingGroup) -> list[
                 if not (cmd.reason or "").strip():
                     raise Invalid("reason_required")
                 return [WorkingGroupDeclined(group_id=g, declined_by=cmd.actor.id, reason=cmd.reason or "")]
-            p = state.proposed_by
-            return [WorkingGroupApproved(group_id=g, approved_by=cmd.actor.id, coordinator_id=p),
-                    CoordinatorAppointed(group_id=g, member_id=p, appointed_by=cmd.actor.id),
-                    _joined(g, p, "coordinator")]
+            return _opened(g, cmd.actor.id, state.proposed_by, cmd.room)
         case ChangeSettings():
             _existing(state, g)
             if not _can_manage(cmd.actor, state):
@@ -381,18 +508,11 @@ def decide_working_group(cmd: WorkingGroupCommand, state: WorkingGroup) -> list[
                 raise Forbidden("main_group_only")
             return [_joined(g, me, "invitation")]
         case LeaveGroup():
-            _existing(state, g)
-            if cmd.reason == "removed":
-                if not _can_manage(cmd.actor, state):
-                    raise Forbidden("coordinator_only")
-                if not cmd.note.strip():
-                    raise Invalid("reason_required")
-            elif cmd.reason == "left" and cmd.actor.id != cmd.member_id:
-                raise Forbidden("coordinator_only")
-            if cmd.member_id not in state.members:
-                return []
-            return [MemberLeftWorkingGroup(group_id=g, member_id=cmd.member_id, reason=cmd.reason,
-                                           by=cmd.actor.id)]
+            return _leave(cmd, state)
+        case ScheduleGroupCall():
+            return _schedule(cmd, state)
+        case CancelGroupCall():
+            return _cancel(cmd, state)
         case SetCoordinator():
             _existing(state, g)
             if not cmd.actor.is_moderator:
@@ -416,3 +536,102 @@ def decide_working_group(cmd: WorkingGroupCommand, state: WorkingGroup) -> list[
 
 WORKING_GROUP: Decider = Decider(SERVICE, "working_group", WorkingGroup, evolve_working_group, decide_working_group,
                                  events=WORKING_GROUP_EVENTS)
+
+
+# ---------------------------------------------------------------- announcements in the Main group
+
+
+@dataclass(frozen=True)
+class Announcement:
+    exists: bool = False
+    withdrawn: bool = False
+
+
+def evolve_announcement(state: Announcement, event: Event) -> Announcement:
+    match event:
+        case AnnouncementPosted() | AnnouncementPublished():
+            return replace(state, exists=True)
+        case AnnouncementWithdrawn():
+            return replace(state, withdrawn=True)
+    return state
+
+
+@dataclass(frozen=True)
+class PostAnnouncement:
+    actor: Actor
+    announcement_id: str
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class PublishAnnouncement:
+    """A policy's announcement of another fact: worded when read, in the reader's language."""
+
+    announcement_id: str
+    topic: str
+    ref_id: str
+    params: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WithdrawAnnouncement:
+    actor: Actor
+    announcement_id: str
+
+
+def decide_announcement(cmd: PostAnnouncement | PublishAnnouncement | WithdrawAnnouncement,
+                        state: Announcement) -> list[Event]:
+    match cmd:
+        case PostAnnouncement():
+            if not cmd.actor.is_moderator:
+                raise Forbidden("moderator_only")
+            if state.exists:
+                return []
+            return [AnnouncementPosted(announcement_id=cmd.announcement_id, author_id=cmd.actor.id,
+                                       title=cmd.title, body=cmd.body)]
+        case PublishAnnouncement():
+            if state.exists:
+                return []
+            return [AnnouncementPublished(announcement_id=cmd.announcement_id, topic=cmd.topic, ref_id=cmd.ref_id,
+                                          params=cmd.params)]
+        case WithdrawAnnouncement():
+            if not cmd.actor.is_moderator:
+                raise Forbidden("moderator_only")
+            if not state.exists:
+                raise NotFound("announcement_not_found", announcement_id=cmd.announcement_id)
+            if state.withdrawn:
+                return []
+            return [AnnouncementWithdrawn(announcement_id=cmd.announcement_id, withdrawn_by=cmd.actor.id)]
+    raise TypeError(f"not an announcement command: {cmd!r}")
+
+
+ANNOUNCEMENT: Decider = Decider(SERVICE, "announcement", Announcement, evolve_announcement, decide_announcement,
+                                events=ANNOUNCEMENT_EVENTS)
+
+
+# ---------------------------------------------------------------- authors erased
+
+
+@dataclass(frozen=True)
+class Author:
+    erased: bool = False
+
+
+def evolve_author(state: Author, event: Event) -> Author:
+    return Author(True) if isinstance(event, AuthorErased) else state
+
+
+@dataclass(frozen=True)
+class ForgetAuthor:
+    member_id: str
+
+
+def decide_author(cmd: ForgetAuthor, state: Author) -> list[Event]:
+    match cmd:
+        case ForgetAuthor():
+            return [] if state.erased else [AuthorErased(member_id=cmd.member_id)]
+    raise TypeError(f"not an author command: {cmd!r}")
+
+
+AUTHOR: Decider = Decider(SERVICE, "author", Author, evolve_author, decide_author, events=(AuthorErased,))

@@ -4,6 +4,9 @@ by onboarding's events) and the configured group types."""
 
 from __future__ import annotations
 
+import secrets
+from datetime import UTC, datetime
+
 from uuid6 import uuid7
 
 from libs.contracts import groups as c
@@ -12,9 +15,14 @@ from libs.contracts.groups import MAIN, membership_id
 from libs.kit.rpc import Context, Done
 from libs.kit.service import Service, meta_of
 from services.groups import domain
-from services.groups.domain import WORKING_GROUP
+from services.groups.domain import ANNOUNCEMENT, WORKING_GROUP
 from services.groups.projections import MEMBERS
 from services.groups.settings import Settings
+
+
+def new_room() -> str:
+    """An unguessable room name: 128 random bits, safe in a link."""
+    return secrets.token_urlsafe(16)
 
 
 def _signed_in(ctx: Context) -> None:
@@ -46,13 +54,13 @@ def register_handlers(svc: Service, settings: Settings) -> None:
         group_id = str(uuid7())
         done = await decide(group_id, domain.Propose(
             ctx.actor, group_id, cmd.title, cmd.description, cmd.group_type, cmd.settings, cmd.direct,
-            await in_main(svc, ctx.actor.id), tuple(settings.group_types)), ctx)
+            await in_main(svc, ctx.actor.id), tuple(settings.group_types), new_room()), ctx)
         return Done(done.seq, _group(done.state, group_id))
 
     @svc.command(c.DecideOnWorkingGroup)
     async def decide_on_working_group(cmd: c.DecideOnWorkingGroup, ctx: Context) -> Done:
         done = await decide(cmd.group_id, domain.DecideProposal(
-            ctx.actor, cmd.group_id, cmd.decision == "approve", cmd.reason), ctx)
+            ctx.actor, cmd.group_id, cmd.decision == "approve", cmd.reason, new_room()), ctx)
         return Done(done.seq, _group(done.state, cmd.group_id))
 
     @svc.command(c.ChangeGroupSettings)
@@ -116,3 +124,31 @@ def register_handlers(svc: Service, settings: Settings) -> None:
     @svc.command(c.RemoveCoordinator)
     async def remove_coordinator(cmd: c.RemoveCoordinator, ctx: Context) -> Done:
         return await coordinator(cmd, ctx, False)
+
+    @svc.command(c.ScheduleCall)
+    async def schedule_call(cmd: c.ScheduleCall, ctx: Context) -> Done:
+        call_id = str(uuid7())
+        done = await decide(cmd.group_id, domain.ScheduleGroupCall(
+            ctx.actor, cmd.group_id, call_id, cmd.topic, cmd.starts_at.astimezone(UTC), cmd.duration_minutes,
+            datetime.now(UTC), new_room()), ctx)
+        return Done(done.seq, c.CallReply(group_id=cmd.group_id, call_id=call_id))
+
+    @svc.command(c.CancelCall)
+    async def cancel_call(cmd: c.CancelCall, ctx: Context) -> Done:
+        done = await decide(cmd.group_id, domain.CancelGroupCall(ctx.actor, cmd.group_id, cmd.call_id), ctx)
+        return Done(done.seq, c.CallReply(group_id=cmd.group_id, call_id=cmd.call_id))
+
+    @svc.command(c.PostAnnouncement)
+    async def post_announcement(cmd: c.PostAnnouncement, ctx: Context) -> Done:
+        _signed_in(ctx)
+        announcement_id = str(uuid7())
+        done = await svc.decide(ANNOUNCEMENT, announcement_id, domain.PostAnnouncement(
+            ctx.actor, announcement_id, cmd.title, cmd.body), meta_of(ctx))
+        return Done(done.seq, c.AnnouncementReply(announcement_id=announcement_id))
+
+    @svc.command(c.WithdrawAnnouncement)
+    async def withdraw_announcement(cmd: c.WithdrawAnnouncement, ctx: Context) -> Done:
+        _signed_in(ctx)
+        done = await svc.decide(ANNOUNCEMENT, cmd.announcement_id, domain.WithdrawAnnouncement(
+            ctx.actor, cmd.announcement_id), meta_of(ctx))
+        return Done(done.seq, c.AnnouncementReply(announcement_id=cmd.announcement_id))

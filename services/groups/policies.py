@@ -1,4 +1,5 @@
-"""Reactions to onboarding's events: who belongs to the base groups.
+"""Reactions to events: who belongs to the base groups (onboarding's), who may stay in a working group,
+what the Main group is told, and what groups forgets of an erased member.
 
 Event ids are derived from the causing event, so a redelivered cause
 re-sends the very same events and the log stores them once.
@@ -8,14 +9,35 @@ from __future__ import annotations
 
 import uuid
 
+from libs.contracts import groups as c
 from libs.contracts.envelope import SYSTEM_ACTOR
 from libs.contracts.groups import INTRODUCTION, MAIN, membership_id
 from libs.contracts.onboarding import AccessDeclined, AccessGranted, AccessRevoked, MemberErased, MemberRegistered
 from libs.contracts.subjects import events_of
 from libs.kit.eventstore import Meta, Recorded
 from libs.kit.service import Service
-from services.groups.domain import GROUP, MEMBERSHIP, WORKING_GROUP, CreateBaseGroup, Join, Leave, LeaveGroup
-from services.groups.projections import MEMBERS
+from services.groups.domain import (
+    ANNOUNCEMENT,
+    AUTHOR,
+    GROUP,
+    MEMBERSHIP,
+    WORKING_GROUP,
+    CreateBaseGroup,
+    ForgetAuthor,
+    Join,
+    Leave,
+    LeaveGroup,
+    PublishAnnouncement,
+)
+from services.groups.projections import INVITATIONS, MEMBERS, REQUESTS
+
+#: the projection whose read models the working-group policies read
+GROUPS_VIEW = "groups"
+
+
+class ViewBehind(RuntimeError):
+    """The read model a policy decides on has not caught up with the event yet: a passing cause,
+    retried (never skipped) until it has."""
 
 
 def _ids(rec: Recorded, step: str):
@@ -48,20 +70,73 @@ def register_policies(svc: Service) -> None:
                 for group_id in (INTRODUCTION, MAIN):
                     await _membership(svc, rec, Leave(group_id, e.member_id, "erased"))
 
-    @svc.policy("working_groups", [events_of("onboarding", "member")])
-    async def when_main_access_lost_leave_every_working_group(rec: Recorded) -> None:
-        """Only Main-group members are in working groups: whoever leaves Main leaves them all. The groups
-        are read from the read model; a membership it has not shown yet is one this event precedes."""
-        e = rec.event
-        if not isinstance(e, AccessRevoked | AccessDeclined | MemberErased):
-            return
-        member_id = rec.envelope.aggregate_id
-        for row in await svc.store.find(MEMBERS, {"member_id": member_id}):
-            group_id = row["group_id"]
-            if group_id in (INTRODUCTION, MAIN):
+    async def view_at(rec: Recorded) -> None:
+        """Wait until the groups read model has applied everything up to this event: then every
+        membership, request and invitation before it is in there."""
+        for runner in svc.runners:
+            if runner.c.kind == "projection" and runner.c.name == GROUPS_VIEW:
+                if not await runner.wait_caught_up(rec.seq, svc.settings.consistency_wait_s):
+                    raise ViewBehind(f"the {GROUPS_VIEW} read model has not reached {rec.seq} yet")
+
+    async def out_of_working_groups(rec: Recorded, member_id: str, only: str | None = None) -> None:
+        """Out of every working group (or of ``only``), and out of their queues."""
+        group_ids: set[str] = set()
+        for collection in (MEMBERS, REQUESTS, INVITATIONS):
+            group_ids |= {row["group_id"] for row in await svc.store.find(collection, {"member_id": member_id})}
+        group_ids -= {INTRODUCTION, MAIN}
+        for group_id in sorted(group_ids):
+            if only is not None and group_id != only:
                 continue
             await svc.decide(WORKING_GROUP, group_id, LeaveGroup(SYSTEM_ACTOR, group_id, member_id, "main_access_lost"),
                              _meta(rec), _ids(rec, f"leave:{group_id}"))
+
+    @svc.policy("working_groups", [events_of("onboarding", "member")])
+    async def when_main_access_lost_leave_every_working_group(rec: Recorded) -> None:
+        """Only Main-group members are in working groups: whoever leaves Main leaves them all, and their
+        requests and invitations end. Read from the read model once it has applied this very event's
+        sequence; a join it does not show yet comes later in the log, and the policy below catches it."""
+        e = rec.event
+        if not isinstance(e, AccessRevoked | AccessDeclined | MemberErased):
+            return
+        await view_at(rec)
+        await out_of_working_groups(rec, rec.envelope.aggregate_id)
+
+    @svc.policy("working_group_members", [events_of("groups", "working_group")])
+    async def when_someone_outside_main_enters_a_working_group_take_them_out(rec: Recorded) -> None:
+        """A join, request or invitation is decided on whether the person is in Main as the read model
+        said then; the Main access may have been lost meanwhile (the policy above had already run). Seen
+        again here, after the read model has caught up with the join, it is undone."""
+        e = rec.event
+        if not isinstance(e, c.MemberJoinedWorkingGroup | c.JoinRequested | c.MemberInvitedToGroup):
+            return
+        await view_at(rec)
+        if await svc.store.get(MEMBERS, membership_id(MAIN, e.member_id)) is None:
+            await out_of_working_groups(rec, e.member_id, only=e.group_id)
+
+    @svc.policy("main_announcements", [events_of("groups", "working_group")])
+    async def when_working_group_opened_announce_it_in_main(rec: Recorded) -> None:
+        """The Main group hears of a new group it may see; a hidden one is not announced."""
+        e = rec.event
+        if not isinstance(e, c.WorkingGroupApproved):
+            return
+        state, _ = await svc.load(WORKING_GROUP, e.group_id)
+        if state.settings.visibility != "main":
+            return
+        announcement_id = str(uuid.uuid5(rec.envelope.event_id, "announce"))
+        await svc.decide(ANNOUNCEMENT, announcement_id, PublishAnnouncement(
+            announcement_id, "working_group_opened", e.group_id, {"title": state.title}), _meta(rec),
+            _ids(rec, "announce"))
+
+    @svc.policy("erased_authors", [events_of("onboarding", "member")])
+    async def when_member_erased_forget_their_words(rec: Recorded) -> None:
+        """What an erased member wrote leaves groups' read models: the log holds it sealed with a key
+        that is gone. Appended only once the key is shredded, so nothing read after it opens."""
+        e = rec.event
+        if not isinstance(e, MemberErased):
+            return
+        if not await svc.vault.is_shredded(e.member_id):
+            raise ViewBehind(f"the key of {e.member_id} is not shredded yet")
+        await svc.decide(AUTHOR, e.member_id, ForgetAuthor(e.member_id), _meta(rec), _ids(rec, "forget"))
 
     @svc.on_start
     async def create_base_groups() -> None:

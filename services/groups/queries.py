@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from libs.contracts import groups as c
-from libs.contracts.errors import Forbidden, NotFound
+from libs.contracts.errors import Forbidden, Invalid, NotFound
 from libs.contracts.groups import (
+    GROUP_TYPE_TITLES,
     MAIN,
     GroupMember,
     GroupMembers,
@@ -14,13 +17,46 @@ from libs.contracts.groups import (
 from libs.kit.docstore.search import matches, words
 from libs.kit.rpc import Context
 from libs.kit.service import Service
-from services.groups.projections import DIRECTORY, GROUPS, MEMBERS, REQUESTS
+from services.groups.map_svg import draw
+from services.groups.projections import ANNOUNCEMENTS, CALLS, DIRECTORY, GROUPS, MEMBERS, REQUESTS, utc_text
+from services.groups.settings import Settings
 
 #: working groups a list examines at most (a community has tens of them, not thousands)
 MAX_WORKING_GROUPS = 2000
+#: upcoming calls a group's page shows
+PAGE_CALLS = 50
+
+#: how a policy's announcement reads: (title, body) per language, filled from its params
+TOPICS = {
+    "working_group_opened": {
+        "ru": ("Новая рабочая группа: «{title}»", "Открыта рабочая группа «{title}» ({type}). "
+               "Узнать о ней и вступить можно на её странице."),
+        "en": ("New working group: “{title}”", "The working group “{title}” ({type}) is open. "
+               "Read about it and join on its page."),
+    },
+}
 
 
-def register_queries(svc: Service) -> None:  # noqa: C901 — the read rules sit together on purpose
+def type_title(group_type: str, lang: str) -> str:
+    return GROUP_TYPE_TITLES.get(group_type, {}).get(lang, group_type)
+
+
+def register_queries(svc: Service, settings: Settings) -> None:  # noqa: C901 — the read rules sit together
+    def room_url(room: str | None) -> str | None:
+        return settings.call_room_url.replace("{room}", room) if room else None
+
+    async def name_of(member_id: str) -> str | None:
+        doc = await svc.store.get(DIRECTORY, member_id)
+        return doc["display_name"] if doc else None
+
+    async def call_views(group_id: str, past: bool, limit: int) -> tuple[c.ScheduledCallView, ...]:
+        now = utc_text(datetime.now(UTC))
+        rows = await svc.store.find(CALLS, {"group_id": group_id, "ends_at": {"$lte" if past else "$gt": now}},
+                                    sort=[("starts_at", -1 if past else 1)], limit=limit)
+        return tuple([c.ScheduledCallView(
+            call_id=r["call_id"], topic=r["topic"], starts_at=r["starts_at"], duration_minutes=r["duration_minutes"],
+            scheduled_by=r["scheduled_by"], scheduled_by_name=await name_of(r["scheduled_by"])) for r in rows])
+
     async def is_member(group_id: str, member_id: str) -> bool:
         return await svc.store.get(MEMBERS, membership_id(group_id, member_id)) is not None
 
@@ -52,6 +88,19 @@ def register_queries(svc: Service) -> None:  # noqa: C901 — the read rules sit
 
     def may_read_content(doc: dict, member: bool, in_main: bool, ctx: Context) -> bool:
         return ctx.actor.is_moderator or member or (doc["settings"]["content"] == "main" and in_main)
+
+    def shown_to(doc: dict, member: bool, in_main: bool, ctx: Context) -> bool:
+        """Whether a group is on the map, the list and the announcements for this caller: active, and
+        either shown to the Main group or the caller's own (moderators see every active group)."""
+        if doc.get("kind") != "working" or doc["status"] != "active":
+            return False
+        return ctx.actor.is_moderator or member or (doc["settings"]["visibility"] == "main" and in_main)
+
+    async def main_or_moderator(ctx: Context) -> bool:
+        in_main = await is_member(MAIN, ctx.actor.id)
+        if not in_main and not ctx.actor.is_moderator:
+            raise Forbidden("main_group_only")
+        return in_main
 
     @svc.query(GroupMembers, reads=["groups", "directory"])
     async def group_members(q: GroupMembers, ctx: Context) -> GroupMembersView:
@@ -132,7 +181,74 @@ def register_queries(svc: Service) -> None:  # noqa: C901 — the read rules sit
             group_id=doc["group_id"], title=doc["title"], description=doc["description"],
             group_type=doc["group_type"], status=doc["status"], settings=c.GroupSettings(**doc["settings"]),
             proposed_by=doc["proposed_by"], coordinators=tuple(coordinators), is_member=member,
-            is_coordinator=ctx.actor.id in doc["coordinators"], members=listed)
+            is_coordinator=ctx.actor.id in doc["coordinators"], members=listed,
+            room_url=room_url(doc.get("room")) if member else None,
+            calls=await call_views(q.group_id, False, PAGE_CALLS) if content else None,
+            declined_reason=doc.get("declined_reason") if doc["status"] == "declined" else None)
+
+    @svc.query(c.ListCalls, reads=["groups", "directory"])
+    async def list_calls(q: c.ListCalls, ctx: Context) -> c.GroupCalls:
+        doc, member = await visible_group(q.group_id, ctx)
+        if not may_read_content(doc, member, await is_member(MAIN, ctx.actor.id), ctx):
+            raise Forbidden("group_content_members_only")
+        return c.GroupCalls(group_id=q.group_id, room_url=room_url(doc.get("room")) if member else None,
+                            items=await call_views(q.group_id, q.past, q.limit))
+
+    @svc.query(c.ListAnnouncements, reads=["groups", "directory"])
+    async def list_announcements(q: c.ListAnnouncements, ctx: Context) -> c.AnnouncementList:
+        in_main = await main_or_moderator(ctx)
+        try:
+            page = await svc.store.find_page(ANNOUNCEMENTS, None, [("published_at", -1)], limit=q.limit,
+                                             after=q.cursor)
+        except ValueError:
+            raise Invalid("invalid_cursor") from None
+        items = []
+        for a in page.items:
+            if a["source"] == "moderator":
+                title, body = a["title"], a["body"]
+            else:
+                group = await svc.store.get(GROUPS, a["ref_id"])
+                member = group is not None and await is_member(a["ref_id"], ctx.actor.id)
+                worded = TOPICS.get(a["topic"], {}).get(q.lang)
+                if group is None or worded is None or not shown_to(group, member, in_main, ctx):
+                    continue  # about a group this reader may not see (now), or a topic this release cannot word
+                params = {**a["params"], "type": type_title(group["group_type"], q.lang)}
+                title, body = (part.format_map(params) for part in worded)
+            author = a.get("author_id")
+            items.append(c.AnnouncementView(
+                announcement_id=a["announcement_id"], title=title, body=body, source=a["source"],
+                topic=a.get("topic"), ref_id=a.get("ref_id"), author_id=author,
+                author_name=await name_of(author) if author else None, published_at=a["published_at"]))
+        return c.AnnouncementList(items=tuple(items), next_cursor=page.next_cursor)
+
+    async def group_map(ctx: Context, lang: str) -> c.GroupMap:
+        in_main = await main_or_moderator(ctx)
+        mine = {r["group_id"] for r in await svc.store.find(MEMBERS, {"member_id": ctx.actor.id})}
+        by_type: dict[str, list[c.MapGroup]] = {t: [] for t in settings.group_types}
+        everyone: set[str] = set()
+        docs = await svc.store.find(GROUPS, {"kind": "working", "status": "active"}, sort=[("created_at", 1)],
+                                    limit=MAX_WORKING_GROUPS)
+        for doc in docs:
+            if not shown_to(doc, doc["group_id"] in mine, in_main, ctx):
+                continue
+            rows = await svc.store.find(MEMBERS, {"group_id": doc["group_id"]})
+            everyone |= {r["member_id"] for r in rows}
+            coordinators = tuple([c.MapCoordinator(member_id=m, display_name=await name_of(m))
+                                  for m in doc["coordinators"]])
+            by_type.setdefault(doc["group_type"], []).append(c.MapGroup(
+                group_id=doc["group_id"], title=doc["title"], members=len(rows), coordinators=coordinators))
+        return c.GroupMap(
+            types=tuple(c.MapType(group_type=t, title=type_title(t, lang), groups=tuple(groups))
+                        for t, groups in by_type.items()),
+            groups=sum(len(g) for g in by_type.values()), members=len(everyone))
+
+    @svc.query(c.GetGroupMap, reads=["groups", "directory"])
+    async def get_group_map(q: c.GetGroupMap, ctx: Context) -> c.GroupMap:
+        return await group_map(ctx, q.lang)
+
+    @svc.query(c.DrawGroupMap, reads=["groups", "directory"])
+    async def draw_group_map(q: c.DrawGroupMap, ctx: Context) -> c.GroupMapSvg:
+        return c.GroupMapSvg(svg=draw(await group_map(ctx, q.lang), q.lang))
 
     @svc.query(c.ListJoinRequests, reads=["groups", "directory"])
     async def list_join_requests(q: c.ListJoinRequests, ctx: Context) -> c.JoinRequestList:

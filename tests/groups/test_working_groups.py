@@ -202,7 +202,7 @@ def test_leave_and_removal():
     given(WORKING_GROUP, *events).when(d.LeaveGroup(PROPOSER, G, MEMBER.id, "removed", "")).refused(
         Invalid, "reason_required")
     given(WORKING_GROUP, *events).when(d.LeaveGroup(PROPOSER, G, MEMBER.id, "removed", "спам")).then(
-        MemberLeftWorkingGroup(group_id=G, member_id=MEMBER.id, reason="removed", by=PROPOSER.id))
+        MemberLeftWorkingGroup(group_id=G, member_id=MEMBER.id, reason="removed", by=PROPOSER.id, note="спам"))
 
 
 def test_losing_main_access_leaves_and_a_leaving_coordinator_steps_down():

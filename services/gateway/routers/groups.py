@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, status
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Header, Path, status
+from fastapi.responses import Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from libs.contracts import groups as c
 from libs.contracts.groups import SERVICE, GroupMembers, GroupSettings, JoinMessage
 from libs.contracts.types import ID_PATTERN, Id
 from services.gateway.deps import AuthBus, AuthCommandBus
+from services.gateway.i18n import language
 from services.gateway.problems import PROBLEM_RESPONSES
 
 #: a group or member id in the path: no separators, no wildcards
@@ -39,6 +41,17 @@ class InviteIn(Body):
     member_id: Id
 
 
+class CallIn(Body):
+    topic: c.CallTopic
+    starts_at: AwareDatetime
+    duration_minutes: int = Field(default=60, ge=5, le=480)
+
+
+#: the SVG map is a picture: nothing in it runs or loads, wherever it is opened
+SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+               "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
+
+
 @router.post("", response_model=c.ProposeWorkingGroup.reply_model, status_code=status.HTTP_201_CREATED,
              summary="Propose a working group (Main-group member); a moderator creates one with direct: true")
 async def propose(body: c.ProposeWorkingGroup, bus: AuthCommandBus):
@@ -51,6 +64,20 @@ async def list_groups(bus: AuthBus, group_type: str | None = None, q: str | None
                       status: Literal["active", "proposed", "archived"] | None = None, limit: int = 100):
     return await bus.query(SERVICE, c.ListWorkingGroups(group_type=group_type, q=q, status=status,
                                                         limit=max(1, min(limit, 500))))
+
+
+@router.get("/map", response_model=c.GetGroupMap.reply_model,
+            summary="The map of working groups: by type, each with its members and coordinators (Main group)")
+async def group_map(bus: AuthBus, accept_language: Annotated[str | None, Header()] = None):
+    return await bus.query(SERVICE, c.GetGroupMap(lang=language(accept_language)))  # type: ignore[arg-type]
+
+
+@router.get("/map.svg", response_class=Response, summary="The map of working groups as a picture (SVG)",
+            responses={200: {"content": {"image/svg+xml": {}}}})
+async def group_map_svg(bus: AuthBus, accept_language: Annotated[str | None, Header()] = None):
+    drawn = await bus.query(SERVICE, c.DrawGroupMap(lang=language(accept_language)))  # type: ignore[arg-type]
+    return Response(drawn["svg"] if isinstance(drawn, dict) else drawn.svg, media_type="image/svg+xml",
+                    headers=SVG_HEADERS)
 
 
 @router.get("/{group_id}", response_model=c.GetWorkingGroup.reply_model,
@@ -141,3 +168,22 @@ async def appoint(bus: AuthCommandBus, group_id: PathId, member_id: PathId):
                summary="Remove a coordinator (moderator)")
 async def dismiss(bus: AuthCommandBus, group_id: PathId, member_id: PathId):
     return await bus.command(SERVICE, c.RemoveCoordinator(group_id=group_id, member_id=member_id))
+
+
+@router.get("/{group_id}/calls", response_model=c.ListCalls.reply_model,
+            summary="The group's call room (members only) and its scheduled calls; past=true: the past ones")
+async def calls(bus: AuthBus, group_id: PathId, past: bool = False, limit: int = 50):
+    return await bus.query(SERVICE, c.ListCalls(group_id=group_id, past=past, limit=max(1, min(limit, 200))))
+
+
+@router.post("/{group_id}/calls", response_model=c.ScheduleCall.reply_model, status_code=status.HTTP_201_CREATED,
+             summary="Schedule a call in the group's room: time (with its offset), topic (members of the group)")
+async def schedule_call(body: CallIn, bus: AuthCommandBus, group_id: PathId):
+    return await bus.command(SERVICE, c.ScheduleCall(group_id=group_id, topic=body.topic, starts_at=body.starts_at,
+                                                     duration_minutes=body.duration_minutes))
+
+
+@router.delete("/{group_id}/calls/{call_id}", response_model=c.CancelCall.reply_model,
+               summary="Cancel a scheduled call (who scheduled it, the group's coordinators, moderators)")
+async def cancel_call(bus: AuthCommandBus, group_id: PathId, call_id: PathId):
+    return await bus.command(SERVICE, c.CancelCall(group_id=group_id, call_id=call_id))
