@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from libs.kit.bodylimit import BodyLimitMiddleware
 from libs.kit.logging import get_logger, setup_logging
 from libs.kit.settings import redact_url, secret_values
-from services.web import pages
+from services.web import group_pages, pages
 from services.web.context import CsrfRefused, Ctx, context, referer_path
 from services.web.gateway import Expired, Gateway
 from services.web.session import COOKIE, LANG_COOKIE, Sealer, Session
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cookies = cookies
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(group_pages.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz():
@@ -147,7 +148,11 @@ class SecurityHeaders:
 
         async def with_headers(message):
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.HEADERS]
+                own = message.get("headers", [])
+                # an answer with a policy of its own (the map's picture: stricter still) keeps it alone
+                mine = [h for h in self.HEADERS if h[0] != b"content-security-policy"
+                        or not any(k.lower() == b"content-security-policy" for k, _ in own)]
+                message["headers"] = [*own, *mine]
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -16,7 +16,7 @@ from libs.kit.forwarding import client_address
 from services.web.gateway import Answer, Gateway
 from services.web.session import COOKIE, LANG_COOKIE, Sealer, Session
 from services.web.settings import Settings
-from services.web.texts import LANGS, text
+from services.web.texts import LANGS, TEXTS, text
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 
@@ -64,6 +64,10 @@ class Ctx:
         response.headers["Cache-Control"] = "no-store"
         return response
 
+    def send(self, response: Response) -> Response:
+        """An answer that is not a page (a picture): the session's cookie is still renewed."""
+        return self._finish(response)
+
     def render(self, template: str, status: int = 200, **values) -> Response:
         page = self.app.state.env.get_template(template)
         html = page.render(ctx=self, t=self.t, s=self.session, flash=self.session.take_flash(), **values)
@@ -83,6 +87,26 @@ class Ctx:
         local = moment.astimezone(self.settings.zone)
         offset = local.strftime("%z")
         return f"{local:%d.%m.%Y %H:%M} (UTC{offset[:3]}:{offset[3:]})"
+
+    def local_time(self, value: str) -> datetime | None:
+        """A date and time typed in a form (``2026-12-05T18:30``), read in the community's zone."""
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        if moment.tzinfo is not None:
+            return None
+        return moment.replace(tzinfo=self.settings.zone)
+
+    @property
+    def zone_name(self) -> str:
+        offset = datetime.now(self.settings.zone).strftime("%z")
+        return f"{self.settings.web_timezone}, UTC{offset[:3]}:{offset[3:]}"
+
+    def group_type(self, value: str, fallback: str | None = None) -> str:
+        """A working group's type in words; a type the community added is shown by its name or id."""
+        code = f"gt_{value}"
+        return self.t(code) if code in TEXTS else (fallback or value)
 
     @property
     def path(self) -> str:

@@ -37,6 +37,9 @@ class Expired(Exception):
 class Answer:
     status: int
     body: Any
+    #: the answer as sent, for what is not JSON (the map of working groups is an SVG picture)
+    content: bytes = b""
+    content_type: str = ""
 
     @property
     def ok(self) -> bool:
@@ -106,11 +109,12 @@ class Gateway:
         seen = response.headers.get(CONSISTENCY)
         if seen and seen.isdigit() and (not session.seen or int(seen) > int(session.seen)):
             session.seen = seen
+        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
         try:
-            body = response.json() if response.content else None
+            body = response.json() if response.content and not kind.startswith("image/") else None
         except ValueError:
             body = None
-        return Answer(response.status_code, body)
+        return Answer(response.status_code, body, response.content, kind)
 
     async def _renew(self, session: Session, lang: str, address: str | None) -> None:
         """Trade the refresh token for a new pair. A refresh token works once, and a browser may load

@@ -3,11 +3,14 @@ off the side, every control has a label, and the keyboard alone is enough."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from tests.e2e.helpers import settle
 from tests.e2e.journey import admin_token, ready_for_review
 from tests.platform_harness import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.web.test_groups import a_group, token_of
 from tests.web.test_journey import colleague, sign_in, surname
 
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -23,15 +26,18 @@ UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, bu
 async def test_every_page_fits_the_screen_and_labels_every_control(people, web, width, lang):
     admin = await admin_token(web)
     newcomer_id, _ = await ready_for_review(web, admin)
-    member_id, _ = await colleague(web, surname(), company="Очень-длинное-название-компании-без-пробелов-" * 3,
+    member_id, member_email = await colleague(web, surname(), company="Очень-длинное-название-компании-без-пробелов-" * 3,
                                    professional_interests=["оценка персонала", "HR-аналитика", "х" * 80])
     await settle(web)
+    group_id = await groups_to_show(web, member_email)
     person = await people(f"layout-{lang}-{width}", width=width, height=800)
     await sign_in(person, ADMIN_EMAIL, ADMIN_PASSWORD)
     if lang == "en":
         await person.open("/lang/en?next=/")
     pages = ["/", "/profile", "/rules", "/moderation", f"/moderation/{newcomer_id}", "/invitations",
-             "/colleagues", f"/colleagues/{member_id}", "/admin/members", "/no-such-page"]
+             "/colleagues", f"/colleagues/{member_id}", "/admin/members", "/no-such-page",
+             "/groups", "/groups/new", f"/groups/{group_id}", f"/groups/{group_id}?who=Зинаида",
+             f"/groups/{group_id}/requests", "/groups/proposals", "/groups/map", "/announcements"]
     for path in pages:
         await person.open(path, f"{path}-{lang}-{width}")
         assert await person.page.locator("html").get_attribute("lang") == lang, path
@@ -44,6 +50,25 @@ async def test_every_page_fits_the_screen_and_labels_every_control(people, web, 
         await anonymous.open(path, f"anon-{path}-{lang}-{width}")
         assert await anonymous.page.evaluate(OVERFLOW) <= 0, path
         assert await anonymous.page.evaluate(UNLABELLED) == [], path
+
+
+async def groups_to_show(web, coordinator_email: str) -> str:
+    """A group with a long title, a pending request with a long message, a call and a proposal; an
+    announcement: every groups page has something on it. The group's id."""
+    long = "Очень-длинное-название-рабочей-группы-" * 3
+    group_id = await a_group(web, coordinator_email, long[:120], content="main")
+    _, applicant_email = await colleague(web, surname())
+    async with web.client(await token_of(web, applicant_email)) as c:
+        await c.post(f"/v1/groups/{group_id}/join", json={"message": "Хочу-участвовать-" * 40})
+    async with web.client(await token_of(web, coordinator_email)) as c:
+        starts = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+        await c.post(f"/v1/groups/{group_id}/calls", json={"topic": "Тема-без-пробелов-" * 10, "starts_at": starts})
+        await c.post("/v1/groups", json={"title": "Предложение-" * 10, "description": "Зачем-" * 300,
+                                         "group_type": "game_team"})
+    async with web.client(await admin_token(web)) as c:
+        await c.post("/v1/announcements", json={"title": "Объявление-" * 18, "body": "Текст-" * 500})
+    await settle(web)
+    return group_id
 
 
 async def test_signing_in_and_filling_the_profile_by_keyboard_alone(people, web):
