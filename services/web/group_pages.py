@@ -208,11 +208,12 @@ async def _group_page(ctx: Ctx, group_id: str, status: int = 200, error: str | N
         settings_error=extra.pop("settings_error", None))
 
 
-async def _after(ctx: Ctx, answer: Answer, group_id: str, done: str, **extra: Any) -> Response:
+async def _after(ctx: Ctx, answer: Answer, group_id: str, done: str, to: str | None = None,
+                 **extra: Any) -> Response:
     """The group's page again: with the outcome said on success, with the API's refusal said on it otherwise."""
     if answer.ok:
         ctx.session.say("ok", done)
-        return ctx.redirect(f"/groups/{group_id}")
+        return ctx.redirect(to or f"/groups/{group_id}")
     return await _group_page(ctx, group_id, status=answer.status if answer.status < 500 else 503,
                              error=answer.title or ctx.t("unavailable_text"), **extra)
 
@@ -248,7 +249,8 @@ async def leave_group(ctx: Form, group_id: str = ID()) -> Response:
     if (back := _sign_in_first(ctx)) is not None:
         return back
     answer = await ctx.api("POST", f"/v1/groups/{group_id}/leave")
-    return await _after(ctx, answer, group_id, "left_done")
+    # to the directory: a hidden group is no longer there for one who left it
+    return await _after(ctx, answer, group_id, "left_done", to="/groups")
 
 
 @router.post("/groups/{group_id}/decision")

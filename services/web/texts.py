@@ -273,6 +273,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "group_proposed_note": ("Предложение ждёт решения модератора.",
                             "The proposal is waiting for a moderator's decision."),
     "group_declined_note": ("Предложение отклонено модератором.", "A moderator declined the proposal."),
+    "declined_reason": ("Причина отказа", "The reason"),
     "group_archived_note": ("Группа в архиве: её можно только читать.", "The group is archived: it can only be read."),
     "proposal_author": ("Автор предложения", "Proposed by"),
     "colleague_card": ("карточка коллеги", "colleague's card"),

@@ -158,6 +158,49 @@ async def test_a_request_decided_by_another_coordinator_says_so(web):
         assert r.status_code == 409 and "Эту заявку уже рассмотрел другой координатор" in r.text, r.text[:500]
 
 
+async def test_a_coordinator_makes_a_group_invitation_only_invites_a_colleague_and_archives_it(web):
+    """The coordinator's forms over HTTP, as the browser sends them: settings, an invitation picked from
+    Colleagues and accepted on the group's page, archive only when confirmed."""
+    coordinator_name, invitee_name = surname(), surname()
+    _, coordinator_email = await colleague(web, coordinator_name)
+    invitee_id, invitee_email = await colleague(web, invitee_name)
+    group_id = await a_group(web, coordinator_email, f"Команда {coordinator_name}")
+    async with Visitor(web) as coordinator, Visitor(web) as invitee:
+        await coordinator.sign_in(coordinator_email)
+        await invitee.sign_in(invitee_email)
+        page = f"/groups/{group_id}"
+        r = await coordinator.post(f"{page}/settings", {"visibility": "main", "content": "main",
+                                                        "joining": "invitation"})
+        assert r.status_code == 303 and r.headers["location"] == page
+        r = await coordinator.get(page)
+        assert "Настройки группы сохранены" in r.text and 'value="invitation" checked' in r.text
+        await settle(web)
+        r = await invitee.get(page)
+        assert "по приглашению координатора" in r.text and "Принять приглашение" in r.text
+        r = await invitee.post(f"{page}/accept", {})
+        assert r.status_code == 404 and "Приглашения в эту группу нет" in r.text, "no invitation yet: said on the page"
+        r = await coordinator.get(page, params={"who": invitee_name})
+        assert r.status_code == 200 and f"Зинаида {invitee_name}" in r.text and f'value="{invitee_id}"' in r.text
+        r = await coordinator.post(f"{page}/invite", {"member_id": invitee_id})
+        assert r.status_code == 303, r.text[:300]
+        await settle(web)
+        r = await invitee.post(f"{page}/accept", {})
+        assert r.status_code == 303
+        r = await invitee.get(page)
+        assert "Вы вступили в группу" in r.text and "Вы участник этой группы" in r.text
+        r = await invitee.post(f"{page}/leave", {})
+        assert r.status_code == 303 and r.headers["location"] == "/groups"
+        assert "Вы вышли из группы" in (await invitee.get("/groups")).text
+        await settle(web)
+        r = await coordinator.post(f"{page}/archive", {})
+        assert r.status_code == 422 and "Подтвердите перевод в архив" in r.text
+        r = await coordinator.post(f"{page}/archive", {"confirm": "yes"})
+        assert r.status_code == 303
+        r = await coordinator.get(page)
+        assert "Группа переведена в архив" in r.text and "в архиве" in r.text
+        assert 'id="manage"' not in r.text and 'id="call-form"' not in r.text, "an archive takes no changes"
+
+
 def _tomorrow_evening(web: Platform) -> datetime:
     zone = web.web_settings.zone
     return (datetime.now(zone) + timedelta(days=1)).replace(hour=18, minute=30, second=0, microsecond=0)
