@@ -80,20 +80,31 @@ async def groups_page(ctx: Page, q: str = "", group_type: str = "") -> Response:
 # ------------------------------------------------------------------ proposing a group
 
 
-def _propose_page(ctx: Ctx, values: dict, errors: dict, status: int = 200, error: str | None = None) -> Response:
-    return ctx.render("group_new.html", status=status, values=values, errors=errors, error=error,
-                      types=GROUP_TYPES, settings=SETTINGS)
+async def _configured_types(ctx: Ctx) -> tuple[Answer, list[dict]]:
+    """The types the community configured, as the map lists them (to the same people who may propose)."""
+    answer = await ctx.api("GET", "/v1/groups/map")
+    types = [{"group_type": k["group_type"], "title": k.get("title")} for k in answer.body.get("types") or ()] \
+        if answer.ok else []
+    return answer, types or [{"group_type": gt, "title": None} for gt in GROUP_TYPES]
+
+
+async def _propose_page(ctx: Ctx, values: dict, errors: dict, status: int = 200,
+                        error: str | None = None) -> Response:
+    _, types = await _configured_types(ctx)
+    return ctx.render("group_new.html", status=status, values=values, errors=errors, error=error, types=types,
+                      settings=SETTINGS)
 
 
 @router.get("/groups/new")
 async def propose_page(ctx: Page) -> Response:
     if (back := _sign_in_first(ctx)) is not None:
         return back
-    allowed = await ctx.api("GET", "/v1/groups", params={"limit": "1"})  # the API says who may propose
-    if not allowed.ok:
+    allowed, types = await _configured_types(ctx)  # the API says who may propose
+    if not allowed.ok and allowed.status in (401, 403):
         return _refused(ctx, allowed)
-    return _propose_page(ctx, {"title": "", "description": "", "group_type": GROUP_TYPES[0], "direct": False,
-                               **DEFAULT_SETTINGS}, {})
+    values = {"title": "", "description": "", "group_type": types[0]["group_type"], "direct": False,
+              **DEFAULT_SETTINGS}
+    return ctx.render("group_new.html", values=values, errors={}, error=None, types=types, settings=SETTINGS)
 
 
 @router.post("/groups/new")
@@ -114,8 +125,8 @@ async def propose(ctx: Form) -> Response:
         errors = answer.field_errors()
         if answer.code == "unknown_group_type":
             errors["group_type"] = answer.title
-        return _propose_page(ctx, values, errors, status=answer.status,
-                             error=ctx.t("fix_errors") if errors else answer.title)
+        return await _propose_page(ctx, values, errors, status=answer.status,
+                                   error=ctx.t("fix_errors") if errors else answer.title)
     ctx.session.say("ok", "created_done" if answer.body.get("status") == "active" else "proposed_done")
     return ctx.redirect(f"/groups/{answer.body['group_id']}")
 
