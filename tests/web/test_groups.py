@@ -201,6 +201,27 @@ async def test_a_coordinator_makes_a_group_invitation_only_invites_a_colleague_a
         assert 'id="manage"' not in r.text and 'id="call-form"' not in r.text, "an archive takes no changes"
 
 
+async def test_a_moderator_declines_a_proposal_on_its_page_and_its_author_reads_why(web):
+    _, author_email = await colleague(web, surname())
+    _, moderator_email = await a_moderator(web)
+    async with Visitor(web) as author, Visitor(web) as moderator:
+        await author.sign_in(author_email)
+        await moderator.sign_in(moderator_email)
+        r = await author.post("/groups/new", {"title": "Ещё одна игровая команда", "group_type": "game_team",
+                                              "visibility": "main", "content": "main", "joining": "open"})
+        assert r.status_code == 303
+        page = r.headers["location"]
+        await settle(web)
+        r = await moderator.get(page)
+        assert r.status_code == 200 and "Решение по предложению" in r.text
+        r = await moderator.post(f"{page}/decision", {"decision": "decline", "reason": "Такая команда уже есть"})
+        assert r.status_code == 303 and r.headers["location"] == page
+        await settle(web)
+        r = await author.get(page)
+        assert "Предложение отклонено модератором" in r.text and "Такая команда уже есть" in r.text
+        assert "Решение по предложению" not in r.text and 'id="membership"' not in r.text
+
+
 def _tomorrow_evening(web: Platform) -> datetime:
     zone = web.web_settings.zone
     return (datetime.now(zone) + timedelta(days=1)).replace(hour=18, minute=30, second=0, microsecond=0)
@@ -360,6 +381,9 @@ async def test_hostile_input_in_the_groups_forms_gets_a_page_never_a_crash(web):
             assert r.status_code in (413, 422), (value, r.status_code, r.text[:300])
             if r.status_code == 422:
                 assert 'class="error"' in r.text or "error-box" in r.text
+            assert "<script>alert(1)</script>" not in r.text
+            r = await v.get("/announcements", params={"cursor": value})
+            assert r.status_code in (200, 422), (value, r.status_code)
             assert "<script>alert(1)</script>" not in r.text
             r = await v.post(f"/groups/{group_id}/calls", {"topic": value, "starts_at": value,
                                                             "duration_minutes": value})
