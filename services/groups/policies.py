@@ -11,8 +11,8 @@ import uuid
 
 from libs.contracts import groups as c
 from libs.contracts.envelope import SYSTEM_ACTOR
-from libs.contracts.groups import INTRODUCTION, MAIN, membership_id
-from libs.contracts.onboarding import AccessDeclined, AccessGranted, AccessRevoked, MemberErased, MemberRegistered
+from libs.contracts.groups import INTRODUCTION, MAIN, MemberLeftGroup, membership_id
+from libs.contracts.onboarding import AccessGranted, AccessRevoked, MemberErased, MemberRegistered
 from libs.contracts.subjects import events_of
 from libs.kit.eventstore import Meta, Recorded
 from libs.kit.service import Service
@@ -90,28 +90,22 @@ def register_policies(svc: Service) -> None:
             await svc.decide(WORKING_GROUP, group_id, LeaveGroup(SYSTEM_ACTOR, group_id, member_id, "main_access_lost"),
                              _meta(rec), _ids(rec, f"leave:{group_id}"))
 
-    @svc.policy("working_groups", [events_of("onboarding", "member")])
-    async def when_main_access_lost_leave_every_working_group(rec: Recorded) -> None:
-        """Only Main-group members are in working groups: whoever leaves Main leaves them all, and their
-        requests and invitations end. Read from the read model once it has applied this very event's
-        sequence; a join it does not show yet comes later in the log, and the policy below catches it."""
+    @svc.policy("working_groups", [events_of("groups")])
+    async def when_someone_leaves_main_or_enters_a_group_from_outside_take_them_out(rec: Recorded) -> None:
+        """Only Main-group members are in working groups. Whoever leaves Main (revoked or erased) leaves
+        every group and their requests and invitations end: read from the read model once it has applied
+        this very event, so every join before it is there. A join decided on a read model that still
+        showed the person in Main comes after it in the log: seen here once the read model has caught up
+        with the join (and so with the leaving before it), it is undone."""
         e = rec.event
-        if not isinstance(e, AccessRevoked | AccessDeclined | MemberErased):
-            return
-        await view_at(rec)
-        await out_of_working_groups(rec, rec.envelope.aggregate_id)
-
-    @svc.policy("working_group_members", [events_of("groups", "working_group")])
-    async def when_someone_outside_main_enters_a_working_group_take_them_out(rec: Recorded) -> None:
-        """A join, request or invitation is decided on whether the person is in Main as the read model
-        said then; the Main access may have been lost meanwhile (the policy above had already run). Seen
-        again here, after the read model has caught up with the join, it is undone."""
-        e = rec.event
-        if not isinstance(e, c.MemberJoinedWorkingGroup | c.JoinRequested | c.MemberInvitedToGroup):
-            return
-        await view_at(rec)
-        if await svc.store.get(MEMBERS, membership_id(MAIN, e.member_id)) is None:
-            await out_of_working_groups(rec, e.member_id, only=e.group_id)
+        match e:
+            case MemberLeftGroup() if e.group_id == MAIN:
+                await view_at(rec)
+                await out_of_working_groups(rec, e.member_id)
+            case c.MemberJoinedWorkingGroup() | c.JoinRequested() | c.MemberInvitedToGroup():
+                await view_at(rec)
+                if await svc.store.get(MEMBERS, membership_id(MAIN, e.member_id)) is None:
+                    await out_of_working_groups(rec, e.member_id, only=e.group_id)
 
     @svc.policy("main_announcements", [events_of("groups", "working_group")])
     async def when_working_group_opened_announce_it_in_main(rec: Recorded) -> None:

@@ -33,6 +33,10 @@ WHOLE = {
     "rules": [("RulesAcknowledged",)],
     "profile": [("ProfileUpdated",), ("ProfileCompleted", "ProfileUpdated")],
     "decision": [("AccessGranted",), ("ChangesRequested",), ("AccessDeclined",)],
+    "group": [("CallRoomAssigned", "CoordinatorAppointed", "MemberJoinedWorkingGroup", "WorkingGroupApproved",
+               "WorkingGroupProposed")],
+    "join": [("MemberJoinedWorkingGroup",)],
+    "call": [("CallScheduled",)],
 }
 DECISION_EVENT = {"grant": "AccessGranted", "request_changes": "ChangesRequested", "decline": "AccessDeclined"}
 
@@ -102,7 +106,9 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
     by_subject: dict[str, list[Entry]] = defaultdict(list)
     for e in log:
         by_subject[e.subject].append(e)
-        if e.subject.startswith("hr.evt.onboarding."):
+        # a command's own events (a policy's, made of them, carry the same correlation id as "system")
+        if e.subject.startswith("hr.evt.onboarding.") or (
+                e.subject.startswith("hr.evt.groups.working_group.") and e.envelope.get("actor") != "system"):
             by_cid[e.envelope.get("correlation_id")].append(e)
 
     def types(entries) -> list[str]:
@@ -140,6 +146,12 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
             case "decision":
                 ok = got == [DECISION_EVENT[call.params["decision"]]] and mine[0].subject.endswith(
                     "." + call.params["member_id"])
+            case "group":
+                ok = (got == list(WHOLE["group"][0])
+                      and all(e.subject.endswith("." + call.body["group_id"]) for e in mine))
+            case "join" | "call":
+                ok = got == list(WHOLE[call.kind][0]) and mine[0].envelope["payload"].get(
+                    "member_id" if call.kind == "join" else "scheduled_by") == call.params["member_id"]
             case _:
                 ok = False
         if not ok:
@@ -174,6 +186,21 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
                                              or joins("introduction", member, "MemberLeftGroup") != 1):
                 problems.append(f"{member}: granted, but main/introduction membership events are "
                                 f"{by_subject.get(f'hr.evt.groups.membership.main:{member}')}")
+    # nobody outside the Main group is in a working group
+    for subject, entries in by_subject.items():
+        if not subject.startswith("hr.evt.groups.working_group."):
+            continue
+        inside: set[str] = set()
+        for e in entries:
+            member = e.envelope.get("payload", {}).get("member_id")
+            if e.type == "MemberJoinedWorkingGroup" and e.envelope["payload"].get("via") != "coordinator":
+                inside.add(member)
+            elif e.type == "MemberLeftWorkingGroup":
+                inside.discard(member)
+        for member in inside:
+            kinds = {e.type for e in by_subject.get(f"hr.evt.onboarding.member.{member}", [])}
+            if "AccessGranted" not in kinds or kinds & {"AccessRevoked", "MemberErased"}:
+                problems.append(f"{member} is in {subject} but not in the Main group: {sorted(kinds)}")
     return problems, notes
 
 

@@ -1,6 +1,7 @@
 """A steady load of commands through the gateway's HTTP API, recording every
 answer: onboarding journeys (invitation, registration, rules, profile,
-moderator decision, a resubmitted profile after a request for changes).
+moderator decision, a resubmitted profile after a request for changes), and for those admitted to
+the Main group, joining an open working group and scheduling a call in it.
 
 Each command carries its own ``X-Correlation-Id``; the events it appends carry
 it too, which is how the checks find a command's events in the log.
@@ -26,7 +27,7 @@ PASSWORD = "chaos-pass-123"
 
 @dataclass
 class Call:
-    kind: str  # invite | register | rules | profile | decision
+    kind: str  # invite | register | rules | profile | decision | group | join | call
     cid: str
     ok: bool
     status: int | None
@@ -47,6 +48,7 @@ class Load:
     _tasks: list[asyncio.Task] = field(default_factory=list)
     _next_slot: float = 0.0
     _admin: str | None = None
+    _group: str | None = None
 
     # ------------------------------------------------------------ control
 
@@ -54,6 +56,14 @@ class Load:
         self._rng = random.Random(self.seed)
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=httpx.Timeout(15.0, connect=2.0))
         self._admin = await self._login(ADMIN_EMAIL, ADMIN_PASSWORD, retry=True)
+        for _ in range(20):  # the working group the admitted join
+            made = await self._call("group", "POST", "/v1/groups", self._admin, {}, {
+                "title": f"Нагрузка {self.seed}", "group_type": "practice", "direct": True,
+                "settings": {"joining": "open", "content": "main"}})
+            if made.ok:
+                self._group = made.body["group_id"]
+                break
+            await asyncio.sleep(0.5)
         self._tasks = [asyncio.create_task(self._worker(i)) for i in range(self.concurrency)]
         return self
 
@@ -176,12 +186,41 @@ class Load:
         body = {"decision": decision, "message": None if decision == "grant" else "Причина"}
         d = await self._call("decision", "POST", f"/v1/moderation/{member_id}/decision", self._admin,
                              {"member_id": member_id, "decision": decision}, body)
-        if not d.ok or decision != "request_changes" or self._stop.is_set():
+        if not d.ok or decision == "decline" or self._stop.is_set():
             return d.ok
-        again = await self._call("profile", "PUT", "/v1/me/profile", access, {"member_id": member_id},
-                                 {**PROFILE, "about": "Исправил."})
-        if not again.ok:
-            return False
-        d = await self._call("decision", "POST", f"/v1/moderation/{member_id}/decision", self._admin,
-                             {"member_id": member_id, "decision": "grant"}, {"decision": "grant"})
-        return d.ok
+        if decision == "request_changes":
+            again = await self._call("profile", "PUT", "/v1/me/profile", access, {"member_id": member_id},
+                                     {**PROFILE, "about": "Исправил."})
+            if not again.ok:
+                return False
+            d = await self._call("decision", "POST", f"/v1/moderation/{member_id}/decision", self._admin,
+                                 {"member_id": member_id, "decision": "grant"}, {"decision": "grant"})
+            if not d.ok or self._stop.is_set():
+                return d.ok
+        return await self._working_group(member_id, access)
+
+    async def _working_group(self, member_id: str, access: str) -> bool:
+        """Join the load's group and schedule a call there, once the groups service shows the person in
+        Main (a policy puts them there after the grant: until then the group is not theirs to see)."""
+        if self._group is None:
+            return True
+        url = f"/v1/groups/{self._group}"
+        for _ in range(50):
+            try:
+                seen = await self._client.get(url, headers={"Authorization": f"Bearer {access}"})
+            except httpx.HTTPError:
+                seen = None
+            if seen is not None and seen.status_code == 200:
+                break
+            if self._stop.is_set():
+                return True
+            await asyncio.sleep(0.2)
+        else:
+            return True  # not in Main in time (the groups service away): nothing asked, nothing to check
+        joined = await self._call("join", "POST", f"{url}/join", access, {"member_id": member_id}, {})
+        if not joined.ok or self._stop.is_set():
+            return joined.ok
+        starts = time.time() + 86400 + self._rng.randint(0, 86400 * 30)
+        call = await self._call("call", "POST", f"{url}/calls", access, {"member_id": member_id}, {
+            "topic": "Разбор", "starts_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(starts))})
+        return call.ok

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nats
@@ -57,19 +58,54 @@ async def test_an_erased_member_leaves_no_bytes_on_disk(tmp_path):
         async with platform.client(admin) as c:
             assert (await c.post(f"/v1/moderation/{member_id}/decision", json={"decision": "grant"})).status_code == 200
         await settle(platform)
+        # what they write in groups is theirs too: a join request's message, a call's topic, and, as a
+        # moderator, an announcement (DESIGN.md §2)
+        words = {"join message": f"Прошу принять {marker}", "call topic": f"Созвон {marker}",
+                 "announcement": f"Объявление {marker}"}
+        async with platform.client(admin) as c:
+            r = await c.put(f"/v1/members/{member_id}/roles", json={"roles": ["moderator"]})
+            assert r.status_code == 200, r.text
+            groups = []
+            for joining in ("open", "request"):
+                r = await c.post("/v1/groups", json={"title": f"Группа {joining}", "group_type": "research",
+                                                     "direct": True, "settings": {"joining": joining}})
+                assert r.status_code == 201, r.text
+                groups.append(r.json()["group_id"])
+        await settle(platform)
+        async with platform.client(token) as me:
+            assert (await me.post(f"/v1/groups/{groups[0]}/join", json={})).status_code == 200
+            r = await me.post(f"/v1/groups/{groups[1]}/join", json={"message": words["join message"]})
+            assert r.status_code == 200 and r.json()["state"] == "requested", r.text
+            r = await me.post(f"/v1/groups/{groups[0]}/calls", json={
+                "topic": words["call topic"],
+                "starts_at": (datetime.now(UTC) + timedelta(days=30)).isoformat()})
+            assert r.status_code == 201, r.text
+            r = await me.post("/v1/announcements", json={"title": words["announcement"], "body": "Текст"})
+            assert r.status_code == 201, r.text
+        await settle(platform)
         key = await platform.services["onboarding"].vault.key(member_id)
         needles = {"name": name.encode(), "e-mail": email.encode(), "phone": phone.encode(),
-                   "about": about.encode(), "city": f"Город-{marker}".encode(), "key": key}
+                   "about": about.encode(), "city": f"Город-{marker}".encode(), "key": key,
+                   **{label: text.encode() for label, text in words.items()}}
         roots = [nats_dir, data_dir]
         # the scan sees them while the member exists (else it proves nothing)
         before = traces(roots, needles)
-        assert {"name", "phone", "key"} <= set(before), before
+        assert {"name", "phone", "key", *words} <= set(before), before
+        # …and the log holds their words sealed: only the read models have them in clear
+        assert not any(str(nats_dir) in path for label in words for path in before[label]), before
 
         async with platform.client(admin) as c:
             r = await c.delete(f"/v1/members/{member_id}")
             assert r.status_code == 200, r.text
         await settle(platform)
         assert traces(roots, needles) == {}, "after the erasure"
+        async with platform.client(admin) as c:
+            requests = (await c.get(f"/v1/groups/{groups[1]}/requests")).json()["items"]
+            assert member_id not in [x["member_id"] for x in requests], "their request outlived them"
+            calls = (await c.get(f"/v1/groups/{groups[0]}/calls")).json()["items"]
+            assert [x["topic"] for x in calls] == [None], calls  # the call stays, its words are gone
+            titles = [x["title"] for x in (await c.get("/v1/announcements")).json()["items"]]
+            assert words["announcement"] not in titles
 
         await platform.stop()
         server.stop()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -85,6 +86,16 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("DELETE", "/v1/groups/{group_id}/members/{member_id}"): MODERATOR_200,
     ("PUT", "/v1/groups/{group_id}/coordinators/{member_id}"): MODERATOR_200,
     ("DELETE", "/v1/groups/{group_id}/coordinators/{member_id}"): MODERATOR_200,
+    # the map is the Main group's; each sees the groups they may
+    ("GET", "/v1/groups/map"): row(401, 403, 200, 200, 200),
+    ("GET", "/v1/groups/map.svg"): row(401, 403, 200, 200, 200),
+    # a group whose content is for its members (the default): the member of Main outside it is refused
+    ("GET", "/v1/groups/{group_id}/calls"): row(401, 404, 403, 200, 200),
+    ("POST", "/v1/groups/{group_id}/calls"): row(401, 403, 403, 201, 201),
+    ("DELETE", "/v1/groups/{group_id}/calls/{call_id}"): MODERATOR_200,
+    ("GET", "/v1/announcements"): row(401, 403, 200, 200, 200),
+    ("POST", "/v1/announcements"): row(401, 403, 403, 201, 201),
+    ("DELETE", "/v1/announcements/{announcement_id}"): MODERATOR_200,
     ("GET", "/v1/members"): MODERATOR_200,
     # someone else's record: moderators only (one's own is tested below)
     ("GET", "/v1/members/{member_id}"): MODERATOR_200,
@@ -109,7 +120,7 @@ def expected_row(env: str, operation: tuple[str, str]) -> dict[str, int]:
 REFUSAL_CODES = {
     401: {"login_required"},
     403: {"moderator_only", "admin_only", "not_your_profile", "not_a_group_member", "members_only",
-          "main_group_only", "coordinator_only"},
+          "main_group_only", "coordinator_only", "group_members_only", "group_content_members_only"},
     # the documents in production; a working group hidden from the caller, an invitation they lack
     404: {"not_found", "group_not_found", "group_invitation_not_found"},
 }
@@ -230,6 +241,26 @@ async def _acceptance(w: World) -> Call:
     return Call("POST", f"/v1/groups/{group_id}/invitations/accept")
 
 
+def _soon() -> str:
+    return (datetime.now(UTC) + timedelta(days=7)).isoformat()
+
+
+async def _call_cancellation(w: World) -> Call:
+    group_id = await _working_group(w)
+    made = await _as_admin(w, "POST", f"/v1/groups/{group_id}/calls", {"topic": "Матрица", "starts_at": _soon()})
+    return Call("DELETE", f"/v1/groups/{group_id}/calls/{made['call_id']}")
+
+
+async def _withdrawal(w: World) -> Call:
+    made = await _as_admin(w, "POST", "/v1/announcements", {"title": "Матрица прав", "body": "Проверка"})
+    return Call("DELETE", f"/v1/announcements/{made['announcement_id']}")
+
+
+async def _call_scheduling(w: World) -> Call:
+    group_id = await _working_group(w)
+    return Call("POST", f"/v1/groups/{group_id}/calls", {"topic": "Матрица", "starts_at": _soon()})
+
+
 def fixed(method: str, url: str, json: Any = None) -> Builder:
     async def build(w: World) -> Call:
         return Call(method, url, json)
@@ -286,6 +317,14 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("PUT", "/v1/groups/{group_id}/coordinators/{member_id}"): _appointment,
     ("DELETE", "/v1/groups/{group_id}/coordinators/{member_id}"): working(
         "DELETE", "/v1/groups/{group_id}/coordinators/{member_id}"),
+    ("GET", "/v1/groups/map"): fixed("GET", "/v1/groups/map"),
+    ("GET", "/v1/groups/map.svg"): fixed("GET", "/v1/groups/map.svg"),
+    ("GET", "/v1/groups/{group_id}/calls"): working("GET", "/v1/groups/{group_id}/calls"),
+    ("POST", "/v1/groups/{group_id}/calls"): _call_scheduling,
+    ("DELETE", "/v1/groups/{group_id}/calls/{call_id}"): _call_cancellation,
+    ("GET", "/v1/announcements"): fixed("GET", "/v1/announcements"),
+    ("POST", "/v1/announcements"): fixed("POST", "/v1/announcements", {"title": "Всем", "body": "Привет"}),
+    ("DELETE", "/v1/announcements/{announcement_id}"): _withdrawal,
     ("GET", "/v1/members"): fixed("GET", "/v1/members?status=member&limit=5"),
     ("GET", "/v1/members/{member_id}"): bystander("GET", "/v1/members/{member_id}"),
     ("PUT", "/v1/members/{member_id}/roles"): _set_roles,
