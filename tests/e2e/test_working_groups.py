@@ -103,6 +103,9 @@ async def test_the_settings_matrix(platform, people, visibility, content, joinin
     for token in (member, moderator):
         page = await ok(platform, token, "GET", f"/v1/groups/{group_id}")
         assert people["member"][0] in [m["member_id"] for m in page["members"]]
+        assert page["calls"] == []
+        # the call link is for the group's members, whatever the settings: not for a moderator outside it
+        assert (page["room_url"] is not None) == (token == member)
     listed = [g["group_id"] for g in (await ok(platform, outsider, "GET", "/v1/groups"))["items"]]
     r = await call(platform, outsider, "GET", f"/v1/groups/{group_id}")
     members = await call(platform, outsider, "GET", f"/v1/groups/{group_id}/members")
@@ -113,11 +116,15 @@ async def test_the_settings_matrix(platform, people, visibility, content, joinin
         return
     assert group_id in listed
     assert r.status_code == 200 and r.json()["description"] == "Деловая игра"
+    assert r.json()["room_url"] is None
+    calls = await call(platform, outsider, "GET", f"/v1/groups/{group_id}/calls")
     if content == "members":
-        assert r.json()["members"] is None
+        assert r.json()["members"] is None and r.json()["calls"] is None
+        assert calls.status_code == 403 and calls.json()["code"] == "group_content_members_only", calls.text
         assert members.status_code == 403 and members.json()["code"] == "not_a_group_member"
     else:
         assert people["member"][0] in [m["member_id"] for m in r.json()["members"]]
+        assert r.json()["calls"] == [] and calls.status_code == 200 and calls.json()["room_url"] is None
         assert members.status_code == 200
     join = await call(platform, outsider, "POST", f"/v1/groups/{group_id}/join", {"message": ""})
     if joining == "invitation":
