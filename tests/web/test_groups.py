@@ -4,18 +4,34 @@ guest and as someone typing hostile input sees them."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 
 import pytest
 
-from tests.e2e.helpers import log_position, settle
+from tests.e2e.helpers import log_position
 from tests.e2e.journey import admin_token, invite, login, register
 from tests.platform_harness import Platform
 from tests.web.test_journey import PASSWORD, colleague, sign_in, surname
 from tests.web.test_web_security import HOSTILE, Visitor
 
 MISSING = (404, 405)
+
+
+async def settle_views(p: Platform, timeout: float = 10.0) -> None:
+    """Wait until every read model has applied everything in the log (policies may still be at work: the
+    pages read the read models, and waiting out a policy's retry would only slow the suite down)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        views = [r for svc in p.services.values() for r in svc.runners if r.c.kind == "projection"]
+        statuses = [await r.status() for r in views]
+        if all(s["lag"] == 0 for s in statuses):
+            return
+        if loop.time() > deadline:
+            raise TimeoutError(f"read models did not settle: {statuses}")
+        await asyncio.sleep(0.02)
 
 
 async def a_moderator(web: Platform) -> tuple[str, str]:
@@ -40,11 +56,11 @@ async def a_group(web: Platform, coordinator_email: str, title: str, **settings:
         r = await c.post("/v1/groups", json=body)
         assert r.status_code == 201, r.text
     group_id = r.json()["group_id"]
-    await settle(web)
+    await settle_views(web)
     async with web.client(await admin_token(web)) as c:
         r = await c.post(f"/v1/groups/{group_id}/decision", json={"decision": "approve"})
         assert r.status_code == 200, r.text
-    await settle(web)
+    await settle_views(web)
     return group_id
 
 
@@ -75,7 +91,7 @@ async def test_a_proposal_is_approved_and_a_colleagues_request_to_join_is_let_in
     text = await proposer.text()
     assert "Предложение отправлено" in text and "на рассмотрении" in text and title in text, text
     assert "Исследовательская группа" in await page.locator("#group-type").inner_text()
-    await settle(web)
+    await settle_views(web)
 
     # the moderator finds it among the proposals: a decline wants a reason, an approval makes it active
     await sign_in(moderator, moderator_email)
@@ -91,7 +107,7 @@ async def test_a_proposal_is_approved_and_a_colleagues_request_to_join_is_let_in
     await moderator.submit(f"Одобрить — {title}", "approved")
     assert "Группа одобрена" in await moderator.text()
     assert await moderator.page.locator(f"section[data-group='{group_id}']").count() == 0
-    await settle(web)
+    await settle_views(web)
 
     # a colleague finds it, sees no members and no call room from outside, and asks to join
     await sign_in(joiner, joiner_email)
@@ -109,7 +125,7 @@ async def test_a_proposal_is_approved_and_a_colleagues_request_to_join_is_let_in
         "Веду адаптацию в «Уралхиммаше»,\nготова делиться опытом.")
     await joiner.submit("Подать заявку на вступление", "asked")
     assert "Заявка на вступление отправлена" in await joiner.text()
-    await settle(web)
+    await settle_views(web)
 
     # the proposer, now its coordinator, sees the request with its message and lets the colleague in
     await proposer.open(f"/groups/{group_id}")
@@ -125,7 +141,7 @@ async def test_a_proposal_is_approved_and_a_colleagues_request_to_join_is_let_in
     await proposer.submit(f"Принять — Зинаида {joiner_name}", "request-approved")
     assert "Заявка принята" in await proposer.text()
     assert await proposer.page.locator("#requests-empty").is_visible()
-    await settle(web)
+    await settle_views(web)
 
     # the colleague is in: the group's page shows its members
     await joiner.open(f"/groups/{group_id}", "group-inside")
@@ -143,7 +159,7 @@ async def test_a_request_decided_by_another_coordinator_says_so(web):
         r = await c.post(f"/v1/groups/{group_id}/join", json={"message": "Возьмите меня"})
         assert r.status_code == 200 and r.json()["state"] == "requested", r.text
         applicant_id = r.json()["member_id"]
-    await settle(web)
+    await settle_views(web)
     async with Visitor(web) as first, Visitor(web) as second:
         await first.sign_in(coordinator_email)
         await second.sign_in(coordinator_email)
@@ -152,7 +168,7 @@ async def test_a_request_decided_by_another_coordinator_says_so(web):
             assert r.status_code == 200 and "Возьмите меня" in r.text
         r = await first.post(f"/groups/{group_id}/requests/{applicant_id}", {"decision": "approve"})
         assert r.status_code == 303, r.text
-        await settle(web)
+        await settle_views(web)
         r = await second.post(f"/groups/{group_id}/requests/{applicant_id}",
                               {"decision": "reject", "reason": "Группа полная"})
         assert r.status_code == 409 and "Эту заявку уже рассмотрел другой координатор" in r.text, r.text[:500]
@@ -174,7 +190,7 @@ async def test_a_coordinator_makes_a_group_invitation_only_invites_a_colleague_a
         assert r.status_code == 303 and r.headers["location"] == page
         r = await coordinator.get(page)
         assert "Настройки группы сохранены" in r.text and 'value="invitation" checked' in r.text
-        await settle(web)
+        await settle_views(web)
         r = await invitee.get(page)
         assert "по приглашению координатора" in r.text and "Принять приглашение" in r.text
         r = await invitee.post(f"{page}/accept", {})
@@ -183,7 +199,7 @@ async def test_a_coordinator_makes_a_group_invitation_only_invites_a_colleague_a
         assert r.status_code == 200 and f"Зинаида {invitee_name}" in r.text and f'value="{invitee_id}"' in r.text
         r = await coordinator.post(f"{page}/invite", {"member_id": invitee_id})
         assert r.status_code == 303, r.text[:300]
-        await settle(web)
+        await settle_views(web)
         r = await invitee.post(f"{page}/accept", {})
         assert r.status_code == 303
         r = await invitee.get(page)
@@ -191,7 +207,7 @@ async def test_a_coordinator_makes_a_group_invitation_only_invites_a_colleague_a
         r = await invitee.post(f"{page}/leave", {})
         assert r.status_code == 303 and r.headers["location"] == "/groups"
         assert "Вы вышли из группы" in (await invitee.get("/groups")).text
-        await settle(web)
+        await settle_views(web)
         r = await coordinator.post(f"{page}/archive", {})
         assert r.status_code == 422 and "Подтвердите перевод в архив" in r.text
         r = await coordinator.post(f"{page}/archive", {"confirm": "yes"})
@@ -211,12 +227,12 @@ async def test_a_moderator_declines_a_proposal_on_its_page_and_its_author_reads_
                                               "visibility": "main", "content": "main", "joining": "open"})
         assert r.status_code == 303
         page = r.headers["location"]
-        await settle(web)
+        await settle_views(web)
         r = await moderator.get(page)
         assert r.status_code == 200 and "Решение по предложению" in r.text
         r = await moderator.post(f"{page}/decision", {"decision": "decline", "reason": "Такая команда уже есть"})
         assert r.status_code == 303 and r.headers["location"] == page
-        await settle(web)
+        await settle_views(web)
         r = await author.get(page)
         assert "Предложение отклонено модератором" in r.text and "Такая команда уже есть" in r.text
         assert "Решение по предложению" not in r.text and 'id="membership"' not in r.text
@@ -262,7 +278,7 @@ async def test_members_schedule_calls_in_their_room_and_outsiders_see_neither(pe
     shown = await call.inner_text()
     assert "Разбор кейсов адаптации" in shown and when.strftime("%d.%m.%Y 18:30 (UTC+05:00)") in shown, shown
     assert "90 мин" in shown
-    await settle(web)
+    await settle_views(web)
 
     # a Main-group member outside the group: no member list, no room, no calls
     outsider = await people("call-outsider")
@@ -330,7 +346,7 @@ async def test_a_moderators_announcement_is_read_by_a_member_and_withdrawn(peopl
     await moderator.page.get_by_label("Текст объявления").fill("Коллеги!\nЗаявки принимаем до 1 февраля.")
     await moderator.submit("Опубликовать", "announced")
     assert "Объявление опубликовано" in await moderator.text()
-    await settle(web)
+    await settle_views(web)
 
     member = await people("reader", width=360, height=800)
     await sign_in(member, member_email)
@@ -346,7 +362,7 @@ async def test_a_moderators_announcement_is_read_by_a_member_and_withdrawn(peopl
     await moderator.page.reload()
     await moderator.submit(f"Снять — {heading}", "withdrawn")
     assert "Объявление снято" in await moderator.text()
-    await settle(web)
+    await settle_views(web)
     await member.page.reload()
     assert heading not in await member.text()
 
