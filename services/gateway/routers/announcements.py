@@ -29,7 +29,7 @@ class AnnouncementIn(BaseModel):
 async def list_announcements(bus: AuthBus, limit: int = 20, cursor: str | None = None,
                              accept_language: Annotated[str | None, Header()] = None):
     return await bus.query(SERVICE, c.ListAnnouncements(
-        lang=language(accept_language), limit=limit, cursor=cursor or None))  # type: ignore[arg-type]
+        lang=language(accept_language), limit=limit, cursor=cursor or None))
 
 
 @router.post("", response_model=c.PostAnnouncement.reply_model, status_code=status.HTTP_201_CREATED,

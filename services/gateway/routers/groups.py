@@ -69,13 +69,13 @@ async def list_groups(bus: AuthBus, group_type: str | None = None, q: str | None
 @router.get("/map", response_model=c.GetGroupMap.reply_model,
             summary="The map of working groups: by type, each with its members and coordinators (Main group)")
 async def group_map(bus: AuthBus, accept_language: Annotated[str | None, Header()] = None):
-    return await bus.query(SERVICE, c.GetGroupMap(lang=language(accept_language)))  # type: ignore[arg-type]
+    return await bus.query(SERVICE, c.GetGroupMap(lang=language(accept_language)))
 
 
 @router.get("/map.svg", response_class=Response, summary="The map of working groups as a picture (SVG)",
             responses={200: {"content": {"image/svg+xml": {}}}})
 async def group_map_svg(bus: AuthBus, accept_language: Annotated[str | None, Header()] = None):
-    drawn = await bus.query(SERVICE, c.DrawGroupMap(lang=language(accept_language)))  # type: ignore[arg-type]
+    drawn = await bus.query(SERVICE, c.DrawGroupMap(lang=language(accept_language)))
     return Response(drawn["svg"] if isinstance(drawn, dict) else drawn.svg, media_type="image/svg+xml",
                     headers=SVG_HEADERS)
 
