@@ -537,6 +537,9 @@ class GroupPage(Contract):
     calls: tuple[ScheduledCallView, ...] | None = None
     #: why a proposal was declined (to its proposer and moderators; gone if the moderator is erased)
     declined_reason: str | None = None
+    #: where the caller stands: in it, asked to join, invited, or none of these
+    my_state: Literal["member", "requested", "invited", "none"] = "none"
+    proposed_by_name: str | None = None
 
 
 class JoinRequestView(Contract):

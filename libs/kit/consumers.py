@@ -567,7 +567,15 @@ class Runner:
                 )
 
     async def _commit(self, items: list[tuple[object, Recorded]]) -> None:
-        async with self._store.batch():
+        if self.c.kind == "projection":
+            async with self._store.batch():
+                for msg, rec in items:
+                    await self._handle(msg, rec)
+                await self._store.set_checkpoint(self.checkpoint_name, items[-1][1].seq, self.fence)
+        else:
+            # a policy writes to the log, not to the read models: it reacts outside the store's transaction,
+            # so that it may read the projections — and wait for them, which write in transactions of their
+            # own (held open around a policy's wait, the store would keep them out until it timed out)
             for msg, rec in items:
                 await self._handle(msg, rec)
             await self._store.set_checkpoint(self.checkpoint_name, items[-1][1].seq, self.fence)

@@ -18,7 +18,16 @@ from libs.kit.docstore.search import matches, words
 from libs.kit.rpc import Context
 from libs.kit.service import Service
 from services.groups.map_svg import draw
-from services.groups.projections import ANNOUNCEMENTS, CALLS, DIRECTORY, GROUPS, MEMBERS, REQUESTS, utc_text
+from services.groups.projections import (
+    ANNOUNCEMENTS,
+    CALLS,
+    DIRECTORY,
+    GROUPS,
+    INVITATIONS,
+    MEMBERS,
+    REQUESTS,
+    utc_text,
+)
 from services.groups.settings import Settings
 
 #: working groups a list examines at most (a community has tens of them, not thousands)
@@ -82,9 +91,19 @@ def register_queries(svc: Service, settings: Settings) -> None:  # noqa: C901 â€
         status, visibility = doc["status"], doc["settings"]["visibility"]
         if status in ("proposed", "declined") and doc["proposed_by"] == me:
             return doc, member
+        if status == "active" and await pending(group_id, me) != "none":
+            return doc, member  # invited to a hidden group, or asked before it was hidden: theirs to see
         if status != "active" or visibility != "main" or not await is_member(MAIN, me):
             raise NotFound("group_not_found", group_id=group_id)
         return doc, member
+
+    async def pending(group_id: str, member_id: str) -> str:
+        """Where someone not in the group stands: invited, asked, or neither."""
+        if await svc.store.get(INVITATIONS, membership_id(group_id, member_id)) is not None:
+            return "invited"
+        if await svc.store.get(REQUESTS, membership_id(group_id, member_id)) is not None:
+            return "requested"
+        return "none"
 
     def may_read_content(doc: dict, member: bool, in_main: bool, ctx: Context) -> bool:
         return ctx.actor.is_moderator or member or (doc["settings"]["content"] == "main" and in_main)
@@ -142,13 +161,15 @@ def register_queries(svc: Service, settings: Settings) -> None:  # noqa: C901 â€
             where["group_type"] = q.group_type
         wanted = words(q.q) if q.q else []
         mine = {r["group_id"] for r in await svc.store.find(MEMBERS, {"member_id": me})}
+        waiting = {r["group_id"] for c_ in (INVITATIONS, REQUESTS) for r in await svc.store.find(c_, {"member_id": me})}
         items = []
         for doc in await svc.store.find(GROUPS, where, sort=[("created_at", 1)], limit=MAX_WORKING_GROUPS):
             status = doc["status"]
             member = doc["group_id"] in mine
             if q.status and status != q.status or not q.status and status in ("proposed", "declined"):
                 continue
-            if not moderator and not member and (status != "active" or doc["settings"]["visibility"] != "main"):
+            hidden = doc["settings"]["visibility"] != "main" and doc["group_id"] not in waiting
+            if not moderator and not member and (status != "active" or hidden):
                 continue
             # an archive is out of search: its members find it in their list, not by a word
             if wanted and (status == "archived" or not matches(wanted, doc.get("words"))):
@@ -182,6 +203,8 @@ def register_queries(svc: Service, settings: Settings) -> None:  # noqa: C901 â€
             group_type=doc["group_type"], status=doc["status"], settings=c.GroupSettings(**doc["settings"]),
             proposed_by=doc["proposed_by"], coordinators=tuple(coordinators), is_member=member,
             is_coordinator=ctx.actor.id in doc["coordinators"], members=listed,
+            my_state="member" if member else await pending(q.group_id, ctx.actor.id),  # type: ignore[arg-type]
+            proposed_by_name=await name_of(doc["proposed_by"]),
             room_url=room_url(doc.get("room")) if member else None,
             calls=await call_views(q.group_id, False, PAGE_CALLS) if content else None,
             declined_reason=doc.get("declined_reason") if doc["status"] == "declined" else None)

@@ -334,3 +334,32 @@ async def test_a_join_decided_on_a_stale_read_model_after_a_revocation_is_undone
     await settle(platform, timeout=30)
     page = await ok(platform, moderator, "GET", f"/v1/groups/{group_id}")
     assert member_id not in [m["member_id"] for m in page["members"]]
+
+
+async def test_an_invitation_to_a_hidden_group_shows_it_to_the_invitee_until_declined(platform, people):
+    outsider_id, outsider = people["outsider"]
+    proposer = people["proposer"][1]
+    group_id = await approved_group(platform, people, visibility="members", joining="invitation")
+    assert (await call(platform, outsider, "GET", f"/v1/groups/{group_id}")).status_code == 404
+    await ok(platform, proposer, "POST", f"/v1/groups/{group_id}/invitations", {"member_id": outsider_id})
+    page = await ok(platform, outsider, "GET", f"/v1/groups/{group_id}")
+    assert page["my_state"] == "invited" and page["members"] is None and page["room_url"] is None
+    assert page["proposed_by_name"]
+    assert group_id in [g["group_id"] for g in (await ok(platform, outsider, "GET", "/v1/groups"))["items"]]
+    # leaving before joining declines the invitation: the group is hidden again
+    assert (await ok(platform, outsider, "POST", f"/v1/groups/{group_id}/leave"))["state"] == "none"
+    assert (await call(platform, outsider, "GET", f"/v1/groups/{group_id}")).status_code == 404
+    r = await call(platform, outsider, "POST", f"/v1/groups/{group_id}/invitations/accept")
+    assert r.status_code in (404,), r.text
+
+
+async def test_a_pending_request_is_shown_to_its_author_and_withdrawn_by_leaving(platform, people):
+    outsider_id, outsider = people["outsider"]
+    group_id = await approved_group(platform, people, joining="request")
+    assert (await ok(platform, outsider, "GET", f"/v1/groups/{group_id}"))["my_state"] == "none"
+    await ok(platform, outsider, "POST", f"/v1/groups/{group_id}/join", {"message": "Хочу"})
+    assert (await ok(platform, outsider, "GET", f"/v1/groups/{group_id}"))["my_state"] == "requested"
+    await ok(platform, outsider, "POST", f"/v1/groups/{group_id}/leave")
+    assert (await ok(platform, outsider, "GET", f"/v1/groups/{group_id}"))["my_state"] == "none"
+    requests = await ok(platform, people["proposer"][1], "GET", f"/v1/groups/{group_id}/requests")
+    assert outsider_id not in [x["member_id"] for x in requests["items"]]

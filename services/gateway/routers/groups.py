@@ -146,7 +146,7 @@ async def accept(bus: AuthCommandBus, group_id: PathId):
     return await bus.command(SERVICE, c.AcceptGroupInvitation(group_id=group_id))
 
 
-@router.post("/{group_id}/leave", response_model=c.LeaveWorkingGroup.reply_model, summary="Leave a working group")
+@router.post("/{group_id}/leave", response_model=c.LeaveWorkingGroup.reply_model, summary="Leave a working group; before joining: withdraw one's request, or decline an invitation")
 async def leave(bus: AuthCommandBus, group_id: PathId):
     return await bus.command(SERVICE, c.LeaveWorkingGroup(group_id=group_id))
 
