@@ -32,6 +32,8 @@ DEFAULT_SETTINGS = {"visibility": "main", "content": "members", "joining": "requ
 MAP_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 #: proposals whose whole page the moderators' list reads at once (a community has a handful)
 PROPOSALS_READ = 30
+#: what leaving says, by where the person stood: out of the group, a request withdrawn, an invitation declined
+LEFT = {"member": "left_done", "requested": "request_withdrawn", "invited": "invitation_declined"}
 
 
 def _managing(ctx: Ctx, group: dict) -> bool:
@@ -208,8 +210,10 @@ async def _group_page(ctx: Ctx, group_id: str, status: int = 200, error: str | N
         call["cancellable"] = call.get("scheduled_by") == me or managing
     values = {"visibility": group["settings"]["visibility"], "content": group["settings"]["content"],
               "joining": group["settings"]["joining"]}
+    # where the caller stands (a gateway without my_state: a member or not)
+    my_state = group.get("my_state") or ("member" if group["is_member"] else "none")
     return ctx.render(
-        "group.html", status=status, group=group, error=error, managing=managing, active=active,
+        "group.html", status=status, group=group, error=error, managing=managing, active=active, my_state=my_state,
         requests=requests, who=who, found=found, found_error=found_error, room=_link(group.get("room_url")),
         has_calls="calls" in group, calls=calls, settings=SETTINGS, values=values,
         may_schedule=active and (group["is_member"] or ctx.has("moderator", "admin")),
@@ -257,11 +261,26 @@ async def accept_invitation(ctx: Form, group_id: str = ID()) -> Response:
 
 @router.post("/groups/{group_id}/leave")
 async def leave_group(ctx: Form, group_id: str = ID()) -> Response:
+    """Out of the group; before joining, the same call withdraws one's request or declines an invitation
+    (the form says which the person meant: ``state``)."""
     if (back := _sign_in_first(ctx)) is not None:
         return back
+    meant = _text(ctx, "state", 20)
+    meant = meant if meant in LEFT else "member"
+    if meant != "member":
+        # a request approved (or the invitation accepted elsewhere) since the page was read: withdrawing
+        # must not take the person out of the group they are now in
+        now = await ctx.api("GET", f"/v1/groups/{group_id}")
+        if now.ok and now.body.get("my_state") == "member":
+            ctx.session.say("info", "already_member")
+            return ctx.redirect(f"/groups/{group_id}")
     answer = await ctx.api("POST", f"/v1/groups/{group_id}/leave")
-    # to the directory: a hidden group is no longer there for one who left it
-    return await _after(ctx, answer, group_id, "left_done", to="/groups")
+    if not answer.ok or meant == "member":
+        # to the directory: a hidden group is no longer there for one who left it
+        return await _after(ctx, answer, group_id, LEFT[meant], to="/groups")
+    # the group's page again while they may still see it (a hidden group is gone with the invitation)
+    still = await ctx.api("GET", f"/v1/groups/{group_id}")
+    return await _after(ctx, answer, group_id, LEFT[meant], to=None if still.ok else "/groups")
 
 
 @router.post("/groups/{group_id}/decision")

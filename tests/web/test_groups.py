@@ -107,6 +107,9 @@ async def test_a_proposal_is_approved_and_a_colleagues_request_to_join_is_let_in
     await moderator.shoot("proposals")
     card = moderator.page.locator(f"section[data-group='{group_id}']")
     assert "Изучаем адаптацию новичков" in await card.inner_text()
+    proposer_link = card.locator(".proposer a")
+    assert await proposer_link.inner_text() == f"Зинаида {proposer_name}"
+    assert (await proposer_link.get_attribute("href") or "").startswith("/colleagues/")
     await moderator.submit(f"Отклонить — {title}", "decline-without-reason")
     assert "Укажите причину" in await moderator.page.locator(f"section[data-group='{group_id}']").inner_text()
     await moderator.submit(f"Одобрить — {title}", "approved")
@@ -126,10 +129,12 @@ async def test_a_proposal_is_approved_and_a_colleagues_request_to_join_is_let_in
     await joiner.shoot("group-outside")
     assert await joiner.page.locator("#members-hidden").is_visible()
     assert await joiner.page.locator("#group-members, #room-link").count() == 0
+    assert await joiner.page.locator("#proposer").inner_text() == f"Зинаида {proposer_name}"
     await joiner.page.get_by_label("Сообщение координатору (необязательно)").fill(
         "Веду адаптацию в «Уралхиммаше»,\nготова делиться опытом.")
     await joiner.submit("Подать заявку на вступление", "asked")
     assert "Заявка на вступление отправлена" in await joiner.text()
+    assert await joiner.page.locator("#my-state").inner_text() == "Ваша заявка ждёт решения координатора."
     await settle_views(web)
 
     # the proposer, now its coordinator, sees the request with its message and lets the colleague in
@@ -162,6 +167,51 @@ async def test_a_proposal_is_approved_and_a_colleagues_request_to_join_is_let_in
     assert "Вы участник этой группы" in await joiner.text()
 
 
+async def test_an_invitee_declines_a_hidden_group_and_an_applicant_withdraws_a_request(people, web):
+    coordinator_name = surname()
+    _, coordinator_email = await colleague(web, coordinator_name)
+    invitee_id, invitee_email = await colleague(web, surname())
+    applicant_id, applicant_email = await colleague(web, surname())
+    hidden_title, open_title = f"Закрытая {coordinator_name}", f"Открытая {coordinator_name}"
+    hidden = await a_group(web, coordinator_email, hidden_title, visibility="members", joining="invitation")
+    visible = await a_group(web, coordinator_email, open_title)
+    async with web.client(await token_of(web, coordinator_email)) as c:
+        r = await c.post(f"/v1/groups/{hidden}/invitations", json={"member_id": invitee_id})
+        assert r.status_code == 200, r.text
+    await settle_views(web)
+    invitee = await people("invitee", width=360, height=800)
+    applicant = await people("applicant")
+    await asyncio.gather(sign_in(invitee, invitee_email), sign_in(applicant, applicant_email))
+
+    # the invitee finds the hidden group in the list, reads the invitation and declines it: it is gone
+    await invitee.open("/groups")
+    async with invitee.page.expect_navigation():
+        await invitee.page.locator("#groups").get_by_role("link", name=hidden_title).click()
+    await invitee.shoot("invited")
+    assert await invitee.page.locator("#my-state").inner_text() == "Вас пригласили в группу."
+    assert await invitee.page.locator("#proposer").inner_text() == f"Зинаида {coordinator_name}"
+    assert await invitee.page.get_by_role("button", name="Принять приглашение").is_visible()
+    await invitee.submit("Отклонить приглашение", "declined")
+    assert invitee.page.url.endswith("/groups") and "Приглашение отклонено" in await invitee.text()
+    assert hidden_title not in await invitee.text()
+    assert (await invitee.open(f"/groups/{hidden}", "hidden-again")).status == 404
+
+    # the applicant asks, sees the request waiting, withdraws it and may ask again
+    await applicant.open(f"/groups/{visible}")
+    await applicant.submit("Подать заявку на вступление", "asked")
+    assert "Ваша заявка ждёт решения координатора" in await applicant.page.locator("#my-state").inner_text()
+    assert await applicant.page.get_by_role("button", name="Принять приглашение").count() == 0
+    await applicant.submit("Отозвать заявку", "withdrawn")
+    assert applicant.page.url.endswith(f"/groups/{visible}") and "Заявка отозвана" in await applicant.text()
+    assert await applicant.page.locator("#join-form").is_visible()
+    assert await applicant.page.locator("#my-state").count() == 0
+    await settle_views(web)
+    async with Visitor(web) as coordinator:
+        await coordinator.sign_in(coordinator_email)
+        r = await coordinator.get(f"/groups/{visible}/requests")
+        assert r.status_code == 200 and 'id="requests-empty"' in r.text and applicant_id not in r.text
+
+
 async def test_a_coordinator_makes_a_group_invitation_only_invites_a_colleague_and_archives_it(web):
     """The coordinator's forms over HTTP, as the browser sends them: settings, an invitation picked from
     Colleagues and accepted on the group's page, archive only when confirmed."""
@@ -180,7 +230,8 @@ async def test_a_coordinator_makes_a_group_invitation_only_invites_a_colleague_a
         assert "Настройки группы сохранены" in r.text and 'value="invitation" checked' in r.text
         await settle_views(web)
         r = await invitee.get(page)
-        assert "по приглашению координатора" in r.text and "Принять приглашение" in r.text
+        assert "по приглашению координатора" in r.text
+        assert "Принять приглашение" not in r.text, "no invitation: nothing to accept"
         r = await invitee.post(f"{page}/accept", {})
         assert r.status_code == 404 and "Приглашения в эту группу нет" in r.text, "no invitation yet: said on the page"
         r = await coordinator.get(page, params={"who": invitee_name})
@@ -188,10 +239,17 @@ async def test_a_coordinator_makes_a_group_invitation_only_invites_a_colleague_a
         r = await coordinator.post(f"{page}/invite", {"member_id": invitee_id})
         assert r.status_code == 303, r.text[:300]
         await settle_views(web)
+        r = await invitee.get(page)
+        assert "Вас пригласили в группу" in r.text and "Принять приглашение" in r.text
         r = await invitee.post(f"{page}/accept", {})
         assert r.status_code == 303
         r = await invitee.get(page)
         assert "Вы вступили в группу" in r.text and "Вы участник этой группы" in r.text
+        # "decline" from a page read before accepting (another tab) does not take the member out
+        r = await invitee.post(f"{page}/leave", {"state": "invited"})
+        assert r.status_code == 303 and r.headers["location"] == page
+        r = await invitee.get(page)
+        assert "Вы уже участник группы" in r.text and "Вы участник этой группы" in r.text
         r = await invitee.post(f"{page}/leave", {})
         assert r.status_code == 303 and r.headers["location"] == "/groups"
         assert "Вы вышли из группы" in (await invitee.get("/groups")).text
