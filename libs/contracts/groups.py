@@ -379,6 +379,20 @@ class LeaveWorkingGroup(GroupsCommand):
     group_id: Id
 
 
+class WithdrawJoinRequest(GroupsCommand):
+    """Withdraw one's pending request; a membership it has already become is left alone."""
+
+    reply_model: ClassVar = MembershipReply
+    group_id: Id
+
+
+class DeclineGroupInvitation(GroupsCommand):
+    """Decline one's invitation; a membership it has already become is left alone."""
+
+    reply_model: ClassVar = MembershipReply
+    group_id: Id
+
+
 class RemoveFromWorkingGroup(GroupsCommand):
     reply_model: ClassVar = MembershipReply
     group_id: Id
@@ -512,6 +526,8 @@ class GroupSummary(Contract):
     settings: GroupSettings
     members: int
     is_member: bool
+    #: where the caller stands: in it, asked to join, invited, or none of these
+    my_state: Literal["member", "requested", "invited", "none"] = "none"
 
 
 class GroupList(Contract):
@@ -601,7 +617,8 @@ class DrawGroupMap(GroupsQuery):
 WORKING_COMMANDS = (
     ProposeWorkingGroup, DecideOnWorkingGroup, ChangeGroupSettings, ArchiveWorkingGroup, JoinWorkingGroup,
     DecideOnJoinRequest, InviteToWorkingGroup, AcceptGroupInvitation, LeaveWorkingGroup, RemoveFromWorkingGroup,
-    AppointCoordinator, RemoveCoordinator, ScheduleCall, CancelCall, PostAnnouncement, WithdrawAnnouncement,
+    AppointCoordinator, RemoveCoordinator, WithdrawJoinRequest, DeclineGroupInvitation, ScheduleCall, CancelCall,
+    PostAnnouncement, WithdrawAnnouncement,
 )
 WORKING_QUERIES = (ListWorkingGroups, GetWorkingGroup, ListJoinRequests, ListCalls, ListAnnouncements, GetGroupMap,
                    DrawGroupMap)

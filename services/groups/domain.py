@@ -280,6 +280,9 @@ class LeaveGroup:
     #: "left" (one's own choice), "removed" (by a coordinator), "main_access_lost" (a policy)
     reason: str
     note: str = ""
+    #: "request" or "invitation": end only that, never a membership (one's request withdrawn, an
+    #: invitation declined — a click on a stale page must not take a new member out)
+    only: str = ""
 
 
 @dataclass(frozen=True)
@@ -392,6 +395,12 @@ def _leave(cmd: LeaveGroup, state: WorkingGroup) -> list[Event]:
             raise Invalid("reason_required")
     elif cmd.reason == "left" and cmd.actor.id != m:
         raise Forbidden("coordinator_only")
+    if cmd.only:
+        if cmd.only == "request" and m in state.requests:
+            return [JoinRequestWithdrawn(group_id=g, member_id=m, reason=cmd.reason)]
+        if cmd.only == "invitation" and m in state.invited:
+            return [GroupInvitationWithdrawn(group_id=g, member_id=m, reason=cmd.reason)]
+        return []
     if m in state.members:
         return [MemberLeftWorkingGroup(group_id=g, member_id=m, reason=cmd.reason, by=cmd.actor.id,
                                        note=cmd.note if cmd.reason == "removed" else None)]

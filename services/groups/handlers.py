@@ -105,6 +105,18 @@ def register_handlers(svc: Service, settings: Settings) -> None:
         done = await decide(cmd.group_id, domain.LeaveGroup(ctx.actor, cmd.group_id, ctx.actor.id, "left"), ctx)
         return Done(done.seq, _membership(done.state, cmd.group_id, ctx.actor.id))
 
+    @svc.command(c.WithdrawJoinRequest)
+    async def withdraw_join_request(cmd: c.WithdrawJoinRequest, ctx: Context) -> Done:
+        done = await decide(cmd.group_id, domain.LeaveGroup(
+            ctx.actor, cmd.group_id, ctx.actor.id, "left", only="request"), ctx)
+        return Done(done.seq, _membership(done.state, cmd.group_id, ctx.actor.id))
+
+    @svc.command(c.DeclineGroupInvitation)
+    async def decline_group_invitation(cmd: c.DeclineGroupInvitation, ctx: Context) -> Done:
+        done = await decide(cmd.group_id, domain.LeaveGroup(
+            ctx.actor, cmd.group_id, ctx.actor.id, "left", only="invitation"), ctx)
+        return Done(done.seq, _membership(done.state, cmd.group_id, ctx.actor.id))
+
     @svc.command(c.RemoveFromWorkingGroup)
     async def remove_from_working_group(cmd: c.RemoveFromWorkingGroup, ctx: Context) -> Done:
         done = await decide(cmd.group_id, domain.LeaveGroup(

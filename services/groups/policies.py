@@ -7,6 +7,7 @@ re-sends the very same events and the log stores them once.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from libs.contracts import groups as c
@@ -128,8 +129,13 @@ def register_policies(svc: Service) -> None:
         e = rec.event
         if not isinstance(e, MemberErased):
             return
-        if not await svc.vault.is_shredded(e.member_id):
-            raise ViewBehind(f"the key of {e.member_id} is not shredded yet")
+        # the erasure records MemberErased, then shreds: a moment's wait, and only then a stall (retried)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + svc.settings.consistency_wait_s
+        while not await svc.vault.is_shredded(e.member_id):
+            if loop.time() > deadline:
+                raise ViewBehind(f"the key of {e.member_id} is not shredded yet")
+            await asyncio.sleep(0.05)
         await svc.decide(AUTHOR, e.member_id, ForgetAuthor(e.member_id), _meta(rec), _ids(rec, "forget"))
 
     @svc.on_start

@@ -161,7 +161,8 @@ def register_queries(svc: Service, settings: Settings) -> None:  # noqa: C901 â€
             where["group_type"] = q.group_type
         wanted = words(q.q) if q.q else []
         mine = {r["group_id"] for r in await svc.store.find(MEMBERS, {"member_id": me})}
-        waiting = {r["group_id"] for c_ in (INVITATIONS, REQUESTS) for r in await svc.store.find(c_, {"member_id": me})}
+        waiting = {r["group_id"]: state for state, coll in (("requested", REQUESTS), ("invited", INVITATIONS))
+                   for r in await svc.store.find(coll, {"member_id": me})}
         items = []
         for doc in await svc.store.find(GROUPS, where, sort=[("created_at", 1)], limit=MAX_WORKING_GROUPS):
             status = doc["status"]
@@ -177,6 +178,7 @@ def register_queries(svc: Service, settings: Settings) -> None:  # noqa: C901 â€
             items.append(c.GroupSummary(
                 group_id=doc["group_id"], title=doc["title"], group_type=doc["group_type"], status=status,
                 settings=c.GroupSettings(**doc["settings"]), is_member=member,
+                my_state="member" if member else waiting.get(doc["group_id"], "none"),  # type: ignore[arg-type]
                 members=await svc.store.count(MEMBERS, {"group_id": doc["group_id"]})))
             if len(items) >= q.limit:
                 break

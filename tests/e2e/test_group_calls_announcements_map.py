@@ -363,3 +363,27 @@ async def test_a_pending_request_is_shown_to_its_author_and_withdrawn_by_leaving
     assert (await ok(platform, outsider, "GET", f"/v1/groups/{group_id}"))["my_state"] == "none"
     requests = await ok(platform, people["proposer"][1], "GET", f"/v1/groups/{group_id}/requests")
     assert outsider_id not in [x["member_id"] for x in requests["items"]]
+
+
+async def test_a_stale_withdrawal_or_decline_leaves_a_new_member_in_the_group(platform, people):
+    outsider_id, outsider = people["outsider"]
+    proposer = people["proposer"][1]
+    asked = await approved_group(platform, people, joining="request")
+    await ok(platform, outsider, "POST", f"/v1/groups/{asked}/join", {"message": "Хочу"})
+    await ok(platform, proposer, "POST", f"/v1/groups/{asked}/requests/{outsider_id}/decision", {"decision": "approve"})
+    invited = await approved_group(platform, people, joining="invitation")
+    await ok(platform, proposer, "POST", f"/v1/groups/{invited}/invitations", {"member_id": outsider_id})
+    await ok(platform, outsider, "POST", f"/v1/groups/{invited}/invitations/accept")
+    before = await log_position(platform)
+    assert (await ok(platform, outsider, "POST", f"/v1/groups/{asked}/requests/mine/withdraw"))["state"] == "member"
+    assert (await ok(platform, outsider, "POST", f"/v1/groups/{invited}/invitations/decline"))["state"] == "member"
+    assert await log_position(platform) == before
+    listed = {g["group_id"]: g["my_state"] for g in (await ok(platform, outsider, "GET", "/v1/groups"))["items"]}
+    assert listed[asked] == listed[invited] == "member"
+    # and a real decline: listed as invited, then gone from the list of a hidden group
+    hidden = await approved_group(platform, people, visibility="members", joining="invitation")
+    await ok(platform, proposer, "POST", f"/v1/groups/{hidden}/invitations", {"member_id": outsider_id})
+    listed = {g["group_id"]: g["my_state"] for g in (await ok(platform, outsider, "GET", "/v1/groups"))["items"]}
+    assert listed[hidden] == "invited"
+    assert (await ok(platform, outsider, "POST", f"/v1/groups/{hidden}/invitations/decline"))["state"] == "none"
+    assert hidden not in [g["group_id"] for g in (await ok(platform, outsider, "GET", "/v1/groups"))["items"]]

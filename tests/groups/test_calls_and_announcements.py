@@ -190,3 +190,19 @@ def test_a_policys_announcement_is_published_once():
 def test_an_author_is_forgotten_once():
     given(AUTHOR).when(d.ForgetAuthor("m-1")).then(AuthorErased(member_id="m-1"))
     given(AUTHOR, AuthorErased(member_id="m-1")).when(d.ForgetAuthor("m-1")).then()
+
+
+def test_withdrawing_a_request_or_declining_an_invitation_never_ends_a_membership():
+    asked = JoinRequested(group_id=G, member_id=OUTSIDER.id, message="")
+    invited = MemberInvitedToGroup(group_id=G, member_id=OUTSIDER.id, invited_by=PROPOSER.id)
+    withdraw = d.LeaveGroup(OUTSIDER, G, OUTSIDER.id, "left", only="request")
+    decline = d.LeaveGroup(OUTSIDER, G, OUTSIDER.id, "left", only="invitation")
+    given(WORKING_GROUP, *active(), asked).when(withdraw).then(
+        JoinRequestWithdrawn(group_id=G, member_id=OUTSIDER.id, reason="left"))
+    given(WORKING_GROUP, *active(), asked).when(decline).then()  # no invitation: nothing to decline
+    given(WORKING_GROUP, *active(), invited).when(decline).then(
+        GroupInvitationWithdrawn(group_id=G, member_id=OUTSIDER.id, reason="left"))
+    # approved (or accepted in another tab) a moment before: the stale click changes nothing
+    inside = MemberJoinedWorkingGroup(group_id=G, member_id=OUTSIDER.id, via="request")
+    given(WORKING_GROUP, *active(), asked, inside).when(withdraw).then()
+    given(WORKING_GROUP, *active(), invited, inside).when(decline).then()

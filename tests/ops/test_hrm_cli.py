@@ -165,7 +165,8 @@ async def test_status_shows_a_stopped_service_lagging_then_catching_up(ops, bus,
             # read from JetStream, each durable by the name the service's code registers:
             # the durable consumers outlive their service
             assert {name for svc, name in rows if svc == "groups"} == {"actors", "base_groups", "directory", "groups",
-                                                                       "working_groups"}
+                                                                       "working_groups", "main_announcements",
+                                                                       "erased_authors"}
             assert rows[("groups", "directory")]["state"] == "down"
             assert rows[("groups", "directory")]["consumer_state"] == "down"
             assert rows[("groups", "directory")]["dead_letters"] == "0"

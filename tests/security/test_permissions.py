@@ -83,6 +83,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/v1/groups/{group_id}/invitations/accept"): row(401, 404, 200, 200, 200),
     # leaving a group one is not in changes nothing
     ("POST", "/v1/groups/{group_id}/leave"): SIGNED_IN,
+    # one's own request or invitation: nothing to withdraw is no error (the answer says "none")
+    ("POST", "/v1/groups/{group_id}/requests/mine/withdraw"): SIGNED_IN,
+    ("POST", "/v1/groups/{group_id}/invitations/decline"): SIGNED_IN,
     ("DELETE", "/v1/groups/{group_id}/members/{member_id}"): MODERATOR_200,
     ("PUT", "/v1/groups/{group_id}/coordinators/{member_id}"): MODERATOR_200,
     ("DELETE", "/v1/groups/{group_id}/coordinators/{member_id}"): MODERATOR_200,
@@ -312,6 +315,9 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("POST", "/v1/groups/{group_id}/invitations"): _invitation,
     ("POST", "/v1/groups/{group_id}/invitations/accept"): _acceptance,
     ("POST", "/v1/groups/{group_id}/leave"): working("POST", "/v1/groups/{group_id}/leave"),
+    ("POST", "/v1/groups/{group_id}/requests/mine/withdraw"): working(
+        "POST", "/v1/groups/{group_id}/requests/mine/withdraw"),
+    ("POST", "/v1/groups/{group_id}/invitations/decline"): working("POST", "/v1/groups/{group_id}/invitations/decline"),
     ("DELETE", "/v1/groups/{group_id}/members/{member_id}"): working(
         "DELETE", "/v1/groups/{group_id}/members/{member_id}?reason=спам"),
     ("PUT", "/v1/groups/{group_id}/coordinators/{member_id}"): _appointment,

@@ -146,7 +146,20 @@ async def accept(bus: AuthCommandBus, group_id: PathId):
     return await bus.command(SERVICE, c.AcceptGroupInvitation(group_id=group_id))
 
 
-@router.post("/{group_id}/leave", response_model=c.LeaveWorkingGroup.reply_model, summary="Leave a working group; before joining: withdraw one's request, or decline an invitation")
+@router.post("/{group_id}/requests/mine/withdraw", response_model=c.WithdrawJoinRequest.reply_model,
+             summary="Withdraw one's pending join request (a request already approved is left alone)")
+async def withdraw_request(bus: AuthCommandBus, group_id: PathId):
+    return await bus.command(SERVICE, c.WithdrawJoinRequest(group_id=group_id))
+
+
+@router.post("/{group_id}/invitations/decline", response_model=c.DeclineGroupInvitation.reply_model,
+             summary="Decline one's invitation (one already accepted is left alone)")
+async def decline_invitation(bus: AuthCommandBus, group_id: PathId):
+    return await bus.command(SERVICE, c.DeclineGroupInvitation(group_id=group_id))
+
+
+@router.post("/{group_id}/leave", response_model=c.LeaveWorkingGroup.reply_model,
+             summary="Leave a working group; before joining: withdraw one's request, or decline an invitation")
 async def leave(bus: AuthCommandBus, group_id: PathId):
     return await bus.command(SERVICE, c.LeaveWorkingGroup(group_id=group_id))
 
