@@ -6,7 +6,8 @@ so it is safe to show as an image anywhere."""
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape
+import re
+from xml.sax.saxutils import escape as _escape
 
 from libs.contracts.groups import GroupMap, MapGroup
 
@@ -23,14 +24,41 @@ TITLE_LINES = 2
 NAMES_CHARS = 38
 PALETTE = ("#2f6f9f", "#7a4fa3", "#2e8b57", "#b5651d", "#a83246", "#4b6f2f")
 
+#: room for text inside a card and a column's head, in pixels
+TEXT_WIDTH = COLUMN - 30
+
 WORDS = {
-    "ru": {"title": "Карта рабочих групп", "groups": "групп", "members": "участников", "coordinators": "Координаторы",
-           "none": "Рабочих групп пока нет", "no_coordinator": "без координатора", "deleted": "удалённый участник",
-           "totals": "{groups} групп · {members} участников"},
-    "en": {"title": "Map of working groups", "groups": "groups", "members": "members", "coordinators": "Coordinators",
-           "none": "No working groups yet", "no_coordinator": "no coordinator", "deleted": "deleted member",
-           "totals": "{groups} groups · {members} members"},
+    "ru": {"title": "Карта рабочих групп", "none": "Рабочих групп пока нет", "no_coordinator": "без координатора",
+           "deleted": "удалённый участник"},
+    "en": {"title": "Map of working groups", "none": "No working groups yet", "no_coordinator": "no coordinator",
+           "deleted": "deleted member"},
 }
+NOUNS = {
+    "ru": {"group": ("группа", "группы", "групп"), "member": ("участник", "участника", "участников")},
+    "en": {"group": ("group", "groups", "groups"), "member": ("member", "members", "members")},
+}
+
+
+#: what XML 1.0 cannot carry (a lone surrogate, U+FFFE…): a title holding one must not break the picture
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def escape(text: str) -> str:
+    return _escape(_NOT_XML.sub("\ufffd", text))
+
+
+def count(n: int, forms: tuple[str, str, str], lang: str = "ru") -> str:
+    """``n`` with its noun in the right form: Russian has three (1 группа, 2 группы, 5 групп, 21 группа),
+    English two (1 group, 21 groups)."""
+    if lang != "ru":
+        return f"{n} {forms[0] if n == 1 else forms[2]}"
+    if n % 10 == 1 and n % 100 != 11:
+        form = forms[0]
+    elif 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        form = forms[1]
+    else:
+        form = forms[2]
+    return f"{n} {form}"
 
 
 def _cut(text: str, limit: int) -> str:
@@ -57,27 +85,33 @@ def _lines(text: str, width: int, count: int) -> list[str]:
 
 
 def _text(x: int, y: int, body: str, size: int, *, weight: str = "normal", fill: str = "#1d2733",
-          anchor: str = "start") -> str:
+          anchor: str = "start", fit: int | None = None) -> str:
+    """A line of text; with ``fit``, one that might run wider than that many pixels is squeezed to fit
+    (glyph widths are not known here: the estimate is generous, and squeezing a line that fits is harmless)."""
+    squeeze = ""
+    if fit is not None and len(body) * size * (0.64 if weight == "bold" else 0.58) > fit:
+        squeeze = f' textLength="{fit}" lengthAdjust="spacingAndGlyphs"'
     return (f'<text x="{x}" y="{y}" font-size="{size}" font-weight="{weight}" fill="{fill}" '
-            f'text-anchor="{anchor}">{escape(body)}</text>')
+            f'text-anchor="{anchor}"{squeeze}>{escape(body)}</text>')
 
 
-def _card(x: int, y: int, group: MapGroup, colour: str, w: dict[str, str]) -> list[str]:
+def _card(x: int, y: int, group: MapGroup, colour: str, w: dict[str, str],
+          n: dict[str, tuple[str, str, str]], lang: str) -> list[str]:
     out = [f'<g><title>{escape(group.title)}</title>',
            f'<rect x="{x}" y="{y}" width="{COLUMN}" height="{CARD - 12}" rx="10" fill="#ffffff" '
            f'stroke="{colour}" stroke-width="2"/>',
            f'<rect x="{x}" y="{y}" width="8" height="{CARD - 12}" rx="4" fill="{colour}"/>']
     for i, line in enumerate(_lines(group.title, TITLE_CHARS, TITLE_LINES)):
-        out.append(_text(x + 18, y + 24 + i * 19, line, 16, weight="bold"))
-    out.append(_text(x + 18, y + 66, f"{group.members} {w['members']}", 13, fill="#445566"))
+        out.append(_text(x + 18, y + 24 + i * 19, line, 16, weight="bold", fit=TEXT_WIDTH))
+    out.append(_text(x + 18, y + 66, count(group.members, n["member"], lang), 13, fill="#445566"))
     names = ", ".join(c.display_name or w["deleted"] for c in group.coordinators) or w["no_coordinator"]
-    out.append(_text(x + 18, y + 84, _cut(names, NAMES_CHARS), 12, fill="#445566"))
+    out.append(_text(x + 18, y + 84, _cut(names, NAMES_CHARS), 12, fill="#445566", fit=TEXT_WIDTH))
     out.append("</g>")
     return out
 
 
 def draw(group_map: GroupMap, lang: str = "ru") -> str:
-    w = WORDS.get(lang, WORDS["ru"])
+    w, n = WORDS.get(lang, WORDS["ru"]), NOUNS.get(lang, NOUNS["ru"])
     columns = max(1, len(group_map.types))
     width = max(WIDTH_MIN, MARGIN * 2 + columns * COLUMN + (columns - 1) * GAP)
     rows = max((len(t.groups) for t in group_map.types), default=0)
@@ -89,8 +123,8 @@ def draw(group_map: GroupMap, lang: str = "ru") -> str:
         f'<title id="map-title">{escape(w["title"])}</title>',
         f'<rect width="{width}" height="{height}" fill="#f6f8fa"/>',
         _text(MARGIN, 40, w["title"], 24, weight="bold"),
-        _text(MARGIN, 66, w["totals"].format(groups=group_map.groups, members=group_map.members), 14,
-              fill="#445566"),
+        _text(MARGIN, 66, count(group_map.groups, n["group"], lang) + " · "
+              + count(group_map.members, n["member"], lang), 14, fill="#445566"),
     ]
     if not group_map.types:
         parts.append(_text(MARGIN, HEADER + 40, w["none"], 16, fill="#445566"))
@@ -98,9 +132,11 @@ def draw(group_map: GroupMap, lang: str = "ru") -> str:
         x = MARGIN + i * (COLUMN + GAP)
         colour = PALETTE[i % len(PALETTE)]
         parts.append(f'<rect x="{x}" y="{HEADER}" width="{COLUMN}" height="40" rx="8" fill="{colour}"/>')
-        parts.append(_text(x + 14, HEADER + 26, _cut(f"{kind.title} · {len(kind.groups)}", NAMES_CHARS - 4), 15,
-                           weight="bold", fill="#ffffff"))
+        parts.append(_text(x + 14, HEADER + 26, _cut(kind.title, NAMES_CHARS), 14, weight="bold", fill="#ffffff",
+                           fit=TEXT_WIDTH - 36))
+        parts.append(_text(x + COLUMN - 14, HEADER + 26, str(len(kind.groups)), 14, weight="bold", fill="#ffffff",
+                           anchor="end"))
         for j, group in enumerate(kind.groups):
-            parts.extend(_card(x, HEADER + COLUMN_HEAD + j * CARD, group, colour, w))
+            parts.extend(_card(x, HEADER + COLUMN_HEAD + j * CARD, group, colour, w, n, lang))
     parts.append("</svg>")
     return "\n".join(parts)

@@ -38,9 +38,9 @@ PAGE_CALLS = 50
 #: how a policy's announcement reads: (title, body) per language, filled from its params
 TOPICS = {
     "working_group_opened": {
-        "ru": ("Новая рабочая группа: «{title}»", "Открыта рабочая группа «{title}» ({type}). "
+        "ru": ("Новая рабочая группа: «{title}»", "Открыта рабочая группа «{title}», тип: {type}. "
                "Узнать о ней и вступить можно на её странице."),
-        "en": ("New working group: “{title}”", "The working group “{title}” ({type}) is open. "
+        "en": ("New working group: “{title}”", "The working group “{title}” is open, type: {type}. "
                "Read about it and join on its page."),
     },
 }
