@@ -32,8 +32,11 @@ DEFAULT_SETTINGS = {"visibility": "main", "content": "members", "joining": "requ
 MAP_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 #: proposals whose whole page the moderators' list reads at once (a community has a handful)
 PROPOSALS_READ = 30
-#: what leaving says, by where the person stood: out of the group, a request withdrawn, an invitation declined
-LEFT = {"member": "left_done", "requested": "request_withdrawn", "invited": "invitation_declined"}
+#: ending where one stands before joining: the API's command, and what the page says once it is done
+ENDING = {"requested": ("requests/mine/withdraw", "request_withdrawn"),
+          "invited": ("invitations/decline", "invitation_declined")}
+#: how the directory marks a group by where the caller stands in it
+MY_STATE_MARKS = {"member": "you_are_member", "requested": "you_requested", "invited": "you_are_invited"}
 
 
 def _managing(ctx: Ctx, group: dict) -> bool:
@@ -75,6 +78,8 @@ async def groups_page(ctx: Page, q: str = "", group_type: str = "") -> Response:
         pending = await ctx.api("GET", "/v1/groups", params={"status": "proposed"})
         proposals = len(pending.body["items"]) if pending.ok else None
     items = answer.body["items"]
+    for g in items:  # a gateway without my_state: a member or not
+        g["mark"] = MY_STATE_MARKS.get(g.get("my_state") or ("member" if g.get("is_member") else "none"))
     return ctx.render("groups.html", items=items, values=values, types=_types(items), proposals=proposals,
                       error=None)
 
@@ -261,26 +266,48 @@ async def accept_invitation(ctx: Form, group_id: str = ID()) -> Response:
 
 @router.post("/groups/{group_id}/leave")
 async def leave_group(ctx: Form, group_id: str = ID()) -> Response:
-    """Out of the group; before joining, the same call withdraws one's request or declines an invitation
-    (the form says which the person meant: ``state``)."""
     if (back := _sign_in_first(ctx)) is not None:
         return back
+    # a page rendered before withdraw and decline had their own forms posts here with ``state``: that
+    # click means the request or the invitation, never the membership it may have become since
     meant = _text(ctx, "state", 20)
-    meant = meant if meant in LEFT else "member"
-    if meant != "member":
-        # a request approved (or the invitation accepted elsewhere) since the page was read: withdrawing
-        # must not take the person out of the group they are now in
-        now = await ctx.api("GET", f"/v1/groups/{group_id}")
-        if now.ok and now.body.get("my_state") == "member":
-            ctx.session.say("info", "already_member")
-            return ctx.redirect(f"/groups/{group_id}")
+    if meant in ENDING:
+        return await _end_before_joining(ctx, group_id, meant)
     answer = await ctx.api("POST", f"/v1/groups/{group_id}/leave")
-    if not answer.ok or meant == "member":
-        # to the directory: a hidden group is no longer there for one who left it
-        return await _after(ctx, answer, group_id, LEFT[meant], to="/groups")
+    # to the directory: a hidden group is no longer there for one who left it
+    return await _after(ctx, answer, group_id, "left_done", to="/groups")
+
+
+async def _end_before_joining(ctx: Ctx, group_id: str, state: str) -> Response:
+    """Withdraw one's request or decline one's invitation. The API leaves a membership alone (the request
+    approved or the invitation accepted since the page was read) and its answer says where one stands."""
+    path, done = ENDING[state]
+    answer = await ctx.api("POST", f"/v1/groups/{group_id}/{path}")
+    if not answer.ok:
+        return await _after(ctx, answer, group_id, done)
+    now = answer.body.get("state")
+    if now == "member":
+        ctx.session.say("info", "already_member")
+        return ctx.redirect(f"/groups/{group_id}")
+    if now != "none":  # nothing of this kind to end (say, an invitation where a request was meant): the page says
+        return ctx.redirect(f"/groups/{group_id}")
     # the group's page again while they may still see it (a hidden group is gone with the invitation)
     still = await ctx.api("GET", f"/v1/groups/{group_id}")
-    return await _after(ctx, answer, group_id, LEFT[meant], to=None if still.ok else "/groups")
+    return await _after(ctx, answer, group_id, done, to=None if still.ok else "/groups")
+
+
+@router.post("/groups/{group_id}/withdraw")
+async def withdraw_request(ctx: Form, group_id: str = ID()) -> Response:
+    if (back := _sign_in_first(ctx)) is not None:
+        return back
+    return await _end_before_joining(ctx, group_id, "requested")
+
+
+@router.post("/groups/{group_id}/decline")
+async def decline_invitation(ctx: Form, group_id: str = ID()) -> Response:
+    if (back := _sign_in_first(ctx)) is not None:
+        return back
+    return await _end_before_joining(ctx, group_id, "invited")
 
 
 @router.post("/groups/{group_id}/decision")

@@ -231,6 +231,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "gt_practice": ("Практикум", "Practice group"),
     "members_count": ("Участников: {n}", "Members: {n}"),
     "you_are_member": ("вы участник", "you are a member"),
+    "you_requested": ("заявка отправлена", "request sent"),
+    "you_are_invited": ("вас пригласили", "you are invited"),
     "propose_group": ("Предложить группу", "Propose a group"),
     "groups_map_link": ("Карта рабочих групп", "Map of the working groups"),
     "proposals_link": ("Предложения групп: {n}", "Group proposals: {n}"),

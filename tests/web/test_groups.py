@@ -5,6 +5,7 @@ guest and as someone typing hostile input sees them."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import datetime, timedelta
 
@@ -67,6 +68,14 @@ async def a_group(web: Platform, coordinator_email: str, title: str, **settings:
         assert r.status_code == 200, r.text
     await settle_views(web)
     return group_id
+
+
+def listed_mark(r, group_id: str) -> str | None:
+    """How the directory marks this group for the person who reads it (None: not marked, or not listed)."""
+    assert r.status_code == 200, r.text[:300]
+    item = re.search(rf'<li class="person" data-group="{group_id}">(.*?)</li>', r.text, re.S)
+    mark = item and re.search(r'class="[a-z]+ my-state">([^<]*)<', item.group(1))
+    return mark.group(1) if mark else None
 
 
 async def test_a_proposal_is_approved_and_a_colleagues_request_to_join_is_let_in(people, web):
@@ -160,6 +169,12 @@ async def test_a_proposal_is_approved_and_a_colleagues_request_to_join_is_let_in
                                     {"decision": "reject", "reason": "Мест нет"})
         assert r.status_code == 409 and "Эту заявку уже рассмотрел другой координатор" in r.text, r.text[:500]
 
+    # the colleague's page still offers to withdraw the request: clicked now, it leaves them in the group
+    assert await joiner.page.locator("#my-state").inner_text() == "Ваша заявка ждёт решения координатора."
+    await joiner.submit("Отозвать заявку", "stale-withdraw")
+    assert joiner.page.url.endswith(f"/groups/{group_id}") and "Вы уже участник группы" in await joiner.text()
+    assert await joiner.page.get_by_role("button", name="Выйти из группы").is_visible()
+
     # the colleague is in: the group's page shows its members
     await joiner.open(f"/groups/{group_id}", "group-inside")
     members = await joiner.page.locator("#group-members").inner_text()
@@ -183,8 +198,9 @@ async def test_an_invitee_declines_a_hidden_group_and_an_applicant_withdraws_a_r
     applicant = await people("applicant")
     await asyncio.gather(sign_in(invitee, invitee_email), sign_in(applicant, applicant_email))
 
-    # the invitee finds the hidden group in the list, reads the invitation and declines it: it is gone
+    # the invitee finds the hidden group in the list, marked, reads the invitation and declines it: it is gone
     await invitee.open("/groups")
+    assert await invitee.page.locator(f"#groups li[data-group='{hidden}'] .my-state").inner_text() == "вас пригласили"
     async with invitee.page.expect_navigation():
         await invitee.page.locator("#groups").get_by_role("link", name=hidden_title).click()
     await invitee.shoot("invited")
@@ -201,11 +217,19 @@ async def test_an_invitee_declines_a_hidden_group_and_an_applicant_withdraws_a_r
     await applicant.submit("Подать заявку на вступление", "asked")
     assert "Ваша заявка ждёт решения координатора" in await applicant.page.locator("#my-state").inner_text()
     assert await applicant.page.get_by_role("button", name="Принять приглашение").count() == 0
+    await settle_views(web)
+    await applicant.open("/groups")
+    mark = applicant.page.locator(f"#groups li[data-group='{visible}'] .my-state")
+    assert await mark.inner_text() == "заявка отправлена"
+    async with applicant.page.expect_navigation():
+        await applicant.page.locator("#groups").get_by_role("link", name=open_title).click()
     await applicant.submit("Отозвать заявку", "withdrawn")
     assert applicant.page.url.endswith(f"/groups/{visible}") and "Заявка отозвана" in await applicant.text()
     assert await applicant.page.locator("#join-form").is_visible()
     assert await applicant.page.locator("#my-state").count() == 0
     await settle_views(web)
+    await applicant.open("/groups")
+    assert await mark.count() == 0, "no longer marked in the list"
     async with Visitor(web) as coordinator:
         await coordinator.sign_in(coordinator_email)
         r = await coordinator.get(f"/groups/{visible}/requests")
@@ -241,15 +265,22 @@ async def test_a_coordinator_makes_a_group_invitation_only_invites_a_colleague_a
         await settle_views(web)
         r = await invitee.get(page)
         assert "Вас пригласили в группу" in r.text and "Принять приглашение" in r.text
+        assert f'action="{page}/decline"' in r.text and 'name="state"' not in r.text
+        assert listed_mark(await invitee.get("/groups"), group_id) == "вас пригласили"
         r = await invitee.post(f"{page}/accept", {})
         assert r.status_code == 303
         r = await invitee.get(page)
         assert "Вы вступили в группу" in r.text and "Вы участник этой группы" in r.text
-        # "decline" from a page read before accepting (another tab) does not take the member out
-        r = await invitee.post(f"{page}/leave", {"state": "invited"})
-        assert r.status_code == 303 and r.headers["location"] == page
-        r = await invitee.get(page)
-        assert "Вы уже участник группы" in r.text and "Вы участник этой группы" in r.text
+        await settle_views(web)
+        assert listed_mark(await invitee.get("/groups"), group_id) == "вы участник"
+        # "decline" from a page read before accepting (another tab) does not take the member out; nor does
+        # withdrawing a request, nor a page from before these had forms of their own (``state`` to leave)
+        for stale, form in (("decline", {}), ("withdraw", {}), ("leave", {"state": "invited"}),
+                            ("leave", {"state": "requested"})):
+            r = await invitee.post(f"{page}/{stale}", form)
+            assert r.status_code == 303 and r.headers["location"] == page, (stale, form)
+            r = await invitee.get(page)
+            assert "Вы уже участник группы" in r.text and "Вы участник этой группы" in r.text, (stale, form)
         r = await invitee.post(f"{page}/leave", {})
         assert r.status_code == 303 and r.headers["location"] == "/groups"
         assert "Вы вышли из группы" in (await invitee.get("/groups")).text

@@ -37,5 +37,8 @@ def test_composed_codes_exist_for_every_status_role_and_decision():
         assert f"role_{role}" in TEXTS
     for decision in ("grant", "request_changes", "decline", "revoke"):
         assert f"decision_{decision}" in TEXTS and f"decided_{decision}" in TEXTS
+    from services.web.group_pages import ENDING, MY_STATE_MARKS
+
+    assert set(MY_STATE_MARKS.values()) | {done for _, done in ENDING.values()} <= set(TEXTS)
     assert text("queue_total", "en", n=3) == "Waiting for a decision: 3"
     assert text("no-such-code", "ru") == "no-such-code"
