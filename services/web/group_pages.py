@@ -10,6 +10,7 @@ page only leaves out the buttons that would certainly be refused.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -37,6 +38,8 @@ ENDING = {"requested": ("requests/mine/withdraw", "request_withdrawn"),
           "invited": ("invitations/decline", "invitation_declined")}
 #: how the directory marks a group by where the caller stands in it
 MY_STATE_MARKS = {"member": "you_are_member", "requested": "you_requested", "invited": "you_are_invited"}
+#: past calls one page lists, newest first (the API gives up to 200 at once and no cursor)
+PAST_CALLS = 50
 
 
 def _managing(ctx: Ctx, group: dict) -> bool:
@@ -189,13 +192,20 @@ async def map_picture(ctx: Page) -> Response:
 
 
 async def _group_page(ctx: Ctx, group_id: str, status: int = 200, error: str | None = None,
-                      **extra: Any) -> Response:
+                      managers_only: bool = False, **extra: Any) -> Response:
+    """The group's page; ``managers_only``: a form only its coordinators and the moderators have was refused
+    before it reached the API, and anyone else gets the page that says no (a forged form learns nothing)."""
     answer = await ctx.api("GET", f"/v1/groups/{group_id}")
     if not answer.ok:
         return _refused(ctx, answer)
     group = answer.body
     managing = _managing(ctx, group)
+    if managers_only and not managing:
+        return ctx.refuse(403, ctx.t("forbidden_title"), ctx.t("forbidden_text"))
     active = group["status"] == "active"
+    coordinators = {c["member_id"] for c in group.get("coordinators") or ()}
+    for person in group.get("members") or ():
+        person["coordinates"] = person["member_id"] in coordinators
     requests = None
     if managing and active:
         pending = await ctx.api("GET", f"/v1/groups/{group_id}/requests")
@@ -225,7 +235,8 @@ async def _group_page(ctx: Ctx, group_id: str, status: int = 200, error: str | N
         call_values=extra.pop("call_values", {"topic": "", "starts_at": "", "duration_minutes": "60"}),
         call_errors=extra.pop("call_errors", {}), decision_reasons=extra.pop("decision_reasons", {}),
         join_message=extra.pop("join_message", ""), archive_error=extra.pop("archive_error", None),
-        settings_error=extra.pop("settings_error", None))
+        settings_error=extra.pop("settings_error", None), remove_errors=extra.pop("remove_errors", {}),
+        remove_reasons=extra.pop("remove_reasons", {}))
 
 
 async def _after(ctx: Ctx, answer: Answer, group_id: str, done: str, to: str | None = None,
@@ -385,6 +396,70 @@ async def cancel_call(ctx: Form, group_id: str = ID(), call_id: str = ID()) -> R
         return back
     answer = await ctx.api("DELETE", f"/v1/groups/{group_id}/calls/{call_id}")
     return await _after(ctx, answer, group_id, "call_cancelled")
+
+
+@router.post("/groups/{group_id}/members/{member_id}/remove")
+async def remove_member(ctx: Form, group_id: str = ID(), member_id: str = ID()) -> Response:
+    """A coordinator or a moderator takes a member out: with a reason, and ticked to confirm (a click on the
+    wrong name removes no one)."""
+    if (back := _sign_in_first(ctx)) is not None:
+        return back
+    reason = _text(ctx, "reason", 5000)
+    errors = {}
+    if not reason:
+        errors["reason"] = ctx.t("remove_reason_missing")
+    if ctx.form.get("confirm") != "yes":
+        errors["confirm"] = ctx.t("remove_unconfirmed")
+    if errors:
+        return await _group_page(ctx, group_id, 422, ctx.t("fix_errors"), managers_only=True,
+                                 remove_errors={member_id: errors}, remove_reasons={member_id: reason})
+    answer = await ctx.api("DELETE", f"/v1/groups/{group_id}/members/{member_id}", params={"reason": reason})
+    if answer.status in (401, 403, 404):
+        return _refused(ctx, answer)
+    if answer.status == 422:  # the reason as the API reads it (too long, say): said next to it
+        said = answer.field_errors().get("reason") or answer.title or ctx.t("remove_reason_missing")
+        return await _group_page(ctx, group_id, 422, ctx.t("fix_errors"), remove_errors={member_id: {"reason": said}},
+                                 remove_reasons={member_id: reason})
+    return await _after(ctx, answer, group_id, "member_removed", remove_reasons={member_id: reason})
+
+
+async def _coordinator(ctx: Ctx, group_id: str, member_id: str, appoint: bool) -> Response:
+    """A moderator appoints a member of the group its coordinator, or takes that away (the API checks who)."""
+    answer = await ctx.api("PUT" if appoint else "DELETE", f"/v1/groups/{group_id}/coordinators/{member_id}")
+    if answer.status in (401, 403, 404):
+        return _refused(ctx, answer)
+    return await _after(ctx, answer, group_id, "coordinator_appointed" if appoint else "coordinator_dismissed")
+
+
+@router.post("/groups/{group_id}/coordinators/{member_id}/appoint")
+async def appoint_coordinator(ctx: Form, group_id: str = ID(), member_id: str = ID()) -> Response:
+    if (back := _sign_in_first(ctx)) is not None:
+        return back
+    return await _coordinator(ctx, group_id, member_id, appoint=True)
+
+
+@router.post("/groups/{group_id}/coordinators/{member_id}/dismiss")
+async def dismiss_coordinator(ctx: Form, group_id: str = ID(), member_id: str = ID()) -> Response:
+    if (back := _sign_in_first(ctx)) is not None:
+        return back
+    return await _coordinator(ctx, group_id, member_id, appoint=False)
+
+
+@router.get("/groups/{group_id}/calls/past")
+async def past_calls_page(ctx: Page, group_id: str = ID()) -> Response:
+    """The group's calls that are over, newest first, for those who may read its content."""
+    if (back := _sign_in_first(ctx)) is not None:
+        return back
+    group, calls = await asyncio.gather(
+        ctx.api("GET", f"/v1/groups/{group_id}"),
+        ctx.api("GET", f"/v1/groups/{group_id}/calls", params={"past": "true", "limit": str(PAST_CALLS)}))
+    if not group.ok:
+        return _refused(ctx, group)
+    if not calls.ok:
+        return _refused(ctx, calls)
+    items = sorted(calls.body["items"], key=lambda c: datetime.fromisoformat(str(c["starts_at"])), reverse=True)
+    return ctx.render("group_calls_past.html", group=group.body, items=items,
+                      more=PAST_CALLS if len(items) >= PAST_CALLS else None)
 
 
 # ------------------------------------------------------------------ join requests

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from libs.contracts.subjects import event_subject
 from tests.e2e.helpers import log_position
 from tests.e2e.journey import admin_token, invite, login, register
 from tests.platform_harness import Platform
@@ -371,6 +372,124 @@ async def test_members_schedule_calls_in_their_room_and_outsiders_see_neither(pe
     await coordinator.submit("Отменить — Разбор кейсов адаптации", "call-cancelled")
     assert "Созвон отменён" in await coordinator.text()
     assert await coordinator.page.locator("#call-list").count() == 0
+
+
+async def group_position(web: Platform, group_id: str) -> int:
+    """The last event of this group in the log: unchanged, nothing was done to it."""
+    return await web.services["groups"].events.last_seq_of(event_subject("groups", "working_group", group_id))
+
+
+async def test_a_coordinator_removes_a_member_only_with_a_reason_and_ticked_and_the_member_sees_no_more(people, web):
+    coordinator_name, member_name = surname(), surname()
+    coordinator_id, coordinator_email = await colleague(web, coordinator_name)
+    member_id, member_email = await colleague(web, member_name)
+    group_id = await a_group(web, coordinator_email, f"Исключение {coordinator_name}", content="members",
+                             joining="open")
+    async with web.client(await token_of(web, member_email)) as c:
+        assert (await c.post(f"/v1/groups/{group_id}/join", json={})).status_code == 200
+    await settle_views(web)
+    coordinator = await people("remover", width=360, height=800)
+    await sign_in(coordinator, coordinator_email)
+    await coordinator.open(f"/groups/{group_id}", "members")
+    page = coordinator.page
+    mine = page.locator(f"#group-members li[data-member='{coordinator_id}']")
+    assert "координатор группы" in await mine.inner_text()
+    assert await mine.locator("details, form").count() == 0, "no control to remove oneself"
+    theirs = page.locator(f"#group-members li[data-member='{member_id}']")
+    assert await theirs.locator(".coordinator-mark").count() == 0
+    assert await theirs.locator("form[action$='/appoint']").count() == 0, "appointing is the moderators'"
+    await theirs.locator("summary").click()
+
+    # ticked but without a reason: said next to the reason, and the member stays
+    before = await group_position(web, group_id)
+    await theirs.get_by_label(f"Да, исключить из группы: Зинаида {member_name}").check()
+    await coordinator.submit(f"Исключить — Зинаида {member_name}", "remove-no-reason")
+    reason = theirs.get_by_label("Причина исключения")
+    assert await reason.get_attribute("aria-invalid") == "true"
+    assert await page.locator(f"#e-remove-reason-{member_id}").inner_text() == "Укажите причину исключения."
+    assert await page.evaluate("document.activeElement.id") == f"remove-reason-{member_id}"
+    assert await group_position(web, group_id) == before, "nothing was done"
+
+    # with a reason but not ticked: asked to confirm, the reason kept; then ticked, the member is out
+    await reason.fill("Не появляется на встречах\nтри месяца")
+    await coordinator.submit(f"Исключить — Зинаида {member_name}", "remove-unconfirmed")
+    assert "Подтвердите исключение" in await theirs.inner_text()
+    assert await reason.input_value() == "Не появляется на встречах\nтри месяца"
+    assert await group_position(web, group_id) == before
+    await theirs.get_by_label(f"Да, исключить из группы: Зинаида {member_name}").check()
+    await coordinator.submit(f"Исключить — Зинаида {member_name}", "removed")
+    assert "Участник исключён из группы" in await coordinator.text()
+    assert await theirs.count() == 0
+    await settle_views(web)
+
+    # the member is outside now: no member list, no room, no calls
+    async with Visitor(web) as former:
+        await former.sign_in(member_email)
+        r = await former.get(f"/groups/{group_id}")
+        assert r.status_code == 200 and 'id="members-hidden"' in r.text and 'id="calls-hidden"' in r.text
+        assert 'id="group-members"' not in r.text and 'id="room-link"' not in r.text
+        assert 'id="past-calls-link"' not in r.text
+        assert (await former.get(f"/groups/{group_id}/calls/past")).status_code == 403
+
+
+async def test_a_moderator_appoints_a_coordinator_and_a_member_can_neither_see_nor_forge_it(web):
+    coordinator_name, member_name = surname(), surname()
+    coordinator_id, coordinator_email = await colleague(web, coordinator_name)
+    member_id, member_email = await colleague(web, member_name)
+    _, moderator_email = await a_moderator(web)
+    group_id = await a_group(web, coordinator_email, f"Назначения {coordinator_name}", content="members",
+                             joining="open")
+    async with web.client(await token_of(web, member_email)) as c:
+        assert (await c.post(f"/v1/groups/{group_id}/join", json={})).status_code == 200
+    async with web.client(await token_of(web, coordinator_email)) as c:
+        starts = _tomorrow_evening(web).isoformat()
+        r = await c.post(f"/v1/groups/{group_id}/calls", json={"topic": "Будущий созвон", "starts_at": starts})
+        assert r.status_code == 201, r.text
+    await settle_views(web)
+    page = f"/groups/{group_id}"
+    async with Visitor(web) as member, Visitor(web) as moderator:
+        await member.sign_in(member_email)
+        await moderator.sign_in(moderator_email)
+
+        # a plain member: the marks, no controls; forged forms get the page that says no and change nothing
+        r = await member.get(page)
+        assert r.status_code == 200 and "координатор группы" in r.text
+        assert "/remove" not in r.text and "/appoint" not in r.text and "/dismiss" not in r.text
+        assert 'id="requests-link"' not in r.text
+        before = await group_position(web, group_id)
+        for path, form in ((f"members/{coordinator_id}/remove", {"reason": "Захват группы", "confirm": "yes"}),
+                           (f"members/{coordinator_id}/remove", {}),
+                           (f"coordinators/{member_id}/appoint", {}),
+                           (f"coordinators/{coordinator_id}/dismiss", {})):
+            r = await member.post(f"{page}/{path}", form)
+            assert r.status_code == 403 and "Нет доступа" in r.text, (path, form, r.status_code)
+        assert await group_position(web, group_id) == before, "a forged form changed nothing"
+
+        # the moderator appoints the member, who then runs the group: the requests link is theirs
+        r = await moderator.get(page)
+        assert f'action="{page}/coordinators/{member_id}/appoint"' in r.text
+        assert f'action="{page}/coordinators/{coordinator_id}/dismiss"' in r.text
+        r = await moderator.post(f"{page}/coordinators/{member_id}/appoint", {})
+        assert r.status_code == 303 and r.headers["location"] == page
+        assert "Участник назначен координатором группы" in (await moderator.get(page)).text
+        await settle_views(web)
+        r = await member.get(page)
+        assert 'id="requests-link"' in r.text and "Вы координатор этой группы" in r.text
+        assert f'action="{page}/members/{coordinator_id}/remove"' in r.text
+        assert f'action="{page}/members/{member_id}/remove"' not in r.text, "never oneself"
+        assert "/appoint" not in r.text and "/dismiss" not in r.text, "appointing is the moderators'"
+        r = await moderator.post(f"{page}/coordinators/{member_id}/dismiss", {})
+        assert r.status_code == 303
+        await settle_views(web)
+        assert 'id="requests-link"' not in (await member.get(page)).text
+
+        # past calls: none yet, and the call still ahead is not among them
+        r = await member.get(page)
+        assert f'href="{page}/calls/past"' in r.text and "Будущий созвон" in r.text
+        r = await member.get(f"{page}/calls/past")
+        assert r.status_code == 200 and "Прошедших созвонов нет" in r.text and "Будущий созвон" not in r.text
+        await member.get(f"/lang/en?next={page}/calls/past")
+        assert "No calls have taken place yet" in (await member.get(f"{page}/calls/past")).text
 
 
 async def test_the_map_shows_a_picture_that_loads_and_the_same_as_a_list(people, web):
