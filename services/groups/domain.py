@@ -391,6 +391,7 @@ def _leave(cmd: LeaveGroup, state: WorkingGroup) -> list[Event]:
     if cmd.reason == "removed":
         if not _can_manage(cmd.actor, state):
             raise Forbidden("coordinator_only")
+        _active(state, g)  # an archive is read-only; its members may still leave it themselves
         if not cmd.note.strip():
             raise Invalid("reason_required")
     elif cmd.reason == "left" and cmd.actor.id != m:

@@ -206,3 +206,13 @@ def test_withdrawing_a_request_or_declining_an_invitation_never_ends_a_membershi
     inside = MemberJoinedWorkingGroup(group_id=G, member_id=OUTSIDER.id, via="request")
     given(WORKING_GROUP, *active(), asked, inside).when(withdraw).then()
     given(WORKING_GROUP, *active(), invited, inside).when(decline).then()
+
+
+def test_nobody_is_removed_from_an_archive_but_its_members_may_leave_it():
+    archived = [*active(), WorkingGroupArchived(group_id=G, archived_by=PROPOSER.id)]
+    given(WORKING_GROUP, *archived).when(d.LeaveGroup(PROPOSER, G, MEMBER.id, "removed", "спам")).refused(
+        Conflict, "group_archived")
+    given(WORKING_GROUP, *archived).when(d.LeaveGroup(MEMBER, G, MEMBER.id, "left")).then(
+        MemberLeftWorkingGroup(group_id=G, member_id=MEMBER.id, reason="left", by=MEMBER.id))
+    given(WORKING_GROUP, *archived).when(d.LeaveGroup(SYSTEM_ACTOR, G, MEMBER.id, "main_access_lost")).then(
+        MemberLeftWorkingGroup(group_id=G, member_id=MEMBER.id, reason="main_access_lost", by="system"))
