@@ -531,7 +531,10 @@ class GroupSummary(Contract):
 
 
 class GroupList(Contract):
+    """One's own groups first (member, asked, invited), then the newest; ``total``: how many match."""
+
     items: tuple[GroupSummary, ...]
+    total: int = 0
 
 
 class GroupPage(Contract):

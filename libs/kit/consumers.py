@@ -79,6 +79,9 @@ class Consumer:
     #: the shape of a projection's documents: raised when a new release writes them differently, so
     #: that the read models an earlier one wrote are rebuilt from the log (``Runner._resume``)
     version: int = 1
+    #: a policy's store writes are applied atomically with its checkpoint (a store transaction around
+    #: it); False for a policy that writes only to the log and waits for projections (``Service.policy``)
+    atomic: bool = True
 
     def __post_init__(self) -> None:
         if len(self.subjects) != 1:
@@ -567,15 +570,15 @@ class Runner:
                 )
 
     async def _commit(self, items: list[tuple[object, Recorded]]) -> None:
-        if self.c.kind == "projection":
+        if self.c.kind == "projection" or self.c.atomic:
             async with self._store.batch():
                 for msg, rec in items:
                     await self._handle(msg, rec)
                 await self._store.set_checkpoint(self.checkpoint_name, items[-1][1].seq, self.fence)
         else:
-            # a policy writes to the log, not to the read models: it reacts outside the store's transaction,
-            # so that it may read the projections — and wait for them, which write in transactions of their
-            # own (held open around a policy's wait, the store would keep them out until it timed out)
+            # a policy whose only effects are appends to the log (idempotent by their event ids) reacts
+            # outside the store's transaction, so that it may wait for a projection: held open around
+            # that wait, the transaction would keep the projection out until the wait timed out
             for msg, rec in items:
                 await self._handle(msg, rec)
             await self._store.set_checkpoint(self.checkpoint_name, items[-1][1].seq, self.fence)

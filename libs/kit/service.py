@@ -160,9 +160,12 @@ class Service:
 
         return register
 
-    def policy(self, name: str, subjects: list[str]):
+    def policy(self, name: str, subjects: list[str], *, waits_for_views: bool = False):
+        """``waits_for_views``: the policy only appends to the log and waits for this service's projections
+        (``Runner.wait_caught_up``) before it reads them; it then runs outside the store's transaction,
+        which would keep those projections from writing while it waits."""
         def register(fn):
-            self._consumers.append(Consumer(name, subjects, fn, "policy", [], 64))
+            self._consumers.append(Consumer(name, subjects, fn, "policy", [], 64, atomic=not waits_for_views))
             return fn
 
         return register

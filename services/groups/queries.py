@@ -163,8 +163,8 @@ def register_queries(svc: Service, settings: Settings) -> None:  # noqa: C901 â€
         mine = {r["group_id"] for r in await svc.store.find(MEMBERS, {"member_id": me})}
         waiting = {r["group_id"]: state for state, coll in (("requested", REQUESTS), ("invited", INVITATIONS))
                    for r in await svc.store.find(coll, {"member_id": me})}
-        items = []
-        for doc in await svc.store.find(GROUPS, where, sort=[("created_at", 1)], limit=MAX_WORKING_GROUPS):
+        shown = []
+        for doc in await svc.store.find(GROUPS, where, sort=[("created_at", -1)], limit=MAX_WORKING_GROUPS):
             status = doc["status"]
             member = doc["group_id"] in mine
             if q.status and status != q.status or not q.status and status in ("proposed", "declined"):
@@ -175,14 +175,15 @@ def register_queries(svc: Service, settings: Settings) -> None:  # noqa: C901 â€
             # an archive is out of search: its members find it in their list, not by a word
             if wanted and (status == "archived" or not matches(wanted, doc.get("words"))):
                 continue
-            items.append(c.GroupSummary(
-                group_id=doc["group_id"], title=doc["title"], group_type=doc["group_type"], status=status,
-                settings=c.GroupSettings(**doc["settings"]), is_member=member,
-                my_state="member" if member else waiting.get(doc["group_id"], "none"),  # type: ignore[arg-type]
-                members=await svc.store.count(MEMBERS, {"group_id": doc["group_id"]})))
-            if len(items) >= q.limit:
-                break
-        return c.GroupList(items=tuple(items))
+            shown.append((doc, "member" if member else waiting.get(doc["group_id"], "none")))
+        # one's own groups (and those one is invited to or asked to join) first, then the newest: a
+        # community with more groups than a page still finds its own at the top
+        shown.sort(key=lambda pair: pair[1] == "none")
+        items = [c.GroupSummary(
+            group_id=doc["group_id"], title=doc["title"], group_type=doc["group_type"], status=doc["status"],
+            settings=c.GroupSettings(**doc["settings"]), is_member=state == "member", my_state=state,  # type: ignore[arg-type]
+            members=await svc.store.count(MEMBERS, {"group_id": doc["group_id"]})) for doc, state in shown[:q.limit]]
+        return c.GroupList(items=tuple(items), total=len(shown))
 
     @svc.query(c.GetWorkingGroup, reads=["groups", "directory"])
     async def get_working_group(q: c.GetWorkingGroup, ctx: Context) -> c.GroupPage:

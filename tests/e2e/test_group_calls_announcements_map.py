@@ -387,3 +387,17 @@ async def test_a_stale_withdrawal_or_decline_leaves_a_new_member_in_the_group(pl
     assert listed[hidden] == "invited"
     assert (await ok(platform, outsider, "POST", f"/v1/groups/{hidden}/invitations/decline"))["state"] == "none"
     assert hidden not in [g["group_id"] for g in (await ok(platform, outsider, "GET", "/v1/groups"))["items"]]
+
+
+async def test_ones_own_groups_come_first_however_many_there_are(platform, people):
+    outsider_id, outsider = people["outsider"]
+    mine = await approved_group(platform, people, joining="invitation")
+    await ok(platform, people["proposer"][1], "POST", f"/v1/groups/{mine}/invitations", {"member_id": outsider_id})
+    for _ in range(2):
+        await approved_group(platform, people)  # newer, and not theirs
+    listed = await ok(platform, outsider, "GET", "/v1/groups?limit=1")
+    assert [(g["group_id"], g["my_state"]) for g in listed["items"]] == [(mine, "invited")]
+    assert listed["total"] >= 3
+    newest = await ok(platform, people["member"][1], "GET", "/v1/groups?limit=500")
+    others = [g for g in newest["items"] if g["my_state"] == "none"]
+    assert len(others) >= 2 and others[0]["group_id"] != mine

@@ -275,3 +275,38 @@ async def test_a_projection_of_a_new_version_rebuilds_its_read_models_once(nats_
     assert await run(1) == {"a": 1, "b": 1} and applied == [1, 1]  # same version: nothing again
     assert await run(2) == {"a": 2, "b": 2} and applied == [1, 1, 2, 2]
     assert await run(2) == {"a": 2, "b": 2} and applied == [1, 1, 2, 2]
+
+
+@pytest.mark.parametrize("waits_for_views", [True, False])
+async def test_a_policy_that_waits_for_views_sees_them_catch_up(nats_server, waits_for_views):
+    """A policy that reads a projection after waiting for it (groups: who is in Main) must not hold the
+    store's transaction while it waits: the projection could not write, and every wait would time out.
+    The atomic default (a policy's own store writes with its checkpoint) shows the difference."""
+    name = f"probe{uuid.uuid4().hex[:8]}"
+    svc = Service(name, KitSettings(nats_url=nats_server.url, docstore_url="sqlite://:memory:",
+                                    retry_max_backoff_s=0.2, consistency_wait_s=1.0, log_level="ERROR"))
+    waited: list[bool] = []  # the first wait's outcome (a policy that failed is tried again)
+
+    async def when_thing_happened_keep_it(rec, view):
+        await view.put("things", rec.event.member_id, {"member_id": rec.event.member_id})
+
+    async def when_thing_happened_look_at_it(rec):
+        if rec.event.member_id != "a1":
+            return
+        # as a policy does: append (here: the next thing), then wait until the view has applied it
+        stream = await svc.events.load(f"hr.evt.{name}.thing.a2")
+        seq = await svc.events.append(stream, [RulesAcknowledged(member_id="a2")], Meta("test", str(uuid.uuid4())),
+                                      [uuid.uuid5(rec.envelope.event_id, "a2")])
+        view = next(r for r in svc.runners if r.c.name == "things")
+        waited.append(await view.wait_caught_up(seq, 1.0))
+
+    svc.projection("things", [f"hr.evt.{name}.thing.*"], ["things"])(when_thing_happened_keep_it)
+    svc.policy("looks", [f"hr.evt.{name}.thing.*"], waits_for_views=waits_for_views)(when_thing_happened_look_at_it)
+    await svc.start()
+    try:
+        await append_all(svc, name, ["a1"])
+        await wait_for(lambda: len(waited) >= 1)
+        # waiting outside the transaction, the view gets there; inside it, it cannot
+        assert waited[0] is waits_for_views
+    finally:
+        await svc.stop()
