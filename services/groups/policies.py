@@ -122,7 +122,9 @@ def register_policies(svc: Service) -> None:
             announcement_id, "working_group_opened", e.group_id, {"title": state.title}), _meta(rec),
             _ids(rec, "announce"))
 
-    @svc.policy("erased_authors", [events_of("onboarding", "member")])
+    # only appends, and may wait a moment for the shred: outside the store's transaction, so the
+    # projections go on writing meanwhile
+    @svc.policy("erased_authors", [events_of("onboarding", "member")], waits_for_views=True)
     async def when_member_erased_forget_their_words(rec: Recorded) -> None:
         """What an erased member wrote leaves groups' read models: the log holds it sealed with a key
         that is gone. Appended only once the key is shredded, so nothing read after it opens."""
