@@ -36,9 +36,9 @@ from services.groups.projections import INVITATIONS, MEMBERS, REQUESTS
 GROUPS_VIEW = "groups"
 
 
-class ViewBehind(RuntimeError):
-    """The read model a policy decides on has not caught up with the event yet: a passing cause,
-    retried (never skipped) until it has."""
+class NotYet(RuntimeError):
+    """What a policy waits for (its read model to reach the event, an erased member's key to be gone) has
+    not happened yet: a passing cause, retried (never skipped) until it has."""
 
 
 def _ids(rec: Recorded, step: str):
@@ -77,17 +77,18 @@ def register_policies(svc: Service) -> None:
         for runner in svc.runners:
             if runner.c.kind == "projection" and runner.c.name == GROUPS_VIEW:
                 if not await runner.wait_caught_up(rec.seq, svc.settings.consistency_wait_s):
-                    raise ViewBehind(f"the {GROUPS_VIEW} read model has not reached {rec.seq} yet")
+                    raise NotYet(f"the {GROUPS_VIEW} read model has not reached {rec.seq} yet")
 
-    async def out_of_working_groups(rec: Recorded, member_id: str, only: str | None = None) -> None:
-        """Out of every working group (or of ``only``), and out of their queues."""
+    async def groups_of(member_id: str) -> list[str]:
+        """Every working group the member is in, has asked to join or is invited to."""
         group_ids: set[str] = set()
         for collection in (MEMBERS, REQUESTS, INVITATIONS):
             group_ids |= {row["group_id"] for row in await svc.store.find(collection, {"member_id": member_id})}
-        group_ids -= {INTRODUCTION, MAIN}
-        for group_id in sorted(group_ids):
-            if only is not None and group_id != only:
-                continue
+        return sorted(group_ids - {INTRODUCTION, MAIN})
+
+    async def out_of_working_groups(rec: Recorded, member_id: str, group_ids: list[str]) -> None:
+        """Out of these groups and of their queues (a group they are in neither changes nothing)."""
+        for group_id in group_ids:
             await svc.decide(WORKING_GROUP, group_id, LeaveGroup(SYSTEM_ACTOR, group_id, member_id, "main_access_lost"),
                              _meta(rec), _ids(rec, f"leave:{group_id}"))
 
@@ -102,11 +103,11 @@ def register_policies(svc: Service) -> None:
         match e:
             case MemberLeftGroup() if e.group_id == MAIN:
                 await view_at(rec)
-                await out_of_working_groups(rec, e.member_id)
+                await out_of_working_groups(rec, e.member_id, await groups_of(e.member_id))
             case c.MemberJoinedWorkingGroup() | c.JoinRequested() | c.MemberInvitedToGroup():
                 await view_at(rec)
                 if await svc.store.get(MEMBERS, membership_id(MAIN, e.member_id)) is None:
-                    await out_of_working_groups(rec, e.member_id, only=e.group_id)
+                    await out_of_working_groups(rec, e.member_id, [e.group_id])
 
     @svc.policy("main_announcements", [events_of("groups", "working_group")])
     async def when_working_group_opened_announce_it_in_main(rec: Recorded) -> None:
@@ -136,7 +137,7 @@ def register_policies(svc: Service) -> None:
         deadline = loop.time() + svc.settings.consistency_wait_s
         while not await svc.vault.is_shredded(e.member_id):
             if loop.time() > deadline:
-                raise ViewBehind(f"the key of {e.member_id} is not shredded yet")
+                raise NotYet(f"the key of {e.member_id} is not shredded yet")
             await asyncio.sleep(0.05)
         await svc.decide(AUTHOR, e.member_id, ForgetAuthor(e.member_id), _meta(rec), _ids(rec, "forget"))
 

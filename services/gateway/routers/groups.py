@@ -76,8 +76,7 @@ async def group_map(bus: AuthBus, accept_language: Annotated[str | None, Header(
             responses={200: {"content": {"image/svg+xml": {}}}})
 async def group_map_svg(bus: AuthBus, accept_language: Annotated[str | None, Header()] = None):
     drawn = await bus.query(SERVICE, c.DrawGroupMap(lang=language(accept_language)))
-    return Response(drawn["svg"] if isinstance(drawn, dict) else drawn.svg, media_type="image/svg+xml",
-                    headers=SVG_HEADERS)
+    return Response(drawn["svg"], media_type="image/svg+xml", headers=SVG_HEADERS)
 
 
 @router.get("/{group_id}", response_model=c.GetWorkingGroup.reply_model,
