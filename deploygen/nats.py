@@ -19,6 +19,9 @@ from pathlib import Path
 from libs.contracts.subjects import (
     DEADLETTER_STREAM,
     EVENTS_STREAM,
+    NOTIFY_ROOT,
+    NOTIFY_STREAM,
+    NOTIFY_WAKE_ROOT,
     PII_KEYS_ROOT,
     PII_KEYS_STREAM,
     PII_SHREDDED_SUBJECT,
@@ -65,6 +68,14 @@ def service_permissions(svc) -> dict[str, list[str]]:
             f"{API}.STREAM.MSG.DELETE.{PII_KEYS_STREAM}", # erase: delete with erase
             PII_SHREDDED_SUBJECT,
         ]
+    if svc.tells_members:
+        publish += [
+            f"{NOTIFY_ROOT}.>",                           # items on members' streams
+            f"{NOTIFY_WAKE_ROOT}.>",                      # ...and the nudge after each
+            f"{API}.STREAM.INFO.{NOTIFY_STREAM}",
+            f"{API}.DIRECT.GET.{NOTIFY_STREAM}",          # a member's stream read for the gateway's SSE
+            f"{API}.STREAM.PURGE.{NOTIFY_STREAM}",        # an erased member's stream
+        ]
     for c in sorted(svc.consumers, key=lambda c: c.name):
         durable = f"{name}_{c.name}"
         publish += [
@@ -90,8 +101,9 @@ def users() -> list[tuple[str, str, dict[str, list[str]], bool, str]]:
     """(user, password variable, permissions, allow_responses, what it is)."""
     out = [("gateway", "NATS_GATEWAY_PASSWORD", {
         "publish": ["hr.cmd.>", "hr.qry.>", "hr.ctl.*.status"],
-        "subscribe": [f"{inbox_prefix('gateway')}.>"],
-    }, False, "the HTTP edge: the only sender of commands and queries; asks services for /readyz. No JetStream.")]
+        "subscribe": [f"{inbox_prefix('gateway')}.>", f"{NOTIFY_WAKE_ROOT}.>"],
+    }, False, "the HTTP edge: the only sender of commands and queries; asks services for /readyz; hears the "
+              "nudges of members' streams (nothing in them). No JetStream.")]
     for name, build in sorted(bootstraps().items()):
         svc = build()
         out.append((name, f"NATS_{name.upper()}_PASSWORD", service_permissions(svc), True,

@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AwareDatetime, Field, StringConstraints
 
 from libs.contracts.base import Command, Contract, Event, Query, ServiceContracts
+from libs.contracts.chat import CHAT_COMMANDS, CHAT_EVENTS, CHAT_QUERIES, CHAT_REPLIES
 from libs.contracts.types import MULTI_LINE, ONE_LINE, Id
 
 SERVICE = "groups"
@@ -630,10 +631,10 @@ WORKING_REPLIES = (GroupSettings, WorkingGroupReply, MembershipReply, Coordinato
                    GroupCalls, AnnouncementView, AnnouncementList, MapCoordinator, MapGroup, MapType, GroupMap,
                    GroupMapSvg)
 
-#: the service's whole part, base and working groups (docgen reads these names)
-EVENTS = (*BASE_EVENTS, *WORKING_GROUP_EVENTS, *ANNOUNCEMENT_EVENTS, AuthorErased)
-COMMANDS = WORKING_COMMANDS
-QUERIES = (*BASE_QUERIES, *WORKING_QUERIES)
-REPLIES = (*BASE_REPLIES, *WORKING_REPLIES)
+#: the service's whole part, base and working groups and their chat (docgen reads these names)
+EVENTS = (*BASE_EVENTS, *WORKING_GROUP_EVENTS, *ANNOUNCEMENT_EVENTS, AuthorErased, *CHAT_EVENTS)
+COMMANDS = (*WORKING_COMMANDS, *CHAT_COMMANDS)
+QUERIES = (*BASE_QUERIES, *WORKING_QUERIES, *CHAT_QUERIES)
+REPLIES = (*BASE_REPLIES, *WORKING_REPLIES, *CHAT_REPLIES)
 
 CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES)

@@ -18,6 +18,11 @@ PII_KEYS_STREAM = "HR_PII_KEYS"
 PII_KEYS_ROOT = "hr.pii.key"
 #: broadcast after a key is shredded: every process drops it from its cache
 PII_SHREDDED_SUBJECT = "hr.pii.shredded"
+#: each member's live stream (chat, and later every notification): one subject per member
+NOTIFY_STREAM = "HR_NOTIFY"
+NOTIFY_ROOT = "hr.ntf"
+#: a core-NATS nudge after an item is stored on a member's stream: whoever serves that stream reads on
+NOTIFY_WAKE_ROOT = "hr.ntfw"
 #: the key-value bucket of earlier versions (deny_delete: its bytes could not be erased); migrated by provisioning
 LEGACY_PII_KEYS_BUCKET = "hr_pii_keys"
 
@@ -66,6 +71,14 @@ def deadletter_subject(service: str, consumer: str) -> str:
 
 def pii_key_subject(data_subject: str) -> str:
     return f"{PII_KEYS_ROOT}.{token(data_subject)}"
+
+
+def notify_subject(member_id: str) -> str:
+    return f"{NOTIFY_ROOT}.{token(member_id)}"
+
+
+def notify_wake_subject(member_id: str) -> str:
+    return f"{NOTIFY_WAKE_ROOT}.{token(member_id)}"
 
 
 def inbox_prefix(client: str) -> str:

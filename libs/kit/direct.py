@@ -57,8 +57,10 @@ class DirectReader:
         self._replies[inbox] = on_reply
         return inbox
 
-    async def batch(self, stream: str, subject: str, start: int = 1, batch: int = 1000) -> list[RawMsg]:
-        """Every message of ``subject`` (a filter; wildcards allowed) from sequence ``start`` on."""
+    async def batch(self, stream: str, subject: str, start: int = 1, batch: int = 1000,
+                    limit: int | None = None) -> list[RawMsg]:
+        """Every message of ``subject`` (a filter; wildcards allowed) from sequence ``start`` on (the first
+        ``limit`` of them, when given)."""
         out: list[RawMsg] = []
         while True:
             done: asyncio.Future = asyncio.get_running_loop().create_future()
@@ -87,8 +89,8 @@ class DirectReader:
                 ended = await asyncio.wait_for(done, self._timeout)
             finally:
                 self._replies.pop(inbox, None)
-            if ended or got < batch:
-                return out
+            if ended or got < batch or (limit is not None and len(out) >= limit):
+                return out[:limit] if limit is not None else out
             start = out[-1].seq + 1
 
     async def last(self, stream: str, subject: str) -> RawMsg | None:

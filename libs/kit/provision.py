@@ -32,6 +32,8 @@ from libs.contracts.subjects import (
     EVENTS_ROOT,
     EVENTS_STREAM,
     LEGACY_PII_KEYS_BUCKET,
+    NOTIFY_ROOT,
+    NOTIFY_STREAM,
     PII_KEYS_ROOT,
     PII_KEYS_STREAM,
     inbox_prefix,
@@ -111,6 +113,29 @@ def pii_keys_stream(replicas: int) -> StreamConfig:
     )
 
 
+#: how long a member's stream keeps what it told: a reader further behind reloads its page
+NOTIFY_MAX_AGE_S = 30 * DAY
+#: a redelivered event's items are recognised this long (a policy stalled longer may tell twice: the
+#: items carry the event's id, and the web client drops one it has shown)
+NOTIFY_DUPLICATE_WINDOW_S = 3600.0
+
+
+def notify_stream(replicas: int) -> StreamConfig:
+    """Members' live streams: one subject per member; limited by age; purged per member on erasure."""
+    return StreamConfig(
+        name=NOTIFY_STREAM,
+        subjects=[f"{NOTIFY_ROOT}.>"],
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        max_age=NOTIFY_MAX_AGE_S,
+        duplicate_window=NOTIFY_DUPLICATE_WINDOW_S,
+        allow_direct=True,
+        deny_delete=True,
+        deny_purge=False,
+        max_msg_size=MAX_STREAM_MSG_BYTES,
+    )
+
+
 async def ensure_stream(js, config: StreamConfig) -> str:
     """"created", or "ok" for a stream that was there (its configuration is applied again)."""
     try:
@@ -178,7 +203,8 @@ async def migrate_legacy_keys(nc, kek: bytes | None) -> int:
 async def provision(nc, *, replicas: int = 1, kek: bytes | None = None) -> dict[str, str]:
     js = nc.jetstream()
     report: dict[str, str] = {}
-    for config in (events_stream(replicas), deadletter_stream(replicas), pii_keys_stream(replicas)):
+    for config in (events_stream(replicas), deadletter_stream(replicas), pii_keys_stream(replicas),
+                   notify_stream(replicas)):
         report[str(config.name)] = await ensure_stream(js, config)
     for bucket in BUCKETS:
         report[bucket.name] = await ensure_bucket(js, bucket, replicas)

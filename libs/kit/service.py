@@ -103,6 +103,8 @@ class Service:
         self._timers: list[TimerSpec] = []
         self.tickers: list[Ticker] = []
         self.resolve_actor: Callable[[str], Awaitable[Actor | None]] | None = None
+        #: it writes to members' live streams (libs/kit/notify.py): the NATS permissions give it those
+        self.tells_members = False
         if not own_actors:
             self.resolve_actor = register_actors(self)
 

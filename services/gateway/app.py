@@ -28,6 +28,7 @@ from services.gateway.problems import Problem
 from services.gateway.routers import (
     announcements,
     auth,
+    chat,
     colleagues,
     docs,
     groups,
@@ -80,8 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json" if public_docs else None)
     app.state.settings = settings
     app.state.nc = None
-    for router in (auth, invitations, registrations, me, moderation, groups, announcements, members, colleagues, health,
-                   docs):
+    for router in (auth, invitations, registrations, me, moderation, groups, chat, announcements, members, colleagues,
+                   health, docs):
         app.include_router(router.router)
     app.add_exception_handler(Problem, problems.on_problem)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)

@@ -35,6 +35,42 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "group_exists": ("Такая группа уже есть.", "This group already exists."),
     "group_decided": ("По этой группе решение уже принято.", "This group has already been decided on."),
     "group_not_active": ("Группа ещё не одобрена или закрыта.", "The group is not approved or is closed."),
+    "message_not_found": ("Сообщение не найдено или удалено.", "The message does not exist or was deleted."),
+    "thread_not_found": (
+        "Такой ветки нет: ответить можно на сообщение группы, которое не удалено.",
+        "There is no such thread: reply to a message of the group that is not deleted.",
+    ),
+    "not_your_message": (
+        "Можно менять только свои сообщения; удалять чужие могут координаторы группы и модераторы.",
+        "You may only change your own messages; the group's coordinators and moderators delete others'.",
+    ),
+    "too_many_mentions": (
+        "Слишком много упоминаний в одном сообщении: упомяните всю группу через @all.",
+        "Too many mentions in one message: mention the whole group with @all.",
+    ),
+    "cannot_message_yourself": ("Нельзя написать самому себе.", "You cannot write to yourself."),
+    "recipient_not_in_main_group": (
+        "Этот человек ещё не в Главной группе: писать ему могут только модераторы.",
+        "This person is not in the Main group yet: only moderators may write to them.",
+    ),
+    "blocked_by_member": (
+        "Этот участник ограничил личные сообщения от вас.",
+        "This member does not accept your personal messages.",
+    ),
+    "member_blocked_by_you": (
+        "Вы заблокировали этого участника: разблокируйте его, чтобы написать.",
+        "You have blocked this member: unblock them to write.",
+    ),
+    "conversation_not_found": ("Переписки с этим участником нет.", "There is no conversation with this member."),
+    "cannot_block_yourself": ("Нельзя заблокировать самого себя.", "You cannot block yourself."),
+    "one_cursor_only": (
+        "Укажите только одно: before или after.",
+        "Give only one of before and after.",
+    ),
+    "invalid_last_event_id": (
+        "Last-Event-ID должен быть номером позиции потока.",
+        "Last-Event-ID must be a position of the stream.",
+    ),
     "group_archived": (
         "Группа в архиве: её можно только читать.",
         "The group is archived: it can only be read.",

@@ -29,6 +29,14 @@ class Settings(KitSettings):
     #: /docs, /redoc, /openapi.json and /asyncapi.json; default: served in development only
     api_docs: bool | None = None
 
+    #: a live stream (GET /v1/stream) ends after this long at most (and when the caller's token expires);
+    #: the browser reconnects with Last-Event-ID and misses nothing
+    stream_max_s: float = Field(default=300.0, gt=0, le=86400)
+    #: a comment line this often keeps proxies from closing a quiet stream
+    stream_keepalive_s: float = Field(default=15.0, gt=0, le=300)
+    #: what the stream tells the browser to wait before it reconnects
+    stream_retry_ms: int = Field(default=1000, ge=100, le=60000)
+
     PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = ("token_public_key", "forwarded_secret")
 
     @property

@@ -2,6 +2,10 @@ from __future__ import annotations
 
 from libs.contracts.groups import SERVICE
 from libs.kit.service import Service
+from services.groups.chat_handlers import register_chat_handlers
+from services.groups.chat_policies import register_chat_policies
+from services.groups.chat_projections import register_chat_projections
+from services.groups.chat_queries import register_chat_queries
 from services.groups.handlers import register_handlers
 from services.groups.policies import register_policies
 from services.groups.projections import register_projections
@@ -16,4 +20,8 @@ def bootstrap(settings: Settings | None = None) -> Service:
     register_projections(svc)
     register_queries(svc, settings)
     register_policies(svc)
+    register_chat_handlers(svc)
+    register_chat_projections(svc)
+    register_chat_queries(svc)
+    register_chat_policies(svc)
     return svc

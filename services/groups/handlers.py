@@ -25,7 +25,7 @@ def new_room() -> str:
     return secrets.token_urlsafe(16)
 
 
-def _signed_in(ctx: Context) -> None:
+def signed_in(ctx: Context) -> None:
     if ctx.actor.id in ("anonymous", "system"):
         raise Unauthorized("login_required")
 
@@ -46,7 +46,7 @@ def _group(state: domain.WorkingGroup, group_id: str) -> c.WorkingGroupReply:
 
 def register_handlers(svc: Service, settings: Settings) -> None:
     async def decide(group_id: str, command, ctx: Context):
-        _signed_in(ctx)
+        signed_in(ctx)
         return await svc.decide(WORKING_GROUP, group_id, command, meta_of(ctx))
 
     @svc.command(c.ProposeWorkingGroup)
@@ -152,7 +152,7 @@ def register_handlers(svc: Service, settings: Settings) -> None:
 
     @svc.command(c.PostAnnouncement)
     async def post_announcement(cmd: c.PostAnnouncement, ctx: Context) -> Done:
-        _signed_in(ctx)
+        signed_in(ctx)
         announcement_id = str(uuid7())
         done = await svc.decide(ANNOUNCEMENT, announcement_id, domain.PostAnnouncement(
             ctx.actor, announcement_id, cmd.title, cmd.body), meta_of(ctx))
@@ -160,7 +160,7 @@ def register_handlers(svc: Service, settings: Settings) -> None:
 
     @svc.command(c.WithdrawAnnouncement)
     async def withdraw_announcement(cmd: c.WithdrawAnnouncement, ctx: Context) -> Done:
-        _signed_in(ctx)
+        signed_in(ctx)
         done = await svc.decide(ANNOUNCEMENT, cmd.announcement_id, domain.WithdrawAnnouncement(
             ctx.actor, cmd.announcement_id), meta_of(ctx))
         return Done(done.seq, c.AnnouncementReply(announcement_id=cmd.announcement_id))

@@ -1,0 +1,215 @@
+"""The chat's read models, and the unread counts read from them.
+
+A message's position is the log sequence of its posting: one order for pagination cursors and read
+marks. Unread is counted from marks the platform stores (``ReadMarkMoved``), so it is the same on
+every device; a member who joins a group starts with everything before their joining read.
+
+The projection keeps its own list of each group's members (from the group's events it reads anyway),
+so a mention of the whole group and the unread counts never wait for another projection.
+"""
+
+from __future__ import annotations
+
+from libs.contracts import chat as c
+from libs.contracts import groups as g
+from libs.contracts.chat import read_mark_id
+from libs.contracts.subjects import events_of
+from libs.kit.docstore.port import DocumentStore
+from libs.kit.docstore.search import words
+from libs.kit.eventstore import Recorded
+from libs.kit.projection import View
+from libs.kit.service import Service
+
+MESSAGES = "chat_messages"
+CHAT_MEMBERS = "chat_members"
+READ_MARKS = "chat_read_marks"
+MENTIONS = "chat_mentions"
+FOLLOWS = "chat_follows"
+DIRECT = "direct_messages"
+CONVERSATIONS = "conversations"
+DIRECT_MARKS = "direct_read_marks"
+BLOCKS = "blocks"
+#: the read model the chat's queries and the member streams read
+CHAT_VIEW = "chat"
+COLLECTIONS = [MESSAGES, CHAT_MEMBERS, READ_MARKS, MENTIONS, FOLLOWS, DIRECT, CONVERSATIONS, DIRECT_MARKS, BLOCKS]
+
+
+def mark_id(group_id: str, member_id: str, thread_id: str | None) -> str:
+    return f"{read_mark_id(group_id, member_id)}:{thread_id or ''}"
+
+
+def _plain(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+async def read_up_to(store: DocumentStore | View, group_id: str, member_id: str, thread_id: str | None) -> int:
+    """Where the member has read this flow (or thread) up to: their mark, or their joining."""
+    mark = await store.get(READ_MARKS, mark_id(group_id, member_id, thread_id))
+    joined = await store.get(CHAT_MEMBERS, read_mark_id(group_id, member_id))
+    return max(mark["up_to"] if mark else 0, joined["joined_at"] if joined else 0)
+
+
+async def _unread_after(store: DocumentStore | View, group_id: str, member_id: str, thread_id: str | None,
+                        mark: int) -> int:
+    where = {"group_id": group_id, "thread_id": thread_id, "deleted": False, "position": {"$gt": mark}}
+    return await store.count(MESSAGES, where) - await store.count(MESSAGES, {**where, "author_id": member_id})
+
+
+async def unread_in_group(store: DocumentStore | View, group_id: str, member_id: str, mark: int | None = None,
+                          thread_id: str | None = None) -> int:
+    """One thread's unread replies (``thread_id``), or the group's: its flow after the mark plus the
+    replies after their marks in the threads the member follows."""
+    if thread_id is not None:
+        own = await read_up_to(store, group_id, member_id, thread_id) if mark is None else mark
+        return await _unread_after(store, group_id, member_id, thread_id, own)
+    flow = await read_up_to(store, group_id, member_id, None) if mark is None else mark
+    total = await _unread_after(store, group_id, member_id, None, flow)
+    for follow in await store.find(FOLLOWS, {"group_id": group_id, "member_id": member_id}, limit=1000):
+        thread = follow["thread_id"]
+        total += await _unread_after(store, group_id, member_id, thread,
+                                     await read_up_to(store, group_id, member_id, thread))
+    return total
+
+
+async def unread_mentions(store: DocumentStore | View, group_id: str, member_id: str) -> int:
+    return await store.count(MENTIONS, {"group_id": group_id, "member_id": member_id})
+
+
+async def unread_in_conversation(store: DocumentStore | View, conversation_id: str, member_id: str) -> int:
+    mark = await store.get(DIRECT_MARKS, f"{conversation_id}:{member_id}")
+    return await store.count(DIRECT, {"conversation_id": conversation_id, "recipient_id": member_id,
+                                      "position": {"$gt": mark["up_to"] if mark else 0}})
+
+
+async def _follow(view: View, group_id: str, thread_id: str, member_id: str) -> None:
+    key = f"{thread_id}:{member_id}"
+    if await view.get(FOLLOWS, key) is None:
+        await view.put(FOLLOWS, key, {"key": key, "group_id": group_id, "thread_id": thread_id, "member_id": member_id})
+
+
+async def _mention(view: View, e: c.MessagePosted | c.MessageEdited, position: int) -> None:
+    """Who this message names gets an unread mention, until their mark passes it."""
+    named = set(e.mentions)
+    if e.mentions_all:
+        named |= {r["member_id"] for r in await view.find(CHAT_MEMBERS, {"group_id": e.group_id})}
+    named.discard(e.author_id)
+    for member_id in sorted(named):
+        if await view.get(CHAT_MEMBERS, read_mark_id(e.group_id, member_id)) is None:
+            continue
+        if position <= await read_up_to(view, e.group_id, member_id, e.thread_id):
+            continue  # an edit naming someone who has read past it already
+        await view.put(MENTIONS, f"{e.message_id}:{member_id}", {
+            "key": f"{e.message_id}:{member_id}", "group_id": e.group_id, "member_id": member_id,
+            "message_id": e.message_id, "thread_id": e.thread_id, "position": position})
+        if e.thread_id is not None:
+            await _follow(view, e.group_id, e.thread_id, member_id)
+
+
+async def _unmention(view: View, message_id: str) -> None:
+    for row in await view.find(MENTIONS, {"message_id": message_id}):
+        await view.delete(MENTIONS, f"{message_id}:{row['member_id']}")
+
+
+async def _forget_member_in_group(view: View, group_id: str, member_id: str) -> None:
+    await view.delete(CHAT_MEMBERS, read_mark_id(group_id, member_id))
+    for row in await view.find(MENTIONS, {"group_id": group_id, "member_id": member_id}):
+        await view.delete(MENTIONS, f"{row['message_id']}:{member_id}")
+    for row in await view.find(FOLLOWS, {"group_id": group_id, "member_id": member_id}):
+        await view.delete(FOLLOWS, f"{row['thread_id']}:{member_id}")
+
+
+async def _forget_author(view: View, member_id: str) -> None:
+    """An erased member's words leave every chat read model; what others wrote beside them stays."""
+    for m in await view.find(MESSAGES, {"author_id": member_id}):
+        await view.put(MESSAGES, m["message_id"], {**_plain(m), "text": None, "words": [], "author_id": None})
+    for dm in await view.find(DIRECT, {"sender_id": member_id}):
+        await view.put(DIRECT, dm["message_id"], {**_plain(dm), "text": None, "sender_id": None})
+    for collection in (CHAT_MEMBERS, MENTIONS, FOLLOWS, READ_MARKS, CONVERSATIONS, DIRECT_MARKS, BLOCKS):
+        for row in await view.find(collection, {"member_id": member_id}):
+            await view.delete(collection, row["key"])
+
+
+def register_chat_projections(svc: Service) -> None:
+    @svc.projection(CHAT_VIEW, [events_of("groups")], COLLECTIONS)
+    async def when_chat_event_update_chat(rec: Recorded, view: View) -> None:  # noqa: C901 — one case per event
+        e = rec.event
+        at = rec.envelope.occurred_at.isoformat()
+        match e:
+            case g.MemberJoinedWorkingGroup():
+                await view.put(CHAT_MEMBERS, read_mark_id(e.group_id, e.member_id), {
+                    "key": read_mark_id(e.group_id, e.member_id), "group_id": e.group_id, "member_id": e.member_id,
+                    "joined_at": rec.seq})
+            case g.MemberLeftWorkingGroup():
+                await _forget_member_in_group(view, e.group_id, e.member_id)
+            case c.MessagePosted():
+                await view.put(MESSAGES, e.message_id, {
+                    "message_id": e.message_id, "group_id": e.group_id, "thread_id": e.thread_id,
+                    "author_id": e.author_id if e.text is not None else None, "text": e.text,
+                    "words": words(e.text), "mentions": list(e.mentions), "mentions_all": e.mentions_all,
+                    "position": rec.seq, "posted_at": at, "edited": False, "deleted": False, "reactions": {},
+                    "replies": 0})
+                if e.thread_id is not None:
+                    root = await view.get(MESSAGES, e.thread_id)
+                    if root is not None:
+                        await view.put(MESSAGES, e.thread_id, {**_plain(root), "replies": root["replies"] + 1})
+                        if root["author_id"]:
+                            await _follow(view, e.group_id, e.thread_id, root["author_id"])
+                    if e.text is not None:
+                        await _follow(view, e.group_id, e.thread_id, e.author_id)
+                await _mention(view, e, rec.seq)
+            case c.MessageEdited():
+                m = await view.get(MESSAGES, e.message_id)
+                if m is not None and not m["deleted"]:
+                    await view.put(MESSAGES, e.message_id, {
+                        **_plain(m), "text": e.text, "words": words(e.text), "mentions": list(e.mentions),
+                        "mentions_all": e.mentions_all, "edited": True})
+                    await _unmention(view, e.message_id)
+                    await _mention(view, e, m["position"])
+            case c.MessageDeleted():
+                m = await view.get(MESSAGES, e.message_id)
+                if m is not None:
+                    await view.put(MESSAGES, e.message_id, {**_plain(m), "text": None, "words": [], "deleted": True})
+                    await _unmention(view, e.message_id)
+                    if e.thread_id is not None:
+                        root = await view.get(MESSAGES, e.thread_id)
+                        if root is not None:
+                            await view.put(MESSAGES, e.thread_id, {**_plain(root),
+                                                                   "replies": max(0, root["replies"] - 1)})
+            case c.ReactionAdded() | c.ReactionWithdrawn():
+                m = await view.get(MESSAGES, e.message_id)
+                if m is not None:
+                    reactions = {k: list(v) for k, v in m["reactions"].items()}
+                    who = [x for x in reactions.get(e.reaction, []) if x != e.member_id]
+                    if isinstance(e, c.ReactionAdded):
+                        who.append(e.member_id)
+                    reactions[e.reaction] = who
+                    await view.put(MESSAGES, e.message_id, {**_plain(m), "reactions": {
+                        k: v for k, v in reactions.items() if v}})
+            case c.ReadMarkMoved():
+                await view.put(READ_MARKS, mark_id(e.group_id, e.member_id, e.thread_id), {
+                    "key": mark_id(e.group_id, e.member_id, e.thread_id), "group_id": e.group_id,
+                    "member_id": e.member_id, "thread_id": e.thread_id, "up_to": e.up_to})
+                for row in await view.find(MENTIONS, {"group_id": e.group_id, "member_id": e.member_id,
+                                                      "thread_id": e.thread_id, "position": {"$lte": e.up_to}}):
+                    await view.delete(MENTIONS, f"{row['message_id']}:{e.member_id}")
+            case c.DirectMessageSent():
+                await view.put(DIRECT, e.message_id, {
+                    "message_id": e.message_id, "conversation_id": e.conversation_id,
+                    "sender_id": e.sender_id if e.text is not None else None, "recipient_id": e.recipient_id,
+                    "text": e.text, "position": rec.seq, "sent_at": at})
+                for me, other in ((e.sender_id, e.recipient_id), (e.recipient_id, e.sender_id)):
+                    key = f"{e.conversation_id}:{me}"
+                    await view.put(CONVERSATIONS, key, {
+                        "key": key, "conversation_id": e.conversation_id, "member_id": me, "other_id": other,
+                        "last_at": at, "last_position": rec.seq})
+            case c.ConversationRead():
+                key = f"{e.conversation_id}:{e.member_id}"
+                await view.put(DIRECT_MARKS, key, {"key": key, "conversation_id": e.conversation_id,
+                                                   "member_id": e.member_id, "up_to": e.up_to})
+            case c.MemberBlocked():
+                key = f"{e.member_id}:{e.blocked_id}"
+                await view.put(BLOCKS, key, {"key": key, "member_id": e.member_id, "blocked_id": e.blocked_id})
+            case c.MemberUnblocked():
+                await view.delete(BLOCKS, f"{e.member_id}:{e.blocked_id}")
+            case g.AuthorErased():
+                await _forget_author(view, e.member_id)

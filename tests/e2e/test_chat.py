@@ -1,0 +1,302 @@
+"""Group chat, personal messages and the live stream end to end: real HTTP, NATS JetStream and SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+
+from tests.e2e.helpers import log_position, settle
+from tests.e2e.journey import admin_token, make_member, make_moderator
+from tests.e2e.test_working_groups import call, ok
+from tests.platform_harness import Platform
+
+
+@pytest.fixture(scope="module")
+async def people(platform) -> dict[str, tuple[str, str]]:
+    """(member_id, token): the admin, a moderator, a coordinator, two members, an outsider."""
+    admin = await admin_token(platform)
+    out: dict[str, tuple[str, str]] = {"admin": ("", admin)}
+    out["moderator"] = ("", await make_moderator(platform, admin))
+    for name in ("coordinator", "anna", "boris", "outsider"):
+        member_id, _, token = await make_member(platform, admin)
+        out[name] = (member_id, token)
+    await settle(platform)
+    return out
+
+
+async def chat_group(p: Platform, people, *, content: str = "members", members=("anna", "boris")) -> str:
+    """A group the coordinator opened (open joining) with these members in it."""
+    coordinator = people["coordinator"][1]
+    body = {"title": f"Чат {uuid.uuid4().hex[:6]}", "description": "", "group_type": "game_team"}
+    group_id = (await ok(p, coordinator, "POST", "/v1/groups", body))["group_id"]
+    await ok(p, people["moderator"][1], "POST", f"/v1/groups/{group_id}/decision", {"decision": "approve"})
+    await ok(p, coordinator, "PUT", f"/v1/groups/{group_id}/settings",
+             {"visibility": "main", "content": content, "joining": "open"})
+    for name in members:
+        await ok(p, people[name][1], "POST", f"/v1/groups/{group_id}/join", {})
+    return group_id
+
+
+async def post(p: Platform, token: str, group_id: str, text: str, thread_id: str | None = None) -> str:
+    body = {"text": text, **({"thread_id": thread_id} if thread_id else {})}
+    return (await ok(p, token, "POST", f"/v1/groups/{group_id}/messages", body))["message_id"]
+
+
+async def unread_of(p: Platform, token: str, group_id: str) -> dict:
+    summary = await ok(p, token, "GET", "/v1/me/unread")
+    return next((g for g in summary["groups"] if g["group_id"] == group_id), {"unread": None, "mentions": None})
+
+
+async def read_stream(p: Platform, token: str, after: int | None, seconds: float = 1.0) -> list[dict]:
+    """The SSE stream for a bounded time, parsed: every event with an id (the `ready` one too)."""
+    headers = {"Last-Event-ID": str(after)} if after is not None else {}
+    events, current = [], {}
+    async with p.client(token) as c:
+        async with c.stream("GET", f"/v1/stream?max_seconds={seconds}", headers=headers) as r:
+            assert r.status_code == 200, await r.aread()
+            assert r.headers["content-type"].startswith("text/event-stream")
+            async for line in r.aiter_lines():
+                if not line:
+                    if current:
+                        events.append(current)
+                    current = {}
+                elif line.startswith(("id:", "event:", "data:")):
+                    key, _, value = line.partition(":")
+                    current[key] = value.strip()
+    return [{**e, "data": json.loads(e["data"]) if "data" in e else None} for e in events]
+
+
+async def test_members_talk_in_threads_with_mentions_reactions_and_unread_that_follows_them(platform, people):
+    anna_id, anna = people["anna"]
+    boris_id, boris = people["boris"]
+    group_id = await chat_group(platform, people)
+    first = await post(platform, anna, group_id, "Привет, коллеги! Обсудим ёлку для игры")
+    mention = await post(platform, anna, group_id, f"@[Борис]({boris_id}) посмотрите, пожалуйста")
+    reply = await post(platform, boris, group_id, "Смотрю", thread_id=first)
+    page = await ok(platform, boris, "GET", f"/v1/groups/{group_id}/messages")
+    assert [m["message_id"] for m in page["items"]] == [first, mention]
+    assert page["items"][0]["replies"] == 1 and page["items"][1]["mentions_me"]
+    assert page["items"][0]["author_name"] and page["items"][0]["text"].startswith("Привет")
+    # Boris has two unread in the flow (Anna's), one of them naming him; Anna has Boris's reply in her thread
+    assert await unread_of(platform, boris, group_id) == {**await unread_of(platform, boris, group_id),
+                                                         "unread": 2, "mentions": 1}
+    assert (await unread_of(platform, anna, group_id))["unread"] == 1
+    thread = await ok(platform, anna, "GET", f"/v1/groups/{group_id}/messages?thread_id={first}")
+    assert [m["message_id"] for m in thread["items"]] == [reply] and thread["root"]["message_id"] == first
+    # reading on one device is read everywhere: the mark is the platform's
+    last = page["items"][-1]["position"]
+    marked = await ok(platform, boris, "PUT", f"/v1/groups/{group_id}/read", {"up_to": last})
+    assert marked["unread"] == 0 and marked["up_to"] == last
+    assert await unread_of(platform, boris, group_id) == {**await unread_of(platform, boris, group_id),
+                                                         "unread": 0, "mentions": 0}
+    # a mark never moves back, and one past the newest message stops at it
+    assert (await ok(platform, boris, "PUT", f"/v1/groups/{group_id}/read", {"up_to": 1}))["up_to"] == last
+    assert (await ok(platform, boris, "PUT", f"/v1/groups/{group_id}/read", {"up_to": 2**53}))["up_to"] == last
+    await ok(platform, anna, "PUT", f"/v1/groups/{group_id}/read",
+             {"thread_id": first, "up_to": thread["items"][-1]["position"]})
+    assert (await unread_of(platform, anna, group_id))["unread"] == 0
+    # reactions: once per member and kind, withdrawn by its author
+    for _ in range(2):
+        await ok(platform, boris, "PUT", f"/v1/groups/{group_id}/messages/{first}/reactions", {"reaction": "👍"})
+    await ok(platform, anna, "PUT", f"/v1/groups/{group_id}/messages/{first}/reactions", {"reaction": "👍"})
+    shown = (await ok(platform, anna, "GET", f"/v1/groups/{group_id}/messages"))["items"][0]["reactions"]
+    assert shown == [{"reaction": "👍", "count": 2, "mine": True}]
+    await ok(platform, anna, "PUT", f"/v1/groups/{group_id}/messages/{first}/reactions",
+             {"reaction": "👍", "on": False})
+    shown = (await ok(platform, anna, "GET", f"/v1/groups/{group_id}/messages"))["items"][0]["reactions"]
+    assert shown == [{"reaction": "👍", "count": 1, "mine": False}]
+    # search folds case and ё
+    hits = await ok(platform, boris, "GET", f"/v1/groups/{group_id}/messages/search?q=ЕЛК")
+    assert [m["message_id"] for m in hits["items"]] == [first]
+
+
+async def test_edit_and_delete_who_may_and_who_may_not(platform, people):
+    anna_id, anna = people["anna"]
+    _, boris = people["boris"]
+    group_id = await chat_group(platform, people)
+    mine = await post(platform, anna, group_id, "Первый вариант")
+    r = await call(platform, boris, "PUT", f"/v1/groups/{group_id}/messages/{mine}", {"text": "Чужая правка"})
+    assert r.status_code == 403 and r.json()["code"] == "not_your_message", r.text
+    r = await call(platform, boris, "DELETE", f"/v1/groups/{group_id}/messages/{mine}")
+    assert r.status_code == 403 and r.json()["code"] == "not_your_message", r.text
+    await ok(platform, anna, "PUT", f"/v1/groups/{group_id}/messages/{mine}", {"text": "Второй вариант"})
+    got = (await ok(platform, boris, "GET", f"/v1/groups/{group_id}/messages"))["items"][0]
+    assert got["text"] == "Второй вариант" and got["edited"]
+    # the coordinator removes anyone's message; twice is once; then it cannot be edited
+    other = await post(platform, boris, group_id, "Не по теме")
+    for _ in range(2):
+        await ok(platform, people["coordinator"][1], "DELETE", f"/v1/groups/{group_id}/messages/{other}")
+    items = (await ok(platform, anna, "GET", f"/v1/groups/{group_id}/messages"))["items"]
+    assert [(m["deleted"], m["text"]) for m in items] == [(False, "Второй вариант"), (True, None)]
+    r = await call(platform, boris, "PUT", f"/v1/groups/{group_id}/messages/{other}", {"text": "Верну"})
+    assert r.status_code == 404 and r.json()["code"] == "message_not_found", r.text
+    # a message of another group is not this group's
+    elsewhere = await chat_group(platform, people)
+    r = await call(platform, anna, "DELETE", f"/v1/groups/{elsewhere}/messages/{mine}")
+    assert r.status_code == 404, r.text
+
+
+@pytest.mark.parametrize("body,code", [
+    ({"text": ""}, "invalid_fields"),
+    ({"text": "   \n "}, "invalid_fields"),
+    ({"text": "x" * 4001}, "invalid_fields"),
+    ({"text": "ok", "thread_id": "*"}, "invalid_fields"),
+    ({"text": "ok", "thread_id": "nope"}, "thread_not_found"),
+    ({"text": "ok\u202e"}, "invalid_fields"),
+    ({"text": "ok", "extra": 1}, "invalid_fields"),
+])
+async def test_a_bad_message_is_refused_in_russian_and_changes_nothing(platform, people, body, code):
+    group_id = await chat_group(platform, people)
+    before = await log_position(platform)
+    r = await call(platform, people["anna"][1], "POST", f"/v1/groups/{group_id}/messages", body)
+    assert r.status_code in (404, 422) and r.json()["code"] == code, r.text
+    assert r.headers["content-language"] == "ru"
+    await settle(platform)
+    assert await log_position(platform) == before
+
+
+async def test_a_non_member_sees_nothing_of_a_members_only_chat(platform, people):
+    outsider_id, outsider = people["outsider"]
+    group_id = await chat_group(platform, people)
+    start = (await read_stream(platform, outsider, None, 0.2))[0]["id"]
+    await post(platform, people["anna"][1], group_id, "Только для своих")
+    for url in (f"/v1/groups/{group_id}/messages", f"/v1/groups/{group_id}/messages/search?q=своих"):
+        r = await call(platform, outsider, "GET", url)
+        assert r.status_code == 403 and r.json()["code"] == "group_content_members_only", r.text
+    r = await call(platform, outsider, "POST", f"/v1/groups/{group_id}/messages", {"text": "Можно к вам?"})
+    assert r.status_code == 403 and r.json()["code"] == "group_members_only", r.text
+    r = await call(platform, outsider, "PUT", f"/v1/groups/{group_id}/read", {"up_to": 1})
+    assert r.status_code == 403, r.text
+    events = await read_stream(platform, outsider, int(start), 0.5)
+    assert [e for e in events if e["event"] != "ready"] == []
+    assert group_id not in [g["group_id"] for g in (await ok(platform, outsider, "GET", "/v1/me/unread"))["groups"]]
+    # a members' chat open to the Main group is read by the outsider, still not written, nor streamed
+    open_id = await chat_group(platform, people, content="main")
+    await post(platform, people["anna"][1], open_id, "Открыто для Главной")
+    assert (await ok(platform, outsider, "GET", f"/v1/groups/{open_id}/messages"))["items"][0]["text"]
+    events = await read_stream(platform, outsider, int(start), 0.5)
+    assert [e for e in events if e["event"] != "ready"] == []
+
+
+async def test_the_stream_tells_members_live_and_a_resume_loses_and_repeats_nothing(platform, people):
+    """A steady flow of messages while the reader drops and resumes with Last-Event-ID, over and over:
+    every message arrives once, in order."""
+    _, anna = people["anna"]
+    _, boris = people["boris"]
+    group_id = await chat_group(platform, people)
+    start = int((await read_stream(platform, boris, None, 0.2))[0]["id"])
+    sent: list[str] = []
+
+    async def writer() -> None:
+        for i in range(40):
+            sent.append(await post(platform, anna, group_id, f"Сообщение {i}"))
+            await asyncio.sleep(0.02)
+
+    writing = asyncio.create_task(writer())
+    seen: list[dict] = []
+    position = start
+    while not writing.done() or len(seen) < 40:
+        events = [e for e in await read_stream(platform, boris, position, 0.3) if e["event"] != "ready"]
+        seen += events
+        if events:
+            position = int(events[-1]["id"])
+        if writing.done() and len(seen) >= len(sent):
+            break
+    await writing
+    posted = [e["data"]["message"]["message_id"] for e in seen if e["event"] == "message_posted"]
+    assert posted == sent
+    ids = [int(e["id"]) for e in seen]
+    assert ids == sorted(set(ids))
+    last = seen[-1]["data"]
+    assert last["unread"] == 40 and last["message"]["text"] == "Сообщение 39"
+
+
+async def test_a_reading_on_one_device_reaches_the_others_live(platform, people):
+    _, anna = people["anna"]
+    _, boris = people["boris"]
+    group_id = await chat_group(platform, people)
+    start = int((await read_stream(platform, boris, None, 0.2))[0]["id"])
+    await post(platform, anna, group_id, "Раз")
+    newest = await post(platform, anna, group_id, "Два")
+    page = await ok(platform, boris, "GET", f"/v1/groups/{group_id}/messages")
+    await ok(platform, boris, "PUT", f"/v1/groups/{group_id}/read", {"up_to": page["items"][-1]["position"]})
+    events = [e for e in await read_stream(platform, boris, start, 0.5) if e["event"] != "ready"]
+    assert [e["event"] for e in events] == ["message_posted", "message_posted", "read"]
+    assert [e["data"]["unread"] for e in events] == [1, 2, 0]
+    assert events[1]["data"]["message"]["message_id"] == newest
+
+
+async def test_personal_messages_blocks_and_guests(platform, people):
+    anna_id, anna = people["anna"]
+    boris_id, boris = people["boris"]
+    sent = await ok(platform, anna, "POST", f"/v1/conversations/{boris_id}/messages", {"text": "Борис, добрый день"})
+    listed = await ok(platform, boris, "GET", "/v1/conversations")
+    mine = next(x for x in listed["items"] if x["member_id"] == anna_id)
+    assert mine["unread"] >= 1 and mine["display_name"]
+    page = await ok(platform, boris, "GET", f"/v1/conversations/{anna_id}/messages")
+    assert page["items"][-1]["message_id"] == sent["message_id"] and page["items"][-1]["text"] == "Борис, добрый день"
+    await ok(platform, boris, "PUT", f"/v1/conversations/{anna_id}/read", {"up_to": page["items"][-1]["position"]})
+    assert anna_id not in [x["member_id"] for x in (await ok(platform, boris, "GET", "/v1/me/unread"))["conversations"]]
+    # blocked: Anna's messages are refused; Boris cannot write to her either until he unblocks
+    for _ in range(2):
+        assert (await ok(platform, boris, "PUT", f"/v1/blocks/{anna_id}"))["blocked"]
+    before = await log_position(platform)
+    r = await call(platform, anna, "POST", f"/v1/conversations/{boris_id}/messages", {"text": "Ответьте!"})
+    assert r.status_code == 403 and r.json()["code"] == "blocked_by_member", r.text
+    r = await call(platform, boris, "POST", f"/v1/conversations/{anna_id}/messages", {"text": "Нет"})
+    assert r.status_code == 409 and r.json()["code"] == "member_blocked_by_you", r.text
+    assert await log_position(platform) == before
+    await ok(platform, boris, "DELETE", f"/v1/blocks/{anna_id}")
+    await ok(platform, anna, "POST", f"/v1/conversations/{boris_id}/messages", {"text": "Спасибо"})
+    r = await call(platform, anna, "POST", f"/v1/conversations/{anna_id}/messages", {"text": "Себе"})
+    assert r.status_code == 422 and r.json()["code"] == "cannot_message_yourself", r.text
+    # a guest in Introduction cannot be written to by a stranger, and cannot write first
+    admin = people["admin"][1]
+    async with platform.client(admin) as c:
+        inv = (await c.post("/v1/invitations", json={})).json()
+    from tests.e2e.journey import register
+    guest_id, _, guest = await register(platform, inv["token"])
+    await settle(platform)
+    r = await call(platform, anna, "POST", f"/v1/conversations/{guest_id}/messages", {"text": "Привет"})
+    assert r.status_code == 403 and r.json()["code"] == "recipient_not_in_main_group", r.text
+    r = await call(platform, guest, "POST", f"/v1/conversations/{anna_id}/messages", {"text": "Привет"})
+    assert r.status_code == 403 and r.json()["code"] == "main_group_only", r.text
+
+
+async def test_an_erased_authors_messages_are_gone_from_the_api_the_stream_and_a_rebuild(platform, people):
+    admin = people["admin"][1]
+    _, boris = people["boris"]
+    doomed_id, _, doomed = await make_member(platform, admin)
+    await settle(platform)
+    group_id = await chat_group(platform, people)
+    await ok(platform, doomed, "POST", f"/v1/groups/{group_id}/join", {})
+    start = int((await read_stream(platform, boris, None, 0.2))[0]["id"])
+    root = await post(platform, doomed, group_id, "Секрет уходящего")
+    kept = await post(platform, boris, group_id, "Ответ остаётся", thread_id=root)
+    await ok(platform, doomed, "POST", f"/v1/conversations/{people['boris'][0]}/messages", {"text": "Личный секрет"})
+    await ok(platform, admin, "DELETE", f"/v1/members/{doomed_id}")
+    await settle(platform)
+
+    async def check() -> None:
+        page = await ok(platform, boris, "GET", f"/v1/groups/{group_id}/messages")
+        gone = next(m for m in page["items"] if m["message_id"] == root)
+        assert gone["text"] is None and gone["author_id"] is None and gone["author_name"] is None
+        thread = await ok(platform, boris, "GET", f"/v1/groups/{group_id}/messages?thread_id={root}")
+        assert [m["text"] for m in thread["items"]] == ["Ответ остаётся"] and thread["items"][0]["message_id"] == kept
+        hits = await ok(platform, boris, "GET", f"/v1/groups/{group_id}/messages/search?q=секрет")
+        assert hits["items"] == []
+        dms = await ok(platform, boris, "GET", f"/v1/conversations/{doomed_id}/messages")
+        assert [m["text"] for m in dms["items"]] == [None]
+        events = await read_stream(platform, boris, start, 0.5)
+        texts = json.dumps([e["data"] for e in events], ensure_ascii=False)
+        assert "Ответ остаётся" in texts and "секрет" not in texts.lower()
+
+    await check()
+    groups = platform.services["groups"]
+    runner = next(r for r in groups.runners if r.c.name == "chat")
+    await runner.rebuild()
+    await settle(platform)
+    await check()
