@@ -118,13 +118,13 @@ class DirectMessageSent(Event):
     text: str | None = None
 
 
-class ConversationRead(Event):
+class ConversationMarkedRead(Event):
     conversation_id: str
     member_id: str
     up_to: int
 
 
-CONVERSATION_EVENTS = (DirectMessageSent, ConversationRead)
+CONVERSATION_EVENTS = (DirectMessageSent, ConversationMarkedRead)
 
 
 # ---------------------------------------------------------------- events (aggregate ``blocklist``: member)

@@ -14,7 +14,7 @@ from libs.contracts.chat import (
     MAX_MENTIONS,
     MESSAGE_EVENTS,
     SERVICE,
-    ConversationRead,
+    ConversationMarkedRead,
     DirectMessageSent,
     MemberBlocked,
     MemberUnblocked,
@@ -250,7 +250,7 @@ def evolve_conversation(state: Conversation, event: Event) -> Conversation:
     match event:
         case DirectMessageSent():
             return replace(state, messages=state.messages | {event.message_id})
-        case ConversationRead():
+        case ConversationMarkedRead():
             return replace(state, marks={**state.marks, event.member_id: event.up_to})
     return state
 
@@ -310,7 +310,7 @@ def decide_conversation(cmd: Send | ReadConversation, state: Conversation) -> li
                 raise NotFound("conversation_not_found")
             if cmd.up_to <= state.marks.get(cmd.actor.id, 0):
                 return []
-            return [ConversationRead(conversation_id=cmd.conversation_id, member_id=cmd.actor.id, up_to=cmd.up_to)]
+            return [ConversationMarkedRead(conversation_id=cmd.conversation_id, member_id=cmd.actor.id, up_to=cmd.up_to)]
     raise TypeError(f"not a conversation command: {cmd!r}")
 
 

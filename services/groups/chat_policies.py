@@ -111,7 +111,7 @@ def register_chat_policies(svc: Service) -> None:  # noqa: C901 — one policy p
                     await tell(rec, me, {
                         "kind": "direct_message", "member_id": other, "direct": direct, "sealed": sealed,
                         "unread": await unread_in_conversation(svc.store, e.conversation_id, me)})
-            case c.ConversationRead():
+            case c.ConversationMarkedRead():
                 first, second = e.conversation_id.split(":", 1)
                 other = second if first == e.member_id else first
                 await tell(rec, e.member_id, {

@@ -202,7 +202,7 @@ def register_chat_projections(svc: Service) -> None:
                     await view.put(CONVERSATIONS, key, {
                         "key": key, "conversation_id": e.conversation_id, "member_id": me, "other_id": other,
                         "last_at": at, "last_position": rec.seq})
-            case c.ConversationRead():
+            case c.ConversationMarkedRead():
                 key = f"{e.conversation_id}:{e.member_id}"
                 await view.put(DIRECT_MARKS, key, {"key": key, "conversation_id": e.conversation_id,
                                                    "member_id": e.member_id, "up_to": e.up_to})

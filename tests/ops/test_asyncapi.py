@@ -88,7 +88,9 @@ def test_every_event_type_is_on_exactly_one_aggregate_channel(doc):
         "hr.evt.onboarding.invitation.{invitation_id}", "hr.evt.onboarding.member.{member_id}",
         "hr.evt.groups.group.{group_id}", "hr.evt.groups.membership.{membership_id}",
         "hr.evt.groups.working_group.{working_group_id}", "hr.evt.groups.announcement.{announcement_id}",
-        "hr.evt.groups.author.{author_id}",
+        "hr.evt.groups.author.{author_id}", "hr.evt.groups.message.{message_id}",
+        "hr.evt.groups.read_mark.{read_mark_id}", "hr.evt.groups.conversation.{conversation_id}",
+        "hr.evt.groups.blocklist.{blocklist_id}",
     }
 
 

@@ -166,7 +166,9 @@ async def test_status_shows_a_stopped_service_lagging_then_catching_up(ops, bus,
             # the durable consumers outlive their service
             assert {name for svc, name in rows if svc == "groups"} == {"actors", "base_groups", "directory", "groups",
                                                                        "working_groups", "main_announcements",
-                                                                       "erased_authors"}
+                                                                       "erased_authors", "chat", "chat_stream",
+                                                                       "read_mark_stream", "conversation_stream",
+                                                                       "erased_streams"}
             assert rows[("groups", "directory")]["state"] == "down"
             assert rows[("groups", "directory")]["consumer_state"] == "down"
             assert rows[("groups", "directory")]["dead_letters"] == "0"
