@@ -61,7 +61,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Вы заблокировали этого участника: разблокируйте его, чтобы написать.",
         "You have blocked this member: unblock them to write.",
     ),
-    "conversation_not_found": ("Переписки с этим участником нет.", "There is no conversation with this member."),
     "cannot_block_yourself": ("Нельзя заблокировать самого себя.", "You cannot block yourself."),
     "one_cursor_only": (
         "Укажите только одно: before или after.",

@@ -52,9 +52,14 @@ class GroupFacts:
     may_moderate: bool = False
 
 
-def _writable(group: GroupFacts, group_id: str) -> None:
+def _seen(group: GroupFacts, group_id: str) -> None:
+    """A group the caller may not see does not exist for them."""
     if not group.exists:
         raise NotFound("group_not_found", group_id=group_id)
+
+
+def _writable(group: GroupFacts, group_id: str) -> None:
+    _seen(group, group_id)
     if not group.is_member:
         raise Forbidden("group_members_only")
     if group.status == "archived":
@@ -159,6 +164,7 @@ def decide_message(cmd: MessageCommand, state: Message) -> list[Event]:  # noqa:
             return [MessagePosted(message_id=cmd.message_id, group_id=cmd.group_id, author_id=cmd.actor.id,
                                   thread_id=cmd.thread_id, text=cmd.text, mentions=named, mentions_all=everyone)]
         case Edit():
+            _seen(cmd.group, cmd.group_id)
             _existing(state, cmd.group_id)
             if state.author_id != cmd.actor.id:
                 raise Forbidden("not_your_message")
@@ -167,6 +173,7 @@ def decide_message(cmd: MessageCommand, state: Message) -> list[Event]:  # noqa:
             return [MessageEdited(message_id=cmd.message_id, group_id=cmd.group_id, author_id=cmd.actor.id,
                                   thread_id=state.thread_id, text=cmd.text, mentions=named, mentions_all=everyone)]
         case Delete():
+            _seen(cmd.group, cmd.group_id)
             if state.exists and state.group_id == cmd.group_id and state.deleted:
                 return []  # deleted already: the same answer, nothing new
             _existing(state, cmd.group_id)
@@ -177,8 +184,8 @@ def decide_message(cmd: MessageCommand, state: Message) -> list[Event]:  # noqa:
             return [MessageDeleted(message_id=cmd.message_id, group_id=cmd.group_id, thread_id=state.thread_id,
                                    deleted_by=cmd.actor.id)]
         case React():
-            _existing(state, cmd.group_id)
             _writable(cmd.group, cmd.group_id)
+            _existing(state, cmd.group_id)
             held = (cmd.actor.id, cmd.reaction) in state.reactions
             if cmd.on == held:
                 return []
@@ -213,7 +220,7 @@ class MoveMark:
     thread_id: str | None
     #: already clamped by the handler to the newest position of that flow
     up_to: int
-    #: the caller may read the chat (a member, a moderator, or Main when the content is open to it)
+    #: the caller is in the group: only members keep marks (only their unread is counted)
     may_read: bool
 
 
@@ -306,11 +313,10 @@ def decide_conversation(cmd: Send | ReadConversation, state: Conversation) -> li
             return [DirectMessageSent(conversation_id=cmd.conversation_id, message_id=cmd.message_id,
                                       sender_id=cmd.actor.id, recipient_id=cmd.recipient_id, text=cmd.text)]
         case ReadConversation():
-            if not state.exists:
-                raise NotFound("conversation_not_found")
             if cmd.up_to <= state.marks.get(cmd.actor.id, 0):
                 return []
-            return [ConversationMarkedRead(conversation_id=cmd.conversation_id, member_id=cmd.actor.id, up_to=cmd.up_to)]
+            return [ConversationMarkedRead(conversation_id=cmd.conversation_id, member_id=cmd.actor.id,
+                                           up_to=cmd.up_to)]
     raise TypeError(f"not a conversation command: {cmd!r}")
 
 

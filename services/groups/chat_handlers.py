@@ -8,10 +8,11 @@ from uuid6 import uuid7
 
 from libs.contracts import chat as c
 from libs.contracts.chat import conversation_id, read_mark_id
+from libs.contracts.errors import NotFound
 from libs.kit.rpc import Context, Done
 from libs.kit.service import Service, meta_of
 from services.groups import chat_domain as d
-from services.groups.chat_projections import MESSAGES, unread_in_group
+from services.groups.chat_projections import DIRECT, MESSAGES, unread_in_group
 from services.groups.domain import WORKING_GROUP
 from services.groups.handlers import in_main, signed_in
 from services.groups.projections import DIRECTORY
@@ -22,7 +23,8 @@ async def group_facts(svc: Service, group_id: str, ctx: Context) -> d.GroupFacts
     me = ctx.actor.id
     member = me in state.members
     # a group one may not see does not exist for one (as its queries answer)
-    hidden = state.settings.visibility != "main" and not member and not ctx.actor.is_moderator
+    hidden = not member and not ctx.actor.is_moderator and (
+        state.settings.visibility != "main" or not await in_main(svc, me))
     if state.status is None or hidden:
         return d.GroupFacts(False, None, False)
     return d.GroupFacts(True, state.status, member, state.members,
@@ -80,14 +82,11 @@ def register_chat_handlers(svc: Service) -> None:  # noqa: C901 — one handler 
         signed_in(ctx)
         group = await group_facts(svc, cmd.group_id, ctx)
         if not group.exists:
-            d.decide_read_marks(d.MoveMark(ctx.actor, cmd.group_id, cmd.thread_id, 0, False), d.ReadMarks())
-        # content open to the Main group is read by its members too; only they and members keep marks
-        state, _ = await svc.load(WORKING_GROUP, cmd.group_id)
-        may_read = group.is_member or (state.settings.content == "main" and await in_main(svc, ctx.actor.id))
+            raise NotFound("group_not_found", group_id=cmd.group_id)
         # a mark past the newest message would hide what comes next as read
         up_to = min(cmd.up_to, await newest_position(svc, cmd.group_id, cmd.thread_id))
         done = await svc.decide(d.READ_MARK, read_mark_id(cmd.group_id, ctx.actor.id), d.MoveMark(
-            ctx.actor, cmd.group_id, cmd.thread_id, up_to, may_read), meta_of(ctx))
+            ctx.actor, cmd.group_id, cmd.thread_id, up_to, group.is_member), meta_of(ctx))
         mark = done.state.marks.get(cmd.thread_id or "", 0)
         return Done(done.seq, c.ReadMarkReply(
             group_id=cmd.group_id, thread_id=cmd.thread_id, up_to=mark,
@@ -113,7 +112,10 @@ def register_chat_handlers(svc: Service) -> None:  # noqa: C901 — one handler 
     async def mark_conversation_read(cmd: c.MarkConversationRead, ctx: Context) -> Done:
         signed_in(ctx)
         conversation = conversation_id(ctx.actor.id, cmd.member_id)
-        done = await svc.decide(d.CONVERSATION, conversation, d.ReadConversation(ctx.actor, conversation, cmd.up_to),
+        newest = await svc.store.find(DIRECT, {"conversation_id": conversation}, sort=[("position", -1)], limit=1)
+        # a mark past the newest message (or in a conversation with none) would hide what comes next
+        up_to = min(cmd.up_to, newest[0]["position"] if newest else 0)
+        done = await svc.decide(d.CONVERSATION, conversation, d.ReadConversation(ctx.actor, conversation, up_to),
                                 meta_of(ctx))
         return Done(done.seq, c.ConversationReadReply(member_id=cmd.member_id,
                                                       up_to=done.state.marks.get(ctx.actor.id, 0)))

@@ -99,6 +99,26 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/v1/announcements"): row(401, 403, 200, 200, 200),
     ("POST", "/v1/announcements"): row(401, 403, 403, 201, 201),
     ("DELETE", "/v1/announcements/{announcement_id}"): MODERATOR_200,
+    # a group's chat: content for its members (the default) is read by them and by moderators; only its
+    # members write, react and keep read marks; one's own message is edited by oneself alone, deleted by
+    # oneself and by moderators; a guest may not know the group exists
+    ("GET", "/v1/groups/{group_id}/messages"): row(401, 404, 403, 200, 200),
+    ("GET", "/v1/groups/{group_id}/messages/search"): row(401, 404, 403, 200, 200),
+    ("POST", "/v1/groups/{group_id}/messages"): row(401, 404, 403, 403, 201),
+    ("PUT", "/v1/groups/{group_id}/messages/{message_id}"): row(401, 404, 403, 403, 200),
+    ("DELETE", "/v1/groups/{group_id}/messages/{message_id}"): row(401, 404, 403, 200, 200),
+    ("PUT", "/v1/groups/{group_id}/messages/{message_id}/reactions"): row(401, 404, 403, 403, 200),
+    ("PUT", "/v1/groups/{group_id}/read"): row(401, 404, 403, 403, 200),
+    # one's own unread, conversations, blocks and stream
+    ("GET", "/v1/me/unread"): SIGNED_IN,
+    ("GET", "/v1/conversations"): SIGNED_IN,
+    ("GET", "/v1/conversations/{member_id}/messages"): SIGNED_IN,
+    # personal messages are the Main group's: a guest never writes first
+    ("POST", "/v1/conversations/{member_id}/messages"): row(401, 403, 201, 201, 201),
+    ("PUT", "/v1/conversations/{member_id}/read"): SIGNED_IN,
+    ("PUT", "/v1/blocks/{member_id}"): SIGNED_IN,
+    ("DELETE", "/v1/blocks/{member_id}"): SIGNED_IN,
+    ("GET", "/v1/stream"): SIGNED_IN,
     ("GET", "/v1/members"): MODERATOR_200,
     # someone else's record: moderators only (one's own is tested below)
     ("GET", "/v1/members/{member_id}"): MODERATOR_200,
@@ -123,7 +143,8 @@ def expected_row(env: str, operation: tuple[str, str]) -> dict[str, int]:
 REFUSAL_CODES = {
     401: {"login_required"},
     403: {"moderator_only", "admin_only", "not_your_profile", "not_a_group_member", "members_only",
-          "main_group_only", "coordinator_only", "group_members_only", "group_content_members_only"},
+          "main_group_only", "coordinator_only", "group_members_only", "group_content_members_only",
+          "not_your_message"},
     # the documents in production; a working group hidden from the caller, an invitation they lack
     404: {"not_found", "group_not_found", "group_invitation_not_found"},
 }
@@ -264,6 +285,23 @@ async def _call_scheduling(w: World) -> Call:
     return Call("POST", f"/v1/groups/{group_id}/calls", {"topic": "Матрица", "starts_at": _soon()})
 
 
+def admins_message(method: str, suffix: str = "", json: Any = None) -> Builder:
+    """A message the admin (the group's coordinator) wrote in a fresh group."""
+
+    async def build(w: World) -> Call:
+        group_id = await _working_group(w)
+        made = await _as_admin(w, "POST", f"/v1/groups/{group_id}/messages", {"text": "Матрица прав"})
+        return Call(method, f"/v1/groups/{group_id}/messages/{made['message_id']}{suffix}", json)
+
+    return build
+
+
+async def _personal_message(w: World) -> Call:
+    target, _, _ = await make_member(w.p, w.admin)  # in Main: only the writer's place can stand in the way
+    await settle(w.p)
+    return Call("POST", f"/v1/conversations/{target}/messages", {"text": "Добрый день"})
+
+
 def fixed(method: str, url: str, json: Any = None) -> Builder:
     async def build(w: World) -> Call:
         return Call(method, url, json)
@@ -272,8 +310,12 @@ def fixed(method: str, url: str, json: Any = None) -> Builder:
 
 
 def bystander(method: str, template: str) -> Builder:
+    return bystander_with(method, template)
+
+
+def bystander_with(method: str, template: str, json: Any = None) -> Builder:
     async def build(w: World) -> Call:
-        return Call(method, template.format(member_id=w.bystander.member_id))
+        return Call(method, template.format(member_id=w.bystander.member_id), json)
 
     return build
 
@@ -331,6 +373,24 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("GET", "/v1/announcements"): fixed("GET", "/v1/announcements"),
     ("POST", "/v1/announcements"): fixed("POST", "/v1/announcements", {"title": "Всем", "body": "Привет"}),
     ("DELETE", "/v1/announcements/{announcement_id}"): _withdrawal,
+    ("GET", "/v1/groups/{group_id}/messages"): working("GET", "/v1/groups/{group_id}/messages?limit=10"),
+    ("GET", "/v1/groups/{group_id}/messages/search"): working("GET", "/v1/groups/{group_id}/messages/search?q=матр"),
+    ("POST", "/v1/groups/{group_id}/messages"): working("POST", "/v1/groups/{group_id}/messages", {"text": "Привет"}),
+    ("PUT", "/v1/groups/{group_id}/messages/{message_id}"): admins_message("PUT", json={"text": "Правка"}),
+    ("DELETE", "/v1/groups/{group_id}/messages/{message_id}"): admins_message("DELETE"),
+    ("PUT", "/v1/groups/{group_id}/messages/{message_id}/reactions"): admins_message(
+        "PUT", "/reactions", {"reaction": "👍"}),
+    ("PUT", "/v1/groups/{group_id}/read"): working("PUT", "/v1/groups/{group_id}/read", {"up_to": 1}),
+    ("GET", "/v1/me/unread"): fixed("GET", "/v1/me/unread"),
+    ("GET", "/v1/conversations"): fixed("GET", "/v1/conversations"),
+    ("GET", "/v1/conversations/{member_id}/messages"): bystander("GET", "/v1/conversations/{member_id}/messages"),
+    ("POST", "/v1/conversations/{member_id}/messages"): _personal_message,
+    ("PUT", "/v1/conversations/{member_id}/read"): bystander_with("PUT", "/v1/conversations/{member_id}/read",
+                                                                  {"up_to": 1}),
+    ("PUT", "/v1/blocks/{member_id}"): bystander("PUT", "/v1/blocks/{member_id}"),
+    ("DELETE", "/v1/blocks/{member_id}"): bystander("DELETE", "/v1/blocks/{member_id}"),
+    # bounded: the stream ends by itself after a fraction of a second
+    ("GET", "/v1/stream"): fixed("GET", "/v1/stream?max_seconds=0.2"),
     ("GET", "/v1/members"): fixed("GET", "/v1/members?status=member&limit=5"),
     ("GET", "/v1/members/{member_id}"): bystander("GET", "/v1/members/{member_id}"),
     ("PUT", "/v1/members/{member_id}/roles"): _set_roles,
