@@ -10,6 +10,8 @@ import hashlib
 import os
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -140,6 +142,18 @@ class Platform:
             self._server = None
         for name in list(self.services):
             await self.stop_service(name)
+
+    @contextmanager
+    def bounded_streams(self, seconds: float) -> Iterator[None]:
+        """Live streams (GET /v1/stream) end after ``seconds`` meanwhile, whatever a request asks: a fuzzer
+        that opens one never waits on it."""
+        state = self._app.state
+        saved = state.settings
+        state.settings = saved.model_copy(update={"stream_max_s": seconds})
+        try:
+            yield
+        finally:
+            state.settings = saved
 
     def client(self, token: str | None = None, lang: str | None = None, address: str | None = None) -> httpx.AsyncClient:
         """``address``: pose as that client address, as the web client forwards it."""

@@ -49,6 +49,8 @@ pytestmark = [
 MAX_EXAMPLES = {"development": 15, "production": 10}
 SEED = {"development": None, "production": 20_260_401}  # None: derandomize (a seed from the test's code)
 COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+#: how long a live stream the fuzzer opens lasts at most, whatever it asks for (max_seconds up to a day)
+STREAM_SECONDS = 0.2
 #: static documents with no input to fuzz (the permission matrix covers them)
 NOT_FUZZED_TAGS = {"docs"}
 CHECKS = [
@@ -159,8 +161,9 @@ async def test_fuzz_the_gateway_as(secured, role):
     await settle(platform)
     start = await log_position(platform)
     run = Run()
-    await asyncio.to_thread(fuzz, schema, base_url, me.headers, protected_ids, probe, run,
-                            MAX_EXAMPLES[platform.env], SEED[platform.env])
+    with platform.bounded_streams(STREAM_SECONDS):
+        await asyncio.to_thread(fuzz, schema, base_url, me.headers, protected_ids, probe, run,
+                                MAX_EXAMPLES[platform.env], SEED[platform.env])
     await settle(platform)
     grown = await log_position(platform) - start
 

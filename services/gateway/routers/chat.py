@@ -159,6 +159,17 @@ def _event(item: dict) -> bytes:
 
 #: items one read of the stream takes at most
 READ_LIMIT = 100
+#: one event of the stream: ``data`` is a StreamItem as JSON (``{}`` for ``ready``)
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "the stream position (Last-Event-ID)"},
+        "event": {"type": "string", "enum": ["ready", *c.StreamItem.model_fields["kind"].annotation.__args__]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "retry": {"type": "integer"},
+    },
+    "required": ["event", "data"],
+}
 
 
 @router.get("/v1/stream", summary="The caller's live stream as server-sent events (messages, edits, deletions, "
@@ -168,7 +179,7 @@ READ_LIMIT = 100
                                  "`reset` means the page must reload. The stream ends when the access token "
                                  "expires or after max_seconds (the server's limit at most); reconnect.",
             response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+            responses={200: {"content": {"text/event-stream": {"schema": SSE_EVENT}}}})
 async def stream(request: Request, bus: AuthBus, caller: Annotated[Caller, Depends(current_caller)],
                  last_event_id: Annotated[str | None, Header(max_length=20)] = None,
                  after: Position = None, max_seconds: Annotated[float | None, Query(gt=0, le=86400)] = None):
