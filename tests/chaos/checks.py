@@ -37,6 +37,7 @@ WHOLE = {
                "WorkingGroupProposed")],
     "join": [("MemberJoinedWorkingGroup",)],
     "call": [("CallScheduled",)],
+    "message": [("MessagePosted",)],
 }
 DECISION_EVENT = {"grant": "AccessGranted", "request_changes": "ChangesRequested", "decline": "AccessDeclined"}
 
@@ -108,7 +109,8 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
         by_subject[e.subject].append(e)
         # a command's own events (a policy's, made of them, carry the same correlation id as "system")
         if e.subject.startswith("hr.evt.onboarding.") or (
-                e.subject.startswith("hr.evt.groups.working_group.") and e.envelope.get("actor") != "system"):
+                e.subject.startswith(("hr.evt.groups.working_group.", "hr.evt.groups.message."))
+                and e.envelope.get("actor") != "system"):
             by_cid[e.envelope.get("correlation_id")].append(e)
 
     def types(entries) -> list[str]:
@@ -149,9 +151,9 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
             case "group":
                 ok = (got == list(WHOLE["group"][0])
                       and all(e.subject.endswith("." + call.body["group_id"]) for e in mine))
-            case "join" | "call":
-                ok = got == list(WHOLE[call.kind][0]) and mine[0].envelope["payload"].get(
-                    "member_id" if call.kind == "join" else "scheduled_by") == call.params["member_id"]
+            case "join" | "call" | "message":
+                who = {"join": "member_id", "call": "scheduled_by", "message": "author_id"}[call.kind]
+                ok = got == list(WHOLE[call.kind][0]) and mine[0].envelope["payload"].get(who) == call.params["member_id"]
             case _:
                 ok = False
         if not ok:

@@ -1,7 +1,7 @@
 """A steady load of commands through the gateway's HTTP API, recording every
 answer: onboarding journeys (invitation, registration, rules, profile,
 moderator decision, a resubmitted profile after a request for changes), and for those admitted to
-the Main group, joining an open working group and scheduling a call in it.
+the Main group, joining an open working group, scheduling a call in it and writing in its chat.
 
 Each command carries its own ``X-Correlation-Id``; the events it appends carry
 it too, which is how the checks find a command's events in the log.
@@ -27,7 +27,7 @@ PASSWORD = "chaos-pass-123"
 
 @dataclass
 class Call:
-    kind: str  # invite | register | rules | profile | decision | group | join | call
+    kind: str  # invite | register | rules | profile | decision | group | join | call | message
     cid: str
     ok: bool
     status: int | None
@@ -223,4 +223,8 @@ class Load:
         starts = time.time() + 86400 + self._rng.randint(0, 86400 * 30)
         call = await self._call("call", "POST", f"{url}/calls", access, {"member_id": member_id}, {
             "topic": "Разбор", "starts_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(starts))})
-        return call.ok
+        if not call.ok or self._stop.is_set():
+            return call.ok
+        said = await self._call("message", "POST", f"{url}/messages", access, {"member_id": member_id},
+                                {"text": "Присоединяюсь к разбору"})
+        return said.ok
