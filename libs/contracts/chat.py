@@ -302,6 +302,8 @@ class StreamItem(Contract):
     #: the message names this member (or the whole group)
     mentioned: bool = False
     up_to: int | None = None
+    #: the event it tells of: the same event is told once (a client may drop one it has seen)
+    event_id: str | None = None
 
 
 class StreamPage(Contract):

@@ -60,7 +60,8 @@ def register_chat_policies(svc: Service) -> None:  # noqa: C901 — one policy p
             return None  # erased between the event and now: the same
 
     async def tell(rec: Recorded, member_id: str, item: dict[str, Any]) -> None:
-        await streams[0].tell(member_id, item, f"{rec.envelope.event_id}:{member_id}")
+        await streams[0].tell(member_id, {**item, "event_id": str(rec.envelope.event_id)},
+                              f"{rec.envelope.event_id}:{member_id}")
 
     @svc.policy("chat_stream", [events_of("groups", "message")], waits_for_views=True)
     async def when_message_changed_tell_the_group(rec: Recorded) -> None:

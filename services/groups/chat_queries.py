@@ -190,7 +190,7 @@ def register_chat_queries(svc: Service) -> None:  # noqa: C901 — the read rule
     async def stream_item(seq: int, data: dict, me: str) -> c.StreamItem:
         kind = data["kind"]
         item: dict[str, Any] = {k: data.get(k) for k in ("group_id", "thread_id", "message_id", "member_id", "unread",
-                                                         "mentions", "up_to")}
+                                                         "mentions", "up_to", "event_id")}
         if data.get("message"):
             m = dict(data["message"])
             text = await opened(data.get("sealed"), m.get("author_id"), m["message_id"])

@@ -22,7 +22,7 @@ import nats
 import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from libs.contracts.subjects import DEADLETTER_STREAM, EVENTS_STREAM, control_subject
+from libs.contracts.subjects import DEADLETTER_STREAM, EVENTS_STREAM, NOTIFY_ROOT, NOTIFY_STREAM, control_subject
 from tests.chaos.harness import SERVICES, Supervisor
 from tests.chaos.load import Call
 
@@ -87,6 +87,56 @@ async def read_log(sup: Supervisor) -> list[Entry]:
         return out
     finally:
         await nc.close()
+
+
+async def read_member_streams(sup: Supervisor) -> dict[str, list[dict]]:
+    """Every item told to every member (HR_NOTIFY), by subject, in order."""
+    nc = await connect(sup)
+    try:
+        js = nc.jetstream(timeout=10)
+        total = (await js.stream_info(NOTIFY_STREAM)).state.messages
+        sub = await js.pull_subscribe(
+            f"{NOTIFY_ROOT}.>", stream=NOTIFY_STREAM,
+            config=ConsumerConfig(ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL,
+                                  inactive_threshold=30.0, num_replicas=1, mem_storage=True),
+        )
+        out: dict[str, list[dict]] = defaultdict(list)
+        read = 0
+        while read < total:
+            try:
+                msgs = await sub.fetch(1000, timeout=2)
+            except nats.errors.TimeoutError:
+                break
+            for m in msgs:
+                out[m.subject].append(json.loads(m.data))
+            read += len(msgs)
+        await sub.unsubscribe()
+        assert read == total, f"read {read} of {total} messages of {NOTIFY_STREAM}"
+        return out
+    finally:
+        await nc.close()
+
+
+def check_streams(streams: dict[str, list[dict]], log: list[Entry], calls: list[Call]) -> list[str]:
+    """Every acknowledged message reached its group's coordinator's stream exactly once, and nobody was
+    told anything twice, whatever was killed meanwhile."""
+    problems = []
+    for subject, items in streams.items():
+        told = Counter(i["event_id"] for i in items)
+        twice = [k for k, n in told.items() if n > 1]
+        if twice:
+            problems.append(f"{subject} was told {len(twice)} things twice, e.g. {twice[:3]}")
+    coordinator = {e.envelope["payload"]["group_id"]: e.envelope["payload"]["member_id"]
+                   for e in log if e.type == "CoordinatorAppointed"}
+    for call in calls:
+        if call.kind != "message" or not call.ok:
+            continue
+        subject = f"{NOTIFY_ROOT}.{coordinator.get(call.body['group_id'])}"
+        posted = [i for i in streams.get(subject, []) if i["kind"] == "message_posted"
+                  and i["message_id"] == call.body["message_id"]]
+        if len(posted) != 1:
+            problems.append(f"acknowledged message {call.body['message_id']} told {len(posted)} times on {subject}")
+    return problems
 
 
 def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]]:

@@ -6,7 +6,8 @@ After each disruption:
    id twice, no command by halves, no policy reaction missing, no dead letters;
 2. every projection equals a fresh rebuild from the log;
 3. the platform recovered by itself: /readyz is 200 and new commands succeed,
-   and nothing but the killed process was restarted.
+   and nothing but the killed process was restarted;
+4. every acknowledged chat message was told once on its group's members' streams, nothing twice.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ async def run_scenario(sup: Supervisor, disrupt: Callable[[Supervisor, Load], Aw
             problems.append(f"{dlq} events were dead-lettered")
         # (2) the read models
         problems += await checks.check_projections(sup, log)
+        # (4) the members' streams: every acknowledged message told once
+        problems += checks.check_streams(await checks.read_member_streams(sup), log, load.calls + probe.calls)
 
         print(f"\n[chaos] up {t_up:.1f}s, disruption+recovery {t_recovered:.1f}s, total {time.monotonic() - t0:.1f}s;"
               f" restarted {sorted(restarted)}; log {len(log)} events;"
