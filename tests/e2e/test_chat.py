@@ -300,3 +300,139 @@ async def test_an_erased_authors_messages_are_gone_from_the_api_the_stream_and_a
     await runner.rebuild()
     await settle(platform)
     await check()
+
+
+async def test_two_devices_marking_at_once_end_at_the_furthest_mark(platform, people):
+    _, anna = people["anna"]
+    _, boris = people["boris"]
+    group_id = await chat_group(platform, people)
+    for i in range(6):
+        await post(platform, anna, group_id, f"Пункт {i}")
+    positions = [m["position"] for m in (await ok(platform, boris, "GET", f"/v1/groups/{group_id}/messages"))["items"]]
+
+    async def mark(up_to: int):
+        return await call(platform, boris, "PUT", f"/v1/groups/{group_id}/read", {"up_to": up_to})
+
+    answers = await asyncio.gather(*(mark(p) for p in positions * 2))
+    assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
+    await settle(platform)
+    assert (await unread_of(platform, boris, group_id))["unread"] == 0
+    page = await ok(platform, boris, "GET", f"/v1/groups/{group_id}/messages")
+    assert page["read_up_to"] == positions[-1]
+    # an older mark sent late leaves it where it is
+    assert (await (await mark(positions[0])).aread()) and page["read_up_to"] == positions[-1]
+    assert (await unread_of(platform, boris, group_id))["unread"] == 0
+
+
+async def test_reactions_at_once_are_counted_exactly(platform, people):
+    names = ("anna", "boris", "coordinator")
+    group_id = await chat_group(platform, people)
+    message = await post(platform, people["anna"][1], group_id, "Голосуем")
+    url = f"/v1/groups/{group_id}/messages/{message}/reactions"
+    answers = await asyncio.gather(*(call(platform, people[n][1], "PUT", url, {"reaction": r})
+                                     for n in names for r in ("👍", "🎉") for _ in range(2)))
+    assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
+    await settle(platform)
+    shown = (await ok(platform, people["boris"][1], "GET", f"/v1/groups/{group_id}/messages"))["items"][0]
+    assert shown["reactions"] == [{"reaction": "👍", "count": 3, "mine": True}, {"reaction": "🎉", "count": 3,
+                                                                                  "mine": True}]
+
+
+@pytest.mark.parametrize("query,code", [
+    ("before=1&after=2", "one_cursor_only"),
+    (f"before={2**53 + 1}", "invalid_fields"),
+    ("after=-1", "invalid_fields"),
+    ("limit=201", "invalid_fields"),
+    ("limit=0", "invalid_fields"),
+    ("thread_id=a.b", "invalid_fields"),
+])
+async def test_bad_cursors_are_refused(platform, people, query, code):
+    group_id = await chat_group(platform, people, members=("anna",))
+    r = await call(platform, people["anna"][1], "GET", f"/v1/groups/{group_id}/messages?{query}")
+    assert r.status_code == 422 and r.json()["code"] == code, r.text
+
+
+async def test_pages_go_both_ways_and_show_every_message_once(platform, people):
+    _, anna = people["anna"]
+    group_id = await chat_group(platform, people, members=("anna",))
+    sent = [await post(platform, anna, group_id, f"№{i}") for i in range(7)]
+    newest = await ok(platform, anna, "GET", f"/v1/groups/{group_id}/messages?limit=3")
+    assert [m["message_id"] for m in newest["items"]] == sent[-3:] and newest["after"] is None
+    seen, cursor = list(newest["items"]), newest["before"]
+    while cursor is not None:
+        page = await ok(platform, anna, "GET", f"/v1/groups/{group_id}/messages?limit=3&before={cursor}")
+        seen = page["items"] + seen
+        cursor = page["before"]
+    assert [m["message_id"] for m in seen] == sent
+    forward, cursor = [], 0
+    while cursor is not None:
+        page = await ok(platform, anna, "GET", f"/v1/groups/{group_id}/messages?limit=2&after={cursor}")
+        forward += page["items"]
+        cursor = page["after"]
+    assert [m["message_id"] for m in forward] == sent
+
+
+async def test_threads_count_apart_and_only_for_those_who_follow_them(platform, people):
+    _, anna = people["anna"]
+    _, boris = people["boris"]
+    coordinator = people["coordinator"][1]
+    group_id = await chat_group(platform, people)
+    root = await post(platform, anna, group_id, "Ветка")
+    await ok(platform, boris, "PUT", f"/v1/groups/{group_id}/read",
+             {"up_to": (await ok(platform, boris, "GET", f"/v1/groups/{group_id}/messages"))["items"][-1]["position"]})
+    await post(platform, coordinator, group_id, "Ответ 1", thread_id=root)
+    # Boris follows no thread: a reply he was not part of does not count; Anna began it: it does
+    assert (await unread_of(platform, boris, group_id))["unread"] == 0
+    assert (await unread_of(platform, anna, group_id))["unread"] == 1
+    await post(platform, boris, group_id, "Я тоже", thread_id=root)
+    await post(platform, coordinator, group_id, "Ответ 2", thread_id=root)
+    assert (await unread_of(platform, boris, group_id))["unread"] == 1
+    shown = (await ok(platform, boris, "GET", f"/v1/groups/{group_id}/messages"))["items"][0]
+    assert shown["replies"] == 3 and shown["unread_replies"] == 1
+    # a reply to a reply is refused: a thread is one level
+    reply = (await ok(platform, boris, "GET", f"/v1/groups/{group_id}/messages?thread_id={root}"))["items"][0]
+    r = await call(platform, boris, "POST", f"/v1/groups/{group_id}/messages",
+                   {"text": "Глубже", "thread_id": reply["message_id"]})
+    assert r.status_code == 404 and r.json()["code"] == "thread_not_found", r.text
+
+
+async def test_leaving_the_group_ends_its_chat_for_the_member(platform, people):
+    _, anna = people["anna"]
+    _, boris = people["boris"]
+    group_id = await chat_group(platform, people)
+    start = int((await read_stream(platform, boris, None, 0.2))[0]["id"])
+    await ok(platform, boris, "POST", f"/v1/groups/{group_id}/leave")
+    await post(platform, anna, group_id, "Уже без Бориса")
+    assert (await call(platform, boris, "GET", f"/v1/groups/{group_id}/messages")).status_code == 403
+    events = [e for e in await read_stream(platform, boris, start, 0.4) if e["event"] != "ready"]
+    assert events == []
+    # an archive is read, never written
+    await ok(platform, people["coordinator"][1], "POST", f"/v1/groups/{group_id}/archive")
+    r = await call(platform, anna, "POST", f"/v1/groups/{group_id}/messages", {"text": "Поздно"})
+    assert r.status_code == 409 and r.json()["code"] == "group_archived", r.text
+    assert (await ok(platform, anna, "GET", f"/v1/groups/{group_id}/messages"))["items"][0]["text"] == "Уже без Бориса"
+
+
+async def test_the_same_message_sent_twice_with_one_key_is_one(platform, people):
+    _, anna = people["anna"]
+    group_id = await chat_group(platform, people)
+    answers, key = [], f"chat-{uuid.uuid4().hex}"
+    async with platform.client(anna) as c:
+        for _ in range(2):
+            answers.append(await c.post(f"/v1/groups/{group_id}/messages", json={"text": "Один раз"},
+                                        headers={"Idempotency-Key": key}))
+    assert [a.status_code for a in answers] == [201, 201]
+    assert answers[0].json() == answers[1].json() and answers[1].headers.get("idempotent-replayed") == "true"
+    await settle(platform)
+    assert len((await ok(platform, anna, "GET", f"/v1/groups/{group_id}/messages"))["items"]) == 1
+
+
+async def test_a_stream_position_that_was_never_given_is_a_reset_and_garbage_is_refused(platform, people):
+    _, anna = people["anna"]
+    events = await read_stream(platform, anna, 2**50, 0.2)
+    assert [e["event"] for e in events][:2] == ["ready", "reset"]
+    async with platform.client(anna) as c:
+        r = await c.get("/v1/stream?max_seconds=0.2", headers={"Last-Event-ID": "12abc"})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_last_event_id", r.text
+    async with platform.client() as c:
+        assert (await c.get("/v1/stream?max_seconds=0.2")).status_code == 401
