@@ -12,7 +12,7 @@ from libs.contracts.errors import NotFound
 from libs.kit.rpc import Context, Done
 from libs.kit.service import Service, meta_of
 from services.groups import chat_domain as d
-from services.groups.chat_projections import DIRECT, MESSAGES, unread_in_group
+from services.groups.chat_projections import DIRECT, MESSAGES, read_up_to, unread_in_group
 from services.groups.domain import WORKING_GROUP
 from services.groups.handlers import in_main, signed_in
 from services.groups.projections import DIRECTORY
@@ -87,7 +87,9 @@ def register_chat_handlers(svc: Service) -> None:  # noqa: C901 — one handler 
         up_to = min(cmd.up_to, await newest_position(svc, cmd.group_id, cmd.thread_id))
         done = await svc.decide(d.READ_MARK, read_mark_id(cmd.group_id, ctx.actor.id), d.MoveMark(
             ctx.actor, cmd.group_id, cmd.thread_id, up_to, group.is_member), meta_of(ctx))
-        mark = done.state.marks.get(cmd.thread_id or "", 0)
+        # the read model may know further (one's own messages read the flow up to them) or not yet this
+        mark = max(done.state.marks.get(cmd.thread_id or "", 0),
+                   await read_up_to(svc.store, cmd.group_id, ctx.actor.id, cmd.thread_id))
         return Done(done.seq, c.ReadMarkReply(
             group_id=cmd.group_id, thread_id=cmd.thread_id, up_to=mark,
             unread=await unread_in_group(svc.store, cmd.group_id, ctx.actor.id, mark, cmd.thread_id)))

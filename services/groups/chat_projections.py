@@ -110,6 +110,18 @@ async def _unmention(view: View, message_id: str) -> None:
         await view.delete(MENTIONS, f"{message_id}:{row['member_id']}")
 
 
+async def _read(view: View, group_id: str, member_id: str, thread_id: str | None, up_to: int) -> None:
+    """The member's mark in a flow moves to ``up_to`` (never back), and the mentions it passes are read."""
+    key = mark_id(group_id, member_id, thread_id)
+    mark = await view.get(READ_MARKS, key)
+    if mark is None or mark["up_to"] < up_to:
+        await view.put(READ_MARKS, key, {"key": key, "group_id": group_id, "member_id": member_id,
+                                         "thread_id": thread_id, "up_to": up_to})
+    for row in await view.find(MENTIONS, {"group_id": group_id, "member_id": member_id, "thread_id": thread_id,
+                                          "position": {"$lte": up_to}}):
+        await view.delete(MENTIONS, f"{row['message_id']}:{member_id}")
+
+
 async def _forget_member_in_group(view: View, group_id: str, member_id: str) -> None:
     await view.delete(CHAT_MEMBERS, read_mark_id(group_id, member_id))
     for row in await view.find(MENTIONS, {"group_id": group_id, "member_id": member_id}):
@@ -130,7 +142,7 @@ async def _forget_author(view: View, member_id: str) -> None:
 
 
 def register_chat_projections(svc: Service) -> None:
-    @svc.projection(CHAT_VIEW, [events_of("groups")], COLLECTIONS)
+    @svc.projection(CHAT_VIEW, [events_of("groups")], COLLECTIONS, version=2)
     async def when_chat_event_update_chat(rec: Recorded, view: View) -> None:  # noqa: C901 — one case per event
         e = rec.event
         at = rec.envelope.occurred_at.isoformat()
@@ -157,6 +169,9 @@ def register_chat_projections(svc: Service) -> None:
                     if e.text is not None:
                         await _follow(view, e.group_id, e.thread_id, e.author_id)
                 await _mention(view, e, rec.seq)
+                if e.text is not None:
+                    # one has read what one answers: writing in a flow reads it up to one's own message
+                    await _read(view, e.group_id, e.author_id, e.thread_id, rec.seq)
             case c.MessageEdited():
                 m = await view.get(MESSAGES, e.message_id)
                 if m is not None and not m["deleted"]:
@@ -186,12 +201,7 @@ def register_chat_projections(svc: Service) -> None:
                     await view.put(MESSAGES, e.message_id, {**_plain(m), "reactions": {
                         k: v for k, v in reactions.items() if v}})
             case c.ReadMarkMoved():
-                await view.put(READ_MARKS, mark_id(e.group_id, e.member_id, e.thread_id), {
-                    "key": mark_id(e.group_id, e.member_id, e.thread_id), "group_id": e.group_id,
-                    "member_id": e.member_id, "thread_id": e.thread_id, "up_to": e.up_to})
-                for row in await view.find(MENTIONS, {"group_id": e.group_id, "member_id": e.member_id,
-                                                      "thread_id": e.thread_id, "position": {"$lte": e.up_to}}):
-                    await view.delete(MENTIONS, f"{row['message_id']}:{e.member_id}")
+                await _read(view, e.group_id, e.member_id, e.thread_id, e.up_to)
             case c.DirectMessageSent():
                 await view.put(DIRECT, e.message_id, {
                     "message_id": e.message_id, "conversation_id": e.conversation_id,
