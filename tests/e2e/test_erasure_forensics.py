@@ -1,7 +1,8 @@
 """Erasure as a forensic examiner would check it: after a member is erased, the raw files of
-nats-server (every stream, every bucket) and of every read model (SQLite database, WAL and
-shared memory) hold none of their name, e-mail, phone or key bytes — nor after a restart,
-nor after a rebuild of every projection."""
+nats-server (every stream, every bucket: the log, the members' live streams) and of every read
+model (SQLite database, WAL and shared memory) hold none of their name, e-mail, phone, words
+(chat messages and their earlier versions too) or key bytes — nor after a restart, nor after a
+rebuild of every projection."""
 
 from __future__ import annotations
 
@@ -61,7 +62,9 @@ async def test_an_erased_member_leaves_no_bytes_on_disk(tmp_path):
         # what they write in groups is theirs too: a join request's message, a call's topic, and, as a
         # moderator, an announcement (DESIGN.md §2)
         words = {"join message": f"Прошу принять {marker}", "call topic": f"Созвон {marker}",
-                 "announcement": f"Объявление {marker}"}
+                 "announcement": f"Объявление {marker}", "chat message": f"Сообщение в чате {marker}",
+                 "chat edit": f"Исправленное {marker}", "chat reply": f"Ответ в ветке {marker}",
+                 "personal message": f"Лично {marker}"}
         async with platform.client(admin) as c:
             r = await c.put(f"/v1/members/{member_id}/roles", json={"roles": ["moderator"]})
             assert r.status_code == 200, r.text
@@ -82,6 +85,19 @@ async def test_an_erased_member_leaves_no_bytes_on_disk(tmp_path):
             assert r.status_code == 201, r.text
             r = await me.post("/v1/announcements", json={"title": words["announcement"], "body": "Текст"})
             assert r.status_code == 201, r.text
+            # the chat: a message (edited: both versions are theirs), a reply in their own thread, a personal
+            # message to the admin; the live streams hold them too
+            r = await me.post(f"/v1/groups/{groups[0]}/messages", json={"text": words["chat message"]})
+            assert r.status_code == 201, r.text
+            said = r.json()["message_id"]
+            r = await me.put(f"/v1/groups/{groups[0]}/messages/{said}", json={"text": words["chat edit"]})
+            assert r.status_code == 200, r.text
+            r = await me.post(f"/v1/groups/{groups[0]}/messages", json={"text": words["chat reply"],
+                                                                        "thread_id": said})
+            assert r.status_code == 201, r.text
+            admin_id = (await me.get(f"/v1/groups/{groups[0]}")).json()["coordinators"][0]["member_id"]
+            r = await me.post(f"/v1/conversations/{admin_id}/messages", json={"text": words["personal message"]})
+            assert r.status_code == 201, r.text
         await settle(platform)
         key = await platform.services["onboarding"].vault.key(member_id)
         needles = {"name": name.encode(), "e-mail": email.encode(), "phone": phone.encode(),
@@ -91,6 +107,9 @@ async def test_an_erased_member_leaves_no_bytes_on_disk(tmp_path):
         # the scan sees them while the member exists (else it proves nothing)
         before = traces(roots, needles)
         assert {"name", "phone", "key", *words} <= set(before), before
+        async with platform.client(admin) as c:
+            said = (await c.get(f"/v1/groups/{groups[0]}/messages")).json()["items"][0]
+            assert said["text"] == words["chat edit"] and said["replies"] == 1
         # …and the log holds their words sealed: only the read models have them in clear
         assert not any(str(nats_dir) in path for label in words for path in before[label]), before
 
@@ -106,6 +125,10 @@ async def test_an_erased_member_leaves_no_bytes_on_disk(tmp_path):
             assert [x["topic"] for x in calls] == [None], calls  # the call stays, its words are gone
             titles = [x["title"] for x in (await c.get("/v1/announcements")).json()["items"]]
             assert words["announcement"] not in titles
+            said = (await c.get(f"/v1/groups/{groups[0]}/messages")).json()["items"][0]
+            assert (said["text"], said["author_id"], said["replies"]) == (None, None, 1), said
+            dms = (await c.get(f"/v1/conversations/{member_id}/messages")).json()["items"]
+            assert [m["text"] for m in dms] == [None], dms
 
         await platform.stop()
         server.stop()
