@@ -107,6 +107,23 @@ async def test_the_platform_works_under_its_users(platform_as_users):
         me = (await c.get("/v1/me")).json()
         assert me["status"] == "member" and "main" in me["groups"], me
         assert (await c.get("/v1/groups/main/members")).status_code == 200
+    # the chat and the members' live streams: groups writes and reads them, the gateway hears the nudges
+    async with p.client(admin) as c:
+        group = await c.post("/v1/groups", json={"title": "Права", "group_type": "research", "direct": True,
+                                                 "settings": {"joining": "open"}})
+        assert group.status_code == 201, group.text
+        group_id = group.json()["group_id"]
+        start = await c.get("/v1/stream?max_seconds=0.1")
+        position = int(start.text.split("id: ", 1)[1].split("\n", 1)[0])
+    await settle(p)
+    async with p.client(token) as c:
+        assert (await c.post(f"/v1/groups/{group_id}/join", json={})).status_code == 200
+        said = await c.post(f"/v1/groups/{group_id}/messages", json={"text": "Проверка прав"})
+        assert said.status_code == 201, said.text
+    await settle(p)
+    async with p.client(admin) as c:
+        told = await c.get("/v1/stream?max_seconds=0.3", headers={"Last-Event-ID": str(position)})
+        assert told.status_code == 200 and "Проверка прав" in told.text, told.text
     async with p.client(admin) as c:
         assert (await c.delete(f"/v1/members/{member_id}")).status_code == 200
         ready = await c.get("/readyz")
