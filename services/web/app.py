@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from libs.kit.bodylimit import BodyLimitMiddleware
 from libs.kit.logging import get_logger, setup_logging
 from libs.kit.settings import redact_url, secret_values
-from services.web import group_pages, pages
+from services.web import chat_pages, group_pages, live, pages
 from services.web.context import CsrfRefused, Ctx, context, referer_path
 from services.web.gateway import Expired, Gateway
 from services.web.session import COOKIE, LANG_COOKIE, Sealer, Session
@@ -31,6 +31,9 @@ from services.web.texts import TEXTS, text
 
 log = get_logger(__name__)
 HERE = Path(__file__).resolve().parent
+#: a live stream with nothing from the gateway for this long (not even its keep-alive) is ended; the
+#: browser reconnects
+STREAM_READ_S = 90.0
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
@@ -43,11 +46,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         setup_logging("web", settings.log_format, settings.log_level, secrets=secret_values(settings))
         http = httpx.AsyncClient(base_url=settings.gateway_url, timeout=settings.web_gateway_timeout_s)
+        # the live streams: quiet for a while between events (the gateway's keep-alive comes every 15 s), as
+        # many at once as pages are open, each for minutes
+        streams = httpx.AsyncClient(base_url=settings.gateway_url,
+                                    timeout=httpx.Timeout(settings.web_gateway_timeout_s, read=STREAM_READ_S),
+                                    limits=httpx.Limits(max_connections=None, max_keepalive_connections=20))
         app.state.http = http
-        app.state.gateway = Gateway(http, settings.forwarded_secret.get_secret_value())
+        app.state.gateway = Gateway(http, settings.forwarded_secret.get_secret_value(), streams)
         log.info("web_started", gateway=redact_url(settings.gateway_url), port=settings.web_port)
         yield
         await http.aclose()
+        await streams.aclose()
 
     app = FastAPI(title="HR-mnenie web", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
@@ -64,6 +73,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(group_pages.router)
+    app.include_router(chat_pages.router)
+    app.include_router(live.router)
+    #: live streams relayed now (each holds a connection to the gateway until its browser goes)
+    app.state.relays = 0
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz():
@@ -83,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(CsrfRefused)
     async def on_csrf(request: Request, exc: CsrfRefused):
         ctx = context(request)
-        return ctx.refuse(403, ctx.t("bad_request_title"), ctx.t("csrf_refused"))
+        return await ctx.refuse(403, ctx.t("bad_request_title"), ctx.t("csrf_refused"))
 
     @app.exception_handler(Expired)
     async def on_expired(request: Request, exc: Expired):
@@ -96,24 +109,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(httpx.HTTPError)
     async def on_gateway_away(request: Request, exc: httpx.HTTPError):
         ctx = context(request)
+        ctx.quiet = True  # the page saying so does not wait for the gateway again
         log.warning("gateway_unreachable", error=type(exc).__name__)
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) or request.method == "GET":
-            return ctx.refuse(503, ctx.t("unavailable_title"), ctx.t("unavailable_text"))
-        return ctx.refuse(504, ctx.t("unavailable_title"), ctx.t("outcome_unknown_text"))
+            return await ctx.refuse(503, ctx.t("unavailable_title"), ctx.t("unavailable_text"))
+        return await ctx.refuse(504, ctx.t("unavailable_title"), ctx.t("outcome_unknown_text"))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException):
         ctx = context(request)
         if exc.status_code == 413:
-            return ctx.refuse(413, ctx.t("bad_request_title"), ctx.t("too_large", limit=settings.web_max_body_bytes))
+            return await ctx.refuse(413, ctx.t("bad_request_title"),
+                                    ctx.t("too_large", limit=settings.web_max_body_bytes))
         if exc.status_code == 404:
-            return ctx.refuse(404, ctx.t("not_found_title"), ctx.t("not_found_text"))
-        return ctx.refuse(exc.status_code, ctx.t("bad_request_title"), ctx.t("not_found_text"))
+            return await ctx.refuse(404, ctx.t("not_found_title"), ctx.t("not_found_text"))
+        return await ctx.refuse(exc.status_code, ctx.t("bad_request_title"), ctx.t("not_found_text"))
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError):
         ctx = context(request)
-        return ctx.refuse(404, ctx.t("not_found_title"), ctx.t("not_found_text"))
+        return await ctx.refuse(404, ctx.t("not_found_title"), ctx.t("not_found_text"))
 
     def refuse_body(scope, limit: int, close: bool):
         lang = "ru"

@@ -3,17 +3,19 @@ answer with a page or a redirect (setting the sealed cookie on every answer)."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import re
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+import httpx
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from libs.kit.forwarding import client_address
-from services.web.gateway import Answer, Gateway
+from services.web.gateway import Answer, Expired, Gateway
 from services.web.session import COOKIE, LANG_COOKIE, Sealer, Session
 from services.web.settings import Settings
 from services.web.texts import LANGS, TEXTS, text
@@ -51,13 +53,77 @@ class Ctx:
         self.address = client_address(peer, request.headers.get("x-forwarded-for"), self.settings.proxies)
         self.form: dict[str, Any] = {}
         self.form_lists: dict[str, list[str]] = {}
+        #: what the navigation says (unread, mentions, where the live stream starts): read beside the
+        #: page's own first read, read again after anything the page changed (a read mark moved)
+        self._nav: asyncio.Task | None = None
+        self._nav_stale = False
+        #: no navigation counts (the gateway is away: a page saying so must not wait for it again)
+        self.quiet = False
+        #: a page that shows what arrives live (a chat) starts its stream where the member's stream stood
+        #: when the page was read, so nothing said meanwhile is missed; elsewhere only the counts are live,
+        #: and every item carries them whole, so a stream from "now" serves (and costs a request less)
+        self.live_from_here = False
 
     def t(self, code: str, **params) -> str:
         return text(code, self.lang, **params)
 
     async def api(self, method: str, path: str, *, json: Any = None, params: dict | None = None) -> Answer:
         gateway: Gateway = self.app.state.gateway
+        if method == "GET" and self.request.method == "GET":
+            self._read_nav()
+        elif method != "GET" and self._nav is not None:
+            self._nav_stale = True
         return await gateway.call(method, path, self.session, self.lang, self.address, json=json, params=params)
+
+    @property
+    def live(self) -> bool:
+        """Whether the navigation shows unread counts and the page listens to the live stream: the Main
+        group's members, its moderators and admins (a guest has no chats)."""
+        return self.session.signed_in and not self.quiet and self.has("member", "moderator", "admin")
+
+    def _read_nav(self) -> None:
+        if self._nav is None and self.live:
+            self._nav = asyncio.create_task(self._nav_read(with_position=self.live_from_here))
+
+    async def _nav_read(self, with_position: bool) -> dict | None:
+        """The unread counts (GET /v1/me/unread) and, for a page's live stream, where the member's stream
+        stands now (so nothing said between this page and its stream is missed); None when unknown."""
+        gateway: Gateway = self.app.state.gateway
+        try:
+            unread, position = await asyncio.gather(
+                gateway.call("GET", "/v1/me/unread", self.session, self.lang, self.address),
+                gateway.stream_position(self.session, self.lang, self.address) if with_position
+                else asyncio.sleep(0, None))
+        except (Expired, httpx.HTTPError):
+            return None
+        if not unread.ok or not isinstance(unread.body, dict):
+            return None
+        body = unread.body
+        groups = {g["group_id"]: g for g in body.get("groups") or ()}
+        conversations = {c["member_id"]: c["unread"] for c in body.get("conversations") or ()}
+        # each count by its place ("g:<group>", "c:<member>"): the page's script replaces one as the stream
+        # tells it, and adds them up again
+        counts = {**{f"g:{k}": g["unread"] for k, g in groups.items()},
+                  **{f"c:{k}": n for k, n in conversations.items()}}
+        return {"total": body.get("total", 0), "mentions": body.get("mentions", 0), "groups": groups,
+                "conversations": conversations, "counts": counts,
+                "mention_counts": {f"g:{k}": g["mentions"] for k, g in groups.items()}, "position": position}
+
+    async def nav(self) -> dict | None:
+        """The navigation's counts as of now: read again when the page changed something after its first
+        read (opening a chat moves its read mark); the stream's position stays the earlier one."""
+        if not self.live:
+            return None
+        if self._nav is None:
+            self._nav = asyncio.create_task(self._nav_read(with_position=self.live_from_here))
+        counts = await self._nav
+        if self._nav_stale:
+            self._nav_stale = False
+            again = await self._nav_read(with_position=self.live_from_here and counts is None)
+            if again is not None and counts is not None:
+                again["position"] = counts["position"]
+            counts = again
+        return counts
 
     def _finish(self, response: Response) -> Response:
         self.app.state.cookies(self, response)
@@ -68,16 +134,17 @@ class Ctx:
         """An answer that is not a page (a picture): the session's cookie is still renewed."""
         return self._finish(response)
 
-    def render(self, template: str, status: int = 200, **values) -> Response:
+    async def render(self, template: str, status: int = 200, **values) -> Response:
         page = self.app.state.env.get_template(template)
-        html = page.render(ctx=self, t=self.t, s=self.session, flash=self.session.take_flash(), **values)
+        nav = await self.nav()
+        html = page.render(ctx=self, t=self.t, s=self.session, flash=self.session.take_flash(), nav=nav, **values)
         return self._finish(HTMLResponse(html, status_code=status, headers={"Content-Language": self.lang}))
 
     def redirect(self, url: str) -> Response:
         return self._finish(RedirectResponse(url, status_code=303))
 
-    def refuse(self, status: int, title: str, detail: str) -> Response:
-        return self.render("status.html", status=status, title=title, detail=detail)
+    async def refuse(self, status: int, title: str, detail: str) -> Response:
+        return await self.render("status.html", status=status, title=title, detail=detail)
 
     def when(self, value: str | datetime | None) -> str:
         """A time in the community's zone, with the zone said."""
@@ -97,6 +164,12 @@ class Ctx:
         if moment.tzinfo is not None:
             return None
         return moment.replace(tzinfo=self.settings.zone)
+
+    @property
+    def utc_offset(self) -> str:
+        """The community's offset now (``UTC+05:00``): what the page's script says after a time it writes."""
+        offset = datetime.now(self.settings.zone).strftime("%z")
+        return f"UTC{offset[:3]}:{offset[3:]}"
 
     @property
     def zone_name(self) -> str:

@@ -64,8 +64,10 @@ class Answer:
 
 
 class Gateway:
-    def __init__(self, http: httpx.AsyncClient, forwarded_secret: str):
+    def __init__(self, http: httpx.AsyncClient, forwarded_secret: str, streams: httpx.AsyncClient | None = None):
         self._http = http
+        #: the live streams' own client: a stream holds its connection for minutes, never one a page needs
+        self._streams = streams or http
         self._secret = forwarded_secret
         self._renewing: dict[str, asyncio.Lock] = {}
         self._renewed: dict[str, tuple[float, dict]] = {}
@@ -86,9 +88,12 @@ class Gateway:
         """One request of the public API. A command gets an Idempotency-Key, so a retry after a lost
         answer is never carried out twice."""
         key = str(uuid.uuid4()) if method != "GET" else None
+        sent_with = session.access
         answer = await self._send(method, path, session, lang, address, json, params, key)
         if answer.status == 401 and answer.code == "invalid_token" and session.refresh:
-            await self._renew(session, lang, address)
+            # a request of the same page sent at once may have renewed the pair meanwhile: then it is used
+            if session.access == sent_with:
+                await self._renew(session, lang, address)
             answer = await self._send(method, path, session, lang, address, json, params, key)
         if answer.status == 401 and session.access and answer.code in TOKEN_REFUSED:
             raise Expired()
@@ -135,6 +140,56 @@ class Gateway:
                 self._renewed[spent] = (now, tokens)
         self._renewing.pop(spent, None)
         session.access, session.refresh = tokens["access_token"], tokens["refresh_token"]
+
+
+    async def open_stream(self, session: Session, lang: str, address: str | None, *, after: str | None = None,
+                          last_event_id: str | None = None) -> httpx.Response:
+        """The member's live stream (GET /v1/stream) opened: its head read, its body still to come. A page
+        open longer than an access token lives reconnects with a renewed pair (the caller sets the cookie).
+        Raises Expired when the session cannot be renewed."""
+        params = {"after": after} if after is not None and last_event_id is None else None
+        for attempt in (1, 2):
+            headers = {**self._headers(session, lang, address), "Accept": "text/event-stream"}
+            if last_event_id is not None:
+                headers["Last-Event-ID"] = last_event_id
+            sent_with = session.access
+            request = self._streams.build_request("GET", "/v1/stream", params=params, headers=headers)
+            response = await self._streams.send(request, stream=True)
+            if response.status_code != 401:
+                return response
+            await response.aread()
+            await response.aclose()
+            code = _code(response)
+            if attempt == 1 and code == "invalid_token" and session.refresh:
+                if session.access == sent_with:
+                    await self._renew(session, lang, address)
+                continue
+            if session.access and code in TOKEN_REFUSED:
+                raise Expired()
+            return response
+        return response  # pragma: no cover — the loop returns
+
+    async def stream_position(self, session: Session, lang: str, address: str | None) -> int | None:
+        """Where the member's stream stands now: the id of a fresh stream's first event (asked to last a
+        moment, the gateway ends it at once). A page starts its live stream there, so nothing said between
+        the page and its stream is missed. None when it cannot be known (the page's stream starts anew)."""
+        if not session.access:
+            return None
+        headers = {**self._headers(session, lang, address), "Accept": "text/event-stream"}
+        try:
+            async with self._http.stream("GET", "/v1/stream", params={"max_seconds": "0.001"},
+                                         headers=headers) as r:
+                if r.status_code != 200:
+                    return None
+                async for line in r.aiter_lines():
+                    if line.startswith("id:"):
+                        value = line[3:].strip()
+                        return int(value) if value.isdigit() and len(value) <= 16 else None
+                    if not line:
+                        break
+        except httpx.HTTPError:
+            return None
+        return None
 
 
 async def forget(gateway: Gateway, session: Session, lang: str, address: str | None) -> None:

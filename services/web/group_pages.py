@@ -72,10 +72,10 @@ async def groups_page(ctx: Page, q: str = "", group_type: str = "") -> Response:
     answer = await ctx.api("GET", "/v1/groups", params=params)
     values = {"q": q[:100], "group_type": group_type[:40]}
     if answer.status == 422:
-        return ctx.render("groups.html", status=422, items=(), values=values, types=GROUP_TYPES,
-                          proposals=None, error=answer.title)
+        return await ctx.render("groups.html", status=422, items=(), values=values, types=GROUP_TYPES,
+                                proposals=None, error=answer.title)
     if not answer.ok:
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     proposals = None
     if ctx.has("moderator", "admin"):
         pending = await ctx.api("GET", "/v1/groups", params={"status": "proposed"})
@@ -83,8 +83,8 @@ async def groups_page(ctx: Page, q: str = "", group_type: str = "") -> Response:
     items = answer.body["items"]
     for g in items:  # a gateway without my_state: a member or not
         g["mark"] = MY_STATE_MARKS.get(g.get("my_state") or ("member" if g.get("is_member") else "none"))
-    return ctx.render("groups.html", items=items, values=values, types=_types(items), proposals=proposals,
-                      error=None)
+    return await ctx.render("groups.html", items=items, values=values, types=_types(items), proposals=proposals,
+                            error=None)
 
 
 # ------------------------------------------------------------------ proposing a group
@@ -101,8 +101,8 @@ async def _configured_types(ctx: Ctx) -> tuple[Answer, list[dict]]:
 async def _propose_page(ctx: Ctx, values: dict, errors: dict, status: int = 200,
                         error: str | None = None) -> Response:
     _, types = await _configured_types(ctx)
-    return ctx.render("group_new.html", status=status, values=values, errors=errors, error=error, types=types,
-                      settings=SETTINGS)
+    return await ctx.render("group_new.html", status=status, values=values, errors=errors, error=error, types=types,
+                            settings=SETTINGS)
 
 
 @router.get("/groups/new")
@@ -111,10 +111,10 @@ async def propose_page(ctx: Page) -> Response:
         return back
     allowed, types = await _configured_types(ctx)  # the API says who may propose
     if not allowed.ok and allowed.status in (401, 403):
-        return _refused(ctx, allowed)
+        return await _refused(ctx, allowed)
     values = {"title": "", "description": "", "group_type": types[0]["group_type"], "direct": False,
               **DEFAULT_SETTINGS}
-    return ctx.render("group_new.html", values=values, errors={}, error=None, types=types, settings=SETTINGS)
+    return await ctx.render("group_new.html", values=values, errors={}, error=None, types=types, settings=SETTINGS)
 
 
 @router.post("/groups/new")
@@ -130,7 +130,7 @@ async def propose(ctx: Form) -> Response:
             "settings": {k: values[k] for k in SETTINGS}, "direct": values["direct"]}
     answer = await ctx.api("POST", "/v1/groups", json=body)
     if answer.status in (401, 403):
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     if not answer.ok:
         errors = answer.field_errors()
         if answer.code == "unknown_group_type":
@@ -148,12 +148,12 @@ async def _proposals_page(ctx: Ctx, status: int = 200, errors: dict | None = Non
                           reasons: dict | None = None) -> Response:
     answer = await ctx.api("GET", "/v1/groups", params={"status": "proposed"})
     if not answer.ok:
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     listed = answer.body["items"][:PROPOSALS_READ]
     pages = await asyncio.gather(*(ctx.api("GET", f"/v1/groups/{g['group_id']}") for g in listed))
     items = [p.body if p.ok else {**g, "description": ""} for g, p in zip(listed, pages, strict=True)]
-    return ctx.render("proposals.html", status=status, items=items, more=len(answer.body["items"]) - len(listed),
-                      decision_errors=errors or {}, decision_reasons=reasons or {}, from_list=True)
+    return await ctx.render("proposals.html", status=status, items=items, more=len(answer.body["items"]) - len(listed),
+                            decision_errors=errors or {}, decision_reasons=reasons or {}, from_list=True)
 
 
 @router.get("/groups/proposals")
@@ -172,8 +172,8 @@ async def map_page(ctx: Page) -> Response:
         return back
     answer = await ctx.api("GET", "/v1/groups/map")
     if not answer.ok:
-        return _refused(ctx, answer)
-    return ctx.render("groups_map.html", types=answer.body.get("types") or ())
+        return await _refused(ctx, answer)
+    return await ctx.render("groups_map.html", types=answer.body.get("types") or ())
 
 
 @router.get("/groups/map.svg")
@@ -197,11 +197,11 @@ async def _group_page(ctx: Ctx, group_id: str, status: int = 200, error: str | N
     before it reached the API, and anyone else gets the page that says no (a forged form learns nothing)."""
     answer = await ctx.api("GET", f"/v1/groups/{group_id}")
     if not answer.ok:
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     group = answer.body
     managing = _managing(ctx, group)
     if managers_only and not managing:
-        return ctx.refuse(403, ctx.t("forbidden_title"), ctx.t("forbidden_text"))
+        return await ctx.refuse(403, ctx.t("forbidden_title"), ctx.t("forbidden_text"))
     active = group["status"] == "active"
     coordinators = {c["member_id"] for c in group.get("coordinators") or ()}
     for person in group.get("members") or ():
@@ -227,7 +227,7 @@ async def _group_page(ctx: Ctx, group_id: str, status: int = 200, error: str | N
               "joining": group["settings"]["joining"]}
     # where the caller stands (a gateway without my_state: a member or not)
     my_state = group.get("my_state") or ("member" if group["is_member"] else "none")
-    return ctx.render(
+    return await ctx.render(
         "group.html", status=status, group=group, error=error, managing=managing, active=active, my_state=my_state,
         requests=requests, who=who, found=found, found_error=found_error, room=_link(group.get("room_url")),
         has_calls="calls" in group, calls=calls, settings=SETTINGS, values=values,
@@ -337,7 +337,7 @@ async def decide_group(ctx: Form, group_id: str = ID()) -> Response:
         ctx.session.say("ok", done)
         return ctx.redirect("/groups/proposals")
     if answer.status in (401, 403):
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     return await _proposals_page(ctx, answer.status, errors={group_id: answer.title}, reasons={group_id: reason})
 
 
@@ -415,7 +415,7 @@ async def remove_member(ctx: Form, group_id: str = ID(), member_id: str = ID()) 
                                  remove_errors={member_id: errors}, remove_reasons={member_id: reason})
     answer = await ctx.api("DELETE", f"/v1/groups/{group_id}/members/{member_id}", params={"reason": reason})
     if answer.status in (401, 403, 404):
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     if answer.status == 422:  # the reason as the API reads it (too long, say): said next to it
         said = answer.field_errors().get("reason") or answer.title or ctx.t("remove_reason_missing")
         return await _group_page(ctx, group_id, 422, ctx.t("fix_errors"), remove_errors={member_id: {"reason": said}},
@@ -427,7 +427,7 @@ async def _coordinator(ctx: Ctx, group_id: str, member_id: str, appoint: bool) -
     """A moderator appoints a member of the group its coordinator, or takes that away (the API checks who)."""
     answer = await ctx.api("PUT" if appoint else "DELETE", f"/v1/groups/{group_id}/coordinators/{member_id}")
     if answer.status in (401, 403, 404):
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     return await _after(ctx, answer, group_id, "coordinator_appointed" if appoint else "coordinator_dismissed")
 
 
@@ -454,12 +454,12 @@ async def past_calls_page(ctx: Page, group_id: str = ID()) -> Response:
         ctx.api("GET", f"/v1/groups/{group_id}"),
         ctx.api("GET", f"/v1/groups/{group_id}/calls", params={"past": "true", "limit": str(PAST_CALLS)}))
     if not group.ok:
-        return _refused(ctx, group)
+        return await _refused(ctx, group)
     if not calls.ok:
-        return _refused(ctx, calls)
+        return await _refused(ctx, calls)
     items = sorted(calls.body["items"], key=lambda c: datetime.fromisoformat(str(c["starts_at"])), reverse=True)
-    return ctx.render("group_calls_past.html", group=group.body, items=items,
-                      more=PAST_CALLS if len(items) >= PAST_CALLS else None)
+    return await ctx.render("group_calls_past.html", group=group.body, items=items,
+                            more=PAST_CALLS if len(items) >= PAST_CALLS else None)
 
 
 # ------------------------------------------------------------------ join requests
@@ -469,12 +469,12 @@ async def _requests_page(ctx: Ctx, group_id: str, status: int = 200, error: str 
                          errors: dict | None = None, reasons: dict | None = None) -> Response:
     group = await ctx.api("GET", f"/v1/groups/{group_id}")
     if not group.ok:
-        return _refused(ctx, group)
+        return await _refused(ctx, group)
     answer = await ctx.api("GET", f"/v1/groups/{group_id}/requests")
     if not answer.ok:
-        return _refused(ctx, answer)
-    return ctx.render("group_requests.html", status=status, group=group.body, items=answer.body["items"],
-                      error=error, errors=errors or {}, reasons=reasons or {})
+        return await _refused(ctx, answer)
+    return await ctx.render("group_requests.html", status=status, group=group.body, items=answer.body["items"],
+                            error=error, errors=errors or {}, reasons=reasons or {})
 
 
 @router.get("/groups/{group_id}/requests")
@@ -497,7 +497,7 @@ async def decide_request(ctx: Form, group_id: str = ID(), member_id: str = ID())
     if answer.code == "join_request_decided":
         return await _requests_page(ctx, group_id, 409, ctx.t("request_decided_elsewhere"))
     if answer.status in (401, 403, 404) or answer.status >= 500:
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     return await _requests_page(ctx, group_id, answer.status, errors={member_id: answer.title},
                                 reasons={member_id: reason})
 
@@ -512,12 +512,12 @@ async def _announcements_page(ctx: Ctx, cursor: str | None = None, status: int =
     if answer.status == 422 and cursor:
         return await _announcements_page(ctx, None, 422, values, errors, answer.title)
     if not answer.ok:
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     more = answer.body.get("next_cursor")
-    return ctx.render("announcements.html", status=status, items=answer.body["items"],
-                      next=f"/announcements?{urlencode({'cursor': more})}" if more else None,
-                      values=values or {"title": "", "body": ""}, errors=errors or {}, error=error,
-                      first=not cursor)
+    return await ctx.render("announcements.html", status=status, items=answer.body["items"],
+                            next=f"/announcements?{urlencode({'cursor': more})}" if more else None,
+                            values=values or {"title": "", "body": ""}, errors=errors or {}, error=error,
+                            first=not cursor)
 
 
 @router.get("/announcements")
@@ -537,7 +537,7 @@ async def post_announcement(ctx: Form) -> Response:
         ctx.session.say("ok", "published_done")
         return ctx.redirect("/announcements")
     if answer.status in (401, 403) or answer.status >= 500:
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     errors = answer.field_errors()
     return await _announcements_page(ctx, None, answer.status, values, errors,
                                      ctx.t("fix_errors") if errors else answer.title)
@@ -549,6 +549,6 @@ async def withdraw_announcement(ctx: Form, announcement_id: str = ID()) -> Respo
         return back
     answer = await ctx.api("DELETE", f"/v1/announcements/{announcement_id}")
     if not answer.ok:
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     ctx.session.say("ok", "withdrawn_done")
     return ctx.redirect("/announcements")

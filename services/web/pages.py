@@ -37,15 +37,15 @@ def _sign_in_first(ctx: Ctx) -> Response | None:
     return ctx.redirect(f"/login?next={quote(ctx.path, safe='')}")
 
 
-def _refused(ctx: Ctx, answer: Answer) -> Response:
+async def _refused(ctx: Ctx, answer: Answer) -> Response:
     """A page the API will not give this person: its own words, and the status it said."""
     if answer.status == 403:
-        return ctx.refuse(403, ctx.t("forbidden_title"), answer.title or ctx.t("forbidden_text"))
+        return await ctx.refuse(403, ctx.t("forbidden_title"), answer.title or ctx.t("forbidden_text"))
     if answer.status == 404:
-        return ctx.refuse(404, ctx.t("not_found_title"), answer.title or ctx.t("not_found_text"))
+        return await ctx.refuse(404, ctx.t("not_found_title"), answer.title or ctx.t("not_found_text"))
     if answer.status >= 500:
-        return ctx.refuse(503, ctx.t("unavailable_title"), answer.title or ctx.t("unavailable_text"))
-    return ctx.refuse(answer.status, ctx.t("bad_request_title"), answer.title)
+        return await ctx.refuse(503, ctx.t("unavailable_title"), answer.title or ctx.t("unavailable_text"))
+    return await ctx.refuse(answer.status, ctx.t("bad_request_title"), answer.title)
 
 
 def _text(ctx: Ctx, name: str, limit: int = 5000) -> str:
@@ -83,7 +83,7 @@ async def switch_language(ctx: Page, lang: str, next: str | None = None) -> Resp
 
 @router.get("/login")
 async def login_page(ctx: Page, next: str | None = None) -> Response:
-    return ctx.render("login.html", next=safe_next(next), email="", error=None)
+    return await ctx.render("login.html", next=safe_next(next), email="", error=None)
 
 
 @router.post("/login")
@@ -92,8 +92,8 @@ async def login(ctx: Form) -> Response:
     answer = await ctx.api("POST", "/v1/auth/token", json={"email": email, "password": password})
     if not answer.ok:
         error = answer.title if answer.status in (401, 422, 429) else ctx.t("unavailable_text")
-        return ctx.render("login.html", status=answer.status if answer.status < 500 else 503, next=target,
-                          email=email, error=error)
+        return await ctx.render("login.html", status=answer.status if answer.status < 500 else 503, next=target,
+                                email=email, error=error)
     _signed_in(ctx, answer.body)
     me = await _me(ctx)
     if me.ok and me.body["status"] == "introduction" and target == "/":
@@ -121,16 +121,16 @@ async def logout(ctx: Form) -> Response:
 async def join_page(ctx: Page, token: str = ID()) -> Response:
     state = await ctx.api("GET", f"/v1/invitations/{token}")
     if state.ok and not state.body["usable"]:
-        return _dead_invitation(ctx, ctx.t(f"dead_{state.body['reason']}"))
+        return await _dead_invitation(ctx, ctx.t(f"dead_{state.body['reason']}"))
     if not state.ok:
-        return _refused(ctx, state)
+        return await _refused(ctx, state)
     until = ctx.t("invitation_valid_until", when=ctx.when(state.body.get("expires_at")))
-    return ctx.render("join.html", token=token, values={}, errors={}, error=None, until=until)
+    return await ctx.render("join.html", token=token, values={}, errors={}, error=None, until=until)
 
 
-def _dead_invitation(ctx: Ctx, detail: str) -> Response:
-    return ctx.render("message.html", status=410, title=ctx.t("invitation_dead_title"), detail=detail,
-                      hint=ctx.t("invitation_dead_hint"))
+async def _dead_invitation(ctx: Ctx, detail: str) -> Response:
+    return await ctx.render("message.html", status=410, title=ctx.t("invitation_dead_title"), detail=detail,
+                            hint=ctx.t("invitation_dead_hint"))
 
 
 @router.post("/join/{token}")
@@ -141,7 +141,7 @@ async def join(ctx: Form, token: str = ID()) -> Response:
             "consent_personal_data": consent}
     answer = await ctx.api("POST", "/v1/registrations", json=body)
     if answer.code in DEAD_INVITATION:  # spent or revoked since the page was opened
-        return _dead_invitation(ctx, ctx.t(f"dead_{answer.code}"))
+        return await _dead_invitation(ctx, ctx.t(f"dead_{answer.code}"))
     if not answer.ok:
         errors = answer.field_errors()
         if answer.code == "consent_required":
@@ -150,8 +150,8 @@ async def join(ctx: Form, token: str = ID()) -> Response:
             errors["email"] = answer.title
         error = None if errors and answer.code in ("invalid_fields", "consent_required", "email_taken") \
             else answer.title
-        return ctx.render("join.html", status=answer.status, token=token, values=values, errors=errors,
-                          until=None, error=error or (ctx.t("fix_errors") if errors else None))
+        return await ctx.render("join.html", status=answer.status, token=token, values=values, errors=errors,
+                                until=None, error=error or (ctx.t("fix_errors") if errors else None))
     tokens = await ctx.api("POST", "/v1/auth/token", json={"email": values["email"], "password": body["password"]})
     if tokens.ok:
         _signed_in(ctx, tokens.body)
@@ -170,14 +170,14 @@ async def home(ctx: Page) -> Response:
         return back
     me = await _me(ctx)
     if not me.ok:
-        return _refused(ctx, me)
-    return ctx.render("home.html", me=me.body)
+        return await _refused(ctx, me)
+    return await ctx.render("home.html", me=me.body)
 
 
 @router.get("/rules")
 async def rules_page(ctx: Page) -> Response:
     me = await _me(ctx) if ctx.session.signed_in else None
-    return ctx.render("rules.html", me=me.body if me is not None and me.ok else None)
+    return await ctx.render("rules.html", me=me.body if me is not None and me.ok else None)
 
 
 @router.post("/rules")
@@ -186,7 +186,7 @@ async def acknowledge_rules(ctx: Form) -> Response:
         return back
     answer = await ctx.api("POST", "/v1/me/rules-acknowledgement")
     if not answer.ok:
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     ctx.session.say("ok", "rules_done")
     return ctx.redirect("/profile")
 
@@ -198,11 +198,11 @@ def _profile_values(me: dict) -> dict[str, str]:
     return values
 
 
-def _profile_page(ctx: Ctx, me: dict, values: dict, errors: dict, status: int = 200, error: str | None = None,
+async def _profile_page(ctx: Ctx, me: dict, values: dict, errors: dict, status: int = 200, error: str | None = None,
                   missing: list | None = None) -> Response:
-    return ctx.render("profile.html", status=status, me=me, values=values, errors=errors, error=error,
-                      missing=me["missing"] if missing is None else missing, required=REQUIRED_FIELDS,
-                      visible_fields=VISIBLE_FIELDS, visible=me.get("visible_fields") or ())
+    return await ctx.render("profile.html", status=status, me=me, values=values, errors=errors, error=error,
+                            missing=me["missing"] if missing is None else missing, required=REQUIRED_FIELDS,
+                            visible_fields=VISIBLE_FIELDS, visible=me.get("visible_fields") or ())
 
 
 @router.get("/profile")
@@ -211,8 +211,8 @@ async def profile_page(ctx: Page) -> Response:
         return back
     me = await _me(ctx)
     if not me.ok:
-        return _refused(ctx, me)
-    return _profile_page(ctx, me.body, _profile_values(me.body), {})
+        return await _refused(ctx, me)
+    return await _profile_page(ctx, me.body, _profile_values(me.body), {})
 
 
 @router.post("/profile")
@@ -226,11 +226,11 @@ async def save_profile(ctx: Form) -> Response:
     answer = await ctx.api("PUT", "/v1/me/profile", json=body)
     me = await _me(ctx)
     if not me.ok:
-        return _refused(ctx, me)
+        return await _refused(ctx, me)
     if not answer.ok:
         errors = answer.field_errors()
-        return _profile_page(ctx, me.body, values, errors, status=answer.status,
-                             error=ctx.t("fix_errors") if errors else answer.title)
+        return await _profile_page(ctx, me.body, values, errors, status=answer.status,
+                                   error=ctx.t("fix_errors") if errors else answer.title)
     ctx.session.say("ok", "saved")
     return ctx.redirect("/profile")
 
@@ -242,7 +242,7 @@ async def save_visibility(ctx: Form) -> Response:
     chosen = [f for f in ctx.form_lists.get("visible", []) if f in VISIBLE_FIELDS]
     answer = await ctx.api("PUT", "/v1/me/visibility", json={"visible": chosen})
     if not answer.ok:
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     ctx.session.say("ok", "visibility_saved")
     return ctx.redirect("/profile#visibility")
 
@@ -256,20 +256,20 @@ async def queue_page(ctx: Page) -> Response:
         return back
     answer = await ctx.api("GET", "/v1/moderation/queue")
     if not answer.ok:
-        return _refused(ctx, answer)
-    return ctx.render("queue.html", queue=answer.body)
+        return await _refused(ctx, answer)
+    return await ctx.render("queue.html", queue=answer.body)
 
 
 async def _newcomer_page(ctx: Ctx, member_id: str, status: int = 200, error: str | None = None,
                          chosen: str | None = None, message: str = "") -> Response:
     member = await ctx.api("GET", f"/v1/members/{member_id}")
     if not member.ok:
-        return _refused(ctx, member)
+        return await _refused(ctx, member)
     history = await ctx.api("GET", f"/v1/moderation/{member_id}/history")
     if not history.ok:
-        return _refused(ctx, history)
-    return ctx.render("newcomer.html", status=status, member=member.body, history=history.body["items"],
-                      fields=PROFILE_FIELDS, decisions=DECISIONS, error=error, chosen=chosen, message=message)
+        return await _refused(ctx, history)
+    return await ctx.render("newcomer.html", status=status, member=member.body, history=history.body["items"],
+                            fields=PROFILE_FIELDS, decisions=DECISIONS, error=error, chosen=chosen, message=message)
 
 
 @router.get("/moderation/{member_id}")
@@ -289,7 +289,7 @@ async def decide(ctx: Form, member_id: str = ID()) -> Response:
     answer = await ctx.api("POST", f"/v1/moderation/{member_id}/decision",
                            json={"decision": decision, "message": message or None})
     if answer.status in (403, 404):
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     if not answer.ok:
         return await _newcomer_page(ctx, member_id, answer.status, answer.title, decision, message)
     ctx.session.say("ok", "decision_done", what=ctx.t(f"decided_{decision}"))
@@ -305,10 +305,10 @@ async def invitations_page(ctx: Page, inactive: bool = False) -> Response:
         return back
     answer = await ctx.api("GET", "/v1/invitations", params={"include_inactive": str(inactive).lower()})
     if not answer.ok:
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     link, ctx.session.created_link = ctx.session.created_link, None
-    return ctx.render("invitations.html", items=answer.body["items"], inactive=inactive, link=link, errors={},
-                      values={"max_uses": "1", "expires_in_days": "14"})
+    return await ctx.render("invitations.html", items=answer.body["items"], inactive=inactive, link=link, errors={},
+                            values={"max_uses": "1", "expires_in_days": "14"})
 
 
 @router.post("/invitations")
@@ -318,12 +318,12 @@ async def create_invitation(ctx: Form) -> Response:
     values = {"max_uses": _text(ctx, "max_uses", 10), "expires_in_days": _text(ctx, "expires_in_days", 10)}
     answer = await ctx.api("POST", "/v1/invitations", json={k: v or None for k, v in values.items() if v})
     if answer.status in (401, 403):
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     if not answer.ok:
         listed = await ctx.api("GET", "/v1/invitations")
-        return ctx.render("invitations.html", status=answer.status, items=listed.body["items"] if listed.ok else (),
-                          inactive=False, link=None, errors=answer.field_errors(), values=values,
-                          error=answer.title)
+        return await ctx.render("invitations.html", status=answer.status,
+                                items=listed.body["items"] if listed.ok else (), inactive=False, link=None,
+                                errors=answer.field_errors(), values=values, error=answer.title)
     ctx.session.created_link = answer.body["url"]
     ctx.session.say("ok", "invitation_created")
     return ctx.redirect("/invitations")
@@ -335,7 +335,7 @@ async def revoke_invitation(ctx: Form, token: str = ID()) -> Response:
         return back
     answer = await ctx.api("DELETE", f"/v1/invitations/{token}")
     if not answer.ok:
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     ctx.session.say("ok", "revoked_done")
     return ctx.redirect("/invitations")
 
@@ -352,12 +352,12 @@ async def colleagues_page(ctx: Page, q: str = "", cursor: str | None = None) -> 
         params["cursor"] = cursor[:4096]
     answer = await ctx.api("GET", "/v1/colleagues", params=params)
     if answer.status == 422:
-        return ctx.render("colleagues.html", status=422, q=q[:100], items=(), next=None, error=answer.title)
+        return await ctx.render("colleagues.html", status=422, q=q[:100], items=(), next=None, error=answer.title)
     if not answer.ok:
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     more = answer.body.get("next_cursor")
     following = f"/colleagues?{urlencode({**params, 'cursor': more})}" if more else None
-    return ctx.render("colleagues.html", q=q[:100], items=answer.body["items"], next=following, error=None)
+    return await ctx.render("colleagues.html", q=q[:100], items=answer.body["items"], next=following, error=None)
 
 
 @router.get("/colleagues/{member_id}")
@@ -366,8 +366,8 @@ async def colleague_page(ctx: Page, member_id: str = ID()) -> Response:
         return back
     answer = await ctx.api("GET", f"/v1/colleagues/{member_id}")
     if not answer.ok:
-        return _refused(ctx, answer)
-    return ctx.render("colleague.html", card=answer.body, fields=VISIBLE_FIELDS)
+        return await _refused(ctx, answer)
+    return await ctx.render("colleague.html", card=answer.body, fields=VISIBLE_FIELDS)
 
 
 # ------------------------------------------------------------------ admin
@@ -384,14 +384,14 @@ async def members_page(ctx: Page, q: str = "", status: str = "", cursor: str | N
         params["cursor"] = cursor[:4096]
     answer = await ctx.api("GET", "/v1/members", params=params)
     if answer.status == 422:
-        return ctx.render("members.html", status=422, q=q[:100], chosen=status, items=(), next=None,
-                          statuses=STATUSES, assignable=ASSIGNABLE, error=answer.title, total=0)
+        return await ctx.render("members.html", status=422, q=q[:100], chosen=status, items=(), next=None,
+                                statuses=STATUSES, assignable=ASSIGNABLE, error=answer.title, total=0)
     if not answer.ok:
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     more = answer.body.get("next_cursor")
     following = f"/admin/members?{urlencode({**params, 'cursor': more})}" if more else None
-    return ctx.render("members.html", q=q[:100], chosen=status, items=answer.body["items"], next=following,
-                      statuses=STATUSES, assignable=ASSIGNABLE, error=None, total=answer.body.get("total", 0))
+    return await ctx.render("members.html", q=q[:100], chosen=status, items=answer.body["items"], next=following,
+                            statuses=STATUSES, assignable=ASSIGNABLE, error=None, total=answer.body.get("total", 0))
 
 
 @router.post("/admin/members/{member_id}/roles")
@@ -401,7 +401,7 @@ async def set_roles(ctx: Form, member_id: str = ID()) -> Response:
     roles = [r for r in dict.fromkeys(ctx.form_lists.get("roles", [])) if r in ASSIGNABLE]
     answer = await ctx.api("PUT", f"/v1/members/{member_id}/roles", json={"roles": roles})
     if not answer.ok:
-        return _refused(ctx, answer)
+        return await _refused(ctx, answer)
     if member_id == ctx.session.member_id:
         await _me(ctx)
     ctx.session.say("ok", "roles_saved")

@@ -39,7 +39,8 @@ async def test_every_page_fits_the_screen_and_labels_every_control(people, web, 
              "/colleagues", f"/colleagues/{member_id}", "/admin/members", "/no-such-page",
              "/groups", "/groups/new", f"/groups/{group_id}", f"/groups/{group_id}?who=Зинаида",
              f"/groups/{group_id}/requests", f"/groups/{group_id}/calls/past", "/groups/proposals", "/groups/map",
-             "/announcements"]
+             "/announcements", f"/groups/{group_id}/chat", f"/groups/{group_id}/chat?q=Сообщение", "/messages",
+             f"/messages/{member_id}"]
     for path in pages:
         await person.open(path, f"{path}-{lang}-{width}")
         # what a disclosure holds (removing a member) is checked as it looks once opened
@@ -72,6 +73,7 @@ async def groups_to_show(web) -> str:
     async with web.client(await token_of(web, applicant_email)) as c:
         await c.post(f"/v1/groups/{group_id}/join", json={"message": "Хочу-участвовать-" * 40})
     async with web.client(await token_of(web, coordinator_email)) as c:
+        await c.post(f"/v1/groups/{group_id}/messages", json={"text": "Сообщение-без-пробелов-" * 40})
         starts = (datetime.now(UTC) + timedelta(days=2)).isoformat()
         await c.post(f"/v1/groups/{group_id}/calls", json={"topic": "Тема-без-пробелов-" * 10, "starts_at": starts})
         await c.post("/v1/groups", json={"title": "Предложение-" * 10, "description": "Зачем-" * 300,

@@ -55,7 +55,347 @@
     if (box) { box.setAttribute("tabindex", "-1"); box.focus(); }
   }
 
+  // ---------------------------------------------------------------- live: the member's stream
+  // The page says where its stream starts (body[data-stream]); the web client relays the member's stream
+  // from the platform. Every text written here goes in with textContent: never as markup.
+
+  var MENTION = /@\[([^\]\n]{0,200})\]\(([A-Za-z0-9_-]{1,64})\)|(?<![\p{L}\p{N}_@])@(all|все)(?![\p{L}\p{N}_])/giu;
+
+  function json(element, name) {
+    try { return JSON.parse((element && element.dataset[name]) || "{}") || {}; } catch (e) { return {}; }
+  }
+
+  function total(counts) {
+    return Object.keys(counts).reduce(function (sum, key) { return sum + (Number(counts[key]) || 0); }, 0);
+  }
+
+  function setCount(badge, n) {
+    if (!badge) return;
+    var shown = badge.querySelector(".n");
+    if (shown) shown.textContent = String(n);
+    badge.hidden = !n;
+  }
+
+  function csrf() {
+    var input = document.querySelector('input[name="csrf"]');
+    return input ? input.value : "";
+  }
+
+  function when(list, iso) {
+    var moment = new Date(iso);
+    if (!iso || isNaN(moment.getTime())) return "";
+    var parts;
+    try {
+      parts = new Intl.DateTimeFormat("ru-RU", { timeZone: list.dataset.zone, day: "2-digit", month: "2-digit",
+        year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(moment);
+    } catch (e) { return moment.toLocaleString(); }
+    var part = function (type) { var p = parts.find(function (x) { return x.type === type; }); return p ? p.value : ""; };
+    return part("day") + "." + part("month") + "." + part("year") + " " + part("hour") + ":" + part("minute") +
+      " (" + list.dataset.offset + ")";
+  }
+
+  // A message's text with the members it names and @all marked, as the server writes it.
+  function writeText(target, text, me) {
+    while (target.firstChild) target.removeChild(target.firstChild);
+    var at = 0, found;
+    MENTION.lastIndex = 0;
+    while ((found = MENTION.exec(text)) !== null) {
+      if (found.index > at) target.appendChild(document.createTextNode(text.slice(at, found.index)));
+      var mark;
+      if (found[2]) {
+        mark = document.createElement("a");
+        mark.href = "/colleagues/" + found[2];
+        mark.className = "at" + (found[2] === me ? " at-me" : "");
+        mark.textContent = "@" + found[1];
+      } else {
+        mark = document.createElement("span");
+        mark.className = "at at-all";
+        mark.textContent = found[0];
+      }
+      target.appendChild(mark);
+      at = found.index + found[0].length;
+    }
+    if (at < text.length) target.appendChild(document.createTextNode(text.slice(at)));
+  }
+
+  // A copy of the page's <template> for a message, its ids and addresses made this message's.
+  function fromTemplate(id, messageId) {
+    var template = document.getElementById(id);
+    if (!template) return null;
+    var node = template.content.firstElementChild.cloneNode(true);
+    [node].concat(Array.prototype.slice.call(node.querySelectorAll("*"))).forEach(function (el) {
+      ["id", "for", "href", "action", "aria-describedby"].forEach(function (name) {
+        var value = el.getAttribute(name);
+        if (value && value.indexOf("__ID__") >= 0) el.setAttribute(name, value.split("__ID__").join(messageId));
+      });
+    });
+    return node;
+  }
+
+  function reactions(item, m) {
+    var box = item.querySelector(".reactions");
+    if (!box) return;
+    var list = box.querySelector(".reaction-list");
+    var form = box.querySelector("form");
+    while (list.firstChild) list.removeChild(list.firstChild);
+    (m.reactions || []).forEach(function (r) {
+      var el = document.createElement(form ? "button" : "span");
+      el.className = "reaction" + (r.mine && form ? " mine" : "");
+      if (form) {
+        el.type = "submit"; el.name = "reaction"; el.value = (r.mine ? "off:" : "on:") + r.reaction;
+        el.setAttribute("aria-pressed", r.mine ? "true" : "false");
+      }
+      el.textContent = r.reaction + " " + r.count;
+      list.appendChild(el);
+    });
+    box.hidden = m.deleted || (!form && !(m.reactions || []).length);
+  }
+
+  // A group's message as it is now: author, time, marks, text, reactions; the controls a deleted one loses.
+  function fillMessage(list, item, m) {
+    var me = list.dataset.me;
+    item.dataset.author = m.author_id || "";
+    item.classList.toggle("mention", !!m.mentions_me);
+    item.classList.toggle("is-deleted", !!m.deleted);
+    var author = item.querySelector(".author");
+    var name = m.author_id && m.author_name ? m.author_name : list.dataset.deletedName;
+    if (author && author.tagName === "A" && !(m.author_id && m.author_name)) {
+      var plain = document.createElement("span");
+      plain.className = "author";
+      author.parentNode.replaceChild(plain, author);
+      author = plain;
+    }
+    if (author) {
+      author.textContent = name;
+      if (author.tagName === "A") author.setAttribute("href", "/colleagues/" + m.author_id);
+    }
+    var time = item.querySelector(".when");
+    if (time && m.posted_at) time.textContent = when(list, m.posted_at);
+    var edited = item.querySelector(".edited");
+    if (edited) edited.hidden = !(m.edited && !m.deleted);
+    var note = item.querySelector(".mention-note");
+    if (note) note.hidden = !m.mentions_me;
+    var text = item.querySelector(".text");
+    var present = !m.deleted && m.text !== null && m.text !== undefined;
+    if (text) { text.hidden = !present; writeText(text, present ? m.text : "", me); }
+    var deleted = item.querySelector(".deleted-note");
+    if (deleted) deleted.hidden = !m.deleted;
+    var erased = item.querySelector(".erased-note");
+    if (erased) erased.hidden = m.deleted || present;
+    reactions(item, m);
+    var edit = item.querySelector(".edit textarea");
+    if (edit && present && document.activeElement !== edit) edit.value = m.text;
+    if (m.deleted) {
+      var tools = item.querySelector(".message-tools");
+      if (tools) tools.parentNode.removeChild(tools);
+      var thread = item.querySelector(".thread");
+      var link = item.querySelector(".thread-link");
+      if (thread && link && !Number(link.dataset.replies)) thread.hidden = true;
+    }
+  }
+
+  function buildMessage(list, m) {
+    var item = fromTemplate("message-template", m.message_id);
+    if (!item) return null;
+    item.dataset.message = m.message_id;
+    item.dataset.position = String(m.position);
+    if (m.author_id !== list.dataset.me) {
+      var edit = item.querySelector(".edit");
+      if (edit) edit.parentNode.removeChild(edit);
+      var tools = item.querySelector(".message-tools");
+      if (tools && !list.dataset.managing) tools.parentNode.removeChild(tools);
+    }
+    fillMessage(list, item, m);
+    return item;
+  }
+
+  function buildDirect(list, m) {
+    var item = fromTemplate("message-template", m.message_id);
+    if (!item) return null;
+    var mine = !!m.sender_id && m.sender_id === list.dataset.me;
+    item.dataset.message = m.message_id;
+    item.dataset.position = String(m.position);
+    item.dataset.author = m.sender_id || "";
+    item.classList.toggle("own", mine);
+    item.querySelector(".author").textContent = mine ? list.dataset.you : (m.sender_name || list.dataset.deletedName);
+    item.querySelector(".when").textContent = when(list, m.sent_at);
+    var text = item.querySelector(".text");
+    var present = m.text !== null && m.text !== undefined;
+    text.textContent = present ? m.text : "";
+    text.hidden = !present;
+    item.querySelector(".gone").hidden = present;
+    return item;
+  }
+
+  // The open page has read what arrived: its read mark moves (at once when the page is seen, else when it is).
+  function reader(list) {
+    var pending = 0;
+    var mark = null;
+    function send() {
+      if (!pending || !list.dataset.read || document.visibilityState !== "visible") return;
+      var body = new URLSearchParams();
+      body.set("csrf", csrf());
+      body.set("up_to", String(pending));
+      if (list.dataset.thread) body.set("thread_id", list.dataset.thread);
+      pending = 0;
+      fetch(list.dataset.read, { method: "POST", body: body, credentials: "same-origin",
+        headers: { "Accept": "application/json" } }).catch(function () { /* read on the next visit */ });
+    }
+    document.addEventListener("visibilitychange", send);
+    return {
+      arrived: function (item, position) {
+        if (document.visibilityState !== "visible" && !mark) {
+          // where the new ones begin, for when the member comes back to the page
+          var old = list.querySelector(".new-mark");
+          if (old) old.parentNode.removeChild(old);
+          mark = fromTemplate("new-mark-template", "");
+          if (mark) list.insertBefore(mark, item);
+        }
+        if (document.visibilityState === "visible") mark = null;
+        pending = Math.max(pending, position);
+        send();
+      }
+    };
+  }
+
+  function appendLive(list, item) {
+    list.appendChild(item);
+    var empty = document.getElementById("chat-empty") || document.getElementById("conversation-empty");
+    if (empty) empty.hidden = true;
+  }
+
+  function liveStream() {
+    var start = document.body.dataset.stream;
+    if (!start || !window.EventSource) return;
+    var nav = document.getElementById("nav-messages");
+    var counts = json(nav, "counts");
+    var mentions = json(nav, "mentionCounts");
+    var chat = document.getElementById("messages");
+    var direct = document.getElementById("direct");
+    var chatReader = chat && chat.dataset.group ? reader(chat) : null;
+    var directReader = direct ? reader(direct) : null;
+    var last = null;
+    var wait = 2000;
+    var source;
+
+    function parse(event) {
+      if (event.lastEventId) last = event.lastEventId;
+      try { return JSON.parse(event.data); } catch (e) { return null; }
+    }
+
+    function badges(selector, n) {
+      document.querySelectorAll(selector).forEach(function (badge) { setCount(badge, n); });
+    }
+
+    function count(item) {
+      if (item.unread === null || item.unread === undefined) return;
+      var group = item.kind !== "direct_message" && item.kind !== "conversation_read";
+      var id = group ? item.group_id : item.member_id;
+      if (!id) return;
+      var key = (group ? "g:" : "c:") + id;
+      counts[key] = item.unread;
+      badges(group ? '[data-unread-group="' + CSS.escape(id) + '"]' : '[data-unread-member="' + CSS.escape(id) + '"]',
+        item.unread);
+      if (group && item.mentions !== null && item.mentions !== undefined) {
+        mentions[key] = item.mentions;
+        badges('[data-mentions-group="' + CSS.escape(id) + '"]', item.mentions);
+      }
+      setCount(document.getElementById("unread-total"), total(counts));
+      setCount(document.getElementById("unread-mentions"), total(mentions));
+    }
+
+    function onMessage(event) {
+      var item = parse(event);
+      if (!item) return;
+      count(item);
+      var m = item.message;
+      if (!chat || !m || item.group_id !== chat.dataset.group) return;
+      var shown = document.getElementById("m-" + m.message_id);
+      if (shown) { fillMessage(chat, shown, m); return; }
+      var thread = chat.dataset.thread || null;
+      if ((m.thread_id || null) !== thread) {
+        // a reply elsewhere: its thread's count here goes up
+        var root = m.thread_id && item.kind === "message_posted" ? document.getElementById("m-" + m.thread_id) : null;
+        var link = root && root.querySelector(".thread-link");
+        if (link) {
+          var n = (Number(link.dataset.replies) || 0) + 1;
+          link.dataset.replies = String(n);
+          link.textContent = chat.dataset.repliesText.replace("{n}", String(n));
+          link.parentNode.hidden = false;
+        }
+        return;
+      }
+      if (item.kind !== "message_posted" || !chat.dataset.live) return;
+      var built = buildMessage(chat, m);
+      if (!built) return;
+      appendLive(chat, built);
+      if (m.author_id !== chat.dataset.me && chatReader) chatReader.arrived(built, m.position);
+    }
+
+    function onDirect(event) {
+      var item = parse(event);
+      if (!item) return;
+      count(item);
+      var m = item.direct;
+      if (!direct || !m || item.member_id !== direct.dataset.member || !direct.dataset.live) return;
+      if (document.getElementById("dm-" + m.message_id)) return;
+      var built = buildDirect(direct, m);
+      if (!built) return;
+      appendLive(direct, built);
+      if (m.sender_id !== direct.dataset.me && directReader) directReader.arrived(built, m.position);
+    }
+
+    function onCount(event) {
+      var item = parse(event);
+      if (item) count(item);
+    }
+
+    function connect() {
+      // a stream opened anew (the browser gave up on the last one) resumes after the last event it had
+      var url = last ? "/stream?after=" + encodeURIComponent(last) : start;
+      source = new EventSource(url);
+      source.addEventListener("ready", function (event) {
+        if (event.lastEventId) last = event.lastEventId;
+        wait = 2000;
+        document.documentElement.setAttribute("data-live", "on");
+      });
+      ["message_posted", "message_edited", "message_deleted", "reaction_changed"].forEach(function (kind) {
+        source.addEventListener(kind, onMessage);
+      });
+      source.addEventListener("direct_message", onDirect);
+      source.addEventListener("read", onCount);
+      source.addEventListener("conversation_read", onCount);
+      source.addEventListener("reset", function () { source.close(); window.location.reload(); });
+      source.onerror = function () {
+        document.documentElement.setAttribute("data-live", "off");
+        if (source.readyState === EventSource.CLOSED) {
+          window.setTimeout(connect, wait);
+          wait = Math.min(wait * 2, 60000);
+        }
+      };
+    }
+
+    connect();
+  }
+
+  // Picking a member to mention writes the mention where the cursor is (the form would add it at the start).
+  function mentionPicker() {
+    var select = document.getElementById("f-mention");
+    var text = document.getElementById("f-text");
+    if (!select || !text) return;
+    select.addEventListener("change", function () {
+      if (!select.value) return;
+      var at = typeof text.selectionStart === "number" ? text.selectionStart : text.value.length;
+      var before = text.value.slice(0, at), after = text.value.slice(at);
+      var insert = (before && !/\s$/.test(before) ? " " : "") + select.value + " ";
+      text.value = before + insert + after;
+      select.value = "";
+      text.focus();
+      text.setSelectionRange(at + insert.length, at + insert.length);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    watchMissing(); sendOnce(); copyButtons(); focusFirstError();
+    watchMissing(); sendOnce(); copyButtons(); focusFirstError(); mentionPicker(); liveStream();
   });
 })();
