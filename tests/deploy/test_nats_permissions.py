@@ -17,7 +17,14 @@ import pytest
 from nats.js.api import ConsumerConfig, StreamConfig, SubjectTransform
 
 from deploygen import nats as natsconf
-from libs.contracts.subjects import EVENTS_STREAM, PII_KEYS_STREAM, inbox_prefix, pii_key_subject
+from libs.contracts.subjects import (
+    EVENTS_STREAM,
+    NOTIFY_ROOT,
+    NOTIFY_STREAM,
+    PII_KEYS_STREAM,
+    inbox_prefix,
+    pii_key_subject,
+)
 from libs.kit.natsserver import NatsServer, free_port
 from libs.kit.provision import ProvisionSettings, provision
 from tests.e2e.helpers import settle
@@ -245,3 +252,24 @@ def test_provisioning_settings_in_production_need_the_kek(monkeypatch):
     with pytest.raises(Exception, match="HRM_PII_KEK"):
         ProvisionSettings()
 
+
+
+async def test_only_groups_tells_members_and_reads_their_streams(deployed, platform_as_users):
+    """A forged item on someone's live stream (a message they never got) or a read of it by another
+    process: refused to everyone but groups; the gateway only hears the empty nudges."""
+    p = platform_as_users
+    admin = await admin_token(p)
+    member_id, _, _ = await make_member(p, admin)
+    await settle(p)
+    forged = json.dumps({"kind": "message_posted", "group_id": "g", "message": None}).encode()
+    for user in ("gateway", "onboarding"):
+        nc = await deployed.connect(user)
+        try:
+            js = nc.jetstream(timeout=1.0)
+            await refused(nc, lambda js=js: js.publish(f"{NOTIFY_ROOT}.{member_id}", forged, stream=NOTIFY_STREAM))
+            await refused(nc, lambda nc=nc: nc.request(f"$JS.API.DIRECT.GET.{NOTIFY_STREAM}",
+                                                       json.dumps({"seq": 1, "next_by_subj": f"{NOTIFY_ROOT}.>"})
+                                                       .encode(), timeout=1))
+            await refused(nc, lambda js=js: js.purge_stream(NOTIFY_STREAM))
+        finally:
+            await nc.close()
