@@ -47,6 +47,9 @@ from libs.contracts.subjects import (
     DEADLETTER_STREAM,
     EVENTS_ROOT,
     EVENTS_STREAM,
+    NOTIFY_ROOT,
+    NOTIFY_STREAM,
+    NOTIFY_WAKE_ROOT,
     command_subject,
     control_subject,
     deadletter_subject,
@@ -465,6 +468,28 @@ def document() -> dict:
         # projections and policies: what they receive, where they dead-letter
         for consumer in sorted(svc.consumers, key=lambda c: c.name):
             _document_consumer(service, consumer, event_channels, channels, operations, messages)
+
+    # members' live streams (docs/adr/0017): what a service tells each member, and the nudge after it
+    for service, svc in sorted(services.items()):
+        if not svc.tells_members:
+            continue
+        for subject, name, title, description in (
+            (f"{NOTIFY_ROOT}.{{member_id}}", "MemberStreamItem", "An item on a member's live stream",
+             f"Stored in {NOTIFY_STREAM} (30 days; purged on the member's erasure), read through the groups "
+             "service's ReadStream query and served by the gateway as server-sent events. The JSON object "
+             "has `kind` (as StreamItem), `event_id`, the group, thread, message or conversation it concerns "
+             "and the member's unread counts after it; a message's text is `sealed` with its author's key. "
+             "Nats-Msg-Id `<event_id>:<member_id>`: a redelivered event tells nobody twice."),
+            (f"{NOTIFY_WAKE_ROOT}.{{member_id}}", "MemberStreamNudge", "A member's stream has a new item",
+             "Core NATS, empty: published after each stored item; the gateway wakes the member's open streams."),
+        ):
+            messages[name] = {"name": name, "title": title, "description": description,
+                              "payload": {"type": "object"} if name == "MemberStreamItem" else {"type": "null"}}
+            channels[subject] = {"address": subject, "parameters": {"member_id": {"description": "a member's id"}},
+                                 "messages": {name: _ref("components/messages", name)}}
+            operations[f"{service}.tell.{name}"] = {
+                "action": "send", "channel": _ref("channels", subject), "summary": title,
+                "messages": [_channel_message_ref(subject, name)], "tags": [{"name": service}]}
 
     schema_models = [
         Envelope,
