@@ -172,7 +172,7 @@ async def _serve(app, port: int) -> tuple[uvicorn.Server, asyncio.Task]:
     # log_config=None: uvicorn's loggers reach the sanitized root handler instead of handlers of their own;
     # proxy_headers=False as the entry points run it
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", log_config=None,
-                            proxy_headers=False)
+                            proxy_headers=False, timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -16,5 +16,7 @@ if __name__ == "__main__":
     # log_config=None: uvicorn's loggers keep no handlers of their own and reach the sanitized root handler
     # proxy_headers=False: uvicorn would believe any X-Forwarded-For from 127.0.0.1; the gateway trusts
     # only the one the web client vouches for with HRM_FORWARDED_SECRET (services/gateway/deps.py)
+    # timeout_graceful_shutdown: open live streams (GET /v1/stream) would hold a stop for minutes; they are
+    # cut after a few seconds, and their browsers resume with Last-Event-ID on another replica
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", log_config=None,
-                proxy_headers=False)
+                proxy_headers=False, timeout_graceful_shutdown=5)
