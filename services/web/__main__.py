@@ -3,7 +3,7 @@ from pydantic import ValidationError
 
 from libs.kit.logging import setup_logging
 from libs.kit.settings import exit_refused, secret_values
-from services.web.app import create_app
+from services.web.app import SHUTDOWN_GRACE_S, create_app
 from services.web.settings import Settings
 
 if __name__ == "__main__":
@@ -14,5 +14,7 @@ if __name__ == "__main__":
     setup_logging("web", settings.log_format, settings.log_level, secrets=secret_values(settings))
     # proxy_headers=False: the client's address is read from X-Forwarded-For only behind HRM_TRUSTED_PROXIES
     # (libs/kit/forwarding.py), never because uvicorn believes any local proxy
+    # live streams stay open for minutes: on shutdown they are cut after a short grace (the browsers reconnect,
+    # to another replica, and resume where they were)
     uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_level="warning",
-                log_config=None, proxy_headers=False)
+                log_config=None, proxy_headers=False, timeout_graceful_shutdown=SHUTDOWN_GRACE_S)

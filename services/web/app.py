@@ -34,6 +34,8 @@ HERE = Path(__file__).resolve().parent
 #: a live stream with nothing from the gateway for this long (not even its keep-alive) is ended; the
 #: browser reconnects
 STREAM_READ_S = 90.0
+#: how long a stopping web client waits for the open live streams before it cuts them
+SHUTDOWN_GRACE_S = 5
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 

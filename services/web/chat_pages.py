@@ -189,6 +189,8 @@ async def post_message(ctx: Form, group_id: str = ID()) -> Response:
                            json={"text": text, **({"thread_id": thread_id} if thread_id else {})})
     if answer.ok:
         return ctx.redirect(f"{_chat_url(group_id, thread_id)}#m-{answer.body['message_id']}")
+    if answer.code == "thread_not_found":  # its first message deleted meanwhile: the chat, with the words kept
+        return await _chat_page(ctx, group_id, status=answer.status, error=answer.title, text=text)
     if answer.status in (401, 404) or answer.status >= 500:
         return await _refused(ctx, answer)
     return await _chat_page(ctx, group_id, thread_id, status=answer.status,

@@ -13,6 +13,7 @@ from playwright.async_api import expect
 
 from tests.e2e.helpers import log_position
 from tests.platform_harness import Platform
+from tests.web.conftest import open_session, seal_session
 from tests.web.test_groups import a_group, settle_views, token_of
 from tests.web.test_journey import colleague, sign_in, surname
 from tests.web.test_layout import OPEN_DETAILS, OVERFLOW, UNLABELLED
@@ -307,6 +308,15 @@ async def test_forged_chat_forms_change_nothing_hostile_input_is_text_and_a_stre
         assert "Живое сообщение" in posted["data"]
         again = await read_events(boris.http, "/stream", "message_posted", {"Last-Event-ID": str(int(posted["id"]) - 1)})
         assert [e["id"] for e in again if e.get("event") == "message_posted"][:1] == [posted["id"]]
+        await no_relays(relay)
+        # a page open longer than its access token lives: the stream opens with the pair renewed, kept as a cookie
+        data = open_session(boris.http.cookies["hrm_session"])
+        data["access"] = data["access"][:-6] + "AAAAAA"
+        async with httpx.AsyncClient(base_url=web.web_url, cookies={"hrm_session": seal_session(data)}) as stale:
+            async with stale.stream("GET", "/stream") as r:
+                assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+                renewed = open_session(r.cookies["hrm_session"])
+                assert renewed["access"] != data["access"] and renewed["refresh"] != data["refresh"]
         await no_relays(relay)
         async with httpx.AsyncClient(base_url=web.web_url) as anonymous:
             r = await anonymous.get("/stream")
