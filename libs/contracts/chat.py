@@ -247,6 +247,9 @@ class UnreadSummary(Contract):
     conversations: tuple[ConversationUnread, ...]
     total: int
     mentions: int
+    #: where the member's live stream stands as these counts are read: open it after this position
+    #: (Last-Event-ID) and nothing said in between is missed
+    stream_position: int = 0
 
 
 class ConversationSummary(Contract):
@@ -304,6 +307,8 @@ class StreamItem(Contract):
     up_to: int | None = None
     #: the event it tells of: the same event is told once (a client may drop one it has seen)
     event_id: str | None = None
+    #: for a reply posted or deleted: its thread's replies now
+    thread_replies: int | None = None
 
 
 class StreamPage(Contract):

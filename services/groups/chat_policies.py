@@ -76,13 +76,14 @@ def register_chat_policies(svc: Service) -> None:  # noqa: C901 — one policy p
         sealed = None
         if isinstance(e, c.MessagePosted | c.MessageEdited) and not doc["deleted"]:
             sealed = await seal(e.author_id, e.text, e.message_id)
+        root = await svc.store.get(MESSAGES, doc["thread_id"]) if doc["thread_id"] else None
         named = set(e.mentions) if isinstance(e, c.MessagePosted | c.MessageEdited) else set()
         everyone = isinstance(e, c.MessagePosted | c.MessageEdited) and e.mentions_all
         for row in await svc.store.find(CHAT_MEMBERS, {"group_id": e.group_id}):
             member_id = row["member_id"]
             await tell(rec, member_id, {
                 "kind": kind, "group_id": e.group_id, "thread_id": doc["thread_id"], "message_id": e.message_id,
-                "message": message, "sealed": sealed,
+                "message": message, "sealed": sealed, "thread_replies": root["replies"] if root else None,
                 "mentioned": kind in ("message_posted", "message_edited") and member_id != doc["author_id"]
                 and (member_id in named or everyone),
                 "unread": await unread_in_group(svc.store, e.group_id, member_id),

@@ -131,7 +131,8 @@ async def _forget_member_in_group(view: View, group_id: str, member_id: str) -> 
 
 
 async def _forget_author(view: View, member_id: str) -> None:
-    """An erased member's words leave every chat read model; what others wrote beside them stays."""
+    """An erased member's words leave every chat read model; what others wrote beside them stays. (Their
+    author stays named until this event, in a rebuild too, so a rebuild writes what the live run wrote.)"""
     for m in await view.find(MESSAGES, {"author_id": member_id}):
         await view.put(MESSAGES, m["message_id"], {**_plain(m), "text": None, "words": [], "author_id": None})
     for dm in await view.find(DIRECT, {"sender_id": member_id}):
@@ -142,7 +143,7 @@ async def _forget_author(view: View, member_id: str) -> None:
 
 
 def register_chat_projections(svc: Service) -> None:
-    @svc.projection(CHAT_VIEW, [events_of("groups")], COLLECTIONS, version=2)
+    @svc.projection(CHAT_VIEW, [events_of("groups")], COLLECTIONS, version=3)
     async def when_chat_event_update_chat(rec: Recorded, view: View) -> None:  # noqa: C901 — one case per event
         e = rec.event
         at = rec.envelope.occurred_at.isoformat()
@@ -156,7 +157,7 @@ def register_chat_projections(svc: Service) -> None:
             case c.MessagePosted():
                 await view.put(MESSAGES, e.message_id, {
                     "message_id": e.message_id, "group_id": e.group_id, "thread_id": e.thread_id,
-                    "author_id": e.author_id if e.text is not None else None, "text": e.text,
+                    "author_id": e.author_id, "text": e.text,
                     "words": words(e.text), "mentions": list(e.mentions), "mentions_all": e.mentions_all,
                     "position": rec.seq, "posted_at": at, "edited": False, "deleted": False, "reactions": {},
                     "replies": 0})
@@ -205,7 +206,7 @@ def register_chat_projections(svc: Service) -> None:
             case c.DirectMessageSent():
                 await view.put(DIRECT, e.message_id, {
                     "message_id": e.message_id, "conversation_id": e.conversation_id,
-                    "sender_id": e.sender_id if e.text is not None else None, "recipient_id": e.recipient_id,
+                    "sender_id": e.sender_id, "recipient_id": e.recipient_id,
                     "text": e.text, "position": rec.seq, "sent_at": at})
                 for me, other in ((e.sender_id, e.recipient_id), (e.recipient_id, e.sender_id)):
                     key = f"{e.conversation_id}:{me}"

@@ -134,6 +134,8 @@ def register_chat_queries(svc: Service) -> None:  # noqa: C901 — the read rule
     @svc.query(c.GetUnread, reads=VIEWS)
     async def get_unread(q: c.GetUnread, ctx: Context) -> c.UnreadSummary:
         me = ctx.actor.id
+        # read first: an item told while the counts are read is after it, never lost between the two
+        _, position = await streams[0].bounds()
         groups = []
         for row in await svc.store.find(CHAT_MEMBERS, {"member_id": me}, limit=1000):
             group = await svc.store.get(GROUPS, row["group_id"])
@@ -148,7 +150,7 @@ def register_chat_queries(svc: Service) -> None:  # noqa: C901 — the read rule
                 conversations.append(c.ConversationUnread(member_id=row["other_id"], unread=n))
         return c.UnreadSummary(groups=tuple(groups), conversations=tuple(conversations),
                                total=sum(g.unread for g in groups) + sum(x.unread for x in conversations),
-                               mentions=sum(g.mentions for g in groups))
+                               mentions=sum(g.mentions for g in groups), stream_position=position)
 
     @svc.query(c.ListConversations, reads=VIEWS)
     async def list_conversations(q: c.ListConversations, ctx: Context) -> c.ConversationList:
@@ -190,7 +192,8 @@ def register_chat_queries(svc: Service) -> None:  # noqa: C901 — the read rule
     async def stream_item(seq: int, data: dict, me: str) -> c.StreamItem:
         kind = data["kind"]
         item: dict[str, Any] = {k: data.get(k) for k in ("group_id", "thread_id", "message_id", "member_id", "unread",
-                                                         "mentions", "up_to", "event_id")}
+                                                         "mentions", "up_to", "event_id",
+                                                         "thread_replies")}
         if data.get("message"):
             m = dict(data["message"])
             text = await opened(data.get("sealed"), m.get("author_id"), m["message_id"])

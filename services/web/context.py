@@ -90,15 +90,15 @@ class Ctx:
         stands now (so nothing said between this page and its stream is missed); None when unknown."""
         gateway: Gateway = self.app.state.gateway
         try:
-            unread, position = await asyncio.gather(
-                gateway.call("GET", "/v1/me/unread", self.session, self.lang, self.address),
-                gateway.stream_position(self.session, self.lang, self.address) if with_position
-                else asyncio.sleep(0, None))
+            unread = await gateway.call("GET", "/v1/me/unread", self.session, self.lang, self.address)
         except (Expired, httpx.HTTPError):
             return None
         if not unread.ok or not isinstance(unread.body, dict):
             return None
         body = unread.body
+        # the counts say where the stream stood when they were read: the page's stream starts there
+        given = body.get("stream_position")
+        position = given if with_position and isinstance(given, int) and given >= 0 else None
         groups = {g["group_id"]: g for g in body.get("groups") or ()}
         conversations = {c["member_id"]: c["unread"] for c in body.get("conversations") or ()}
         # each count by its place ("g:<group>", "c:<member>"): the page's script replaces one as the stream

@@ -169,28 +169,6 @@ class Gateway:
             return response
         return response  # pragma: no cover — the loop returns
 
-    async def stream_position(self, session: Session, lang: str, address: str | None) -> int | None:
-        """Where the member's stream stands now: the id of a fresh stream's first event (asked to last a
-        moment, the gateway ends it at once). A page starts its live stream there, so nothing said between
-        the page and its stream is missed. None when it cannot be known (the page's stream starts anew)."""
-        if not session.access:
-            return None
-        headers = {**self._headers(session, lang, address), "Accept": "text/event-stream"}
-        try:
-            async with self._http.stream("GET", "/v1/stream", params={"max_seconds": "0.001"},
-                                         headers=headers) as r:
-                if r.status_code != 200:
-                    return None
-                async for line in r.aiter_lines():
-                    if line.startswith("id:"):
-                        value = line[3:].strip()
-                        return int(value) if value.isdigit() and len(value) <= 16 else None
-                    if not line:
-                        break
-        except httpx.HTTPError:
-            return None
-        return None
-
 
 async def forget(gateway: Gateway, session: Session, lang: str, address: str | None) -> None:
     """Signing out spends the refresh token (the new pair it buys is dropped), so a copy of the cookie

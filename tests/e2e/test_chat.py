@@ -218,7 +218,8 @@ async def test_a_reading_on_one_device_reaches_the_others_live(platform, people)
     _, anna = people["anna"]
     _, boris = people["boris"]
     group_id = await chat_group(platform, people)
-    start = int((await read_stream(platform, boris, None, 0.2))[0]["id"])
+    # the counts say where the stream stood when they were read: open it after that, miss nothing
+    start = (await ok(platform, boris, "GET", "/v1/me/unread"))["stream_position"]
     await post(platform, anna, group_id, "Раз")
     newest = await post(platform, anna, group_id, "Два")
     page = await ok(platform, boris, "GET", f"/v1/groups/{group_id}/messages")
@@ -227,6 +228,12 @@ async def test_a_reading_on_one_device_reaches_the_others_live(platform, people)
     assert [e["event"] for e in events] == ["message_posted", "message_posted", "read"]
     assert [e["data"]["unread"] for e in events] == [1, 2, 0]
     assert events[1]["data"]["message"]["message_id"] == newest
+    # a reply tells its thread's count, up and down again when it is deleted
+    reply = await post(platform, anna, group_id, "Ответ", thread_id=newest)
+    await ok(platform, anna, "DELETE", f"/v1/groups/{group_id}/messages/{reply}")
+    events = [e for e in await read_stream(platform, boris, int(events[-1]["id"]), 0.4) if e["event"] != "ready"]
+    assert [(e["event"], e["data"]["thread_replies"]) for e in events] == [("message_posted", 1),
+                                                                           ("message_deleted", 0)]
 
 
 async def test_personal_messages_blocks_and_guests(platform, people):

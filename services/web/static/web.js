@@ -314,14 +314,14 @@
       if (shown) { fillMessage(chat, shown, m); return; }
       var thread = chat.dataset.thread || null;
       if ((m.thread_id || null) !== thread) {
-        // a reply elsewhere: its thread's count here goes up
-        var root = m.thread_id && item.kind === "message_posted" ? document.getElementById("m-" + m.thread_id) : null;
+        // a reply elsewhere: its thread's count here is what the platform says it is now
+        var root = m.thread_id ? document.getElementById("m-" + m.thread_id) : null;
         var link = root && root.querySelector(".thread-link");
-        if (link) {
-          var n = (Number(link.dataset.replies) || 0) + 1;
+        if (link && typeof item.thread_replies === "number") {
+          var n = item.thread_replies;
           link.dataset.replies = String(n);
           link.textContent = chat.dataset.repliesText.replace("{n}", String(n));
-          link.parentNode.hidden = false;
+          link.parentNode.hidden = n === 0;
         }
         return;
       }
