@@ -50,8 +50,10 @@ async def unread_of(p: Platform, token: str, group_id: str) -> dict:
     return next((g for g in summary["groups"] if g["group_id"] == group_id), {"unread": None, "mentions": None})
 
 
-async def read_stream(p: Platform, token: str, after: int | None, seconds: float = 1.0) -> list[dict]:
-    """The SSE stream for a bounded time, parsed: every event with an id (the `ready` one too)."""
+async def read_stream(p: Platform, token: str, after: int | None, seconds: float = 1.0,
+                      drop_after: int | None = None) -> list[dict]:
+    """The SSE stream for a bounded time, parsed: every event with an id (the `ready` one too); with
+    ``drop_after``, the connection is cut as soon as that many events arrived (whatever is in flight)."""
     headers = {"Last-Event-ID": str(after)} if after is not None else {}
     events, current = [], {}
     async with p.client(token) as c:
@@ -63,6 +65,8 @@ async def read_stream(p: Platform, token: str, after: int | None, seconds: float
                     if current:
                         events.append(current)
                     current = {}
+                    if drop_after is not None and len(events) >= drop_after:
+                        break  # leaves the stream mid-flow: the connection is closed under it
                 elif line.startswith(("id:", "event:", "data:")):
                     key, _, value = line.partition(":")
                     current[key] = value.strip()
@@ -198,8 +202,12 @@ async def test_the_stream_tells_members_live_and_a_resume_loses_and_repeats_noth
     writing = asyncio.create_task(writer())
     seen: list[dict] = []
     position = start
+    rounds = 0
     while not writing.done() or len(seen) < 40:
-        events = [e for e in await read_stream(platform, boris, position, 0.3) if e["event"] != "ready"]
+        rounds += 1
+        # every other time the reader drops the connection itself after a few events, mid-flow
+        cut = 3 if rounds % 2 else None
+        events = [e for e in await read_stream(platform, boris, position, 0.3, drop_after=cut) if e["event"] != "ready"]
         seen += events
         if events:
             position = int(events[-1]["id"])
