@@ -41,7 +41,10 @@ def read_mark_id(group_id: str, member_id: str) -> str:
 # ---------------------------------------------------------------- events (aggregate ``message``)
 
 
-class MessagePosted(Event):
+class MessageWords(Event):
+    """What a message says and whom it names (the fields of its posting and of each edit): the text is
+    its author's, sealed with their key."""
+
     pii_fields: ClassVar[frozenset[str]] = frozenset({"text"})
     pii_subject_field: ClassVar[str] = "author_id"
     message_id: str
@@ -54,16 +57,12 @@ class MessagePosted(Event):
     mentions_all: bool = False
 
 
-class MessageEdited(Event):
-    pii_fields: ClassVar[frozenset[str]] = frozenset({"text"})
-    pii_subject_field: ClassVar[str] = "author_id"
-    message_id: str
-    group_id: str
-    author_id: str
-    thread_id: str | None = None
-    text: str | None = None
-    mentions: tuple[str, ...] = ()
-    mentions_all: bool = False
+class MessagePosted(MessageWords):
+    pass
+
+
+class MessageEdited(MessageWords):
+    pass
 
 
 class MessageDeleted(Event):

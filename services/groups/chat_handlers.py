@@ -4,6 +4,8 @@ model, both sides' blocklists from their aggregates."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from uuid6 import uuid7
 
 from libs.contracts import chat as c
@@ -53,29 +55,26 @@ def register_chat_handlers(svc: Service) -> None:  # noqa: C901 — one handler 
                                                    await group_facts(svc, cmd.group_id, ctx), cmd.thread_id, root), ctx)
         return Done(done.seq, c.MessageReply(group_id=cmd.group_id, message_id=message_id, thread_id=cmd.thread_id))
 
-    @svc.command(c.EditMessage)
-    async def edit_message(cmd: c.EditMessage, ctx: Context) -> Done:
+    async def change(cmd: c.EditMessage | c.DeleteMessage | c.ReactToMessage, ctx: Context,
+                     decided: Callable[[d.GroupFacts], d.MessageCommand]) -> Done:
+        """A change to an existing message, decided with what the group is now."""
         signed_in(ctx)
-        done = await on_message(cmd.message_id, d.Edit(ctx.actor, cmd.group_id, cmd.message_id, cmd.text,
-                                                        await group_facts(svc, cmd.group_id, ctx)), ctx)
+        done = await on_message(cmd.message_id, decided(await group_facts(svc, cmd.group_id, ctx)), ctx)
         return Done(done.seq, c.MessageReply(group_id=cmd.group_id, message_id=cmd.message_id,
                                              thread_id=done.state.thread_id))
+
+    @svc.command(c.EditMessage)
+    async def edit_message(cmd: c.EditMessage, ctx: Context) -> Done:
+        return await change(cmd, ctx, lambda group: d.Edit(ctx.actor, cmd.group_id, cmd.message_id, cmd.text, group))
 
     @svc.command(c.DeleteMessage)
     async def delete_message(cmd: c.DeleteMessage, ctx: Context) -> Done:
-        signed_in(ctx)
-        done = await on_message(cmd.message_id, d.Delete(ctx.actor, cmd.group_id, cmd.message_id,
-                                                         await group_facts(svc, cmd.group_id, ctx)), ctx)
-        return Done(done.seq, c.MessageReply(group_id=cmd.group_id, message_id=cmd.message_id,
-                                             thread_id=done.state.thread_id))
+        return await change(cmd, ctx, lambda group: d.Delete(ctx.actor, cmd.group_id, cmd.message_id, group))
 
     @svc.command(c.ReactToMessage)
     async def react_to_message(cmd: c.ReactToMessage, ctx: Context) -> Done:
-        signed_in(ctx)
-        done = await on_message(cmd.message_id, d.React(ctx.actor, cmd.group_id, cmd.message_id, cmd.reaction, cmd.on,
-                                                        await group_facts(svc, cmd.group_id, ctx)), ctx)
-        return Done(done.seq, c.MessageReply(group_id=cmd.group_id, message_id=cmd.message_id,
-                                             thread_id=done.state.thread_id))
+        return await change(cmd, ctx, lambda group: d.React(ctx.actor, cmd.group_id, cmd.message_id, cmd.reaction,
+                                                            cmd.on, group))
 
     @svc.command(c.MarkRead)
     async def mark_read(cmd: c.MarkRead, ctx: Context) -> Done:

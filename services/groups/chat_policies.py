@@ -66,6 +66,9 @@ def register_chat_policies(svc: Service) -> None:  # noqa: C901 — one policy p
     @svc.policy("chat_stream", [events_of("groups", "message")], waits_for_views=True)
     async def when_message_changed_tell_the_group(rec: Recorded) -> None:
         e = rec.event
+        if not isinstance(e, (c.MessagePosted, c.MessageEdited, c.MessageDeleted, c.ReactionAdded,
+                              c.ReactionWithdrawn)):
+            return
         await chat_view_at(rec)
         doc = await svc.store.get(MESSAGES, e.message_id)
         if doc is None:

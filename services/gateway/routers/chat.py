@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Annotated
+from typing import Annotated, get_args
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, status
 from fastapi.responses import StreamingResponse
@@ -164,7 +164,7 @@ SSE_EVENT = {
     "type": "object",
     "properties": {
         "id": {"type": "string", "pattern": "^[0-9]+$", "description": "the stream position (Last-Event-ID)"},
-        "event": {"type": "string", "enum": ["ready", *c.StreamItem.model_fields["kind"].annotation.__args__]},
+        "event": {"type": "string", "enum": ["ready", *get_args(c.StreamItem.model_fields["kind"].annotation)]},
         "data": {"type": "string", "contentMediaType": "application/json"},
         "retry": {"type": "integer"},
     },
