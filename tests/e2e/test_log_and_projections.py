@@ -26,7 +26,8 @@ async def admin(platform):
 async def snapshot(platform, service: str) -> dict:
     svc = platform.services[service]
     def key(d: dict) -> str:
-        return "|".join(str(d.get(k)) for k in ("member_id", "token", "group_id", "call_id", "announcement_id"))
+        return "|".join(str(d.get(k)) for k in ("member_id", "token", "group_id", "call_id", "announcement_id",
+                                                 "message_id", "key"))
 
     return {
         coll: {key(d): d for d in await svc.store.find(coll)}
@@ -37,8 +38,8 @@ async def snapshot(platform, service: str) -> dict:
 
 
 async def test_redelivered_events_change_no_projection(platform, admin):
-    for _ in range(3):
-        member_id, _ = await ready_for_review(platform, admin)
+    people = [await ready_for_review(platform, admin) for _ in range(3)]
+    bystander, (member_id, token) = people[0][0], people[-1]
     async with platform.client(admin) as c:
         await c.post(f"/v1/moderation/{member_id}/decision", json={"decision": "grant"})
         # and something in every read model of the groups: a group, an invitation, a call, an announcement
@@ -52,6 +53,27 @@ async def test_redelivered_events_change_no_projection(platform, admin):
                           ("/v1/announcements", {"title": "Повтор", "body": "Всем"})):
             r = await c.post(url, json=body)
             assert r.status_code in (200, 201), r.text
+        # and in every read model of the chat: a thread with a mention, a reaction, read marks, a personal
+        # message read by its recipient, a block
+        chat = (await c.post("/v1/groups", json={"title": "Чат", "group_type": "research", "direct": True,
+                                                 "settings": {"joining": "open"}})).json()["group_id"]
+        admin_id = (await c.get("/v1/me")).json()["member_id"]
+        await settle(platform)
+        root = (await c.post(f"/v1/groups/{chat}/messages", json={"text": "Тема"})).json()["message_id"]
+    async with platform.client(token) as m:
+        for method, url, body in (
+                ("POST", f"/v1/groups/{chat}/join", {}),
+                ("POST", f"/v1/groups/{chat}/messages", {"text": f"@[Админ]({admin_id}) ответ", "thread_id": root}),
+                ("PUT", f"/v1/groups/{chat}/messages/{root}/reactions", {"reaction": "👍"}),
+                ("PUT", f"/v1/groups/{chat}/read", {"up_to": 2**40}),
+                ("POST", f"/v1/conversations/{admin_id}/messages", {"text": "Лично"}),
+                ("PUT", f"/v1/blocks/{bystander}", None)):
+            r = await m.request(method, url, json=body)
+            assert r.status_code in (200, 201), r.text
+    await settle(platform)
+    async with platform.client(admin) as c:
+        r = await c.put(f"/v1/conversations/{member_id}/read", json={"up_to": 2**40})
+        assert r.status_code == 200 and r.json()["up_to"] > 0, r.text
     await settle(platform)
     for service in ("onboarding", "groups"):
         svc = platform.services[service]
