@@ -48,7 +48,7 @@ def register_chat_policies(svc: Service) -> None:  # noqa: C901 — one policy p
     async def chat_view_at(rec: Recorded) -> None:
         for runner in svc.runners:
             if runner.c.kind == "projection" and runner.c.name == CHAT_VIEW:
-                if not await runner.wait_caught_up(rec.seq, svc.settings.consistency_wait_s):
+                if not await runner.wait_caught_up(rec.seq, svc.settings.consistency_wait_s, rec.subject):
                     raise NotYet(f"the {CHAT_VIEW} read model has not reached {rec.seq} yet")
 
     async def seal(author_id: str, text: str | None, ref: str) -> str | None:

@@ -76,7 +76,7 @@ def register_policies(svc: Service) -> None:
         membership, request and invitation before it is in there."""
         for runner in svc.runners:
             if runner.c.kind == "projection" and runner.c.name == GROUPS_VIEW:
-                if not await runner.wait_caught_up(rec.seq, svc.settings.consistency_wait_s):
+                if not await runner.wait_caught_up(rec.seq, svc.settings.consistency_wait_s, rec.subject):
                     raise NotYet(f"the {GROUPS_VIEW} read model has not reached {rec.seq} yet")
 
     async def groups_of(member_id: str) -> list[str]:

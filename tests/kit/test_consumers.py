@@ -310,3 +310,19 @@ async def test_a_policy_that_waits_for_views_sees_them_catch_up(nats_server, wai
         assert waited[0] is waits_for_views
     finally:
         await svc.stop()
+
+
+@pytest.mark.parametrize("pattern,subject,taken", [
+    ("hr.evt.groups.*.*", "hr.evt.groups.message.m-1", True),
+    ("hr.evt.groups.*.*", "hr.evt.groups.message", False),
+    ("hr.evt.groups.*.*", "hr.evt.groups.message.m-1.x", False),
+    ("hr.evt.groups.message.*", "hr.evt.groups.read_mark.g:m", False),
+    ("hr.evt.>", "hr.evt.onboarding.member.m", True),
+    ("hr.evt.>", "hr.evt", False),
+    ("hr.evt.onboarding.member.*", "hr.evt.onboarding.member.m", True),
+])
+def test_a_filter_covers_the_subjects_it_takes(pattern, subject, taken):
+    """What decides whether only a consumer's checkpoint may say it has seen an event (caught_up_to)."""
+    from libs.kit.consumers import covers
+
+    assert covers(pattern, subject) is taken
