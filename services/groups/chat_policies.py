@@ -79,9 +79,10 @@ def register_chat_policies(svc: Service) -> None:  # noqa: C901 — one policy p
         kind = {c.MessagePosted: "message_posted", c.MessageEdited: "message_edited",
                 c.MessageDeleted: "message_deleted"}.get(type(e), "reaction_changed")
         message = {k: doc.get(k) for k in MESSAGE_FIELDS}
-        sealed = None
-        if isinstance(e, c.MessagePosted | c.MessageEdited) and not doc["deleted"]:
-            sealed = await seal(e.author_id, e.text, e.message_id)
+        # the message as it reads now, whatever changed it (a reaction's item carries the text too: a page
+        # updates the message in place from it)
+        sealed = None if doc["deleted"] or not doc["author_id"] else await seal(doc["author_id"], doc["text"],
+                                                                                e.message_id)
         root = await svc.store.get(MESSAGES, doc["thread_id"]) if doc["thread_id"] else None
         named = set(e.mentions) if isinstance(e, c.MessagePosted | c.MessageEdited) else set()
         everyone = isinstance(e, c.MessagePosted | c.MessageEdited) and e.mentions_all

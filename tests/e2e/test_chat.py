@@ -236,6 +236,14 @@ async def test_a_reading_on_one_device_reaches_the_others_live(platform, people)
     assert [e["event"] for e in events] == ["message_posted", "message_posted", "read"]
     assert [e["data"]["unread"] for e in events] == [1, 2, 0]
     assert events[1]["data"]["message"]["message_id"] == newest
+    # a reaction's item carries the message as it reads (a page updates it in place from the item)
+    await ok(platform, anna, "PUT", f"/v1/groups/{group_id}/messages/{newest}/reactions", {"reaction": "🎉"})
+    events = [e for e in await read_stream(platform, boris, int(events[-1]["id"]), 0.4) if e["event"] != "ready"]
+    [reacted] = events
+    assert reacted["event"] == "reaction_changed", reacted
+    shown = reacted["data"]["message"]
+    assert (shown["text"], shown["author_name"], shown["reactions"]) == (
+        "Два", page["items"][-1]["author_name"], [{"reaction": "🎉", "count": 1, "mine": False}])
     # a reply tells its thread's count, up and down again when it is deleted
     reply = await post(platform, anna, group_id, "Ответ", thread_id=newest)
     await ok(platform, anna, "DELETE", f"/v1/groups/{group_id}/messages/{reply}")
