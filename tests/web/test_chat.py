@@ -99,6 +99,14 @@ async def test_a_message_arrives_live_and_reading_it_on_one_device_clears_the_co
     assert "Зинаида" in await arrived.locator(".author").inner_text()
     await expect(boris.page.locator("#unread-total")).to_be_hidden()
     assert await boris.page.evaluate("window.stayed") is True
+    # Anna reacts: Boris's open page shows the reaction on the message, whose words stay
+    message_id = (await arrived.get_attribute("id")).removeprefix("m-")
+    async with web.client(await token_of(web, anna_email)) as c:
+        r = await c.put(f"/v1/groups/{group_id}/messages/{message_id}/reactions", json={"reaction": "👍"})
+        assert r.status_code == 200, r.text
+    await expect(arrived.locator(".reaction-list")).to_contain_text("👍 1")
+    assert "Коллеги, созвон в четверг?" in await arrived.locator(".text").inner_text()
+    assert "Зинаида" in await arrived.locator(".author").inner_text()
     for _ in range(50):
         if await unread_of(web, boris_email, group_id) == 0:
             break
