@@ -44,6 +44,7 @@ from libs.kit.docstore.port import DocumentStore, open_store
 from libs.kit.eventstore import ConcurrencyConflict, EventStore, EventStorePort, Meta, Stream
 from libs.kit.lease import LEASES_BUCKET, Lease, holder_id
 from libs.kit.logging import get_logger, setup_logging
+from libs.kit.notify import MemberStreams
 from libs.kit.pii import PiiVault
 from libs.kit.provision import BUCKETS, provision
 from libs.kit.rpc import Context, Done, Server
@@ -103,8 +104,10 @@ class Service:
         self._timers: list[TimerSpec] = []
         self.tickers: list[Ticker] = []
         self.resolve_actor: Callable[[str], Awaitable[Actor | None]] | None = None
-        #: it writes to members' live streams (libs/kit/notify.py): the NATS permissions give it those
+        #: it writes to members' live streams (libs/kit/notify.py): the NATS permissions give it those, and
+        #: ``member_streams`` is opened at start for its policies and queries
         self.tells_members = False
+        self.member_streams: MemberStreams = None  # type: ignore[assignment]
         if not own_actors:
             self.resolve_actor = register_actors(self)
 
@@ -332,6 +335,8 @@ class Service:
         self.vault = await PiiVault.connect(self.nc, kek=self.settings.kek, writer=self.pii_writer)
         if self._owns_events:
             self.events = EventStore(self.nc, self.vault, leader_reads=self.settings.stream_replicas > 1)
+        if self.tells_members:
+            self.member_streams = MemberStreams(self.nc)
         records = f"hr_{self.name}_requests"
         self.records = await self.js.key_value(records) if any(b.name == records for b in BUCKETS) else None
         server_ref.append(Server(self.settings.token_public_key, self.resolve_actor, self.records))
@@ -449,6 +454,8 @@ class Service:
         for r in self.runners:
             await r.stop()
         self.runners.clear()
+        if self.member_streams:
+            await self.member_streams.close()
         if self.vault:
             await self.vault.close()
         if self.events and self._owns_events:

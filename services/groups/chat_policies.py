@@ -16,7 +16,6 @@ from libs.contracts.errors import NotFound
 from libs.contracts.onboarding import MemberErased
 from libs.contracts.subjects import events_of
 from libs.kit.eventstore import Recorded
-from libs.kit.notify import MemberStreams
 from libs.kit.service import Service
 from services.groups.chat_projections import (
     CHAT_MEMBERS,
@@ -38,12 +37,7 @@ def sealed_aad(item_kind: str, ref: str) -> str:
 
 
 def register_chat_policies(svc: Service) -> None:  # noqa: C901 — one policy per aggregate
-    streams: list[MemberStreams] = []
     svc.tells_members = True
-
-    @svc.on_start
-    async def open_member_streams() -> None:
-        streams[:] = [MemberStreams(svc.nc)]
 
     async def chat_view_at(rec: Recorded) -> None:
         for runner in svc.runners:
@@ -60,7 +54,7 @@ def register_chat_policies(svc: Service) -> None:  # noqa: C901 — one policy p
             return None  # erased between the event and now: the same
 
     async def tell(rec: Recorded, member_id: str, item: dict[str, Any]) -> None:
-        await streams[0].tell(member_id, {**item, "event_id": str(rec.envelope.event_id)},
+        await svc.member_streams.tell(member_id, {**item, "event_id": str(rec.envelope.event_id)},
                               f"{rec.envelope.event_id}:{member_id}")
 
     @svc.policy("chat_stream", [events_of("groups", "message")], waits_for_views=True)
@@ -131,6 +125,6 @@ def register_chat_policies(svc: Service) -> None:  # noqa: C901 — one policy p
     async def when_member_erased_forget_their_stream(rec: Recorded) -> None:
         """What an erased member was told goes with them (others' words in it were sealed anyway)."""
         if isinstance(rec.event, MemberErased):
-            await streams[0].forget(rec.envelope.aggregate_id)
+            await svc.member_streams.forget(rec.envelope.aggregate_id)
 
 

@@ -12,10 +12,8 @@ from typing import Any
 from libs.contracts import chat as c
 from libs.contracts.chat import conversation_id
 from libs.contracts.errors import Forbidden, Invalid, NotFound
-from libs.contracts.groups import MAIN, membership_id
 from libs.kit.docstore.query import MAX_PREFIX
 from libs.kit.docstore.search import matches, words
-from libs.kit.notify import MemberStreams
 from libs.kit.pii import Undecryptable
 from libs.kit.rpc import Context
 from libs.kit.service import Service
@@ -34,7 +32,8 @@ from services.groups.chat_projections import (
     unread_mentions,
 )
 from services.groups.domain import WORKING_GROUP
-from services.groups.projections import DIRECTORY, GROUPS, MEMBERS
+from services.groups.handlers import in_main
+from services.groups.projections import DIRECTORY, GROUPS
 
 #: messages a search examines at most in one group
 SEARCH_SCAN = 5000
@@ -42,15 +41,6 @@ VIEWS = [CHAT_VIEW, "directory"]
 
 
 def register_chat_queries(svc: Service) -> None:  # noqa: C901 — the read rules sit together
-    streams: list[MemberStreams] = []
-
-    @svc.on_start
-    async def open_member_streams() -> None:
-        streams[:] = [MemberStreams(svc.nc)]
-
-    async def in_main(member_id: str) -> bool:
-        return await svc.store.get(MEMBERS, membership_id(MAIN, member_id)) is not None
-
     async def name_of(member_id: str | None) -> str | None:
         doc = await svc.store.get(DIRECTORY, member_id) if member_id else None
         return doc["display_name"] if doc else None
@@ -61,9 +51,9 @@ def register_chat_queries(svc: Service) -> None:  # noqa: C901 — the read rule
         me = ctx.actor.id
         member = me in state.members
         if state.status is None or (not member and not ctx.actor.is_moderator and (
-                state.status != "active" or state.settings.visibility != "main" or not await in_main(me))):
+                state.status != "active" or state.settings.visibility != "main" or not await in_main(svc, me))):
             raise NotFound("group_not_found", group_id=group_id)
-        if not (member or ctx.actor.is_moderator or (state.settings.content == "main" and await in_main(me))):
+        if not (member or ctx.actor.is_moderator or (state.settings.content == "main" and await in_main(svc, me))):
             raise Forbidden("group_content_members_only")
         return member
 
@@ -135,7 +125,7 @@ def register_chat_queries(svc: Service) -> None:  # noqa: C901 — the read rule
     async def get_unread(q: c.GetUnread, ctx: Context) -> c.UnreadSummary:
         me = ctx.actor.id
         # read first: an item told while the counts are read is after it, never lost between the two
-        _, position = await streams[0].bounds()
+        _, position = await svc.member_streams.bounds()
         groups = []
         for row in await svc.store.find(CHAT_MEMBERS, {"member_id": me}, limit=1000):
             group = await svc.store.get(GROUPS, row["group_id"])
@@ -220,12 +210,12 @@ def register_chat_queries(svc: Service) -> None:  # noqa: C901 — the read rule
         me = ctx.actor.id
         if me in ("anonymous", "system"):
             raise Forbidden("login_required")
-        first, last = await streams[0].bounds()
+        first, last = await svc.member_streams.bounds()
         if q.after is None:
             return c.StreamPage(items=(), last_id=last)
         if q.after > last or (q.after + 1 < first and q.after < last):
             # what came before ``first`` is gone with the stream's age limit (or the position is not one this
             # stream ever gave): the page must reload
             return c.StreamPage(items=(c.StreamItem(id=last, kind="reset"),), last_id=last)
-        items = [await stream_item(i.id, i.data, me) for i in await streams[0].read(me, q.after, q.limit)]
+        items = [await stream_item(i.id, i.data, me) for i in await svc.member_streams.read(me, q.after, q.limit)]
         return c.StreamPage(items=tuple(items), last_id=items[-1].id if items else max(q.after, 0))
