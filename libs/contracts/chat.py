@@ -8,7 +8,7 @@ the text is sealed with the author's key and reads as None once the author is er
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
@@ -290,7 +290,7 @@ class StreamItem(Contract):
 
     id: int
     kind: Literal["message_posted", "message_edited", "message_deleted", "reaction_changed", "read",
-                  "direct_message", "conversation_read", "reset"]
+                  "direct_message", "conversation_read", "reset", "task_assigned"]
     group_id: str | None = None
     thread_id: str | None = None
     message: ChatMessage | None = None
@@ -308,6 +308,10 @@ class StreamItem(Contract):
     event_id: str | None = None
     #: for a reply posted or deleted: its thread's replies now
     thread_replies: int | None = None
+    #: for a task assigned to the member (libs/contracts/tasks.py): the task, its title and due date
+    task_id: str | None = None
+    title: str | None = None
+    due: date | None = None
 
 
 class StreamPage(Contract):

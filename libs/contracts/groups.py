@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, Field, StringConstraints
 
 from libs.contracts.base import Command, Contract, Event, Query, ServiceContracts
 from libs.contracts.chat import CHAT_COMMANDS, CHAT_EVENTS, CHAT_QUERIES, CHAT_REPLIES
+from libs.contracts.tasks import TASK_COMMANDS, TASK_EVENTS, TASK_QUERIES, TASK_REPLIES
 from libs.contracts.types import MULTI_LINE, ONE_LINE, Id
 
 SERVICE = "groups"
@@ -632,9 +633,9 @@ WORKING_REPLIES = (GroupSettings, WorkingGroupReply, MembershipReply, Coordinato
                    GroupMapSvg)
 
 #: the service's whole part, base and working groups and their chat (docgen reads these names)
-EVENTS = (*BASE_EVENTS, *WORKING_GROUP_EVENTS, *ANNOUNCEMENT_EVENTS, AuthorErased, *CHAT_EVENTS)
-COMMANDS = (*WORKING_COMMANDS, *CHAT_COMMANDS)
-QUERIES = (*BASE_QUERIES, *WORKING_QUERIES, *CHAT_QUERIES)
-REPLIES = (*BASE_REPLIES, *WORKING_REPLIES, *CHAT_REPLIES)
+EVENTS = (*BASE_EVENTS, *WORKING_GROUP_EVENTS, *ANNOUNCEMENT_EVENTS, AuthorErased, *CHAT_EVENTS, *TASK_EVENTS)
+COMMANDS = (*WORKING_COMMANDS, *CHAT_COMMANDS, *TASK_COMMANDS)
+QUERIES = (*BASE_QUERIES, *WORKING_QUERIES, *CHAT_QUERIES, *TASK_QUERIES)
+REPLIES = (*BASE_REPLIES, *WORKING_REPLIES, *CHAT_REPLIES, *TASK_REPLIES)
 
 CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES)

@@ -11,6 +11,10 @@ from services.groups.policies import register_policies
 from services.groups.projections import register_projections
 from services.groups.queries import register_queries
 from services.groups.settings import Settings
+from services.groups.task_handlers import register_task_handlers
+from services.groups.task_policies import register_task_policies
+from services.groups.task_projections import register_task_projections
+from services.groups.task_queries import register_task_queries
 
 
 def bootstrap(settings: Settings | None = None) -> Service:
@@ -24,4 +28,8 @@ def bootstrap(settings: Settings | None = None) -> Service:
     register_chat_projections(svc)
     register_chat_queries(svc)
     register_chat_policies(svc)
+    register_task_handlers(svc)
+    register_task_projections(svc)
+    register_task_queries(svc)
+    register_task_policies(svc)
     return svc

@@ -40,22 +40,27 @@ SEARCH_SCAN = 5000
 VIEWS = [CHAT_VIEW, "directory"]
 
 
+async def content_readable(svc: Service, group_id: str, ctx: Context) -> bool:
+    """Whether the caller is in the group (True) or only reads its content — chat, tasks — (False); else
+    refused: a group hidden from them does not exist for them (404), a members-only one is 403."""
+    state, _ = await svc.load(WORKING_GROUP, group_id)
+    me = ctx.actor.id
+    member = me in state.members
+    if state.status is None or (not member and not ctx.actor.is_moderator and (
+            state.status != "active" or state.settings.visibility != "main" or not await in_main(svc, me))):
+        raise NotFound("group_not_found", group_id=group_id)
+    if not (member or ctx.actor.is_moderator or (state.settings.content == "main" and await in_main(svc, me))):
+        raise Forbidden("group_content_members_only")
+    return member
+
+
 def register_chat_queries(svc: Service) -> None:  # noqa: C901 — the read rules sit together
     async def name_of(member_id: str | None) -> str | None:
         doc = await svc.store.get(DIRECTORY, member_id) if member_id else None
         return doc["display_name"] if doc else None
 
     async def readable(group_id: str, ctx: Context) -> bool:
-        """Whether the caller is in the group's chat (True) or only reads it (False); else refused."""
-        state, _ = await svc.load(WORKING_GROUP, group_id)
-        me = ctx.actor.id
-        member = me in state.members
-        if state.status is None or (not member and not ctx.actor.is_moderator and (
-                state.status != "active" or state.settings.visibility != "main" or not await in_main(svc, me))):
-            raise NotFound("group_not_found", group_id=group_id)
-        if not (member or ctx.actor.is_moderator or (state.settings.content == "main" and await in_main(svc, me))):
-            raise Forbidden("group_content_members_only")
-        return member
+        return await content_readable(svc, group_id, ctx)
 
     async def view(doc: dict, me: str, member: bool) -> c.ChatMessage:
         reactions = tuple(c.ReactionCount(reaction=r, count=len(who), mine=me in who)
@@ -183,7 +188,7 @@ def register_chat_queries(svc: Service) -> None:  # noqa: C901 — the read rule
         kind = data["kind"]
         item: dict[str, Any] = {k: data.get(k) for k in ("group_id", "thread_id", "message_id", "member_id", "unread",
                                                          "mentions", "up_to", "event_id",
-                                                         "thread_replies")}
+                                                         "thread_replies", "task_id", "title", "due")}
         if data.get("message"):
             m = dict(data["message"])
             text = await opened(data.get("sealed"), m.get("author_id"), m["message_id"])
