@@ -38,6 +38,7 @@ from services.gateway.routers import (
     members,
     moderation,
     registrations,
+    tasks,
 )
 from services.gateway.settings import Settings
 
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.nc = None
     for router in (auth, invitations, registrations, me, moderation, groups, chat, announcements, members, colleagues,
-                   health, docs):
+                   tasks, health, docs):
         app.include_router(router.router)
     app.add_exception_handler(Problem, problems.on_problem)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)

@@ -204,6 +204,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Сервис не успел обработать запрос; он не выполнен. Повторите попытку.",
         "The service could not handle the request in time; it was not carried out. Try again.",
     ),
+    # tasks (libs/contracts/tasks.py)
+    "task_not_found": ("Задача не найдена.", "Task not found."),
+    "assignee_not_a_member": (
+        "Назначить задачу можно только участнику группы.",
+        "A task can only be assigned to a member of the group.",
+    ),
+    "task_moved_meanwhile": (
+        "Пока вы смотрели, задачу уже перенесли в другую колонку. Обновите доску.",
+        "The task was moved to another column meanwhile. Reload the board.",
+    ),
+    "checklist_item_not_found": ("Такого пункта в чек-листе нет.", "No such checklist item."),
+    "checklist_full": ("В чек-листе уже слишком много пунктов.", "The checklist already has too many items."),
+    "not_your_task": (
+        "Удалить задачу могут её автор, координаторы группы и модераторы.",
+        "Only the task's creator, the group's coordinators and moderators may delete it.",
+    ),
 }
 
 FIELD_MESSAGES: dict[str, tuple[str, str]] = {
