@@ -16,6 +16,7 @@ import re
 import sys
 from pathlib import Path
 
+from libs.contracts.drive import FILES_BUCKET, STAGING_BUCKET
 from libs.contracts.subjects import (
     DEADLETTER_STREAM,
     EVENTS_STREAM,
@@ -76,6 +77,17 @@ def service_permissions(svc) -> dict[str, list[str]]:
             f"{API}.DIRECT.GET.{NOTIFY_STREAM}",          # a member's stream read for the gateway's SSE
             f"{API}.STREAM.PURGE.{NOTIFY_STREAM}",        # an erased member's stream
         ]
+    if svc.keeps_files:
+        for bucket in (FILES_BUCKET, STAGING_BUCKET):
+            stream = f"OBJ_{bucket}"
+            publish += [
+                f"$O.{bucket}.M.>",                       # describes (and marks deleted) its objects
+                f"{API}.STREAM.INFO.{stream}",
+                f"{API}.DIRECT.GET.{stream}",             # chunks, a few at a time
+                f"{API}.DIRECT.GET.{stream}.>",           # an object's description
+                f"{API}.STREAM.MSG.DELETE.{stream}",      # erase: each chunk deleted with erase
+            ]
+        publish.append(f"$O.{FILES_BUCKET}.C.>")          # writes committed files (staged ones come from the gateway)
     for c in sorted(svc.consumers, key=lambda c: c.name):
         durable = f"{name}_{c.name}"
         publish += [
@@ -100,10 +112,14 @@ def service_permissions(svc) -> dict[str, list[str]]:
 def users() -> list[tuple[str, str, dict[str, list[str]], bool, str]]:
     """(user, password variable, permissions, allow_responses, what it is)."""
     out = [("gateway", "NATS_GATEWAY_PASSWORD", {
-        "publish": ["hr.cmd.>", "hr.qry.>", "hr.ctl.*.status"],
+        "publish": ["hr.cmd.>", "hr.qry.>", "hr.ctl.*.status",
+                    f"$O.{STAGING_BUCKET}.C.>", f"$O.{STAGING_BUCKET}.M.>",
+                    f"{API}.DIRECT.GET.OBJ_{FILES_BUCKET}", f"{API}.DIRECT.GET.OBJ_{FILES_BUCKET}.>"],
         "subscribe": [f"{inbox_prefix('gateway')}.>", f"{NOTIFY_WAKE_ROOT}.>"],
     }, False, "the HTTP edge: the only sender of commands and queries; asks services for /readyz; hears the "
-              "nudges of members' streams (nothing in them). No JetStream.")]
+              "nudges of members' streams (nothing in them). Of JetStream only the drive: writes uploads into "
+              "the staging bucket (it cannot erase nor touch committed files) and reads committed files' chunks "
+              "for downloads (sealed: the key comes with the service's answer).")]
     for name, build in sorted(bootstraps().items()):
         svc = build()
         out.append((name, f"NATS_{name.upper()}_PASSWORD", service_permissions(svc), True,

@@ -48,6 +48,10 @@ def production_secrets() -> dict:
             "pii_kek": base64.b64encode(os.urandom(32)).decode(), "email_index_secret": secrets.token_urlsafe(32)}
 
 
+#: the test platform's per-group drive quota (the default file-size limit, 50 MB, stays)
+DRIVE_QUOTA = 64 * 1024 * 1024
+
+
 class Platform:
     def __init__(self, nats_url: str, data_dir: Path, env: str = "development",
                  nats_urls: dict[str, str] | None = None):
@@ -88,6 +92,8 @@ class Platform:
         # the invitation links lead to this platform's web client
         self.settings["onboarding"] = self.settings["onboarding"].model_copy(
             update={"invitation_base_url": f"http://127.0.0.1:{self.web_port}/join"})
+        # a small quota, so the drive's tests reach it with a few files
+        self.settings["groups"] = self.settings["groups"].model_copy(update={"drive_quota_bytes": DRIVE_QUOTA})
         self.web_settings = WebSettings(log_level="WARNING", web_port=self.web_port, gateway_url=self.base_url,
                                         forwarded_secret=FORWARDED_SECRET, web_session_key=WEB_SESSION_KEY,
                                         **({"env": "production", "secure_cookies": False} if secret else {}))

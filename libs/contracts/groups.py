@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AwareDatetime, Field, StringConstraints
 
 from libs.contracts.base import Command, Contract, Event, Query, ServiceContracts
+from libs.contracts.drive import DRIVE_COMMANDS, DRIVE_EVENTS, DRIVE_QUERIES, DRIVE_REPLIES
 from libs.contracts.chat import CHAT_COMMANDS, CHAT_EVENTS, CHAT_QUERIES, CHAT_REPLIES
 from libs.contracts.tasks import TASK_COMMANDS, TASK_EVENTS, TASK_QUERIES, TASK_REPLIES
 from libs.contracts.types import MULTI_LINE, ONE_LINE, Id
@@ -633,9 +634,10 @@ WORKING_REPLIES = (GroupSettings, WorkingGroupReply, MembershipReply, Coordinato
                    GroupMapSvg)
 
 #: the service's whole part, base and working groups and their chat (docgen reads these names)
-EVENTS = (*BASE_EVENTS, *WORKING_GROUP_EVENTS, *ANNOUNCEMENT_EVENTS, AuthorErased, *CHAT_EVENTS, *TASK_EVENTS)
-COMMANDS = (*WORKING_COMMANDS, *CHAT_COMMANDS, *TASK_COMMANDS)
-QUERIES = (*BASE_QUERIES, *WORKING_QUERIES, *CHAT_QUERIES, *TASK_QUERIES)
-REPLIES = (*BASE_REPLIES, *WORKING_REPLIES, *CHAT_REPLIES, *TASK_REPLIES)
+EVENTS = (*BASE_EVENTS, *WORKING_GROUP_EVENTS, *ANNOUNCEMENT_EVENTS, AuthorErased, *CHAT_EVENTS, *TASK_EVENTS,
+          *DRIVE_EVENTS)
+COMMANDS = (*WORKING_COMMANDS, *CHAT_COMMANDS, *TASK_COMMANDS, *DRIVE_COMMANDS)
+QUERIES = (*BASE_QUERIES, *WORKING_QUERIES, *CHAT_QUERIES, *TASK_QUERIES, *DRIVE_QUERIES)
+REPLIES = (*BASE_REPLIES, *WORKING_REPLIES, *CHAT_REPLIES, *TASK_REPLIES, *DRIVE_REPLIES)
 
 CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES)

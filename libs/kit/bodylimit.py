@@ -8,6 +8,7 @@ connection is closed. Each edge says the refusal in its own words (``refuse``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,10 +29,13 @@ class BodyTooLarge(HTTPException):
 class BodyLimitMiddleware:
     DRAIN_BYTES = 8 * 1024 * 1024
 
-    def __init__(self, app, max_bytes: int, refuse: Refusal):
+    def __init__(self, app, max_bytes: int, refuse: Refusal, streamed: re.Pattern[str] | None = None):
+        """``streamed``: the paths (POST only) whose bodies are streamed on, never held, and limited by
+        the route itself as they pass (a file upload)."""
         self.app = app
         self.max_bytes = max_bytes
         self.refuse = refuse
+        self.streamed = streamed
 
     async def _drain(self, receive: Callable[[], Awaitable[dict]], already: int) -> bool:
         """Discard the rest of the body; False when it goes on past DRAIN_BYTES."""
@@ -48,6 +52,8 @@ class BodyLimitMiddleware:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if self.streamed is not None and scope["method"] == "POST" and self.streamed.match(scope["path"]):
             return await self.app(scope, receive, send)
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None:

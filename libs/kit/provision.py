@@ -26,6 +26,7 @@ from nats.js.api import DiscardPolicy, KeyValueConfig, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
 from pydantic import ValidationError
 
+from libs.contracts.drive import FILES_BUCKET, STAGING_BUCKET
 from libs.contracts.subjects import (
     DEADLETTER_ROOT,
     DEADLETTER_STREAM,
@@ -136,6 +137,34 @@ def notify_stream(replicas: int) -> StreamConfig:
     )
 
 
+#: an upload not committed within this long is dropped by the server itself (a gateway killed half-way
+#: leaves nothing behind for longer)
+STAGING_MAX_AGE_S = 6 * 3600.0
+
+
+def object_bucket_stream(bucket: str, replicas: int, max_age: float | None = None) -> StreamConfig:
+    """An Object Store bucket (the layout nats-py and the ``nats object`` tools use), made here like
+    every stream. Deletes erase chunks one by one (libs/kit/objects.py); purges only replace an
+    object's description."""
+    return StreamConfig(
+        name=f"OBJ_{bucket}",
+        subjects=[f"$O.{bucket}.C.>", f"$O.{bucket}.M.>"],
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        max_age=max_age,
+        allow_rollup_hdrs=True,
+        allow_direct=True,
+        discard=DiscardPolicy.NEW,
+        deny_delete=False,
+        max_msg_size=2 * MAX_STREAM_MSG_BYTES,
+    )
+
+
+def object_streams(replicas: int) -> tuple[StreamConfig, ...]:
+    return (object_bucket_stream(FILES_BUCKET, replicas),
+            object_bucket_stream(STAGING_BUCKET, replicas, STAGING_MAX_AGE_S))
+
+
 async def ensure_stream(js, config: StreamConfig) -> str:
     """"created", or "ok" for a stream that was there (its configuration is applied again)."""
     try:
@@ -204,7 +233,7 @@ async def provision(nc, *, replicas: int = 1, kek: bytes | None = None) -> dict[
     js = nc.jetstream()
     report: dict[str, str] = {}
     for config in (events_stream(replicas), deadletter_stream(replicas), pii_keys_stream(replicas),
-                   notify_stream(replicas)):
+                   notify_stream(replicas), *object_streams(replicas)):
         report[str(config.name)] = await ensure_stream(js, config)
     for bucket in BUCKETS:
         report[bucket.name] = await ensure_bucket(js, bucket, replicas)

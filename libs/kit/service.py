@@ -108,6 +108,9 @@ class Service:
         #: ``member_streams`` is opened at start for its policies and queries
         self.tells_members = False
         self.member_streams: MemberStreams = None  # type: ignore[assignment]
+        #: it keeps files in the Object Store buckets (libs/kit/objects.py): the NATS permissions give it
+        #: those (the staging bucket to read and erase, the files' bucket to write and erase)
+        self.keeps_files = False
         if not own_actors:
             self.resolve_actor = register_actors(self)
 

@@ -16,10 +16,12 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request as StarletteRequest
 
+from libs.contracts.drive import FILES_BUCKET, STAGING_BUCKET
 from libs.contracts.subjects import inbox_prefix
 from libs.contracts.types import UUID_RE
 from libs.kit.bodylimit import BodyLimitMiddleware
 from libs.kit.logging import get_logger, setup_logging
+from libs.kit.objects import ObjectBucket
 from libs.kit.rpc import ServiceClient
 from libs.kit.settings import redact_url, secret_values
 from libs.kit.tracing import setup_tracing
@@ -30,6 +32,7 @@ from services.gateway.routers import (
     auth,
     chat,
     colleagues,
+    drive,
     docs,
     groups,
     health,
@@ -59,7 +62,8 @@ a command is not known (504 `outcome_unknown`), send it again with the same
 key to learn it: it is never carried out twice. Sign-in and refresh answers
 hold tokens and are never stored, so they are not replayed.
 
-Request bodies are limited to 64 KiB (413).
+Request bodies are limited to 64 KiB (413), except a file uploaded to a group's drive: its body is
+the file itself, streamed, limited by the drive's settings (50 MB a file by default) and the group's quota.
 """
 
 
@@ -72,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.nc = await nats.connect(settings.nats_servers, name="hr-gateway", max_reconnect_attempts=-1,
                                           inbox_prefix=inbox_prefix("gateway"))
         app.state.client = ServiceClient(app.state.nc, timeout=settings.request_timeout_s)
+        app.state.staging = ObjectBucket(app.state.nc, STAGING_BUCKET, timeout=settings.request_timeout_s)
+        app.state.files = ObjectBucket(app.state.nc, FILES_BUCKET, timeout=settings.request_timeout_s)
         log.info("gateway_started", nats=redact_url(settings.nats_url))
         yield
         await app.state.nc.drain()
@@ -83,7 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.nc = None
     for router in (auth, invitations, registrations, me, moderation, groups, chat, announcements, members, colleagues,
-                   tasks, health, docs):
+                   tasks, drive, health, docs):
         app.include_router(router.router)
     app.add_exception_handler(Problem, problems.on_problem)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)
@@ -91,7 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)
     app.add_exception_handler(Exception, problems.on_unexpected)
 
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, refuse=refuse_body)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, refuse=refuse_body,
+                       streamed=drive.UPLOAD_PATHS)
     app.add_middleware(CorrelationMiddleware)
     # added last, so outermost: the access log above runs inside the request's span
     provider = setup_tracing("gateway", settings.otel_service_namespace)

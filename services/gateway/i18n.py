@@ -220,6 +220,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Удалить задачу могут её автор, координаторы группы и модераторы.",
         "Only the task's creator, the group's coordinators and moderators may delete it.",
     ),
+    # the drive
+    "file_too_large": ("Файл слишком большой.", "The file is too large."),
+    "drive_quota_exceeded": ("В хранилище группы не хватает места.", "Not enough room left in the group's drive."),
+    "file_not_found": ("Такого файла нет.", "No such file."),
+    "file_in_bin": ("Файл в корзине: сначала восстановите его.", "The file is in the bin: restore it first."),
+    "file_not_in_bin": ("Удалить навсегда можно только файл из корзины.", "Only a file in the bin can be erased for good."),
+    "version_not_found": ("Такой версии файла нет.", "No such version of the file."),
+    "file_erased": ("Этот файл удалён вместе с данными загрузившего его участника.",
+                    "This file was erased with the data of the member who uploaded it."),
+    "file_name_required": ("Укажите имя файла.", "Give the file a name."),
+    "upload_incomplete": ("Файл пришёл не целиком или повреждён. Загрузите его ещё раз.",
+                          "The file did not arrive whole or was damaged. Upload it again."),
+    "upload_failed": ("Не удалось сохранить файл. Попробуйте ещё раз чуть позже.",
+                      "The file could not be stored. Try again a little later."),
+    "file_unavailable": ("Файл сейчас недоступен. Попробуйте позже.", "The file is unavailable now. Try later."),
+    "bad_content_length": ("Неверная длина запроса (Content-Length).", "Invalid request length (Content-Length)."),
 }
 
 FIELD_MESSAGES: dict[str, tuple[str, str]] = {
@@ -274,6 +290,25 @@ def language(accept_language: str | None) -> str:
         if tag.startswith("ru") or tag == "*":
             return "ru"
     return "ru"
+
+
+#: what a problem's ``detail`` says for this occurrence, from its params (a code without one has none)
+DETAILS: dict[str, tuple[str, str]] = {
+    "file_too_large": ("Можно загрузить файл не больше {limit_mb} МБ.", "A file may be at most {limit_mb} MB."),
+    "drive_quota_exceeded": (
+        "Сейчас файл может быть не больше {free_mb} МБ. Удалите ненужное и очистите корзину.",
+        "The file may now be at most {free_mb} MB. Delete what is not needed and empty the bin."),
+}
+
+
+def detail(code: str, lang: str, params: dict) -> str | None:
+    texts = DETAILS.get(code)
+    if texts is None:
+        return None
+    try:
+        return (texts[1] if lang == "en" else texts[0]).format(**params)
+    except (KeyError, IndexError, ValueError):
+        return None
 
 
 def message(code: str, lang: str) -> str:

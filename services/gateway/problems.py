@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.contracts.errors import ErrorBody
-from services.gateway.i18n import STATUS_OF_KIND, field_message, language, message
+from services.gateway.i18n import STATUS_OF_KIND, detail, field_message, language, message
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -51,6 +51,9 @@ async def on_problem(request: Request, exc: Problem) -> JSONResponse:
         extra["errors"] = _localise_fields(params.pop("fields"), language(request.headers.get("accept-language")))
     if params:
         extra["params"] = params
+        said = detail(err.code, language(request.headers.get("accept-language")), params)
+        if said:
+            extra["detail"] = said
     headers = {}
     if err.kind == "rate_limited":
         retry_after = params.get("retry_after_s")

@@ -6,6 +6,10 @@ from services.groups.chat_handlers import register_chat_handlers
 from services.groups.chat_policies import register_chat_policies
 from services.groups.chat_projections import register_chat_projections
 from services.groups.chat_queries import register_chat_queries
+from services.groups.drive_handlers import Buckets, register_drive_handlers
+from services.groups.drive_policies import register_drive_policies
+from services.groups.drive_projections import register_drive_projections
+from services.groups.drive_queries import register_drive_queries
 from services.groups.handlers import register_handlers
 from services.groups.policies import register_policies
 from services.groups.projections import register_projections
@@ -28,6 +32,12 @@ def bootstrap(settings: Settings | None = None) -> Service:
     register_chat_projections(svc)
     register_chat_queries(svc)
     register_chat_policies(svc)
+    buckets = Buckets()
+    register_drive_handlers(svc, settings, buckets)
+    register_drive_projections(svc)
+    register_drive_queries(svc, settings)
+    register_drive_policies(svc, buckets)
+    svc.keeps_files = True
     register_task_handlers(svc)
     register_task_projections(svc)
     register_task_queries(svc)

@@ -1,6 +1,6 @@
 from typing import ClassVar
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from libs.contracts.groups import DEFAULT_GROUP_TYPES
 from libs.kit.settings import KitSettings
@@ -14,6 +14,12 @@ class Settings(KitSettings):
     #: a group's call room: ``{room}`` becomes the group's unguessable room name (a Jitsi Meet room by
     #: default; point it at the community's own video host)
     call_room_url: str = "https://meet.jit.si/hr-mnenie-{room}"
+    #: the largest file (each version) a group's drive takes
+    drive_max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, le=4 * 1024**3)
+    #: what all of a group's files (every version, the bin included) may take together
+    drive_quota_bytes: int = Field(default=2 * 1024**3, ge=1024, le=1024**4)
+    #: how long a deleted file waits in the bin, restorable, before it is erased
+    drive_bin_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("call_room_url")
     @classmethod
