@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from libs.kit.bodylimit import BodyLimitMiddleware
 from libs.kit.logging import get_logger, setup_logging
 from libs.kit.settings import redact_url, secret_values
-from services.web import chat_pages, group_pages, live, pages, task_pages
+from services.web import chat_pages, drive_pages, group_pages, live, pages, task_pages
 from services.web.context import CsrfRefused, Ctx, context, referer_path
 from services.web.gateway import Expired, Gateway
 from services.web.session import COOKIE, LANG_COOKIE, Sealer, Session
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(group_pages.router)
     app.include_router(chat_pages.router)
     app.include_router(task_pages.router)
+    app.include_router(drive_pages.router)
     app.include_router(live.router)
     #: live streams relayed now (each holds a connection to the gateway until its browser goes)
     app.state.relays = 0
@@ -144,7 +145,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             lang=lang)
         return HTMLResponse(html, status_code=413, headers={"Connection": "close"} if close else {})
 
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.web_max_body_bytes, refuse=refuse_body)
+    # a file's upload is streamed on to the gateway, which limits it (the file's size, the group's quota)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.web_max_body_bytes, refuse=refuse_body,
+                       streamed=drive_pages.UPLOAD_PATHS)
     app.add_middleware(SecurityHeaders)
     assert set(TEXTS)  # the texts load at build time, not on the first page
     return app

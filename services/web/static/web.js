@@ -395,7 +395,67 @@
     });
   }
 
+  // ---------------------------------------------------------------- a group's drive: uploads
+  // The file goes as it is (the request's body, not a form), its progress shown; the web client streams it on.
+  // The size limit and the space left are checked here first (the platform checks them again).
+  function driveUploads() {
+    document.querySelectorAll("form[data-upload]").forEach(function (form) {
+      var input = form.querySelector("input[type=file]");
+      var line = form.querySelector(".upload-progress");
+      var bar = line.querySelector("progress");
+      var said = line.querySelector("[role=status]");
+      var box = form.querySelector("[data-upload-error]");
+      var button = form.querySelector("button[type=submit]");
+      function fail(message) {
+        delete form.dataset.sent;
+        button.removeAttribute("aria-disabled");
+        line.hidden = true;
+        box.textContent = message;
+        box.hidden = false;
+        box.setAttribute("tabindex", "-1");
+        box.focus();
+      }
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        if (form.dataset.sent) return;
+        var file = input.files && input.files[0];
+        if (!file) { fail(form.dataset.msgChoose); return; }
+        var max = Number(form.dataset.maxBytes), free = Number(form.dataset.freeBytes);
+        if (max > 0 && file.size > max) { fail(form.dataset.msgTooLarge); return; }
+        if (file.size > free) { fail(form.dataset.msgNoRoom); return; }
+        form.dataset.sent = "1";
+        button.setAttribute("aria-disabled", "true");
+        box.hidden = true;
+        line.hidden = false;
+        bar.max = 100; bar.value = 0;
+        said.textContent = form.dataset.msgSending;
+        var xhr = new XMLHttpRequest();
+        xhr.open("POST", form.action + (form.dataset.named ? "?name=" + encodeURIComponent(file.name) : ""));
+        xhr.setRequestHeader("X-CSRF-Token", form.querySelector('input[name="csrf"]').value);
+        xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+        xhr.setRequestHeader("Accept", "application/json");
+        xhr.upload.onprogress = function (e) {
+          if (!e.lengthComputable) return;
+          var percent = Math.floor(100 * e.loaded / e.total);
+          bar.value = percent;
+          said.textContent = form.dataset.msgProgress + ": " + percent + "%";
+        };
+        xhr.onload = function () {
+          var body = null;
+          try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+          if (xhr.status >= 200 && xhr.status < 300 && body && body.location) {
+            window.location.assign(body.location);
+            return;
+          }
+          fail((body && body.error) || form.dataset.msgFailed);
+        };
+        xhr.onerror = function () { fail(form.dataset.msgFailed); };
+        xhr.send(file);
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    watchMissing(); sendOnce(); copyButtons(); focusFirstError(); mentionPicker(); liveStream();
+    watchMissing(); sendOnce(); copyButtons(); focusFirstError(); mentionPicker(); liveStream(); driveUploads();
   });
 })();
