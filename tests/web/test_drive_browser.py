@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.web import test_tasks_browser
 from tests.web.test_chat import click, fits
-from tests.web.test_groups import a_group, settle_views, token_of
+from tests.web.test_groups import settle_views, token_of
 from tests.web.test_journey import colleague, sign_in, surname
 
 NAME = "Отчёт «весна».pdf"
@@ -24,20 +25,16 @@ async def saved(download) -> bytes:
     return await asyncio.to_thread(Path(await download.path()).read_bytes)
 
 
+#: the tasks' pair (a members-only group opened by Anna, Boris in it), for this module too
+team = test_tasks_browser.team
+
+
 @pytest.fixture(scope="module")
-async def crew(web) -> dict:
-    """A members-only group opened by Anna, with Boris in it, and Olga outside it: name -> (id, email, name)."""
-    people = {}
-    for key in ("anna", "boris", "olga"):
-        name = surname()
-        member_id, email = await colleague(web, name)
-        people[key] = (member_id, email, f"Зинаида {name}")
-    group_id = await a_group(web, people["anna"][1], f"Файлы {people['anna'][2]}", content="members",
-                             joining="open")
-    async with web.client(await token_of(web, people["boris"][1])) as c:
-        assert (await c.post(f"/v1/groups/{group_id}/join", json={})).status_code == 200
-    await settle_views(web)
-    return {**people, "group": group_id}
+async def crew(web, team) -> dict:
+    """Anna's group with Boris in it, and Olga outside it: name -> (member_id, email, full name)."""
+    name = surname()
+    member_id, email = await colleague(web, name)
+    return {**team, "olga": (member_id, email, f"Зинаида {name}")}
 
 
 async def test_a_file_uploaded_by_one_member_is_downloaded_by_another_byte_for_byte(people, web, crew):
@@ -70,6 +67,10 @@ async def test_a_file_uploaded_by_one_member_is_downloaded_by_another_byte_for_b
     # and uploads a new version on the file's page; both versions are there, the first still downloadable
     second = os.urandom(2048)
     await click(boris, boris.page.locator(f"#file-{file_id} .file-name a"), "file")
+    await boris.page.locator("#drive-file details.rename summary").click()
+    await boris.page.get_by_label("Новое имя").fill("Отчёт итог.pdf")
+    await boris.submit("Сохранить имя", "renamed")
+    assert await boris.page.locator("#file-name").inner_text() == "Отчёт итог.pdf"
     await boris.page.set_input_files("#version-form-file", files=[{"name": "v2.pdf", "mimeType": "application/pdf",
                                                                    "buffer": second}])
     await boris.submit("Загрузить версию", "version")
@@ -119,3 +120,12 @@ async def test_a_binned_file_is_restored_from_the_bin_and_outsiders_are_refused(
         response = await olga.open(path, "outsider")
         assert response.status == 403, path
         assert "Нет доступа" in await olga.text() and await olga.page.locator("#files").count() == 0
+    # nor an upload, sent as the page's script sends one: the platform's words come back to be shown
+    said = await olga.page.evaluate("""async (url) => {
+        const csrf = document.querySelector('input[name="csrf"]').value;
+        const r = await fetch(url, {method: "POST", body: new Blob(["abc"]),
+                                    headers: {"X-CSRF-Token": csrf, "Content-Type": "text/plain"}});
+        return [r.status, await r.json()];
+    }""", f"{drive}/files?name=x.txt")
+    assert said[0] == 403 and "участник" in said[1]["error"], said
+    olga.js_errors[:] = [e for e in olga.js_errors if not e.startswith("403 ") or "/drive/files" not in e]
