@@ -36,14 +36,19 @@ def sealed_aad(item_kind: str, ref: str) -> str:
     return f"hr-notify:{item_kind}:{ref}"
 
 
+async def view_at(svc: Service, view: str, rec: Recorded) -> None:
+    """Wait (bounded) until this service's read model ``view`` has applied ``rec``; else NotYet (retried)."""
+    for runner in svc.runners:
+        if runner.c.kind == "projection" and runner.c.name == view:
+            if not await runner.wait_caught_up(rec.seq, svc.settings.consistency_wait_s, rec.subject):
+                raise NotYet(f"the {view} read model has not reached {rec.seq} yet")
+
+
 def register_chat_policies(svc: Service) -> None:  # noqa: C901 — one policy per aggregate
     svc.tells_members = True
 
     async def chat_view_at(rec: Recorded) -> None:
-        for runner in svc.runners:
-            if runner.c.kind == "projection" and runner.c.name == CHAT_VIEW:
-                if not await runner.wait_caught_up(rec.seq, svc.settings.consistency_wait_s, rec.subject):
-                    raise NotYet(f"the {CHAT_VIEW} read model has not reached {rec.seq} yet")
+        await view_at(svc, CHAT_VIEW, rec)
 
     async def seal(author_id: str, text: str | None, ref: str) -> str | None:
         if text is None:

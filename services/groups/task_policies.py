@@ -12,18 +12,13 @@ from libs.contracts import tasks as t
 from libs.contracts.subjects import events_of
 from libs.kit.eventstore import Recorded
 from libs.kit.service import Service
+from services.groups.chat_policies import view_at
 from services.groups.policies import NotYet
 from services.groups.task_projections import TASKS, TASKS_VIEW
 
 
 def register_task_policies(svc: Service) -> None:
     svc.tells_members = True
-
-    async def tasks_view_at(rec: Recorded) -> None:
-        for runner in svc.runners:
-            if runner.c.kind == "projection" and runner.c.name == TASKS_VIEW:
-                if not await runner.wait_caught_up(rec.seq, svc.settings.consistency_wait_s, rec.subject):
-                    raise NotYet(f"the {TASKS_VIEW} read model has not reached {rec.seq} yet")
 
     @svc.policy("task_assignments_stream", [events_of("groups", "task")], waits_for_views=True)
     async def when_task_assigned_tell_the_assignees(rec: Recorded) -> None:
@@ -37,7 +32,7 @@ def register_task_policies(svc: Service) -> None:
         told = tuple(m for m in told if m != by)
         if not told:
             return
-        await tasks_view_at(rec)
+        await view_at(svc, TASKS_VIEW, rec)
         doc = await svc.store.get(TASKS, e.task_id)
         if doc is None:
             # a task's document stays once created (a deleted one as a tombstone): a view that said it had

@@ -9,6 +9,8 @@ what the live run wrote."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from libs.contracts import groups as g
 from libs.contracts import tasks as t
 from libs.contracts.subjects import events_of
@@ -60,6 +62,7 @@ def register_task_projections(svc: Service) -> None:
         if isinstance(e, g.AuthorErased):
             await _forget_author(view, e.member_id)
             return
+        task: dict[str, Any]
         if isinstance(e, t.TaskCreated):
             task = {"key": e.task_id, "task_id": e.task_id, "group_id": e.group_id, "title": e.title,
                     "description": e.description, "status": "todo", "assignees": [], "due":
@@ -70,10 +73,10 @@ def register_task_projections(svc: Service) -> None:
             return
         if not isinstance(e, t.TASK_EVENTS):
             return
-        task = await view.get(TASKS, e.task_id)
-        if task is None:
+        found = await view.get(TASKS, e.task_id)
+        if found is None:
             return  # its creation is not in this log: nothing to change
-        task = {**_plain(task), "updated_at": at}
+        task = {**_plain(found), "updated_at": at}
         match e:
             case t.TaskEdited():
                 task |= {"title": e.title, "description": e.description}

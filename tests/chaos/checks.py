@@ -38,6 +38,8 @@ WHOLE = {
     "join": [("MemberJoinedWorkingGroup",)],
     "call": [("CallScheduled",)],
     "message": [("MessagePosted",)],
+    "task": [("TaskCreated",)],
+    "task_status": [("TaskStatusChanged",)],
 }
 DECISION_EVENT = {"grant": "AccessGranted", "request_changes": "ChangesRequested", "decline": "AccessDeclined"}
 
@@ -128,14 +130,16 @@ def check_streams(streams: dict[str, list[dict]], log: list[Entry], calls: list[
             problems.append(f"{subject} was told {len(twice)} things twice, e.g. {twice[:3]}")
     coordinator = {e.envelope["payload"]["group_id"]: e.envelope["payload"]["member_id"]
                    for e in log if e.type == "CoordinatorAppointed"}
+    # a message posted, a task assigned to the coordinator: (the item's kind, the id it carries)
+    told_as = {"message": ("message_posted", "message_id"), "task": ("task_assigned", "task_id")}
     for call in calls:
-        if call.kind != "message" or not call.ok:
+        if call.kind not in told_as or not call.ok:
             continue
+        kind, ref = told_as[call.kind]
         subject = f"{NOTIFY_ROOT}.{coordinator.get(call.body['group_id'])}"
-        posted = [i for i in streams.get(subject, []) if i["kind"] == "message_posted"
-                  and i["message_id"] == call.body["message_id"]]
-        if len(posted) != 1:
-            problems.append(f"acknowledged message {call.body['message_id']} told {len(posted)} times on {subject}")
+        items = [i for i in streams.get(subject, []) if i["kind"] == kind and i[ref] == call.body[ref]]
+        if len(items) != 1:
+            problems.append(f"acknowledged {call.kind} {call.body[ref]} told {len(items)} times on {subject}")
     return problems
 
 
@@ -159,7 +163,8 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
         by_subject[e.subject].append(e)
         # a command's own events (a policy's, made of them, carry the same correlation id as "system")
         if e.subject.startswith("hr.evt.onboarding.") or (
-                e.subject.startswith(("hr.evt.groups.working_group.", "hr.evt.groups.message."))
+                e.subject.startswith(("hr.evt.groups.working_group.", "hr.evt.groups.message.",
+                                      "hr.evt.groups.task."))
                 and e.envelope.get("actor") != "system"):
             by_cid[e.envelope.get("correlation_id")].append(e)
 
@@ -201,6 +206,10 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
             case "group":
                 ok = (got == list(WHOLE["group"][0])
                       and all(e.subject.endswith("." + call.body["group_id"]) for e in mine))
+            case "task" | "task_status":
+                who = {"task": "created_by", "task_status": "changed_by"}[call.kind]
+                ok = (got == list(WHOLE[call.kind][0]) and mine[0].envelope["payload"].get(who) == call.params[
+                    "member_id"] and mine[0].subject.endswith("." + call.body["task_id"]))
             case "join" | "call" | "message":
                 who = {"join": "member_id", "call": "scheduled_by", "message": "author_id"}[call.kind]
                 ok = got == list(WHOLE[call.kind][0]) and mine[0].envelope["payload"].get(who) == call.params["member_id"]
@@ -217,6 +226,8 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
                 problems.append(f"{subject}: {t['MemberRegistered']} MemberRegistered")
             if t["AccessGranted"] + t["AccessDeclined"] > 1:
                 problems.append(f"{subject}: decided twice {dict(t)}")
+        if subject.startswith("hr.evt.groups.task.") and (t["TaskCreated"] != 1 or t["TaskStatusChanged"] > 1):
+            problems.append(f"{subject}: a task created {t['TaskCreated']} times, moved {t['TaskStatusChanged']}")
         if subject.startswith("hr.evt.onboarding.invitation.") and t["InvitationUsed"] > 1:
             problems.append(f"{subject}: a single-use invitation used {t['InvitationUsed']} times")
 

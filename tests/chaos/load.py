@@ -1,7 +1,8 @@
 """A steady load of commands through the gateway's HTTP API, recording every
 answer: onboarding journeys (invitation, registration, rules, profile,
 moderator decision, a resubmitted profile after a request for changes), and for those admitted to
-the Main group, joining an open working group, scheduling a call in it and writing in its chat.
+the Main group, joining an open working group, scheduling a call in it, writing in its chat, and
+creating a task there assigned to its coordinator and moving it to "in progress".
 
 Each command carries its own ``X-Correlation-Id``; the events it appends carry
 it too, which is how the checks find a command's events in the log.
@@ -27,7 +28,7 @@ PASSWORD = "chaos-pass-123"
 
 @dataclass
 class Call:
-    kind: str  # invite | register | rules | profile | decision | group | join | call | message
+    kind: str  # invite | register | rules | profile | decision | group | join | call | message | task | task_status
     cid: str
     ok: bool
     status: int | None
@@ -49,6 +50,7 @@ class Load:
     _next_slot: float = 0.0
     _admin: str | None = None
     _group: str | None = None
+    _admin_id: str | None = None
 
     # ------------------------------------------------------------ control
 
@@ -56,6 +58,8 @@ class Load:
         self._rng = random.Random(self.seed)
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=httpx.Timeout(15.0, connect=2.0))
         self._admin = await self._login(ADMIN_EMAIL, ADMIN_PASSWORD, retry=True)
+        me = await self._client.get("/v1/me", headers={"Authorization": f"Bearer {self._admin}"})
+        self._admin_id = me.json()["member_id"] if me.status_code == 200 else None  # the group's coordinator
         for _ in range(20):  # the working group the admitted join
             made = await self._call("group", "POST", "/v1/groups", self._admin, {}, {
                 "title": f"Нагрузка {self.seed}", "group_type": "practice", "direct": True,
@@ -227,4 +231,12 @@ class Load:
             return call.ok
         said = await self._call("message", "POST", f"{url}/messages", access, {"member_id": member_id},
                                 {"text": "Присоединяюсь к разбору"})
-        return said.ok
+        if not said.ok or self._stop.is_set() or self._admin_id is None:
+            return said.ok
+        task = await self._call("task", "POST", f"{url}/tasks", access, {"member_id": member_id},
+                                {"title": "Разбор кейса", "assignees": [self._admin_id]})
+        if not task.ok or self._stop.is_set():
+            return task.ok
+        moved = await self._call("task_status", "PUT", f"{url}/tasks/{task.body['task_id']}/status", access,
+                                 {"member_id": member_id}, {"status": "in_progress", "from_status": "todo"})
+        return moved.ok

@@ -70,6 +70,11 @@ async def test_redelivered_events_change_no_projection(platform, admin):
                 ("PUT", f"/v1/blocks/{bystander}", None)):
             r = await m.request(method, url, json=body)
             assert r.status_code in (200, 201), r.text
+        # and in every read model of the tasks: a task assigned to someone, with a comment
+        task = await m.post(f"/v1/groups/{chat}/tasks", json={"title": "Задача", "assignees": [admin_id]})
+        assert task.status_code == 201, task.text
+        r = await m.post(f"/v1/groups/{chat}/tasks/{task.json()['task_id']}/comments", json={"text": "Готово"})
+        assert r.status_code == 201, r.text
     await settle(platform)
     async with platform.client(admin) as c:
         r = await c.put(f"/v1/conversations/{member_id}/read", json={"up_to": 2**40})

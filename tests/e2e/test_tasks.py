@@ -12,27 +12,17 @@ import pytest
 
 from services.groups.task_queries import today
 from tests.e2e.helpers import log_position, settle
-from tests.e2e.journey import admin_token, make_member, make_moderator
-from tests.e2e.test_chat import chat_group, read_stream
+from tests.e2e.journey import make_member
+from tests.e2e.test_chat import chat_group, people, read_stream
 from tests.e2e.test_working_groups import call, ok
 from tests.platform_harness import Platform
 
 
-@pytest.fixture(scope="module")
-async def people(platform) -> dict[str, tuple[str, str]]:
-    """(member_id, token): the admin, a moderator, a coordinator, two members, an outsider."""
-    admin = await admin_token(platform)
-    out: dict[str, tuple[str, str]] = {"admin": ("", admin)}
-    out["moderator"] = ("", await make_moderator(platform, admin))
-    for name in ("coordinator", "anna", "boris", "outsider"):
-        member_id, _, token = await make_member(platform, admin)
-        out[name] = (member_id, token)
-    await settle(platform)
-    return out
-
-
 def tasks_of(group_id: str) -> str:
     return f"/v1/groups/{group_id}/tasks"
+
+
+__all__ = ["people"]  # the chat's module-scoped fixture: the same cast, made again for this module
 
 
 async def new_task(p: Platform, token: str, group_id: str, title: str = "Сценарий игры", **body) -> str:

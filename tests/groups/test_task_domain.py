@@ -22,14 +22,8 @@ from services.groups.task_domain import (
     RemoveItem,
     SetDue,
 )
+from tests.groups.test_chat_domain import ACTIVE, ANNA, BORIS, COORDINATING, MEMBERS, MODERATOR, OUTSIDE, VERA, G
 
-G = "g-1"
-ANNA, BORIS, VERA = Actor(id="anna"), Actor(id="boris"), Actor(id="vera")
-MODERATOR = Actor(id="mod", roles=("moderator",))
-MEMBERS = frozenset({"anna", "boris"})
-ACTIVE = GroupFacts(True, "active", True, MEMBERS)
-OUTSIDE = GroupFacts(True, "active", False, MEMBERS)
-COORDINATING = GroupFacts(True, "active", True, MEMBERS, may_moderate=True)
 HIDDEN = GroupFacts(False, None, False)
 ARCHIVED = GroupFacts(True, "archived", True, MEMBERS)
 created = t.TaskCreated(task_id="t-1", group_id=G, created_by="anna", title="Сценарий игры", assignees=("boris",))

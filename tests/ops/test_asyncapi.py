@@ -90,7 +90,8 @@ def test_every_event_type_is_on_exactly_one_aggregate_channel(doc):
         "hr.evt.groups.working_group.{working_group_id}", "hr.evt.groups.announcement.{announcement_id}",
         "hr.evt.groups.author.{author_id}", "hr.evt.groups.message.{message_id}",
         "hr.evt.groups.read_mark.{read_mark_id}", "hr.evt.groups.conversation.{conversation_id}",
-        "hr.evt.groups.blocklist.{blocklist_id}",
+        "hr.evt.groups.blocklist.{blocklist_id}", "hr.evt.groups.task.{task_id}",
+        "hr.evt.groups.drive.{drive_id}",
     }
 
 

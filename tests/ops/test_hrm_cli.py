@@ -168,7 +168,9 @@ async def test_status_shows_a_stopped_service_lagging_then_catching_up(ops, bus,
                                                                        "working_groups", "main_announcements",
                                                                        "erased_authors", "chat", "chat_stream",
                                                                        "read_mark_stream", "conversation_stream",
-                                                                       "erased_streams"}
+                                                                       "erased_streams", "tasks",
+                                                                       "task_assignments_stream", "drive",
+                                                                       "drive_objects", "timers_drive_bin"}
             assert rows[("groups", "directory")]["state"] == "down"
             assert rows[("groups", "directory")]["consumer_state"] == "down"
             assert rows[("groups", "directory")]["dead_letters"] == "0"

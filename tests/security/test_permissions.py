@@ -119,6 +119,33 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("PUT", "/v1/blocks/{member_id}"): SIGNED_IN,
     ("DELETE", "/v1/blocks/{member_id}"): SIGNED_IN,
     ("GET", "/v1/stream"): SIGNED_IN,
+    # a group's tasks: read as its chat is (members, moderators; Main when its content is open); written by
+    # its members only; a task is deleted by its creator, the group's coordinators and moderators
+    ("GET", "/v1/groups/{group_id}/tasks"): row(401, 404, 403, 200, 200),
+    ("POST", "/v1/groups/{group_id}/tasks"): row(401, 404, 403, 403, 201),
+    ("GET", "/v1/groups/{group_id}/tasks/{task_id}"): row(401, 404, 403, 200, 200),
+    ("PUT", "/v1/groups/{group_id}/tasks/{task_id}"): row(401, 404, 403, 403, 200),
+    ("DELETE", "/v1/groups/{group_id}/tasks/{task_id}"): row(401, 404, 403, 200, 200),
+    ("PUT", "/v1/groups/{group_id}/tasks/{task_id}/assignees"): row(401, 404, 403, 403, 200),
+    ("PUT", "/v1/groups/{group_id}/tasks/{task_id}/due"): row(401, 404, 403, 403, 200),
+    ("PUT", "/v1/groups/{group_id}/tasks/{task_id}/status"): row(401, 404, 403, 403, 200),
+    ("POST", "/v1/groups/{group_id}/tasks/{task_id}/checklist"): row(401, 404, 403, 403, 201),
+    ("PUT", "/v1/groups/{group_id}/tasks/{task_id}/checklist/{item_id}"): row(401, 404, 403, 403, 200),
+    ("DELETE", "/v1/groups/{group_id}/tasks/{task_id}/checklist/{item_id}"): row(401, 404, 403, 403, 200),
+    ("POST", "/v1/groups/{group_id}/tasks/{task_id}/comments"): row(401, 404, 403, 403, 201),
+    ("GET", "/v1/me/tasks"): SIGNED_IN,
+    # a group's drive: read as its chat is; written by its members only (a moderator outside it included);
+    # erased for good from the bin by its coordinators (and moderators in it)
+    ("GET", "/v1/groups/{group_id}/files"): row(401, 404, 403, 200, 200),
+    ("POST", "/v1/groups/{group_id}/files"): row(401, 404, 403, 403, 201),
+    ("GET", "/v1/groups/{group_id}/files/{file_id}"): row(401, 404, 403, 200, 200),
+    ("PATCH", "/v1/groups/{group_id}/files/{file_id}"): row(401, 404, 403, 403, 200),
+    ("DELETE", "/v1/groups/{group_id}/files/{file_id}"): row(401, 404, 403, 403, 200),
+    ("GET", "/v1/groups/{group_id}/files/{file_id}/content"): row(401, 404, 403, 200, 200),
+    ("GET", "/v1/groups/{group_id}/files/{file_id}/versions/{version}/content"): row(401, 404, 403, 200, 200),
+    ("POST", "/v1/groups/{group_id}/files/{file_id}/versions"): row(401, 404, 403, 403, 201),
+    ("POST", "/v1/groups/{group_id}/files/{file_id}/restore"): row(401, 404, 403, 403, 200),
+    ("DELETE", "/v1/groups/{group_id}/bin/{file_id}"): row(401, 404, 403, 403, 200),
     ("GET", "/v1/members"): MODERATOR_200,
     # someone else's record: moderators only (one's own is tested below)
     ("GET", "/v1/members/{member_id}"): MODERATOR_200,
@@ -144,7 +171,7 @@ REFUSAL_CODES = {
     401: {"login_required"},
     403: {"moderator_only", "admin_only", "not_your_profile", "not_a_group_member", "members_only",
           "main_group_only", "coordinator_only", "group_members_only", "group_content_members_only",
-          "not_your_message"},
+          "not_your_message", "not_your_task"},
     # the documents in production; a working group hidden from the caller, an invitation they lack
     404: {"not_found", "group_not_found", "group_invitation_not_found"},
 }
@@ -155,6 +182,8 @@ class Call:
     method: str
     url: str
     json: Any = None
+    #: a raw body (a file uploaded to a drive) instead of JSON
+    content: bytes | None = None
 
 
 @dataclass
@@ -296,6 +325,43 @@ def admins_message(method: str, suffix: str = "", json: Any = None) -> Builder:
     return build
 
 
+def admins_task(method: str, suffix: str = "", json: Any = None, item: bool = False) -> Builder:
+    """A task the admin (the group's coordinator) created in a fresh group (with a checklist item)."""
+
+    async def build(w: World) -> Call:
+        group_id = await _working_group(w)
+        made = await _as_admin(w, "POST", f"/v1/groups/{group_id}/tasks", {"title": "Матрица прав"})
+        url = f"/v1/groups/{group_id}/tasks/{made['task_id']}"
+        if item:
+            url += "/checklist/" + (await _as_admin(w, "POST", f"{url}/checklist", {"text": "Пункт"}))["item_id"]
+        return Call(method, url + suffix, json)
+
+    return build
+
+
+def admins_file(method: str, suffix: str = "", json: Any = None, content: bytes | None = None,
+                binned: bool = False) -> Builder:
+    """A file the admin (the group's coordinator) uploaded to a fresh group's drive (and binned)."""
+
+    async def build(w: World) -> Call:
+        group_id = await _working_group(w)
+        async with w.p.client(w.admin) as c:
+            r = await c.post(f"/v1/groups/{group_id}/files", params={"name": "матрица.txt"}, content=b"rights")
+        assert r.status_code == 201, r.text
+        file_id = r.json()["file_id"]
+        if binned:
+            await _as_admin(w, "DELETE", f"/v1/groups/{group_id}/files/{file_id}")
+        url = suffix.format(group_id=group_id, file_id=file_id)
+        return Call(method, url, json, content)
+
+    return build
+
+
+async def _upload(w: World) -> Call:
+    group_id = await _working_group(w)
+    return Call("POST", f"/v1/groups/{group_id}/files?name=%D0%BF%D0%BB%D0%B0%D0%BD.txt", content=b"rights")
+
+
 async def _personal_message(w: World) -> Call:
     target, _, _ = await make_member(w.p, w.admin)  # in Main: only the writer's place can stand in the way
     await settle(w.p)
@@ -391,6 +457,31 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("DELETE", "/v1/blocks/{member_id}"): bystander("DELETE", "/v1/blocks/{member_id}"),
     # bounded: the stream ends by itself after a fraction of a second
     ("GET", "/v1/stream"): fixed("GET", "/v1/stream?max_seconds=0.2"),
+    ("GET", "/v1/groups/{group_id}/tasks"): working("GET", "/v1/groups/{group_id}/tasks"),
+    ("POST", "/v1/groups/{group_id}/tasks"): working("POST", "/v1/groups/{group_id}/tasks", {"title": "Задача"}),
+    ("GET", "/v1/groups/{group_id}/tasks/{task_id}"): admins_task("GET"),
+    ("PUT", "/v1/groups/{group_id}/tasks/{task_id}"): admins_task("PUT", json={"title": "Правка"}),
+    ("DELETE", "/v1/groups/{group_id}/tasks/{task_id}"): admins_task("DELETE"),
+    ("PUT", "/v1/groups/{group_id}/tasks/{task_id}/assignees"): admins_task("PUT", "/assignees", {"assignees": []}),
+    ("PUT", "/v1/groups/{group_id}/tasks/{task_id}/due"): admins_task("PUT", "/due", {"due": "2030-01-15"}),
+    ("PUT", "/v1/groups/{group_id}/tasks/{task_id}/status"): admins_task("PUT", "/status", {"status": "done"}),
+    ("POST", "/v1/groups/{group_id}/tasks/{task_id}/checklist"): admins_task("POST", "/checklist", {"text": "Ещё"}),
+    ("PUT", "/v1/groups/{group_id}/tasks/{task_id}/checklist/{item_id}"): admins_task("PUT", json={"checked": True},
+                                                                                      item=True),
+    ("DELETE", "/v1/groups/{group_id}/tasks/{task_id}/checklist/{item_id}"): admins_task("DELETE", item=True),
+    ("POST", "/v1/groups/{group_id}/tasks/{task_id}/comments"): admins_task("POST", "/comments", {"text": "Ок"}),
+    ("GET", "/v1/groups/{group_id}/files"): working("GET", "/v1/groups/{group_id}/files"),
+    ("POST", "/v1/groups/{group_id}/files"): _upload,
+    ("GET", "/v1/groups/{group_id}/files/{file_id}"): admins_file("GET", "/v1/groups/{group_id}/files/{file_id}"),
+    ("PATCH", "/v1/groups/{group_id}/files/{file_id}"): admins_file("PATCH", "/v1/groups/{group_id}/files/{file_id}", {"name": "новое.txt"}),
+    ("DELETE", "/v1/groups/{group_id}/files/{file_id}"): admins_file("DELETE", "/v1/groups/{group_id}/files/{file_id}"),
+    ("GET", "/v1/groups/{group_id}/files/{file_id}/content"): admins_file("GET", "/v1/groups/{group_id}/files/{file_id}/content"),
+    ("GET", "/v1/groups/{group_id}/files/{file_id}/versions/{version}/content"): admins_file("GET", "/v1/groups/{group_id}/files/{file_id}/versions/1/content"),
+    ("POST", "/v1/groups/{group_id}/files/{file_id}/versions"): admins_file("POST", "/v1/groups/{group_id}/files/{file_id}/versions", content=b"v2"),
+    ("POST", "/v1/groups/{group_id}/files/{file_id}/restore"): admins_file("POST", "/v1/groups/{group_id}/files/{file_id}/restore", binned=True),
+    ("DELETE", "/v1/groups/{group_id}/bin/{file_id}"): admins_file("DELETE", "/v1/groups/{group_id}/bin/{file_id}",
+                                                                   binned=True),
+    ("GET", "/v1/me/tasks"): fixed("GET", "/v1/me/tasks"),
     ("GET", "/v1/members"): fixed("GET", "/v1/members?status=member&limit=5"),
     ("GET", "/v1/members/{member_id}"): bystander("GET", "/v1/members/{member_id}"),
     ("PUT", "/v1/members/{member_id}/roles"): _set_roles,
@@ -449,7 +540,8 @@ async def test_permission_matrix(secured, world, operation, role):
     await settle(platform)
     before = await log_position(platform)
     async with platform.client(actors[role].token) as c:
-        r = await c.request(call.method, call.url, json=call.json)
+        body = {"content": call.content} if call.content is not None else {"json": call.json}
+        r = await c.request(call.method, call.url, **body)
     assert r.status_code == expected, f"{platform.env} {role} {call.method} {call.url}: {r.status_code} {r.text}"
     if r.status_code >= 400:
         body = assert_problem(r, expected)
