@@ -25,7 +25,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
 
 from services.web.context import Ctx, Form, Page, context
-from services.web.gateway import Answer, Gateway
+from services.web.gateway import Answer, Expired, Gateway
 from services.web.pages import ID, _refused, _sign_in_first, _text
 
 router = APIRouter(include_in_schema=False)
@@ -41,6 +41,7 @@ DRAIN_BYTES = 64 * 1024 * 1024
 PIECE_WAIT_S = 120.0
 #: what a download passes on of the gateway's answer
 PASSED_ON = ("content-type", "content-disposition", "content-length", "etag", "x-file-version")
+CLOSE = {"Connection": "close"}
 UNITS = ("size_b", "size_kb", "size_mb", "size_gb")
 
 
@@ -240,20 +241,33 @@ async def _drain(source) -> bool:
     return True
 
 
+async def _unsent(ctx: Ctx, source, status: int, error: str) -> Response:
+    """A refused upload: what is left of its body is read and dropped first (a browser still sending
+    would see a cut connection rather than the refusal), or the connection closed past DRAIN_BYTES."""
+    drained = await _drain(source)
+    return _said(ctx, status, error, headers=None if drained else CLOSE)
+
+
 async def _upload(request: Request, group_id: str, file_id: str | None, name: str) -> Response:
     ctx = context(request)
     if (request.headers.get("content-type") or "").lower().startswith("multipart/form-data"):
         # the form sent by a browser without the page's script: it cannot stream, the page says so
-        return await ctx.refuse(400, ctx.t("bad_request_title"), ctx.t("drive_needs_js"))
+        refused = await ctx.refuse(400, ctx.t("bad_request_title"), ctx.t("drive_needs_js"))
+        refused.headers.update(CLOSE)  # its body is not read
+        return refused
     if not ctx.session.signed_in:
-        return _said(ctx, 401, ctx.t("login_required_page"))
-    if not _csrf_ok(request, ctx):
-        return _said(ctx, 403, ctx.t("csrf_refused"))
+        return _said(ctx, 401, ctx.t("login_required_page"), headers=CLOSE)
+    if not _csrf_ok(request, ctx):  # a stranger's body is not read at all
+        return _said(ctx, 403, ctx.t("csrf_refused"), headers=CLOSE)
     # a read first: it renews the session's token if it must (a streamed body cannot be sent twice), and
     # an outsider or a missing file is told before a byte is sent on
-    checked = await ctx.api("GET", f"/v1/groups/{group_id}/files" + (f"/{file_id}" if file_id else ""))
+    try:
+        checked = await ctx.api("GET", f"/v1/groups/{group_id}/files" + (f"/{file_id}" if file_id else ""))
+    except Expired:
+        ctx.session.sign_out()
+        return await _unsent(ctx, request.stream(), 401, ctx.t("session_expired"))
     if not checked.ok:
-        return _said(ctx, checked.status, _refusal(checked))
+        return await _unsent(ctx, request.stream(), checked.status, _refusal(checked))
     headers = {**_upstream_headers(ctx), "Content-Type": request.headers.get("content-type")
                or "application/octet-stream", "Accept": "application/json"}
     if (declared := request.headers.get("content-length")) is not None:
@@ -272,7 +286,7 @@ async def _upload(request: Request, group_id: str, file_id: str | None, name: st
     except ClientDisconnect:
         return Response(status_code=400)  # nobody is there to hear it
     except httpx.HTTPError:
-        return _said(ctx, 503, ctx.t("drive_upload_failed"))
+        return _said(ctx, 503, ctx.t("drive_upload_failed"), headers=CLOSE)
     try:
         reply = response.json()
     except ValueError:
@@ -281,10 +295,8 @@ async def _upload(request: Request, group_id: str, file_id: str | None, name: st
     if answer.ok:
         ctx.session.say("ok", "drive_new_version" if file_id else "drive_uploaded", name=reply.get("name") or "")
         return _said(ctx, 201, "", _file_url(group_id, file_id) if file_id else _drive_url(group_id))
-    drained = await _drain(source)
     error = next(iter(answer.field_errors().values()), None) or _refusal(answer) or ctx.t("drive_upload_failed")
-    return _said(ctx, answer.status if answer.status < 500 else 503, error,
-                 headers=None if drained else {"Connection": "close"})
+    return await _unsent(ctx, source, answer.status if answer.status < 500 else 503, error)
 
 
 @router.post("/groups/{group_id}/drive/files")
