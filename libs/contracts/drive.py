@@ -28,9 +28,9 @@ STAGING_BUCKET = "hr_files_staging"
 FileName = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^/\\]*[^/\\\s][^/\\]*$"), ONE_LINE]
 MediaType = Annotated[str, StringConstraints(
     max_length=127, pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}$")]
-Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Sha256 = Annotated[str, StringConstraints(max_length=64, pattern=r"^[0-9a-f]{64}$")]
 #: a 256-bit key, base64 (44 characters)
-FileKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$")]
+FileKey = Annotated[str, StringConstraints(max_length=44, pattern=r"^[A-Za-z0-9+/]{43}=$")]
 Size = Annotated[int, Field(ge=0, le=2**50)]
 Chunks = Annotated[int, Field(ge=0, le=2**32)]
 
