@@ -7,7 +7,7 @@ message never travels as a command: the gateway, once the service has said the c
 commits it (``CommitUpload``: copied into the files' bucket, recorded) or removes it
 (``DiscardUpload``). Each version is its uploader's personal data (DESIGN.md §2): its key and its name
 are sealed with the uploader's key in the event, so the uploader's erasure leaves it unreadable.
-See docs/adr/0018.
+See docs/adr/0019.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ SERVICE = "groups"
 FILES_BUCKET = "hr_files"
 STAGING_BUCKET = "hr_files_staging"
 #: a file's name: one line, no path separators, not only blanks
-FileName = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^/\\]*[^/\\\s][^/\\]*$"), ONE_LINE]
+FileName = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^/\\]*[^/\\\s][^/\\]*$"),
+                     ONE_LINE]
 MediaType = Annotated[str, StringConstraints(
     max_length=127, pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}$")]
 Sha256 = Annotated[str, StringConstraints(max_length=64, pattern=r"^[0-9a-f]{64}$")]

@@ -8,8 +8,8 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AwareDatetime, Field, StringConstraints
 
 from libs.contracts.base import Command, Contract, Event, Query, ServiceContracts
-from libs.contracts.drive import DRIVE_COMMANDS, DRIVE_EVENTS, DRIVE_QUERIES, DRIVE_REPLIES
 from libs.contracts.chat import CHAT_COMMANDS, CHAT_EVENTS, CHAT_QUERIES, CHAT_REPLIES
+from libs.contracts.drive import DRIVE_COMMANDS, DRIVE_EVENTS, DRIVE_QUERIES, DRIVE_REPLIES
 from libs.contracts.tasks import TASK_COMMANDS, TASK_EVENTS, TASK_QUERIES, TASK_REPLIES
 from libs.contracts.types import MULTI_LINE, ONE_LINE, Id
 

@@ -221,11 +221,12 @@ def decide_drive(cmd: DriveCommand, state: Drive) -> list[Event]:  # noqa: C901 
                 members_only(cmd.group, cmd.group_id)
                 if not cmd.group.may_moderate:
                     raise Forbidden("coordinator_only")
-            file = state.files.get(cmd.file_id)
-            if file is None or file.purged:
-                if cmd.actor is None or file is not None:
+            found = state.files.get(cmd.file_id)
+            if found is None or found.purged:
+                if cmd.actor is None or found is not None:
                     return []  # purged already (the timer after a purge by hand, or twice)
                 raise NotFound("file_not_found", file_id=cmd.file_id)
+            file = found
             if not file.binned:
                 raise Conflict("file_not_in_bin", file_id=cmd.file_id)
             return [FilePurged(group_id=cmd.group_id, file_id=cmd.file_id,
