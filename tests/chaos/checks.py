@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import sqlite3
 import time
@@ -18,6 +19,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import nats
 import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -40,6 +42,7 @@ WHOLE = {
     "message": [("MessagePosted",)],
     "task": [("TaskCreated",)],
     "task_status": [("TaskStatusChanged",)],
+    "upload": [("FileUploaded",)],
 }
 DECISION_EVENT = {"grant": "AccessGranted", "request_changes": "ChangesRequested", "decline": "AccessDeclined"}
 
@@ -164,7 +167,7 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
         # a command's own events (a policy's, made of them, carry the same correlation id as "system")
         if e.subject.startswith("hr.evt.onboarding.") or (
                 e.subject.startswith(("hr.evt.groups.working_group.", "hr.evt.groups.message.",
-                                      "hr.evt.groups.task."))
+                                      "hr.evt.groups.task.", "hr.evt.groups.drive."))
                 and e.envelope.get("actor") != "system"):
             by_cid[e.envelope.get("correlation_id")].append(e)
 
@@ -210,6 +213,11 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
                 who = {"task": "created_by", "task_status": "changed_by"}[call.kind]
                 ok = (got == list(WHOLE[call.kind][0]) and mine[0].envelope["payload"].get(who) == call.params[
                     "member_id"] and mine[0].subject.endswith("." + call.body["task_id"]))
+            case "upload":
+                payload = mine[0].envelope["payload"] if mine else {}
+                ok = (got == ["FileUploaded"] and payload.get("uploaded_by") == call.params["member_id"]
+                      and payload.get("file_id") == call.body["file_id"]
+                      and payload.get("sha256") == call.params["sha256"])
             case "join" | "call" | "message":
                 who = {"join": "member_id", "call": "scheduled_by", "message": "author_id"}[call.kind]
                 ok = got == list(WHOLE[call.kind][0]) and mine[0].envelope["payload"].get(who) == call.params["member_id"]
@@ -228,6 +236,11 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
                 problems.append(f"{subject}: decided twice {dict(t)}")
         if subject.startswith("hr.evt.groups.task.") and (t["TaskCreated"] != 1 or t["TaskStatusChanged"] > 1):
             problems.append(f"{subject}: a task created {t['TaskCreated']} times, moved {t['TaskStatusChanged']}")
+        if subject.startswith("hr.evt.groups.drive."):
+            files = Counter(e.envelope["payload"].get("file_id") for e in entries if e.type == "FileUploaded")
+            twice = [f for f, n in files.items() if n > 1]
+            if twice:
+                problems.append(f"{subject}: files uploaded more than once {twice[:3]}")
         if subject.startswith("hr.evt.onboarding.invitation.") and t["InvitationUsed"] > 1:
             problems.append(f"{subject}: a single-use invitation used {t['InvitationUsed']} times")
 
@@ -265,6 +278,21 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
             if "AccessGranted" not in kinds or kinds & {"AccessRevoked", "MemberErased"}:
                 problems.append(f"{member} is in {subject} but not in the Main group: {sorted(kinds)}")
     return problems, notes
+
+
+async def check_files(base_url: str, calls: list[Call], tokens: dict[str, str], most: int = 10) -> list[str]:
+    """Acknowledged uploads come back byte for byte (their digest), whatever was killed meanwhile."""
+    problems = []
+    uploads = [c for c in calls if c.kind == "upload" and c.ok]
+    async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as client:
+        for call in uploads[-most:]:
+            token = tokens.get(call.params["member_id"])
+            r = await client.get(f"/v1/groups/{call.params['group_id']}/files/{call.body['file_id']}/content",
+                                 headers={"Authorization": f"Bearer {token}"})
+            if r.status_code != 200 or hashlib.sha256(r.content).hexdigest() != call.params["sha256"]:
+                problems.append(f"acknowledged upload {call.body['file_id']} reads back as {r.status_code}, "
+                                f"{len(r.content)} bytes")
+    return problems
 
 
 async def deadletters(sup: Supervisor) -> int:

@@ -11,6 +11,7 @@ it too, which is how the checks find a command's events in the log.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import time
 import uuid
@@ -28,7 +29,8 @@ PASSWORD = "chaos-pass-123"
 
 @dataclass
 class Call:
-    kind: str  # invite | register | rules | profile | decision | group | join | call | message | task | task_status
+    # invite | register | rules | profile | decision | group | join | call | message | task | task_status | upload
+    kind: str
     cid: str
     ok: bool
     status: int | None
@@ -51,6 +53,8 @@ class Load:
     _admin: str | None = None
     _group: str | None = None
     _admin_id: str | None = None
+    #: each member's access token, to read back what they uploaded once the disruption is over
+    tokens: dict[str, str] = field(default_factory=dict)
 
     # ------------------------------------------------------------ control
 
@@ -128,7 +132,8 @@ class Load:
             await asyncio.sleep(0.2)
         raise RuntimeError("admin cannot sign in")
 
-    async def _call(self, kind: str, method: str, url: str, token: str | None, params: dict, json_body=None) -> Call:
+    async def _call(self, kind: str, method: str, url: str, token: str | None, params: dict, json_body=None,
+                    content: bytes | None = None) -> Call:
         await self._pace()
         cid = str(uuid.uuid4())  # a correlation id the gateway keeps (only UUIDs are kept)
         headers = {"X-Correlation-Id": cid}
@@ -136,7 +141,8 @@ class Load:
             headers["Authorization"] = f"Bearer {token}"
         status = body = None
         try:
-            r = await self._client.request(method, url, json=json_body, headers=headers)
+            body_of = {"content": content} if content is not None else {"json": json_body}
+            r = await self._client.request(method, url, headers=headers, **body_of)
             status = r.status_code
             try:
                 body = r.json()
@@ -239,4 +245,12 @@ class Load:
             return task.ok
         moved = await self._call("task_status", "PUT", f"{url}/tasks/{task.body['task_id']}/status", access,
                                  {"member_id": member_id}, {"status": "in_progress", "from_status": "todo"})
-        return moved.ok
+        if not moved.ok or self._stop.is_set():
+            return moved.ok
+        # a file of two segments into the group's drive: streamed in, committed, read back after the disruption
+        data = self._rng.randbytes(150_000)
+        self.tokens[member_id] = access
+        uploaded = await self._call("upload", "POST", f"{url}/files?name=kase.bin", access,
+                                    {"member_id": member_id, "sha256": hashlib.sha256(data).hexdigest(),
+                                     "group_id": self._group}, content=data)
+        return uploaded.ok

@@ -74,6 +74,8 @@ async def run_scenario(sup: Supervisor, disrupt: Callable[[Supervisor, Load], Aw
         problems += await checks.check_projections(sup, log)
         # (4) the members' streams: every acknowledged message told once
         problems += checks.check_streams(await checks.read_member_streams(sup), log, load.calls + probe.calls)
+        # (5) the drive: acknowledged uploads read back byte for byte
+        problems += await checks.check_files(sup.base_url, load.calls + probe.calls, {**load.tokens, **probe.tokens})
 
         print(f"\n[chaos] up {t_up:.1f}s, disruption+recovery {t_recovered:.1f}s, total {time.monotonic() - t0:.1f}s;"
               f" restarted {sorted(restarted)}; log {len(log)} events;"

@@ -75,6 +75,14 @@ async def test_redelivered_events_change_no_projection(platform, admin):
         assert task.status_code == 201, task.text
         r = await m.post(f"/v1/groups/{chat}/tasks/{task.json()['task_id']}/comments", json={"text": "Готово"})
         assert r.status_code == 201, r.text
+        # and in every read model of the drive: a file with two versions, another in the bin (its timer set)
+        for name in ("план.txt", "черновик.txt"):
+            r = await m.post(f"/v1/groups/{chat}/files", params={"name": name}, content=b"v1")
+            assert r.status_code == 201, r.text
+        kept = (await m.get(f"/v1/groups/{chat}/files")).json()["items"]
+        r = await m.post(f"/v1/groups/{chat}/files/{kept[0]['file_id']}/versions", content=b"v2")
+        assert r.status_code == 201, r.text
+        assert (await m.delete(f"/v1/groups/{chat}/files/{kept[1]['file_id']}")).status_code == 200
     await settle(platform)
     async with platform.client(admin) as c:
         r = await c.put(f"/v1/conversations/{member_id}/read", json={"up_to": 2**40})
