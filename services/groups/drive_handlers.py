@@ -61,7 +61,17 @@ def register_drive_handlers(svc: Service, settings: Settings, buckets: Buckets) 
     async def after(done, group_id: str, file_id: str) -> Done:
         """The file as the drive's read model shows it once it has this change (read-your-writes)."""
         await svc.wait_applied(done.seq, [DRIVE_VIEW])
-        return Done(done.seq, await read_file(svc.store, group_id, file_id, with_versions=True))
+        view = await read_file(svc.store, group_id, file_id, with_versions=True)
+        if view is None:  # the read model is behind its bounded wait: answer from the decision itself
+            file = done.state.files[file_id]
+            latest = file.versions[-1] if file.versions else None
+            now = datetime.now(UTC)
+            view = c.FileView(group_id=group_id, file_id=file_id, name=file.name,
+                              media_type=latest.media_type if latest else "application/octet-stream",
+                              size=latest.size if latest else 0, version=len(file.versions),
+                              versions_count=len(file.versions), uploaded_by=latest.uploaded_by if latest else None,
+                              created_at=now, updated_at=now, binned=file.binned, purged=file.purged)
+        return Done(done.seq, view)
 
     @svc.command(c.CommitUpload)
     async def commit_upload(cmd: c.CommitUpload, ctx: Context) -> Done:
