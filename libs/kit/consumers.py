@@ -383,6 +383,15 @@ class Runner:
 
     # ------------------------------------------------------------ status
 
+    async def lag(self) -> int | None:
+        """Events of its filter not yet applied (None when its durable consumer is gone): the one number
+        a wait for the consumer to catch up needs, without ``status``'s dead-letter count."""
+        try:
+            info = await self._js.consumer_info(EVENTS_STREAM, self.durable)
+        except NotFoundError:
+            return None
+        return info.num_pending + info.num_ack_pending
+
     async def status(self) -> dict:
         pending = None
         try:
