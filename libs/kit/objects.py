@@ -192,6 +192,12 @@ class ObjectBucket:
             raise NotFoundError
         return await target.write(new_name, self.chunks(info))
 
+    async def described(self) -> list[api.ObjectInfo]:
+        """Every object the bucket describes (deleted ones left out)."""
+        raws = await self._reader.batch(self.stream, f"$O.{self.bucket}.M.>", start=1, batch=1000)
+        infos = [api.ObjectInfo.from_response(json.loads(raw.data)) for raw in raws]
+        return [info for info in infos if not info.deleted]
+
     async def erase(self, name: str) -> bool:
         """Delete an object, its chunks erased on disk; False when there was none."""
         raw = await self._reader.last(self.stream, meta_subject(self.bucket, name))

@@ -43,7 +43,7 @@ from libs.kit.direct import unsubscribe
 from libs.kit.docstore.port import DocumentStore, open_store
 from libs.kit.eventstore import ConcurrencyConflict, EventStore, EventStorePort, Meta, Stream
 from libs.kit.lease import LEASES_BUCKET, Lease, holder_id
-from libs.kit.logging import get_logger, setup_logging
+from libs.kit.logging import describe, get_logger, setup_logging
 from libs.kit.notify import MemberStreams
 from libs.kit.pii import PiiVault
 from libs.kit.provision import BUCKETS, provision
@@ -102,6 +102,8 @@ class Service:
         self.records = None
         self._control_subs: list = []
         self._timers: list[TimerSpec] = []
+        self._chores: list[tuple[str, float, Callable[[], Awaitable[Any]]]] = []
+        self._chore_tasks: list[asyncio.Task] = []
         self.tickers: list[Ticker] = []
         self.resolve_actor: Callable[[str], Awaitable[Actor | None]] | None = None
         #: it writes to members' live streams (libs/kit/notify.py): the NATS permissions give it those, and
@@ -294,6 +296,29 @@ class Service:
         self._timers.append(spec)
         self.projection(f"timers_{name}", subjects, [spec.collection])(timer_projection(spec))
 
+    def every(self, name: str, interval_s: float):
+        """A chore run once the service has started and then every ``interval_s`` (a sweep that finds its
+        own work and is safe to run twice, on every replica): a failure is logged with its cause and the
+        chore runs again at its next turn."""
+
+        def register(fn: Callable[[], Awaitable[Any]]):
+            self._chores.append((name, interval_s, fn))
+            return fn
+
+        return register
+
+    async def _run_chore(self, name: str, interval_s: float, fn: Callable[[], Awaitable[Any]]) -> None:
+        while True:
+            try:
+                result = await fn()
+                if result:
+                    log.info("chore_done", chore=name, result=result)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 — reported, and tried again at its next turn
+                log.error("chore_failed", chore=name, error=describe(e))
+            await asyncio.sleep(interval_s)
+
     async def wait_applied(self, seq: int | None, projections: Sequence[str] | None = None) -> None:
         """Read-your-writes: wait (bounded) until the named projections (all when None) have seen ``seq``."""
         if not seq:
@@ -364,6 +389,7 @@ class Service:
             await ticker.start()
             self.tickers.append(ticker)
         await self._subscribe_active_control()
+        self._chore_tasks = [asyncio.create_task(self._run_chore(*chore)) for chore in self._chores]
         self.started = True
         log.info(
             "service_started", nats=redact_url(self.settings.nats_url), docstore=redact_url(self.settings.docstore_url)
@@ -448,6 +474,10 @@ class Service:
 
     async def stop(self) -> None:
         self.started = False
+        for task in self._chore_tasks:
+            task.cancel()
+        await asyncio.gather(*self._chore_tasks, return_exceptions=True)
+        self._chore_tasks = []
         for sub in self._control_subs:
             await unsubscribe(sub)
         self._control_subs = []

@@ -324,3 +324,32 @@ async def test_20_mb_pass_a_gateway_process_both_ways_byte_identical_in_bounded_
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+async def test_an_object_no_event_names_is_swept_and_committed_files_stay(platform, people):
+    """What a commit killed between its copy and its append leaves (an object no version names) goes at the
+    next sweep; every committed version stays."""
+    from libs.kit.objects import ObjectBucket
+    from services.groups.drive_handlers import Buckets
+    from services.groups.drive_policies import sweep_unnamed_objects
+
+    _, anna = people["anna"]
+    group_id = await chat_group(platform, people, members=("anna",))
+    kept = (await upload(platform, anna, group_id, b"committed")).json()["file_id"]
+    svc = platform.services["groups"]
+    buckets = Buckets()
+    buckets.files = ObjectBucket(svc.nc, FILES_BUCKET)
+
+    async def one(data: bytes):
+        yield data
+
+    orphan = f"{group_id}/{kept}/no-such-version"
+    await buckets.files.write(orphan, one(b"sealed bytes nobody can open"))
+    before = await chunk_subjects(platform, FILES_BUCKET)
+    assert await sweep_unnamed_objects(svc, buckets) == 0  # young: it may be a commit under way
+    assert await sweep_unnamed_objects(svc, buckets, grace_s=0) == 1
+    assert await buckets.files.info(orphan) is None and len(await chunk_subjects(platform, FILES_BUCKET)) == len(
+        before) - 1
+    assert (await download(platform, anna, group_id, kept)).content == b"committed"
+    assert await sweep_unnamed_objects(svc, buckets, grace_s=0) == 0  # nothing else is unnamed
+    await buckets.files.close()
