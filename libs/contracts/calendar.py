@@ -1,0 +1,495 @@
+"""Calendar: seasons and their phases, event requests, the season's grid and registrations (issue 13).
+
+A season (aggregate ``season``, id such as ``2027-spring``) moves once through its phases: planning
+(members ask for events, others support the requests, moderators accept, merge or decline them, and
+the grid is drafted) → open (the grid is published: one ``EventScheduled`` per event; later changes
+are ``EventChanged`` / ``EventCancelled``) → closed → results published. The season owns its grid, so
+a host or a working group booked twice at once, or an event outside the season, is refused in one
+place. Each event of the grid has its registrations (aggregate ``registration``, id = the event's id):
+places up to the capacity, then a waitlist in the order of arrival, promoted automatically when a
+place frees.
+
+Times are UTC in every contract; the season's dates are days in its time zone (the community's,
+Asia/Yekaterinburg, by default), and a client shows every time with that zone.
+
+Not yet: team applications for games, research workload, the season's results report (what
+``SeasonResultsPublished`` will carry besides the phase), ICS feeds. These contracts are not
+registered (no ``CONTRACTS``): the calendar service is not wired yet.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+
+from libs.contracts.base import Command, Contract, Event, Query
+from libs.contracts.types import MULTI_LINE, ONE_LINE, Id, Place
+
+SERVICE = "calendar"
+
+#: the community's time zone: season dates are its days, and every time is shown in it
+COMMUNITY_TIME_ZONE = "Asia/Yekaterinburg"
+#: the default seasons, (month, day) of the first and of the last day (both included), in that zone
+SPRING_SEASON = ((2, 15), (7, 1))
+AUTUMN_SEASON = ((8, 15), (12, 15))
+DEFAULT_SEASONS = {"spring": SPRING_SEASON, "autumn": AUTUMN_SEASON}
+
+
+def default_dates(season_id: str) -> tuple[date, date] | None:
+    """The default first and last day of a season named ``<year>-spring`` or ``<year>-autumn``."""
+    year, _, half = season_id.partition("-")
+    window = DEFAULT_SEASONS.get(half)
+    if window is None or not (year.isdigit() and len(year) == 4):
+        return None
+    (m1, d1), (m2, d2) = window
+    return date(int(year), m1, d1), date(int(year), m2, d2)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError("unknown time zone") from e
+    return value
+
+
+#: a moment given with its offset, kept in UTC
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
+TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_zone)]
+CallLink = Annotated[str, StringConstraints(max_length=500, pattern=r"^https://[^\s]{1,492}$")]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200), ONE_LINE]
+Reason = Annotated[str, StringConstraints(max_length=2000), MULTI_LINE]
+#: a decline says why: not empty
+GivenReason = Annotated[str, StringConstraints(min_length=1, max_length=2000), MULTI_LINE]
+Capacity = Annotated[int, Field(ge=0, le=10_000)]
+Phase = Literal["planning", "open", "closed", "results_published"]
+EventFormat = Literal["online", "in_person"]
+EventKind = Literal["online_meeting", "game", "research"]
+RequestOutcome = Literal["pending", "accepted", "merged", "declined"]
+#: at most this many preferred dates per request, and requests answered per event
+MAX_PREFERRED_DATES = 20
+MAX_ANSWERED = 50
+
+
+class EventPlan(Contract):
+    """One event of the grid as the moderators plan it."""
+
+    kind: EventKind
+    title: Title
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    #: where an in-person event happens (a game needs one)
+    place: Place | None = None
+    #: the room of an online event (an online meeting needs one)
+    call_link: CallLink | None = None
+    #: the places; the season refuses fewer than one
+    capacity: Capacity
+    host_id: Id
+    group_id: Id | None = None
+    #: the accepted requests this event answers
+    answers: Annotated[tuple[Id, ...], Field(max_length=MAX_ANSWERED)] = ()
+
+
+# ---------------------------------------------------------------- events (aggregate ``season``)
+
+
+class SeasonPlanningStarted(Event):
+    season_id: str
+    title: str
+    #: the first and the last day of the season (both included), days in ``time_zone``
+    starts_on: date
+    ends_on: date
+    time_zone: str
+    started_by: str
+
+
+class SeasonOpened(Event):
+    """The grid is published: the season's ``EventScheduled`` events follow in the same append."""
+
+    season_id: str
+    opened_by: str
+
+
+class SeasonClosed(Event):
+    season_id: str
+    closed_by: str
+
+
+class SeasonResultsPublished(Event):
+    season_id: str
+    published_by: str
+
+
+class EventRequested(Event):
+    """A member asks for an event. What they wrote is their personal data (DESIGN.md §2)."""
+
+    pii_fields: ClassVar[frozenset[str]] = frozenset({"topic", "experience"})
+    season_id: str
+    request_id: str
+    member_id: str
+    topic: str | None = None
+    format: EventFormat
+    #: the experience they want to gain
+    experience: str | None = None
+    group_size: int
+    preferred_dates: tuple[date, ...] = ()
+
+
+class EventRequestSupported(Event):
+    season_id: str
+    request_id: str
+    member_id: str
+
+
+class EventRequestAccepted(Event):
+    season_id: str
+    request_id: str
+    accepted_by: str
+
+
+class EventRequestMerged(Event):
+    """The request goes on as part of another, accepted one."""
+
+    season_id: str
+    request_id: str
+    into_request_id: str
+    merged_by: str
+
+
+class EventRequestDeclined(Event):
+    #: the moderator's words are their personal data: sealed with their key
+    pii_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
+    pii_subject_field: ClassVar[str] = "declined_by"
+    season_id: str
+    request_id: str
+    declined_by: str
+    reason: str | None = None
+
+
+class GridEventAdded(Event):
+    """Drafted while the season is planned: nobody sees it before the grid is published."""
+
+    season_id: str
+    event_id: str
+    plan: EventPlan
+    added_by: str
+
+
+class GridEventChanged(Event):
+    season_id: str
+    event_id: str
+    plan: EventPlan
+    changed_by: str
+
+
+class GridEventRemoved(Event):
+    season_id: str
+    event_id: str
+    removed_by: str
+
+
+class EventScheduled(Event):
+    """Published with the grid (the groups service announces it in the Main group)."""
+
+    season_id: str
+    event_id: str
+    plan: EventPlan
+    #: 0 when scheduled, one more with each change (an ICS SEQUENCE)
+    revision: int = 0
+
+
+class EventChanged(Event):
+    """A published event changed: its registered members are told."""
+
+    season_id: str
+    event_id: str
+    plan: EventPlan
+    revision: int
+    changed_by: str
+
+
+class EventCancelled(Event):
+    pii_fields: ClassVar[frozenset[str]] = frozenset({"reason"})
+    pii_subject_field: ClassVar[str] = "cancelled_by"
+    season_id: str
+    event_id: str
+    revision: int
+    cancelled_by: str
+    reason: str | None = None
+
+
+SEASON_EVENTS = (
+    SeasonPlanningStarted, SeasonOpened, SeasonClosed, SeasonResultsPublished,
+    EventRequested, EventRequestSupported, EventRequestAccepted, EventRequestMerged, EventRequestDeclined,
+    GridEventAdded, GridEventChanged, GridEventRemoved, EventScheduled, EventChanged, EventCancelled,
+)
+
+
+# ---------------------------------------------------------------- events (aggregate ``registration``: one event)
+
+
+class EventRegistered(Event):
+    event_id: str
+    member_id: str
+
+
+class RegistrationWaitlisted(Event):
+    event_id: str
+    member_id: str
+    #: 1 for the first in line, when they joined it
+    position: int
+
+
+class RegistrationCancelled(Event):
+    event_id: str
+    member_id: str
+    #: they left the waitlist (no place freed)
+    waitlisted: bool = False
+    cancelled_by: str
+
+
+class WaitlistPromoted(Event):
+    """A place freed (a cancellation, a larger capacity): the first in line has it now and is told."""
+
+    event_id: str
+    member_id: str
+
+
+REGISTRATION_EVENTS = (EventRegistered, RegistrationWaitlisted, RegistrationCancelled, WaitlistPromoted)
+CALENDAR_EVENTS = (*SEASON_EVENTS, *REGISTRATION_EVENTS)
+
+
+# ---------------------------------------------------------------- replies
+
+
+class SeasonView(Contract):
+    season_id: str
+    title: str
+    phase: Phase
+    starts_on: date
+    ends_on: date
+    time_zone: str
+    events: int = 0
+    requests: int = 0
+
+
+class EventRequestView(Contract):
+    season_id: str
+    request_id: str
+    #: None once the asker is erased
+    member_id: str | None
+    topic: str | None
+    format: EventFormat
+    experience: str | None
+    group_size: int
+    preferred_dates: tuple[date, ...] = ()
+    supporters: int = 0
+    #: the caller supports it
+    supported: bool = False
+    outcome: RequestOutcome = "pending"
+    into_request_id: str | None = None
+    reason: str | None = None
+    #: the grid's events that answer it (directly or through the request it was merged into)
+    event_ids: tuple[str, ...] = ()
+
+
+class EventRequestList(Contract):
+    season_id: str
+    #: most supported first
+    items: tuple[EventRequestView, ...]
+
+
+class EventView(Contract):
+    """One event of the grid, and where the caller stands: "19 of 50" is ``registered`` of ``capacity``."""
+
+    season_id: str
+    event_id: str
+    status: Literal["draft", "scheduled", "cancelled"]
+    revision: int = 0
+    plan: EventPlan
+    #: the season's zone, in which a client shows the times
+    time_zone: str
+    registered: int = 0
+    capacity: int
+    waitlisted: int = 0
+    my_status: Literal["registered", "waitlisted"] | None = None
+    #: 1 for the first in line
+    my_position: int | None = None
+
+
+class SeasonEventList(Contract):
+    season_id: str
+    #: by start time
+    items: tuple[EventView, ...]
+
+
+# ---------------------------------------------------------------- commands
+
+
+class StartSeasonPlanning(Command):
+    """Open a season for requests (moderators). Without dates, the community's defaults for
+    ``<year>-spring`` / ``<year>-autumn``."""
+
+    service = SERVICE
+    reply_model = SeasonView
+    season_id: Id
+    title: Title
+    starts_on: date | None = None
+    ends_on: date | None = None
+    time_zone: TimeZone = COMMUNITY_TIME_ZONE
+
+
+class OpenSeason(Command):
+    """Publish the grid: planning → open."""
+
+    service = SERVICE
+    reply_model = SeasonView
+    season_id: Id
+
+
+class CloseSeason(Command):
+    service = SERVICE
+    reply_model = SeasonView
+    season_id: Id
+
+
+class PublishSeasonResults(Command):
+    service = SERVICE
+    reply_model = SeasonView
+    season_id: Id
+
+
+class RequestEvent(Command):
+    service = SERVICE
+    reply_model = EventRequestView
+    season_id: Id
+    topic: Title
+    format: EventFormat
+    experience: Reason
+    group_size: Annotated[int, Field(ge=1, le=500)]
+    preferred_dates: Annotated[tuple[date, ...], Field(max_length=MAX_PREFERRED_DATES)] = ()
+
+
+class SupportEventRequest(Command):
+    service = SERVICE
+    reply_model = EventRequestView
+    season_id: Id
+    request_id: Id
+
+
+class AcceptEventRequest(Command):
+    service = SERVICE
+    reply_model = EventRequestView
+    season_id: Id
+    request_id: Id
+
+
+class MergeEventRequest(Command):
+    service = SERVICE
+    reply_model = EventRequestView
+    season_id: Id
+    request_id: Id
+    into_request_id: Id
+
+
+class DeclineEventRequest(Command):
+    service = SERVICE
+    reply_model = EventRequestView
+    season_id: Id
+    request_id: Id
+    reason: GivenReason
+
+
+class AddGridEvent(Command):
+    service = SERVICE
+    reply_model = EventView
+    season_id: Id
+    plan: EventPlan
+
+
+class ChangeGridEvent(Command):
+    """Replace an event's plan: a draft while planning, ``EventChanged`` once published."""
+
+    service = SERVICE
+    reply_model = EventView
+    season_id: Id
+    event_id: Id
+    plan: EventPlan
+
+
+class RemoveGridEvent(Command):
+    """Take a draft out of the grid (planning only; a published event is cancelled)."""
+
+    service = SERVICE
+    reply_model = EventView
+    season_id: Id
+    event_id: Id
+
+
+class CancelGridEvent(Command):
+    service = SERVICE
+    reply_model = EventView
+    season_id: Id
+    event_id: Id
+    reason: Reason | None = None
+
+
+class RegisterForEvent(Command):
+    """Take a place, or a place in line when the event is full."""
+
+    service = SERVICE
+    reply_model = EventView
+    event_id: Id
+
+
+class CancelRegistration(Command):
+    """Give up one's place or place in line (a moderator may name another member)."""
+
+    service = SERVICE
+    reply_model = EventView
+    event_id: Id
+    member_id: Id | None = None
+
+
+# ---------------------------------------------------------------- queries
+
+
+class GetSeason(Query):
+    service = SERVICE
+    reply_model = SeasonView
+    season_id: Id
+
+
+class ListSeasonEvents(Query):
+    service = SERVICE
+    reply_model = SeasonEventList
+    season_id: Id
+
+
+class GetEvent(Query):
+    service = SERVICE
+    reply_model = EventView
+    event_id: Id
+
+
+class ListEventRequests(Query):
+    service = SERVICE
+    reply_model = EventRequestList
+    season_id: Id
+
+
+CALENDAR_COMMANDS = (
+    StartSeasonPlanning, OpenSeason, CloseSeason, PublishSeasonResults,
+    RequestEvent, SupportEventRequest, AcceptEventRequest, MergeEventRequest, DeclineEventRequest,
+    AddGridEvent, ChangeGridEvent, RemoveGridEvent, CancelGridEvent,
+    RegisterForEvent, CancelRegistration,
+)
+CALENDAR_QUERIES = (GetSeason, ListSeasonEvents, GetEvent, ListEventRequests)
+CALENDAR_REPLIES = (EventPlan, SeasonView, EventRequestView, EventRequestList, EventView, SeasonEventList)
