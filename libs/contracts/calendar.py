@@ -333,37 +333,34 @@ class SeasonEventList(Contract):
 # ---------------------------------------------------------------- commands
 
 
-class StartSeasonPlanning(Command):
-    """Open a season for requests (moderators). Without dates, the community's defaults for
-    ``<year>-spring`` / ``<year>-autumn``."""
+class _SeasonStep(Command):
+    """A moderator's step of a season: its answer is the season."""
 
     service = SERVICE
     reply_model = SeasonView
     season_id: Id
+
+
+class StartSeasonPlanning(_SeasonStep):
+    """Open a season for requests (moderators). Without dates, the community's defaults for
+    ``<year>-spring`` / ``<year>-autumn``."""
+
     title: Title
     starts_on: date | None = None
     ends_on: date | None = None
     time_zone: TimeZone = COMMUNITY_TIME_ZONE
 
 
-class OpenSeason(Command):
+class OpenSeason(_SeasonStep):
     """Publish the grid: planning → open."""
 
-    service = SERVICE
-    reply_model = SeasonView
-    season_id: Id
+
+class CloseSeason(_SeasonStep):
+    """Open → closed."""
 
 
-class CloseSeason(Command):
-    service = SERVICE
-    reply_model = SeasonView
-    season_id: Id
-
-
-class PublishSeasonResults(Command):
-    service = SERVICE
-    reply_model = SeasonView
-    season_id: Id
+class PublishSeasonResults(_SeasonStep):
+    """Closed → results published."""
 
 
 class RequestEvent(Command):
@@ -377,84 +374,78 @@ class RequestEvent(Command):
     preferred_dates: Annotated[tuple[date, ...], Field(max_length=MAX_PREFERRED_DATES)] = ()
 
 
-class SupportEventRequest(Command):
+class _OnRequest(Command):
     service = SERVICE
     reply_model = EventRequestView
     season_id: Id
     request_id: Id
 
 
-class AcceptEventRequest(Command):
-    service = SERVICE
-    reply_model = EventRequestView
-    season_id: Id
-    request_id: Id
+class SupportEventRequest(_OnRequest):
+    """One vote of a member of Main, not the asker's."""
 
 
-class MergeEventRequest(Command):
-    service = SERVICE
-    reply_model = EventRequestView
-    season_id: Id
-    request_id: Id
+class AcceptEventRequest(_OnRequest):
+    """A moderator's outcome: the grid may answer it."""
+
+
+class MergeEventRequest(_OnRequest):
+    """A moderator's outcome: it goes on as part of another, accepted request."""
+
     into_request_id: Id
 
 
-class DeclineEventRequest(Command):
-    service = SERVICE
-    reply_model = EventRequestView
-    season_id: Id
-    request_id: Id
+class DeclineEventRequest(_OnRequest):
+    """A moderator's outcome, with the reason the asker reads."""
+
     reason: GivenReason
 
 
-class AddGridEvent(Command):
+class _OnGrid(Command):
     service = SERVICE
     reply_model = EventView
     season_id: Id
+
+
+class AddGridEvent(_OnGrid):
+    """Draft an event of the grid (planning only)."""
+
     plan: EventPlan
 
 
-class ChangeGridEvent(Command):
+class ChangeGridEvent(_OnGrid):
     """Replace an event's plan: a draft while planning, ``EventChanged`` once published."""
 
-    service = SERVICE
-    reply_model = EventView
-    season_id: Id
     event_id: Id
     plan: EventPlan
 
 
-class RemoveGridEvent(Command):
+class RemoveGridEvent(_OnGrid):
     """Take a draft out of the grid (planning only; a published event is cancelled)."""
 
-    service = SERVICE
-    reply_model = EventView
-    season_id: Id
     event_id: Id
 
 
-class CancelGridEvent(Command):
-    service = SERVICE
-    reply_model = EventView
-    season_id: Id
+class CancelGridEvent(_OnGrid):
+    """Cancel a published event; its registered members are told."""
+
     event_id: Id
     reason: Reason | None = None
 
 
-class RegisterForEvent(Command):
+class _OnEvent(Command):
+    service = SERVICE
+    reply_model = EventView
+    event_id: Id
+
+
+class RegisterForEvent(_OnEvent):
     """Take a place, or a place in line when the event is full."""
 
-    service = SERVICE
-    reply_model = EventView
-    event_id: Id
 
-
-class CancelRegistration(Command):
+class CancelRegistration(_OnEvent):
     """Give up one's place or place in line (a moderator may name another member)."""
 
-    service = SERVICE
-    reply_model = EventView
-    event_id: Id
     member_id: Id | None = None
 
 

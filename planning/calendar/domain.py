@@ -105,23 +105,23 @@ class StartPlanning:
 
 
 @dataclass(frozen=True)
-class Open:
+class _Step:
+    """A moderator moves the season on by one phase."""
+
+    actor: Actor
+    season_id: str
+
+
+class Open(_Step):
     """Publish the grid: planning → open."""
 
-    actor: Actor
-    season_id: str
+
+class Close(_Step):
+    """Open → closed."""
 
 
-@dataclass(frozen=True)
-class Close:
-    actor: Actor
-    season_id: str
-
-
-@dataclass(frozen=True)
-class PublishResults:
-    actor: Actor
-    season_id: str
+class PublishResults(_Step):
+    """Closed → results published."""
 
 
 @dataclass(frozen=True)
@@ -140,64 +140,54 @@ class Ask:
 
 
 @dataclass(frozen=True)
-class Support:
+class _OnRequest:
     actor: Actor
     season_id: str
     request_id: str
+
+
+@dataclass(frozen=True)
+class Support(_OnRequest):
     in_main: bool
 
 
-@dataclass(frozen=True)
-class Accept:
-    actor: Actor
-    season_id: str
-    request_id: str
+class Accept(_OnRequest):
+    """A moderator's outcome: the grid may answer it."""
 
 
 @dataclass(frozen=True)
-class Merge:
-    actor: Actor
-    season_id: str
-    request_id: str
+class Merge(_OnRequest):
     into_request_id: str
 
 
 @dataclass(frozen=True)
-class Decline:
-    actor: Actor
-    season_id: str
-    request_id: str
+class Decline(_OnRequest):
     reason: str
 
 
 @dataclass(frozen=True)
-class AddEvent:
+class _OnGrid:
     actor: Actor
     season_id: str
     event_id: str
+
+
+@dataclass(frozen=True)
+class AddEvent(_OnGrid):
     plan: EventPlan
 
 
 @dataclass(frozen=True)
-class ChangeEvent:
-    actor: Actor
-    season_id: str
-    event_id: str
+class ChangeEvent(_OnGrid):
     plan: EventPlan
 
 
-@dataclass(frozen=True)
-class RemoveEvent:
-    actor: Actor
-    season_id: str
-    event_id: str
+class RemoveEvent(_OnGrid):
+    """Take a draft out of the grid."""
 
 
 @dataclass(frozen=True)
-class CancelEvent:
-    actor: Actor
-    season_id: str
-    event_id: str
+class CancelEvent(_OnGrid):
     reason: str | None = None
 
 
