@@ -233,6 +233,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "file_name_required": ("Укажите имя файла.", "Give the file a name."),
     "upload_incomplete": ("Файл пришёл не целиком или повреждён. Загрузите его ещё раз.",
                           "The file did not arrive whole or was damaged. Upload it again."),
+    "upload_interrupted": ("Загрузка прервалась: файл не сохранён.",
+                           "The upload was cut off: the file was not stored."),
     "upload_failed": ("Не удалось сохранить файл. Попробуйте ещё раз чуть позже.",
                       "The file could not be stored. Try again a little later."),
     "file_unavailable": ("Файл сейчас недоступен. Попробуйте позже.", "The file is unavailable now. Try later."),

@@ -353,3 +353,40 @@ async def test_an_object_no_event_names_is_swept_and_committed_files_stay(platfo
     assert (await download(platform, anna, group_id, kept)).content == b"committed"
     assert await sweep_unnamed_objects(svc, buckets, grace_s=0) == 0  # nothing else is unnamed
     await buckets.files.close()
+
+
+async def test_an_upload_cut_off_half_way_leaves_nothing(platform, people):
+    """The client goes away after 3 MB of a declared 10: the gateway has what it staged erased, and nothing
+    is recorded."""
+    _, anna = people["anna"]
+    group_id = await chat_group(platform, people, members=("anna",))
+    staged = await chunk_subjects(platform, STAGING_BUCKET)
+    last_seq = (await platform.services["groups"].js.stream_info(stream_of(STAGING_BUCKET))).state.last_seq
+    events = await drive_events(platform, group_id)
+
+    class Gone(Exception):
+        pass
+
+    async def then_gone():
+        for _ in range(48):
+            yield os.urandom(64 * 1024)
+        raise Gone
+
+    async with platform.client(anna) as c:
+        with pytest.raises((Gone, httpx.HTTPError)):
+            await c.post(f"/v1/groups/{group_id}/files", params={"name": "обрыв.bin"}, content=then_gone(),
+                         headers={"Content-Length": str(10 * MB)})
+    # the gateway still takes what was sent before the connection went: wait until it has staged something
+    # and then stopped (the stream unchanged for a while), whatever it did
+    js = platform.services["groups"].js
+    previous = None
+    for _ in range(60):
+        info = await js.stream_info(stream_of(STAGING_BUCKET))
+        now = (info.state.last_seq, await chunk_subjects(platform, STAGING_BUCKET))
+        if now == previous and now[0] > last_seq:
+            break
+        previous = now
+        await asyncio.sleep(0.25)
+    assert await chunk_subjects(platform, STAGING_BUCKET) == staged
+    assert await drive_events(platform, group_id) == events
+    assert (await ok(platform, anna, "GET", f"/v1/groups/{group_id}/files"))["items"] == []

@@ -106,7 +106,8 @@ async def _upload(request: Request, bus: Bus, group_id: str, file_id: str | None
                                 params={"limit_mb": mb, "free_mb": mb})) from None
     except ClientDisconnect:
         await _discard(bus, group_id, slot.upload_id)
-        raise
+        # nobody hears it: said for the access log, not raised as a failure of ours
+        raise Problem(ErrorBody(kind="validation", code="upload_interrupted")) from None
     except Exception as e:  # noqa: BLE001 — whatever stopped the stream, nothing staged may stay
         await _discard(bus, group_id, slot.upload_id)
         log.warning("upload_failed", upload_id=slot.upload_id, error=type(e).__name__)
