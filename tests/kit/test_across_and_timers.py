@@ -174,3 +174,50 @@ async def test_an_only_read_part_is_not_appended(nats_server):
         assert (await svc.events.load(vacancy.subject("v"))).events == []
     finally:
         await svc.stop()
+
+
+@dataclass(frozen=True)
+class Queue:
+    order: tuple = ()
+
+
+def evolve_queue(state: Queue, e) -> Queue:
+    return replace(state, order=(*state.order, e.member_id)) if isinstance(e, MemberJoinedGroup) else state
+
+
+def decide_queue(member: str, state: Queue):
+    return [] if member in state.order else [MemberJoinedGroup(group_id="q", member_id=member, reason="queue")]
+
+
+async def test_commands_on_one_aggregate_take_turns_in_arrival_order_and_none_is_refused(nats_server):
+    """Fifty at once with no retry allowed: without turns all but one would meet a concurrent append."""
+    name = f"probe{uuid.uuid4().hex[:8]}"
+    svc = await started(nats_server, name)
+    queue = Decider(name, "queue", Queue, evolve_queue, decide_queue)
+    vacancy, picker = deciders(name)
+    try:
+        members = [f"m{i:02d}" for i in range(50)]
+        done = await asyncio.gather(*(svc.decide(queue, "q1", m, meta(), attempts=1) for m in members))
+        assert len(done) == 50
+        state, stream = await svc.load(queue, "q1")
+        assert state.order == tuple(members) and stream.version == 50
+        assert svc._turns == {}  # nothing kept once nobody waits
+
+        # across aggregates too, in whatever order the parts are named: no deadlock, nobody refused
+        def both(member: str, v: str):
+            def decide(states):
+                return {"vacancy": [MemberJoinedGroup(group_id=v, member_id=member, reason="pick")],
+                        "member": [MemberJoinedGroup(group_id=v, member_id=member, reason="pick")]}
+            return decide
+
+        picks = []
+        for i in range(20):
+            parts = {"vacancy": (vacancy, f"v{i % 2}"), "member": (picker, "solo")}
+            if i % 3 == 0:
+                parts = dict(reversed(list(parts.items())))
+            picks.append(svc.decide_across(parts, both(f"m{i}", f"v{i % 2}"), meta(), attempts=1))
+        await asyncio.wait_for(asyncio.gather(*picks), 30)
+        assert len((await svc.load(vacancy, "v0"))[0].who) == 10
+        assert svc._turns == {}
+    finally:
+        await svc.stop()
