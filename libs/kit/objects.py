@@ -186,12 +186,6 @@ class ObjectBucket:
             seen += len(batch)
             start = batch[-1].seq + 1
 
-    async def copy_into(self, target: ObjectBucket, name: str, new_name: str) -> api.ObjectInfo:
-        info = await self.info(name)
-        if info is None:
-            raise NotFoundError
-        return await target.write(new_name, self.chunks(info))
-
     async def described(self) -> list[api.ObjectInfo]:
         """Every object the bucket describes (deleted ones left out)."""
         raws = await self._reader.batch(self.stream, f"$O.{self.bucket}.M.>", start=1, batch=1000)

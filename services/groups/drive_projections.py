@@ -3,8 +3,8 @@ version). Where a file's bytes are is not here — only the aggregate knows its 
 lives in a read model — so downloads are answered from the aggregate.
 
 An erased member's names and versions read as gone (``AuthorErased``): the names they gave are
-forgotten, their versions marked unreadable. A purged file keeps a document with nothing of it but
-its ids, so that the answer to a purge can say what became of it."""
+forgotten, their versions marked unreadable. A purged file keeps a document without its name, uploader,
+size or versions, so that the answer to a purge can say what became of it."""
 
 from __future__ import annotations
 

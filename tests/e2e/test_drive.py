@@ -216,13 +216,38 @@ async def test_a_commit_of_anything_but_ones_own_intact_upload_is_refused(platfo
     anna_id, anna = people["anna"]
     group_id = await chat_group(platform, people, members=("anna",))
     events = await drive_events(platform, group_id)
-    from libs.contracts.drive import CommitUpload
-    from libs.kit.auth import Claims  # noqa: F401 — the client below carries anna's token
+    from libs.contracts.drive import CommitUpload, staging_name
+    from libs.kit.objects import ObjectBucket, Sealer, new_key
+
     client = platform.app_client
-    bogus = CommitUpload(group_id=group_id, upload_id="no-such-upload", name="x.bin", size=10, sha256="0" * 64,
-                         chunks=1, file_key="A" * 43 + "=")
-    reply = await client.command("groups", bogus, token=anna, correlation_id="00000000-0000-4000-8000-000000000001")
+
+    async def commit(upload_id: str, key: str, size: int = 10, sha256: str = "0" * 64):
+        bogus = CommitUpload(group_id=group_id, upload_id=upload_id, name="x.bin", size=size, sha256=sha256,
+                             chunks=1, file_key=key)
+        return await client.command("groups", bogus, token=anna,
+                                    correlation_id="00000000-0000-4000-8000-000000000001")
+
+    reply = await commit("no-such-upload", "A" * 43 + "=")
     assert not reply.ok and reply.error.code == "upload_incomplete"
+    # another member's staged upload, named by its id and key: the commit looks under the caller's name only,
+    # and leaves the other's upload alone
+    boris_id = people["boris"][0]
+    key = new_key()
+    sealer = Sealer(key, "borises-upload")
+    sealer.feed(b"boris's file")
+    sealed, last = sealer.finish()
+    staging = ObjectBucket(platform.services["groups"].nc, STAGING_BUCKET)
+
+    async def one():
+        yield last
+
+    theirs = staging_name(group_id, boris_id, "borises-upload")
+    await staging.write(theirs, one())
+    reply = await commit("borises-upload", key, sealed.size, sealed.sha256)
+    assert not reply.ok and reply.error.code == "upload_incomplete"
+    assert await staging.info(theirs) is not None
+    await staging.erase(theirs)
+    await staging.close()
     assert await drive_events(platform, group_id) == events
 
 
