@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import nats
 import nats.errors
+import nats.js.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from libs.contracts.subjects import DEADLETTER_STREAM, EVENTS_STREAM, NOTIFY_ROOT, NOTIFY_STREAM, control_subject
@@ -76,11 +77,19 @@ async def read_log(sup: Supervisor) -> list[Entry]:
                                   inactive_threshold=30.0, num_replicas=1, mem_storage=True),
         )
         out: list[Entry] = []
+        unavailable = 0
         while len(out) < total:
             try:
                 msgs = await sub.fetch(1000, timeout=2)
             except nats.errors.TimeoutError:
                 break
+            except nats.js.errors.ServiceUnavailableError:
+                # the checker's own consumer, made just after a cluster's recovery, without a leader yet
+                unavailable += 1
+                if unavailable > 20:
+                    raise
+                await asyncio.sleep(0.5)
+                continue
             for m in msgs:
                 try:
                     env = json.loads(m.data)
