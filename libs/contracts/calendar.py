@@ -12,9 +12,12 @@ place frees.
 Times are UTC in every contract; the season's dates are days in its time zone (the community's,
 Asia/Yekaterinburg, by default), and a client shows every time with that zone.
 
+ICS feeds: every feed URL carries the member's id and a token derived from a server secret and the
+member's feed generation (aggregate ``feed``, id = the member), so no secret is ever in the log, and
+renewing the link (``FeedLinkRenewed``) makes every earlier URL answer 404.
+
 Not yet: team applications for games, research workload, the season's results report (what
-``SeasonResultsPublished`` will carry besides the phase), ICS feeds. These contracts are not
-registered (no ``CONTRACTS``): the calendar service is not wired yet.
+``SeasonResultsPublished`` will carry besides the phase).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
-from libs.contracts.base import Command, Contract, Event, Query
+from libs.contracts.base import Command, Contract, Event, Query, ServiceContracts
 from libs.contracts.types import MULTI_LINE, ONE_LINE, Id, Place
 
 SERVICE = "calendar"
@@ -203,6 +206,8 @@ class EventScheduled(Event):
     plan: EventPlan
     #: 0 when scheduled, one more with each change (an ICS SEQUENCE)
     revision: int = 0
+    #: the season's zone, in which the event's times are shown
+    time_zone: str = COMMUNITY_TIME_ZONE
 
 
 class EventChanged(Event):
@@ -263,7 +268,23 @@ class WaitlistPromoted(Event):
 
 
 REGISTRATION_EVENTS = (EventRegistered, RegistrationWaitlisted, RegistrationCancelled, WaitlistPromoted)
-CALENDAR_EVENTS = (*SEASON_EVENTS, *REGISTRATION_EVENTS)
+
+
+class FeedLinkRenewed(Event):
+    """The member's ICS links change: every earlier one answers 404 from now on."""
+
+    member_id: str
+    generation: int
+
+
+class CalendarAuthorErased(Event):
+    """The calendar forgets what an erased member wrote in its read models (libs/kit/erasure.py)."""
+
+    erases: ClassVar[bool] = True
+    member_id: str
+
+
+CALENDAR_EVENTS = (*SEASON_EVENTS, *REGISTRATION_EVENTS, FeedLinkRenewed, CalendarAuthorErased)
 
 
 # ---------------------------------------------------------------- replies
@@ -328,6 +349,34 @@ class SeasonEventList(Contract):
     season_id: str
     #: by start time
     items: tuple[EventView, ...]
+
+
+class SeasonList(Contract):
+    #: the latest first
+    items: tuple[SeasonView, ...]
+
+
+class MyEventList(Contract):
+    """The events the caller holds a place or a place in line for, by start time."""
+
+    items: tuple[EventView, ...]
+
+
+class FeedLinks(Contract):
+    """The caller's ICS links (paths under the API's root): secret, renewable."""
+
+    personal: str
+    #: ``{season_id}`` / ``{group_id}`` become the season's or group's id
+    season: str
+    group: str
+    generation: int
+
+
+class IcsFeed(Contract):
+    """A feed as RFC 5545 text (``text/calendar``)."""
+
+    name: str
+    text: str
 
 
 # ---------------------------------------------------------------- commands
@@ -436,7 +485,15 @@ class CancelGridEvent(_OnGrid):
 class _OnEvent(Command):
     service = SERVICE
     reply_model = EventView
+    season_id: Id
     event_id: Id
+
+
+class RenewFeedLink(Command):
+    """Every earlier ICS link of the caller stops working; the answer holds the new ones."""
+
+    service = SERVICE
+    reply_model = FeedLinks
 
 
 class RegisterForEvent(_OnEvent):
@@ -467,7 +524,38 @@ class ListSeasonEvents(Query):
 class GetEvent(Query):
     service = SERVICE
     reply_model = EventView
+    season_id: Id
     event_id: Id
+
+
+class ListSeasons(Query):
+    service = SERVICE
+    reply_model = SeasonList
+
+
+class ListMyEvents(Query):
+    service = SERVICE
+    reply_model = MyEventList
+
+
+class GetFeedLinks(Query):
+    service = SERVICE
+    reply_model = FeedLinks
+
+
+FeedScope = Literal["personal", "season", "group"]
+
+
+class GetFeed(Query):
+    """Asked without a signed-in caller (a calendar app): the token is the key."""
+
+    service = SERVICE
+    reply_model = IcsFeed
+    member_id: Id
+    token: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+    scope: FeedScope
+    #: the season's or the group's id (none for the personal feed)
+    ref_id: Id | None = None
 
 
 class ListEventRequests(Query):
@@ -480,7 +568,11 @@ CALENDAR_COMMANDS = (
     StartSeasonPlanning, OpenSeason, CloseSeason, PublishSeasonResults,
     RequestEvent, SupportEventRequest, AcceptEventRequest, MergeEventRequest, DeclineEventRequest,
     AddGridEvent, ChangeGridEvent, RemoveGridEvent, CancelGridEvent,
-    RegisterForEvent, CancelRegistration,
+    RegisterForEvent, CancelRegistration, RenewFeedLink,
 )
-CALENDAR_QUERIES = (GetSeason, ListSeasonEvents, GetEvent, ListEventRequests)
-CALENDAR_REPLIES = (EventPlan, SeasonView, EventRequestView, EventRequestList, EventView, SeasonEventList)
+CALENDAR_QUERIES = (GetSeason, ListSeasons, ListSeasonEvents, GetEvent, ListEventRequests, ListMyEvents,
+                    GetFeedLinks, GetFeed)
+CALENDAR_REPLIES = (EventPlan, SeasonView, SeasonList, EventRequestView, EventRequestList, EventView,
+                    SeasonEventList, MyEventList, FeedLinks, IcsFeed)
+EVENTS, COMMANDS, QUERIES, REPLIES = CALENDAR_EVENTS, CALENDAR_COMMANDS, CALENDAR_QUERIES, CALENDAR_REPLIES
+CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES)

@@ -290,7 +290,8 @@ class StreamItem(Contract):
 
     id: int
     kind: Literal["message_posted", "message_edited", "message_deleted", "reaction_changed", "read",
-                  "direct_message", "conversation_read", "reset", "task_assigned"]
+                  "direct_message", "conversation_read", "reset", "task_assigned", "calendar_event_changed",
+                  "calendar_event_cancelled", "calendar_waitlist_promoted"]
     group_id: str | None = None
     thread_id: str | None = None
     message: ChatMessage | None = None
@@ -312,6 +313,12 @@ class StreamItem(Contract):
     task_id: str | None = None
     title: str | None = None
     due: date | None = None
+    #: for an event of the calendar (libs/contracts/calendar.py) that changed, was cancelled, or gave the
+    #: member a place from the waitlist: its season, its id, its start (UTC) and revision
+    season_id: str | None = None
+    calendar_event_id: str | None = None
+    starts_at: datetime | None = None
+    revision: int | None = None
 
 
 class StreamPage(Contract):

@@ -230,3 +230,9 @@ class ServiceClient:
                     after_seq: int | None = None) -> Reply:
         return await self._call(query_subject(service, query.type_name), query.model_dump(mode="json"),
                                 token=token, correlation_id=correlation_id, after_seq=after_seq, is_command=False)
+
+
+def signed_in(ctx: Context) -> None:
+    """Refuse a caller nobody vouched for (a query or command that needs a person)."""
+    if ctx.actor.id in ("anonymous", "system"):
+        raise Unauthorized("login_required")

@@ -30,6 +30,7 @@ from services.gateway.problems import Problem
 from services.gateway.routers import (
     announcements,
     auth,
+    calendar,
     chat,
     colleagues,
     docs,
@@ -89,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.nc = None
     for router in (auth, invitations, registrations, me, moderation, groups, chat, announcements, members, colleagues,
-                   tasks, drive, health, docs):
+                   tasks, drive, calendar, health, docs):
         app.include_router(router.router)
     app.add_exception_handler(Problem, problems.on_problem)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)

@@ -239,6 +239,56 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "The file could not be stored. Try again a little later."),
     "file_unavailable": ("Файл сейчас недоступен. Попробуйте позже.", "The file is unavailable now. Try later."),
     "bad_content_length": ("Неверная длина запроса (Content-Length).", "Invalid request length (Content-Length)."),
+    # the calendar (seasons, requests, the grid, registrations, feeds)
+    "calendar_members_only": (
+        "Календарь сообщества доступен участникам Главной группы.",
+        "The community's calendar is for members of the Main group."),
+    "season_not_found": ("Такого сезона нет.", "There is no such season."),
+    "season_exists": ("Сезон с таким обозначением уже есть.", "A season with this id already exists."),
+    "season_dates_required": (
+        "Укажите даты сезона: по умолчанию они известны только для сезонов вида 2027-spring и 2027-autumn.",
+        "Give the season's dates: defaults exist only for seasons named like 2027-spring and 2027-autumn."),
+    "season_ends_before_start": ("Сезон не может закончиться раньше, чем начнётся.",
+                                 "A season cannot end before it starts."),
+    "season_not_planning": (
+        "Сезон уже не в планировании: заявки и черновик сетки закрыты.",
+        "The season is no longer being planned: requests and the draft grid are closed."),
+    "season_not_open": (
+        "Сезон сейчас не открыт: записаться или отменить запись нельзя.",
+        "The season is not open now: registering or cancelling is not possible."),
+    "season_not_closed": ("Итоги публикуются после закрытия сезона.",
+                          "Results are published once the season is closed."),
+    "season_grid_empty": ("В сетке сезона нет ни одного мероприятия: публиковать нечего.",
+                          "The season's grid has no events: there is nothing to publish."),
+    "request_not_found": ("Такой заявки нет.", "There is no such request."),
+    "request_already_decided": ("По этой заявке уже принято решение.", "This request has already been decided."),
+    "request_closed": ("Заявка отклонена или объединена с другой: поддержать её нельзя.",
+                       "The request was declined or merged into another: it cannot be supported."),
+    "own_request_support": ("Свою заявку поддержать нельзя.", "You cannot support your own request."),
+    "merge_target_not_accepted": ("Объединять можно только с принятой заявкой.",
+                                  "A request can only be merged into an accepted one."),
+    "request_merged_into_itself": ("Заявку нельзя объединить с ней самой.", "A request cannot be merged into itself."),
+    "decline_reason_required": ("Укажите причину отказа.", "Give the reason for declining."),
+    "request_not_accepted": ("Мероприятие может отвечать только на принятые заявки.",
+                             "An event can only answer accepted requests."),
+    "event_not_found": ("Такого мероприятия нет.", "There is no such event."),
+    "event_cancelled": ("Мероприятие отменено.", "The event is cancelled."),
+    "event_removed": ("Мероприятие убрано из сетки.", "The event was removed from the grid."),
+    "event_capacity_too_small": ("У мероприятия должно быть хотя бы одно место.",
+                                 "An event needs at least one place."),
+    "event_ends_before_start": ("Мероприятие должно закончиться позже, чем начнётся.",
+                                "An event must end after it starts."),
+    "event_outside_season": ("Мероприятие выходит за даты сезона.", "The event falls outside the season's dates."),
+    "game_needs_place": ("Для очной игры укажите место проведения.", "An in-person game needs a place."),
+    "online_meeting_needs_call_link": ("Для онлайн-встречи укажите ссылку на звонок.",
+                                       "An online meeting needs a call link."),
+    "host_double_booked": ("У ведущего в это время уже есть другое мероприятие.",
+                           "The host already has another event at this time."),
+    "group_double_booked": ("У рабочей группы в это время уже есть другое мероприятие.",
+                            "The working group already has another event at this time."),
+    "own_registration_only": ("Отменить можно только свою запись.", "You may only cancel your own registration."),
+    "feed_not_found": ("Такой ссылки на календарь нет: возможно, её обновили.",
+                       "There is no such calendar link: it may have been renewed."),
 }
 
 FIELD_MESSAGES: dict[str, tuple[str, str]] = {
@@ -297,6 +347,9 @@ def language(accept_language: str | None) -> str:
 
 #: what a problem's ``detail`` says for this occurrence, from its params (a code without one has none)
 DETAILS: dict[str, tuple[str, str]] = {
+    "event_outside_season": ("Сезон идёт с {starts_on} по {ends_on} ({time_zone}).",
+                             "The season runs from {starts_on} to {ends_on} ({time_zone})."),
+    "season_not_open": ("Сейчас сезон в фазе «{phase}».", "The season is now in phase \"{phase}\"."),
     "file_too_large": ("Можно загрузить файл не больше {limit_mb} МБ.", "A file may be at most {limit_mb} MB."),
     "drive_quota_exceeded": (
         "Сейчас файл может быть не больше {free_mb} МБ. Удалите ненужное и очистите корзину.",

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from libs.contracts.groups import SERVICE
 from libs.kit.service import Service
+from services.groups.calendar_policies import register_calendar_policies
 from services.groups.chat_handlers import register_chat_handlers
 from services.groups.chat_policies import register_chat_policies
 from services.groups.chat_projections import register_chat_projections
@@ -42,4 +43,5 @@ def bootstrap(settings: Settings | None = None) -> Service:
     register_task_projections(svc)
     register_task_queries(svc)
     register_task_policies(svc)
+    register_calendar_policies(svc)
     return svc

@@ -41,6 +41,7 @@ from libs.contracts.groups import (
     WorkingGroupDeclined,
     WorkingGroupProposed,
 )
+from libs.kit.authors import author_decider
 from libs.kit.decider import Decider
 
 
@@ -622,26 +623,4 @@ ANNOUNCEMENT: Decider = Decider(SERVICE, "announcement", Announcement, evolve_an
 
 # ---------------------------------------------------------------- authors erased
 
-
-@dataclass(frozen=True)
-class Author:
-    erased: bool = False
-
-
-def evolve_author(state: Author, event: Event) -> Author:
-    return Author(True) if isinstance(event, AuthorErased) else state
-
-
-@dataclass(frozen=True)
-class ForgetAuthor:
-    member_id: str
-
-
-def decide_author(cmd: ForgetAuthor, state: Author) -> list[Event]:
-    match cmd:
-        case ForgetAuthor():
-            return [] if state.erased else [AuthorErased(member_id=cmd.member_id)]
-    raise TypeError(f"not an author command: {cmd!r}")
-
-
-AUTHOR: Decider = Decider(SERVICE, "author", Author, evolve_author, decide_author, events=(AuthorErased,))
+AUTHOR: Decider = author_decider(SERVICE, AuthorErased)

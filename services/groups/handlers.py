@@ -10,9 +10,8 @@ from datetime import UTC, datetime
 from uuid6 import uuid7
 
 from libs.contracts import groups as c
-from libs.contracts.errors import Unauthorized
 from libs.contracts.groups import MAIN, membership_id
-from libs.kit.rpc import Context, Done
+from libs.kit.rpc import Context, Done, signed_in
 from libs.kit.service import Service, meta_of
 from services.groups import domain
 from services.groups.domain import ANNOUNCEMENT, WORKING_GROUP
@@ -23,11 +22,6 @@ from services.groups.settings import Settings
 def new_room() -> str:
     """An unguessable room name: 128 random bits, safe in a link."""
     return secrets.token_urlsafe(16)
-
-
-def signed_in(ctx: Context) -> None:
-    if ctx.actor.id in ("anonymous", "system"):
-        raise Unauthorized("login_required")
 
 
 async def in_main(svc: Service, member_id: str) -> bool:

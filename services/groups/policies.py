@@ -7,7 +7,6 @@ re-sends the very same events and the log stores them once.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from libs.contracts import groups as c
@@ -15,6 +14,7 @@ from libs.contracts.envelope import SYSTEM_ACTOR
 from libs.contracts.groups import INTRODUCTION, MAIN, MemberLeftGroup, membership_id
 from libs.contracts.onboarding import AccessGranted, AccessRevoked, MemberErased, MemberRegistered
 from libs.contracts.subjects import events_of
+from libs.kit.erasure import NotYet, caused_ids, caused_meta, forget_erased_authors
 from libs.kit.eventstore import Meta, Recorded
 from libs.kit.service import Service
 from services.groups.domain import (
@@ -24,7 +24,6 @@ from services.groups.domain import (
     MEMBERSHIP,
     WORKING_GROUP,
     CreateBaseGroup,
-    ForgetAuthor,
     Join,
     Leave,
     LeaveGroup,
@@ -36,17 +35,8 @@ from services.groups.projections import INVITATIONS, MEMBERS, REQUESTS
 GROUPS_VIEW = "groups"
 
 
-class NotYet(RuntimeError):
-    """What a policy waits for (its read model to reach the event, an erased member's key to be gone) has
-    not happened yet: a passing cause, retried (never skipped) until it has."""
-
-
-def _ids(rec: Recorded, step: str):
-    return lambda n: [uuid.uuid5(rec.envelope.event_id, f"{step}:{i}") for i in range(n)]
-
-
-def _meta(rec: Recorded) -> Meta:
-    return Meta(actor="system", correlation_id=rec.envelope.correlation_id, causation_id=str(rec.envelope.event_id))
+_ids = caused_ids
+_meta = caused_meta
 
 
 async def _membership(svc: Service, rec: Recorded, command: Join | Leave) -> None:
@@ -123,23 +113,7 @@ def register_policies(svc: Service) -> None:
             announcement_id, "working_group_opened", e.group_id, {"title": state.title}), _meta(rec),
             _ids(rec, "announce"))
 
-    # only appends, and may wait a moment for the shred: outside the store's transaction, so the
-    # projections go on writing meanwhile
-    @svc.policy("erased_authors", [events_of("onboarding", "member")], waits_for_views=True)
-    async def when_member_erased_forget_their_words(rec: Recorded) -> None:
-        """What an erased member wrote leaves groups' read models: the log holds it sealed with a key
-        that is gone. Appended only once the key is shredded, so nothing read after it opens."""
-        e = rec.event
-        if not isinstance(e, MemberErased):
-            return
-        # the erasure records MemberErased, then shreds: a moment's wait, and only then a stall (retried)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + svc.settings.consistency_wait_s
-        while not await svc.vault.is_shredded(e.member_id):
-            if loop.time() > deadline:
-                raise NotYet(f"the key of {e.member_id} is not shredded yet")
-            await asyncio.sleep(0.05)
-        await svc.decide(AUTHOR, e.member_id, ForgetAuthor(e.member_id), _meta(rec), _ids(rec, "forget"))
+    forget_erased_authors(svc, AUTHOR)
 
     @svc.on_start
     async def create_base_groups() -> None:

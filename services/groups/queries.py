@@ -17,6 +17,7 @@ from libs.contracts.groups import (
 from libs.kit.docstore.search import matches, words
 from libs.kit.rpc import Context
 from libs.kit.service import Service
+from services.groups.calendar_policies import CALENDAR_TOPICS
 from services.groups.map_svg import draw
 from services.groups.projections import (
     ANNOUNCEMENTS,
@@ -42,6 +43,10 @@ TOPICS = {
                "Узнать о ней и вступить можно на её странице."),
         "en": ("New working group: “{title}”", "The working group “{title}” is open, type: {type}. "
                "Read about it and join on its page."),
+    },
+    "calendar_event_scheduled": {
+        "ru": ("В календаре: «{title}»", "{when}. Записаться можно на странице мероприятия в календаре сезона."),
+        "en": ("On the calendar: “{title}”", "{when}. Register on the event's page in the season's calendar."),
     },
 }
 
@@ -232,6 +237,12 @@ def register_queries(svc: Service, settings: Settings) -> None:  # noqa: C901 �
         for a in page.items:
             if a["source"] == "moderator":
                 title, body = a["title"], a["body"]
+            elif a["topic"] in CALENDAR_TOPICS:
+                # the season's grid is every Main member's to see: so is its announcement
+                worded = TOPICS.get(a["topic"], {}).get(q.lang)
+                if worded is None or not (in_main or ctx.actor.is_moderator):
+                    continue
+                title, body = (part.format_map(a["params"]) for part in worded)
             else:
                 group = await svc.store.get(GROUPS, a["ref_id"])
                 member = group is not None and await is_member(a["ref_id"], ctx.actor.id)

@@ -14,7 +14,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from libs.contracts.calendar import EventPlan
-from planning.calendar.ics import FeedEvent, escape_text, fold, render_feed
+from services.calendar.ics import FeedEvent, escape_text, fold, render_feed
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 PLUS_5 = timedelta(hours=5)

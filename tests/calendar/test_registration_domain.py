@@ -12,7 +12,7 @@ from libs.contracts import calendar as c
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import Conflict, Forbidden, NotFound
 from libs.kit.decider import given
-from planning.calendar.domain import REGISTRATION, ApplyCapacity, EventFacts, Register, Registrations, Unregister
+from services.calendar.domain import REGISTRATION, ApplyCapacity, EventFacts, Register, Registrations, Unregister
 
 E = "e-1"
 OPEN = EventFacts("scheduled", 10, "open")

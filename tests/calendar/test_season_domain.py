@@ -14,7 +14,7 @@ from libs.contracts import calendar as c
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import Conflict, Forbidden, Invalid, NotFound
 from libs.kit.decider import given
-from planning.calendar.domain import (
+from services.calendar.domain import (
     SEASON,
     Accept,
     AddEvent,

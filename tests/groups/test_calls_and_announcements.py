@@ -26,6 +26,7 @@ from libs.contracts.groups import (
     WorkingGroupArchived,
     WorkingGroupProposed,
 )
+from libs.kit.authors import ForgetAuthor
 from libs.kit.decider import given
 from services.groups import domain as d
 from services.groups.domain import ANNOUNCEMENT, AUTHOR, MAX_UPCOMING_CALLS, WORKING_GROUP
@@ -188,8 +189,8 @@ def test_a_policys_announcement_is_published_once():
 
 
 def test_an_author_is_forgotten_once():
-    given(AUTHOR).when(d.ForgetAuthor("m-1")).then(AuthorErased(member_id="m-1"))
-    given(AUTHOR, AuthorErased(member_id="m-1")).when(d.ForgetAuthor("m-1")).then()
+    given(AUTHOR).when(ForgetAuthor("m-1")).then(AuthorErased(member_id="m-1"))
+    given(AUTHOR, AuthorErased(member_id="m-1")).when(ForgetAuthor("m-1")).then()
 
 
 def test_withdrawing_a_request_or_declining_an_invitation_never_ends_a_membership():

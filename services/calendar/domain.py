@@ -1,8 +1,6 @@
 """Calendar deciders: a season (its phases, the requests for events, its grid) and the registrations
 of one event. Pure: what they cannot know (the caller's membership of the Main group, the event's
 capacity and status, the season's phase) the handler passes in as facts.
-
-Drafted here before the calendar service is wired; it moves to ``services/calendar/domain.py`` then.
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ from libs.contracts.calendar import (
     REGISTRATION_EVENTS,
     SEASON_EVENTS,
     SERVICE,
+    CalendarAuthorErased,
     EventCancelled,
     EventChanged,
     EventFormat,
@@ -29,6 +28,7 @@ from libs.contracts.calendar import (
     EventRequestMerged,
     EventRequestSupported,
     EventScheduled,
+    FeedLinkRenewed,
     GridEventAdded,
     GridEventChanged,
     GridEventRemoved,
@@ -45,6 +45,7 @@ from libs.contracts.calendar import (
 )
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import Conflict, Forbidden, Invalid, NotFound
+from libs.kit.authors import author_decider
 from libs.kit.decider import Decider
 
 # ---------------------------------------------------------------- the season: state
@@ -298,7 +299,8 @@ def _advance(cmd: Open | Close | PublishResults, state: Season) -> list[Event]:
             if not grid:
                 raise Conflict("season_grid_empty", season_id=cmd.season_id)
             return [SeasonOpened(season_id=cmd.season_id, opened_by=by),
-                    *(EventScheduled(season_id=cmd.season_id, event_id=e.event_id, plan=e.plan) for e in grid)]
+                    *(EventScheduled(season_id=cmd.season_id, event_id=e.event_id, plan=e.plan,
+                                   time_zone=state.time_zone) for e in grid)]
         case Close():
             return [SeasonClosed(season_id=cmd.season_id, closed_by=by)]
         case PublishResults():
@@ -537,7 +539,7 @@ def decide_registration(cmd: RegistrationCommand, state: Registrations) -> list[
             return [RegistrationWaitlisted(event_id=cmd.event_id, member_id=member,
                                            position=len(state.waitlist) + 1)]
         case Unregister():
-            if cmd.actor.id != cmd.member_id and not cmd.actor.is_moderator:
+            if cmd.actor.id != cmd.member_id and not (cmd.actor.is_moderator or cmd.actor.has("system")):
                 raise Forbidden("own_registration_only")
             _visible(cmd.event, cmd.event_id)
             if cmd.event.season_phase != "open":
@@ -572,3 +574,30 @@ def evolve_registration(state: Registrations, event: Event) -> Registrations:
 
 REGISTRATION: Decider = Decider(SERVICE, "registration", Registrations, evolve_registration, decide_registration,
                                 events=REGISTRATION_EVENTS)
+
+
+# ---------------------------------------------------------------- a member's feed links and erased authors
+
+
+@dataclass(frozen=True)
+class Feed:
+    generation: int = 0
+
+
+@dataclass(frozen=True)
+class RenewFeed:
+    member_id: str
+
+
+def decide_feed(cmd: RenewFeed, state: Feed) -> list[Event]:
+    if not isinstance(cmd, RenewFeed):
+        raise TypeError(f"not a feed command: {cmd!r}")
+    return [FeedLinkRenewed(member_id=cmd.member_id, generation=state.generation + 1)]
+
+
+def evolve_feed(state: Feed, event: Event) -> Feed:
+    return Feed(event.generation) if isinstance(event, FeedLinkRenewed) else state
+
+
+FEED: Decider = Decider(SERVICE, "feed", Feed, evolve_feed, decide_feed, events=(FeedLinkRenewed,))
+AUTHOR: Decider = author_decider(SERVICE, CalendarAuthorErased)

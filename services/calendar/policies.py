@@ -1,0 +1,75 @@
+"""Reactions to events: the people of an event are told of its change or cancellation, a promoted member of
+their place; a larger capacity promotes the first in line; a member who leaves the community gives up
+their places (and the next in line gets them); an erased member's words leave the read models.
+
+Whom to tell is read from the event's registrations aggregate (never a lagging read model); an item's id
+is the causing event's and the member's, so a redelivered event tells nobody twice."""
+
+from __future__ import annotations
+
+from libs.contracts import calendar as c
+from libs.contracts.envelope import SYSTEM_ACTOR
+from libs.contracts.onboarding import SERVICE as ONBOARDING
+from libs.contracts.onboarding import AccessRevoked, MemberErased
+from libs.contracts.subjects import events_of
+from libs.kit.erasure import NotYet, caused_ids, caused_meta, forget_erased_authors
+from libs.kit.eventstore import Recorded
+from libs.kit.service import Service
+from services.calendar import domain as d
+from services.calendar.domain import AUTHOR, REGISTRATION, SEASON
+from services.calendar.handlers import facts_of
+from services.calendar.projections import CALENDAR_VIEW, EVENTS, REGISTRATIONS
+
+
+def register_policies(svc: Service) -> None:
+    svc.tells_members = True
+    forget_erased_authors(svc, AUTHOR)
+
+    async def tell(rec: Recorded, member_ids, item: dict) -> None:
+        event_id = str(rec.envelope.event_id)
+        for member_id in member_ids:
+            await svc.member_streams.tell(member_id, {**item, "event_id": event_id}, f"{event_id}:{member_id}")
+
+    @svc.policy("calendar_tells", [events_of(c.SERVICE)])
+    async def when_an_event_changes_tell_its_people(rec: Recorded) -> None:
+        e = rec.event
+        match e:
+            case c.EventChanged() | c.EventCancelled():
+                regs, _ = await svc.load(REGISTRATION, e.event_id)
+                season, _ = await svc.load(SEASON, e.season_id)
+                plan = season.events[e.event_id].plan
+                kind = "calendar_event_changed" if isinstance(e, c.EventChanged) else "calendar_event_cancelled"
+                await tell(rec, (*regs.registered, *regs.waitlist), {
+                    "kind": kind, "season_id": e.season_id, "calendar_event_id": e.event_id, "title": plan.title,
+                    "starts_at": plan.starts_at.isoformat(), "revision": e.revision})
+                if isinstance(e, c.EventChanged):
+                    await svc.decide(REGISTRATION, e.event_id, d.ApplyCapacity(e.event_id, e.plan.capacity),
+                                     caused_meta(rec), caused_ids(rec, "calendar:capacity"))
+            case c.WaitlistPromoted():
+                event = await svc.store.get(EVENTS, e.event_id)
+                await tell(rec, (e.member_id,), {"kind": "calendar_waitlist_promoted", "calendar_event_id": e.event_id,
+                                                 "season_id": event["season_id"] if event else None,
+                                                 "title": event["plan"]["title"] if event else None})
+
+    @svc.policy("calendar_leavers", [events_of(ONBOARDING, "member")], waits_for_views=True)
+    async def when_member_leaves_the_community_free_their_places(rec: Recorded) -> None:
+        """Revoked or erased: out of every event still open, so the next in line moves up."""
+        e = rec.event
+        if not isinstance(e, AccessRevoked | MemberErased):
+            return
+        member_id = rec.envelope.aggregate_id
+        for runner in svc.runners:  # every registration before this event is in the read model
+            if runner.c.kind == "projection" and runner.c.name == CALENDAR_VIEW:
+                if not await runner.wait_caught_up(rec.seq, svc.settings.consistency_wait_s):
+                    raise NotYet(f"the {CALENDAR_VIEW} read model has not reached {rec.seq} yet")
+        for row in await svc.store.find(REGISTRATIONS, {"member_id": member_id}, limit=10_000):
+            event = await svc.store.get(EVENTS, row["event_id"])
+            if event is None:
+                continue
+            season, _ = await svc.load(SEASON, event["season_id"])
+            facts = facts_of(season, row["event_id"])
+            if facts.status != "scheduled" or facts.season_phase != "open":
+                continue  # over, cancelled: the place stays as history
+            await svc.decide(REGISTRATION, row["event_id"],
+                             d.Unregister(SYSTEM_ACTOR, row["event_id"], member_id, facts), caused_meta(rec),
+                             caused_ids(rec, f"calendar:leave:{row['event_id']}"))

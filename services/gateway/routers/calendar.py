@@ -1,0 +1,238 @@
+"""The community's calendar: seasons and their phases, requests for events during planning, the season's
+grid, registrations with a waitlist, the caller's own events and their ICS links, and the feeds a
+calendar app reads with no sign-in (the link's token is the key)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from libs.contracts import calendar as c
+from libs.contracts.calendar import SERVICE
+from libs.contracts.types import ID_PATTERN
+from services.gateway.deps import AnonBus, AuthBus, AuthCommandBus
+from services.gateway.problems import PROBLEM_RESPONSES
+
+PathId = Annotated[str, Path(pattern=ID_PATTERN)]
+Token = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+router = APIRouter(tags=["calendar"], responses=PROBLEM_RESPONSES)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SeasonIn(Body):
+    #: ``2027-spring`` / ``2027-autumn`` take the community's default days when none are given
+    season_id: Annotated[str, Field(pattern=ID_PATTERN)]
+    title: c.Title
+    starts_on: date | None = None
+    ends_on: date | None = None
+    time_zone: c.TimeZone = c.COMMUNITY_TIME_ZONE
+
+
+class RequestIn(Body):
+    topic: c.Title
+    format: c.EventFormat
+    experience: c.Reason
+    group_size: Annotated[int, Field(ge=1, le=500)]
+    preferred_dates: Annotated[tuple[date, ...], Field(max_length=c.MAX_PREFERRED_DATES)] = ()
+
+
+class MergeIn(Body):
+    into_request_id: Annotated[str, Field(pattern=ID_PATTERN)]
+
+
+class DeclineIn(Body):
+    reason: c.GivenReason
+
+
+class CancelIn(Body):
+    reason: c.Reason | None = None
+
+
+SEASON = "/v1/seasons/{season_id}"
+REQUEST = SEASON + "/requests/{request_id}"
+EVENT = SEASON + "/events/{event_id}"
+FEED = "/v1/calendar/feeds/{member_id}/{token}"
+ICS = {200: {"content": {"text/calendar": {}}, "description": "An RFC 5545 calendar"}}
+
+
+@router.get("/v1/seasons", response_model=c.ListSeasons.reply_model,
+            summary="The seasons, the latest first (members of the Main group)")
+async def list_seasons(bus: AuthBus):
+    return await bus.query(SERVICE, c.ListSeasons())
+
+
+@router.post("/v1/seasons", response_model=c.StartSeasonPlanning.reply_model, status_code=status.HTTP_201_CREATED,
+             summary="Start planning a season: requests open (moderators)")
+async def start_season(body: SeasonIn, bus: AuthCommandBus):
+    return await bus.command(SERVICE, c.StartSeasonPlanning(
+        season_id=body.season_id, title=body.title, starts_on=body.starts_on, ends_on=body.ends_on,
+        time_zone=body.time_zone))
+
+
+@router.get(SEASON, response_model=c.GetSeason.reply_model, summary="A season: its phase, days and zone")
+async def get_season(bus: AuthBus, season_id: PathId):
+    return await bus.query(SERVICE, c.GetSeason(season_id=season_id))
+
+
+@router.post(SEASON + "/open", response_model=c.OpenSeason.reply_model,
+             summary="Publish the grid: planning → open; each event is announced in the Main group (moderators)")
+async def open_season(bus: AuthCommandBus, season_id: PathId):
+    return await bus.command(SERVICE, c.OpenSeason(season_id=season_id))
+
+
+@router.post(SEASON + "/close", response_model=c.CloseSeason.reply_model,
+             summary="Close the season: open → closed (moderators)")
+async def close_season(bus: AuthCommandBus, season_id: PathId):
+    return await bus.command(SERVICE, c.CloseSeason(season_id=season_id))
+
+
+@router.post(SEASON + "/results", response_model=c.PublishSeasonResults.reply_model,
+             summary="Publish the season's results: closed → results published (moderators)")
+async def publish_results(bus: AuthCommandBus, season_id: PathId):
+    return await bus.command(SERVICE, c.PublishSeasonResults(season_id=season_id))
+
+
+@router.get(SEASON + "/requests", response_model=c.ListEventRequests.reply_model,
+            summary="The season's requests for events, the most supported first, with their outcome")
+async def list_requests(bus: AuthBus, season_id: PathId):
+    return await bus.query(SERVICE, c.ListEventRequests(season_id=season_id))
+
+
+@router.post(SEASON + "/requests", response_model=c.RequestEvent.reply_model, status_code=status.HTTP_201_CREATED,
+             summary="Ask for an event while the season is planned (members of the Main group)")
+async def request_event(body: RequestIn, bus: AuthCommandBus, season_id: PathId):
+    return await bus.command(SERVICE, c.RequestEvent(
+        season_id=season_id, topic=body.topic, format=body.format, experience=body.experience,
+        group_size=body.group_size, preferred_dates=body.preferred_dates))
+
+
+@router.post(REQUEST + "/support", response_model=c.SupportEventRequest.reply_model,
+             summary="Support another member's request (one vote each; again changes nothing)")
+async def support_request(bus: AuthCommandBus, season_id: PathId, request_id: PathId):
+    return await bus.command(SERVICE, c.SupportEventRequest(season_id=season_id, request_id=request_id))
+
+
+@router.post(REQUEST + "/accept", response_model=c.AcceptEventRequest.reply_model,
+             summary="Accept a request: the grid may answer it (moderators)")
+async def accept_request(bus: AuthCommandBus, season_id: PathId, request_id: PathId):
+    return await bus.command(SERVICE, c.AcceptEventRequest(season_id=season_id, request_id=request_id))
+
+
+@router.post(REQUEST + "/merge", response_model=c.MergeEventRequest.reply_model,
+             summary="Merge a request into an accepted one (moderators)")
+async def merge_request(body: MergeIn, bus: AuthCommandBus, season_id: PathId, request_id: PathId):
+    return await bus.command(SERVICE, c.MergeEventRequest(season_id=season_id, request_id=request_id,
+                                                          into_request_id=body.into_request_id))
+
+
+@router.post(REQUEST + "/decline", response_model=c.DeclineEventRequest.reply_model,
+             summary="Decline a request with the reason its asker reads (moderators)")
+async def decline_request(body: DeclineIn, bus: AuthCommandBus, season_id: PathId, request_id: PathId):
+    return await bus.command(SERVICE, c.DeclineEventRequest(season_id=season_id, request_id=request_id,
+                                                            reason=body.reason))
+
+
+@router.get(SEASON + "/events", response_model=c.ListSeasonEvents.reply_model,
+            summary="The season's grid by start time, with places taken and the caller's place (drafts: "
+                    "moderators only)")
+async def list_events(bus: AuthBus, season_id: PathId):
+    return await bus.query(SERVICE, c.ListSeasonEvents(season_id=season_id))
+
+
+@router.post(SEASON + "/events", response_model=c.AddGridEvent.reply_model, status_code=status.HTTP_201_CREATED,
+             summary="Draft an event of the grid while planning; conflicts are refused (moderators)")
+async def add_event(body: c.EventPlan, bus: AuthCommandBus, season_id: PathId):
+    return await bus.command(SERVICE, c.AddGridEvent(season_id=season_id, plan=body))
+
+
+@router.get(EVENT, response_model=c.GetEvent.reply_model,
+            summary="One event: \"19 of 50\", the waitlist, the caller's place or place in line")
+async def get_event(bus: AuthBus, season_id: PathId, event_id: PathId):
+    return await bus.query(SERVICE, c.GetEvent(season_id=season_id, event_id=event_id))
+
+
+@router.put(EVENT, response_model=c.ChangeGridEvent.reply_model,
+            summary="Change an event: a draft, or a published event (its people are told) (moderators)")
+async def change_event(body: c.EventPlan, bus: AuthCommandBus, season_id: PathId, event_id: PathId):
+    return await bus.command(SERVICE, c.ChangeGridEvent(season_id=season_id, event_id=event_id, plan=body))
+
+
+@router.delete(EVENT, response_model=c.RemoveGridEvent.reply_model,
+               summary="Take a draft out of the grid while planning (moderators)")
+async def remove_event(bus: AuthCommandBus, season_id: PathId, event_id: PathId):
+    return await bus.command(SERVICE, c.RemoveGridEvent(season_id=season_id, event_id=event_id))
+
+
+@router.post(EVENT + "/cancel", response_model=c.CancelGridEvent.reply_model,
+             summary="Cancel a published event; its people are told (moderators)")
+async def cancel_event(body: CancelIn, bus: AuthCommandBus, season_id: PathId, event_id: PathId):
+    return await bus.command(SERVICE, c.CancelGridEvent(season_id=season_id, event_id=event_id, reason=body.reason))
+
+
+@router.put(EVENT + "/registration", response_model=c.RegisterForEvent.reply_model,
+            summary="Take a place, or a place in line when the event is full (again changes nothing)")
+async def register(bus: AuthCommandBus, season_id: PathId, event_id: PathId):
+    return await bus.command(SERVICE, c.RegisterForEvent(season_id=season_id, event_id=event_id))
+
+
+@router.delete(EVENT + "/registration", response_model=c.CancelRegistration.reply_model,
+               summary="Give up one's place or place in line; the first in line moves up")
+async def unregister(bus: AuthCommandBus, season_id: PathId, event_id: PathId):
+    return await bus.command(SERVICE, c.CancelRegistration(season_id=season_id, event_id=event_id))
+
+
+@router.delete(EVENT + "/registrations/{member_id}", response_model=c.CancelRegistration.reply_model,
+               summary="Take a member's place or place in line away (moderators)")
+async def unregister_member(bus: AuthCommandBus, season_id: PathId, event_id: PathId, member_id: PathId):
+    return await bus.command(SERVICE, c.CancelRegistration(season_id=season_id, event_id=event_id,
+                                                           member_id=member_id))
+
+
+@router.get("/v1/me/calendar", response_model=c.ListMyEvents.reply_model,
+            summary="The events the caller holds a place or a place in line for, by start time")
+async def my_events(bus: AuthBus):
+    return await bus.query(SERVICE, c.ListMyEvents())
+
+
+@router.get("/v1/me/calendar/links", response_model=c.GetFeedLinks.reply_model,
+            summary="The caller's secret ICS links: personal, a season's, a group's")
+async def my_links(bus: AuthBus):
+    return await bus.query(SERVICE, c.GetFeedLinks())
+
+
+@router.post("/v1/me/calendar/links", response_model=c.RenewFeedLink.reply_model,
+             summary="Renew the caller's ICS links: every earlier one answers 404 from now on")
+async def renew_links(bus: AuthCommandBus):
+    return await bus.command(SERVICE, c.RenewFeedLink())
+
+
+async def _feed(bus: AnonBus, member_id: str, token: str, scope: c.FeedScope, ref_id: str | None) -> Response:
+    feed = await bus.query(SERVICE, c.GetFeed(member_id=member_id, token=token, scope=scope, ref_id=ref_id))
+    return Response(feed["text"].encode(), media_type="text/calendar; charset=utf-8",
+                    headers={"Cache-Control": "private, max-age=300", "X-Robots-Tag": "noindex"})
+
+
+@router.get(FEED + "/personal.ics", response_class=Response, responses=ICS,
+            summary="A member's feed: their registrations and their groups' events (no sign-in: the link is the key)")
+async def personal_feed(bus: AnonBus, member_id: PathId, token: Token):
+    return await _feed(bus, member_id, token, "personal", None)
+
+
+@router.get(FEED + "/seasons/{season_id}.ics", response_class=Response, responses=ICS,
+            summary="A season's published grid as a feed (no sign-in: the link is the key)")
+async def season_feed(bus: AnonBus, member_id: PathId, token: Token, season_id: PathId):
+    return await _feed(bus, member_id, token, "season", season_id)
+
+
+@router.get(FEED + "/groups/{group_id}.ics", response_class=Response, responses=ICS,
+            summary="A working group's events as a feed, for its members (no sign-in: the link is the key)")
+async def group_feed(bus: AnonBus, member_id: PathId, token: Token, group_id: PathId):
+    return await _feed(bus, member_id, token, "group", group_id)
