@@ -21,7 +21,7 @@ def season_window(value: str) -> tuple[tuple[int, int], tuple[int, int]]:
     first, sep, last = value.partition("..")
     try:
         (m1, d1), (m2, d2) = (tuple(int(x) for x in part.split("-")) for part in (first, last))
-        start, end = date(2000, m1, d1), date(2000, m2, d2)  # a leap year: 02-29 is a day
+        start, end = date(2001, m1, d1), date(2001, m2, d2)  # not a leap year: 02-29 is no season boundary
     except ValueError:
         raise ValueError("a season is MM-DD..MM-DD") from None
     if not sep or end < start:
