@@ -7,41 +7,20 @@ keeps: a person in the Main group); moderators and admins move seasons and the g
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from typing import Literal
 
 from uuid6 import uuid7
 
 from libs.contracts import calendar as c
-from libs.contracts.envelope import Actor
-from libs.contracts.errors import NotFound
+from libs.contracts.errors import Forbidden, NotFound
 from libs.kit.rpc import Context, Done, signed_in
 from libs.kit.service import Service, meta_of
 from services.calendar import domain as d
 from services.calendar.domain import FEED, REGISTRATION, SEASON
+from services.calendar.links import feed_links, in_main
+from services.calendar.projections import CALENDAR_VIEW
+from services.calendar.queries import Reads
 from services.calendar.settings import Settings
-
-#: a link token's length in characters (base64url of the HMAC's first 24 bytes: 192 bits)
-TOKEN_CHARS = 32
-FEED_ROOT = "/v1/calendar/feeds"
-
-
-def in_main(actor: Actor) -> bool:
-    return actor.has("member")
-
-
-def feed_token(settings: Settings, member_id: str, generation: int) -> str:
-    mac = hmac.new(settings.feed_secret.get_secret_value().encode(), f"{member_id}:{generation}".encode(),
-                   hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac[:24]).decode()
-
-
-def feed_links(settings: Settings, member_id: str, generation: int) -> c.FeedLinks:
-    root = f"{FEED_ROOT}/{member_id}/{feed_token(settings, member_id, generation)}"
-    return c.FeedLinks(personal=f"{root}/personal.ics", season=f"{root}/seasons/{{season_id}}.ics",
-                       group=f"{root}/groups/{{group_id}}.ics", generation=generation)
 
 
 def season_view(season_id: str, title: str, state: d.Season) -> c.SeasonView:
@@ -72,16 +51,9 @@ def facts_of(season: d.Season, event_id: str) -> d.EventFacts:
     return d.EventFacts(event.status, event.plan.capacity, season.phase)
 
 
-def request_view(season_id: str, state: d.Season, request_id: str, me: str) -> c.EventRequestView:
-    """The command's answer: the outcome as decided. The words are the asker's and the read model's to show."""
-    r = state.requests[request_id]
-    return c.EventRequestView(season_id=season_id, request_id=request_id, member_id=r.member_id, topic=None,
-                              format="online", experience=None, group_size=1, supporters=len(r.supporters),
-                              supported=me in r.supporters, outcome=r.outcome, into_request_id=r.into_request_id)
-
-
 def register_handlers(svc: Service, settings: Settings) -> None:
     titles: dict[str, str] = {}
+    reads = Reads(svc)
 
     async def on_season(season_id: str, command: d.SeasonCommand, ctx: Context):
         signed_in(ctx)
@@ -121,8 +93,10 @@ def register_handlers(svc: Service, settings: Settings) -> None:
         return await step(cmd, d.PublishResults(ctx.actor, cmd.season_id), ctx)
 
     async def on_request(cmd, request_id: str, command: d.SeasonCommand, ctx: Context) -> Done:
+        """The answer is the request as everyone reads it: its words are in the read model only."""
         done = await on_season(cmd.season_id, command, ctx)
-        return Done(done.seq, request_view(cmd.season_id, done.state, request_id, ctx.actor.id))
+        await svc.wait_applied(done.seq, [CALENDAR_VIEW])
+        return Done(done.seq, await reads.request_view(cmd.season_id, request_id, ctx.actor.id))
 
     @svc.command(c.RequestEvent)
     async def request_event(cmd: c.RequestEvent, ctx: Context) -> Done:
@@ -204,5 +178,7 @@ def register_handlers(svc: Service, settings: Settings) -> None:
     @svc.command(c.RenewFeedLink)
     async def renew_feed_link(cmd: c.RenewFeedLink, ctx: Context) -> Done:
         signed_in(ctx)
+        if not (in_main(ctx.actor) or ctx.actor.is_moderator):
+            raise Forbidden("calendar_members_only")
         done = await svc.decide(FEED, ctx.actor.id, d.RenewFeed(ctx.actor.id), meta_of(ctx))
         return Done(done.seq, feed_links(settings, ctx.actor.id, done.state.generation))

@@ -18,8 +18,8 @@ from libs.contracts.envelope import Actor
 from libs.contracts.errors import Forbidden, NotFound
 from libs.kit.rpc import Context, signed_in
 from libs.kit.service import Service
-from services.calendar.handlers import feed_links, feed_token, in_main
 from services.calendar.ics import FeedEvent, render_feed
+from services.calendar.links import feed_links, feed_token, in_main
 from services.calendar.projections import (
     CALENDAR_VIEW,
     EVENTS,

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from services.calendar.handlers import feed_links, feed_token
+from services.calendar.links import feed_links, feed_token
 from services.calendar.settings import Settings
 
 

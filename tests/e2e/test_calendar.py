@@ -329,8 +329,9 @@ async def test_a_guest_reads_no_calendar_and_an_erased_askers_words_are_gone(pla
     await settle(platform)
     season_id = await planned_season(platform, moderator)
     for method, url in (("GET", "/v1/seasons"), ("GET", f"/v1/seasons/{season_id}/events"),
-                        ("GET", "/v1/me/calendar/links"), ("POST", f"/v1/seasons/{season_id}/requests")):
-        body = {"topic": "Тема", "format": "online", "experience": "Опыт", "group_size": 3} if method == "POST" else None
+                        ("GET", "/v1/me/calendar/links"), ("POST", "/v1/me/calendar/links"),
+                        ("POST", f"/v1/seasons/{season_id}/requests")):
+        body = {"topic": "Тема", "format": "online", "experience": "Опыт", "group_size": 3} if "requests" in url else None
         await refused(platform, guest, method, url, 403, "calendar_members_only", body)
     doomed_id, _, doomed = await make_member(platform, admin)
     await settle(platform)
