@@ -363,3 +363,30 @@ async def test_a_plan_with_a_bad_field_is_refused_and_changes_nothing(platform, 
     body = {**plan(season_id, people["anna"][0]), field: value}
     await refused(platform, moderator, "POST", f"/v1/seasons/{season_id}/events", 422, "invalid_fields", body)
     assert (await ok(platform, moderator, "GET", f"/v1/seasons/{season_id}"))["events"] == 0
+
+
+async def test_a_member_who_leaves_the_community_gives_up_their_place_to_the_next_in_line(platform, people):
+    moderator, admin = people["moderator"][1], people["admin"][1]
+    season_id = await planned_season(platform, moderator)
+    event_id = (await ok(platform, moderator, "POST", f"/v1/seasons/{season_id}/events",
+                         plan(season_id, people["anna"][0], capacity=1)))["event_id"]
+    await ok(platform, moderator, "POST", f"/v1/seasons/{season_id}/open")
+    leaving_id, _, leaving = await make_member(platform, admin)
+    erased_id, _, erased = await make_member(platform, admin)
+    next_id, _, next_in_line = await make_member(platform, admin)
+    await settle(platform)
+    url = event_url(season_id, event_id)
+    await ok(platform, leaving, "PUT", url + "/registration")
+    await ok(platform, erased, "PUT", url + "/registration")
+    await ok(platform, next_in_line, "PUT", url + "/registration")
+    assert (await ok(platform, next_in_line, "GET", url))["my_position"] == 2
+    async with platform.client(admin) as c:
+        r = await c.post(f"/v1/moderation/{leaving_id}/decision", json={"decision": "revoke", "message": "правила"})
+        assert r.status_code == 200, r.text
+    await settle(platform)
+    got = await ok(platform, next_in_line, "GET", url)
+    assert (got["registered"], got["waitlisted"], got["my_position"]) == (1, 1, 1)
+    await ok(platform, admin, "DELETE", f"/v1/members/{erased_id}")
+    await settle(platform)
+    got = await ok(platform, next_in_line, "GET", url)
+    assert (got["registered"], got["waitlisted"], got["my_status"]) == (1, 0, "registered")
