@@ -207,6 +207,17 @@ async def test_publishing_the_grid_announces_each_event_in_the_main_group(platfo
     async with platform.client(anna, lang="en") as c:
         english = (await c.get("/v1/announcements?limit=50")).json()["items"]
     assert any(a["title"] == f"On the calendar: “{title}”" for a in english)
+    # the same EventScheduled delivered again (twice) announces nothing twice
+    groups = platform.services["groups"]
+    policy = next(r for r in groups.runners if r.c.name == "calendar_announcements")
+    stream = await groups.events.load(f"hr.evt.calendar.season.{season_id}")
+    scheduled = next(r for r in stream.events if getattr(r.event, "plan", None) and r.event.plan.title == title
+                     and type(r.event).__name__ == "EventScheduled")
+    for _ in range(2):
+        await policy.c.handle(scheduled)
+    await settle(platform)
+    news = (await ok(platform, anna, "GET", "/v1/announcements?limit=50"))["items"]
+    assert len([a for a in news if title in a["title"]]) == 1
 
 
 async def test_fifty_at_once_for_ten_places_get_ten_places_and_a_line_in_order(platform, people):
