@@ -83,6 +83,8 @@ CONTRACT = {
     "onboarding": EVERY_PROCESS | {"HRM_TOKEN_PRIVATE_KEY", "HRM_EMAIL_INDEX_SECRET",
                                    "HRM_ADMIN_EMAIL", "HRM_ADMIN_PASSWORD", "HRM_PII_KEK"},
     "groups": EVERY_PROCESS | {"HRM_PII_KEK"},
+    # the calendar seals what members write and derives their ICS links' tokens (HMAC)
+    "calendar": EVERY_PROCESS | {"HRM_PII_KEK", "HRM_FEED_SECRET"},
     "gateway": EVERY_PROCESS | {"HRM_FORWARDED_SECRET"},
     # the web client: nothing of the bus (no HRM_NATS_URL), its cookie key and the gateway's forwarding secret
     "web": {"HRM_ENV", "HRM_LOG_FORMAT", "HRM_WEB_SESSION_KEY", "HRM_FORWARDED_SECRET"},
@@ -92,15 +94,17 @@ CONTRACT = {
 #: a process has one of these exactly when its row says so (HRM_JWT_SECRET: in none)
 GOVERNED = (set().union(*CONTRACT.values()) - {"HRM_STREAM_REPLICAS"}) | {"HRM_JWT_SECRET"}
 #: each process's NATS user (deploy/nats/nats-server.conf)
-NATS_USER = {"onboarding": "onboarding", "groups": "groups", "gateway": "gateway", "provision": "provisioner"}
+NATS_USER = {"onboarding": "onboarding", "groups": "groups", "calendar": "calendar", "gateway": "gateway",
+             "provision": "provisioner"}
 #: every NATS user and the only inbox prefix it may subscribe to
 NATS_INBOX = {"gateway": "_INBOX_gateway", "onboarding": "_INBOX_onboarding", "groups": "_INBOX_groups",
+              "calendar": "_INBOX_calendar",
               "provisioner": "_INBOX_provision", "operator": "_INBOX_operator"}
 
 #: the secrets: compose requires each one (`${NAME:?...}`) and defaults none
 SECRETS = {f"NATS_{u.upper()}_PASSWORD" for u in NATS_INBOX} | {
     "HRM_TOKEN_PRIVATE_KEY", "HRM_EMAIL_INDEX_SECRET", "HRM_PII_KEK", "HRM_FORWARDED_SECRET", "HRM_ADMIN_PASSWORD",
-    "HRM_WEB_SESSION_KEY",
+    "HRM_WEB_SESSION_KEY", "HRM_FEED_SECRET",
 }
 #: not secret, but a default would be wrong in production (the development key; a made-up mailbox)
 REQUIRED_NOT_SECRET = {"HRM_TOKEN_PUBLIC_KEY", "HRM_ADMIN_EMAIL"}
@@ -704,7 +708,7 @@ def test_deployments_run_existing_service_packages():
     assert 'ENTRYPOINT ["python", "-m"]' in runtime
     uid = int(re.search(r"useradd .*--uid (\d+)", runtime)[1])
     deployments = app_deployments()
-    assert set(deployments) == set(SERVICES) == {"onboarding", "groups", "gateway", "web"}
+    assert set(deployments) == set(SERVICES) == {"onboarding", "groups", "calendar", "gateway", "web"}
     for name, deployment in deployments.items():
         container = pod_spec(deployment)["containers"][0]
         assert container["args"] == [f"services.{name}"]
@@ -1008,6 +1012,34 @@ def test_the_edge_starts_on_the_deployed_settings_and_refuses_the_placeholders(m
             settings_of(name, env_of(containers[name]), monkeypatch)
 
 
+def test_the_calendar_starts_on_the_deployed_settings_and_refuses_the_feed_secrets_placeholder(monkeypatch):
+    """The calendar with HRM_ENV=production, as compose and its Deployment start it: with real secrets it
+    starts; with every secret real but the feed secret's placeholder (or the development default, or
+    none), it refuses, naming HRM_FEED_SECRET (a known secret would let anyone forge members' ICS links)."""
+    from tests.platform_harness import production_secrets
+
+    fresh = production_secrets()
+    real = {"token-public-key": fresh["token_public_key"], "pii-kek": fresh["pii_kek"],
+            "feed-secret": base64.b64encode(os.urandom(48)).decode()}
+    [container] = [c for _, process, c in our_containers() if process == "calendar"]
+    compose = resolved_compose({**dummy_env(), "HRM_TOKEN_PUBLIC_KEY": real["token-public-key"],
+                                "HRM_PII_KEK": real["pii-kek"], "HRM_FEED_SECRET": real["feed-secret"]})
+    for where, env in (("k8s", env_of(container, secret=lambda name, key: real.get(key, f"real-{name}-{key}"))),
+                       ("compose", {k: str(v) for k, v in compose["services"]["calendar"]["environment"].items()})):
+        settings = settings_of("calendar", env, monkeypatch)
+        assert settings.env == "production", where
+        assert settings.feed_secret.get_secret_value() == real["feed-secret"], where
+    placeholder = env_of(container, secret=lambda name, key: secret_values(name)[key] if key == "feed-secret"
+                         else real.get(key, f"real-{name}-{key}"))
+    assert "CHANGE-ME" in placeholder["HRM_FEED_SECRET"]
+    from services.calendar.settings import DEV_FEED_SECRET
+
+    for env in (placeholder, {**placeholder, "HRM_FEED_SECRET": DEV_FEED_SECRET},
+                {k: v for k, v in placeholder.items() if k != "HRM_FEED_SECRET"}):
+        with pytest.raises(ValidationError, match="HRM_FEED_SECRET"):
+            settings_of("calendar", env, monkeypatch)
+
+
 def concrete(path: str) -> str:
     """A request path for a route's path: each {parameter} a value."""
     return re.sub(r"\{[^}]*\}", "x", path)
@@ -1157,7 +1189,7 @@ def test_the_web_client_reaches_the_gateway_and_nothing_of_the_bus_or_the_data()
     nats_ports, mongo_ports = container_ports("StatefulSet", "nats"), container_ports("StatefulSet", "mongo")
     for name in set(app_deployments()) - OFF_THE_BUS:
         assert connects(pod_of("Deployment", name), pod_of("StatefulSet", "nats"), nats_ports, "client"), name
-    for name in ("onboarding", "groups"):
+    for name in ("onboarding", "groups", "calendar"):
         assert connects(pod_of("Deployment", name), pod_of("StatefulSet", "mongo"), mongo_ports, "mongo"), name
     # the check notices a policy that admits the whole platform, the web client with it
     broad = copy.deepcopy(of_kind("NetworkPolicy"))
@@ -1171,7 +1203,8 @@ def test_the_web_client_reaches_the_gateway_and_nothing_of_the_bus_or_the_data()
 #: the keys of the Secrets, by Secret (each value a CHANGE-ME placeholder)
 SECRET_KEYS = {
     "hr-mnenie-secrets": {"token-private-key", "token-public-key", "pii-kek", "email-index-secret",
-                          "forwarded-secret", "web-session-key", "admin-email", "admin-password"},
+                          "forwarded-secret", "web-session-key", "admin-email", "admin-password",
+                          "feed-secret"},
     "nats-users": {f"{user}-password" for user in NATS_INBOX} | {"route-password"},
 }
 
@@ -1452,7 +1485,7 @@ async def test_the_provisioner_creates_streams_but_cannot_destroy_the_log(compos
 
 
 async def test_service_users_get_replies_only_on_their_own_inbox(compose_nats):
-    for user in ("gateway", "onboarding", "groups"):
+    for user in ("gateway", "onboarding", "groups", "calendar"):
         client = await compose_nats(user)
         await client.nc.subscribe(f"{NATS_INBOX[user]}.>")
         await client.nc.flush()
@@ -1464,7 +1497,7 @@ async def test_service_users_get_replies_only_on_their_own_inbox(compose_nats):
 
 def healthcheck_scripts() -> dict[str, str]:
     scripts = {"compose": load_compose()["x-service-healthcheck"]["test"][3]}
-    for name in ("onboarding", "groups"):
+    for name in ("onboarding", "groups", "calendar"):
         scripts[f"k8s-{name}"] = pod_spec(app_deployments()[name])["containers"][0]["startupProbe"]["exec"]["command"][2]
     return scripts
 
@@ -1481,7 +1514,7 @@ async def test_the_healthchecks_pass_under_the_new_permissions(compose_nats):
     """The probes of compose and Kubernetes, run as they are written, against
     a responder with the service's own user; with the default inbox they fail."""
     scripts = healthcheck_scripts()
-    for service in ("onboarding", "groups"):
+    for service in ("onboarding", "groups", "calendar"):
         responder = await compose_nats(service)
         subject = f"hr.ctl.{service}.status"
 
