@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from libs.contracts.calendar import SERVICE
 from libs.kit.service import Service
+from services.calendar.games_handlers import register_games_handlers
 from services.calendar.handlers import register_handlers
 from services.calendar.policies import register_policies
 from services.calendar.projections import register_projections
@@ -15,5 +16,6 @@ def bootstrap(settings: Settings | None = None) -> Service:
     register_handlers(svc, settings)
     register_projections(svc)
     register_queries(svc, settings)
-    register_policies(svc)
+    register_games_handlers(svc, settings)
+    register_policies(svc, settings)
     return svc

@@ -12,8 +12,7 @@ from fractions import Fraction
 from typing import Literal
 
 from libs.contracts.base import Event
-from libs.contracts.calendar import SERVICE, EventKind, Phase
-from libs.contracts.calendar_games import (
+from libs.contracts.calendar import (
     GAME_EVENTS,
     LIVE_TEAM_STATUSES,
     MAX_EFFORT_HOURS,
@@ -22,7 +21,10 @@ from libs.contracts.calendar_games import (
     MAX_ROSTER,
     MIN_ROSTER,
     RESEARCH_EVENTS,
+    SERVICE,
     DistributionReason,
+    EventKind,
+    Phase,
     ResearchAssigned,
     ResearchDistributed,
     ResearchDistributionReopened,

@@ -7,21 +7,30 @@ is the causing event's and the member's, so a redelivered event tells nobody twi
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 from libs.contracts import calendar as c
+from libs.contracts.calendar import TeamConfirmed, TeamOfferExpired, TeamPlaceDeclined, TeamPlaceOffered, TeamWithdrawn
 from libs.contracts.envelope import SYSTEM_ACTOR
 from libs.contracts.onboarding import SERVICE as ONBOARDING
 from libs.contracts.onboarding import AccessRevoked, MemberErased
 from libs.contracts.subjects import events_of
 from libs.kit.erasure import NotYet, caused_ids, caused_meta, forget_erased_authors
-from libs.kit.eventstore import Recorded
+from libs.kit.eventstore import Meta, Recorded
 from libs.kit.service import Service
+from libs.kit.timers import Due, Timer
 from services.calendar import domain as d
+from services.calendar import games_domain as gd
 from services.calendar.domain import AUTHOR, REGISTRATION, SEASON
+from services.calendar.games_domain import GAME_TEAMS
+from services.calendar.games_handlers import game_facts
 from services.calendar.handlers import facts_of
 from services.calendar.projections import CALENDAR_VIEW, EVENTS, REGISTRATIONS
+from services.calendar.settings import Settings
 
 
-def register_policies(svc: Service) -> None:
+def register_policies(svc: Service, settings: Settings) -> None:
     svc.tells_members = True
     forget_erased_authors(svc, AUTHOR)
 
@@ -45,6 +54,10 @@ def register_policies(svc: Service) -> None:
                 if isinstance(e, c.EventChanged):
                     await svc.decide(REGISTRATION, e.event_id, d.ApplyCapacity(e.event_id, e.plan.capacity),
                                      caused_meta(rec), caused_ids(rec, "calendar:capacity"))
+                    if e.plan.kind == "game":  # more teams may play: the places go down the line
+                        await svc.decide(GAME_TEAMS, e.event_id, gd.ApplyMaxTeams(
+                            e.event_id, game_facts(season, e.event_id), datetime.now(UTC),
+                            settings.team_offer_hours), caused_meta(rec), caused_ids(rec, "calendar:max_teams"))
             case c.WaitlistPromoted():
                 event = await svc.store.get(EVENTS, e.event_id)
                 await tell(rec, (e.member_id,), {"kind": "calendar_waitlist_promoted", "calendar_event_id": e.event_id,
@@ -73,3 +86,28 @@ def register_policies(svc: Service) -> None:
             await svc.decide(REGISTRATION, row["event_id"],
                              d.Unregister(SYSTEM_ACTOR, row["event_id"], member_id, facts), caused_meta(rec),
                              caused_ids(rec, f"calendar:leave:{row['event_id']}"))
+
+    def schedule(rec: Recorded) -> list[Due]:
+        """An offered place lapses at its expiry, unless the team answers (or leaves) before."""
+        e = rec.event
+        match e:
+            case TeamPlaceOffered():
+                return [Due(f"{e.event_id}:{e.group_id}", e.expires_at)]
+            case TeamConfirmed() | TeamOfferExpired() | TeamPlaceDeclined() | TeamWithdrawn():
+                return [Due(f"{e.event_id}:{e.group_id}", None)]
+        return []
+
+    async def when_a_team_offer_runs_out_pass_the_place_on(timer: Timer) -> None:
+        event_id, group_id = timer.key.split(":", 1)
+        event = await svc.store.get(EVENTS, event_id)
+        if event is None:
+            raise NotYet(f"the {CALENDAR_VIEW} read model has no event {event_id} yet")
+        season, _ = await svc.load(SEASON, event["season_id"])
+        cause = f"hr-calendar-team-offer:{timer.key}:{timer.at.isoformat()}"
+        meta = Meta(actor="system", correlation_id=str(uuid.uuid5(uuid.NAMESPACE_URL, cause)))
+        await svc.decide(GAME_TEAMS, event_id, gd.ExpireTeamOffer(
+            event_id, group_id, game_facts(season, event_id), datetime.now(UTC), settings.team_offer_hours), meta,
+            lambda n: [uuid.uuid5(uuid.NAMESPACE_URL, f"{cause}:{i}") for i in range(n)])
+
+    svc.timer("team_offers", [events_of(c.SERVICE, "game_teams")], schedule,
+              when_a_team_offer_runs_out_pass_the_place_on)

@@ -39,6 +39,8 @@ class Settings(KitSettings):
     #: the default days of ``<year>-spring`` and ``<year>-autumn`` seasons
     spring_season: str = _window(SPRING_SEASON)
     autumn_season: str = _window(AUTUMN_SEASON)
+    #: how long a game team has to take a place offered to it when another team left
+    team_offer_hours: int = Field(default=48, ge=1, le=24 * 30)
     #: the largest season feed or personal feed, in events
     feed_max_events: int = Field(default=500, ge=1, le=5000)
 

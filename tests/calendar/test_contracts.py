@@ -15,20 +15,20 @@ from libs.contracts.registry import EVENT_TYPES
 from tests.contracts.test_limits import unbounded
 
 
-@pytest.mark.parametrize("model", [*c.CALENDAR_COMMANDS, *c.CALENDAR_QUERIES, c.EventPlan], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", [*c.COMMANDS, *c.QUERIES, c.EventPlan], ids=lambda m: m.__name__)
 def test_every_string_and_list_a_client_sends_has_a_limit(model):
     assert unbounded(model) == []
 
 
 def test_names_and_replies():
-    for e in c.CALENDAR_EVENTS:
+    for e in c.EVENTS:
         assert re.search(r"(ed|Given|Left|Withdrawn|Sent|Set)(?=[A-Z]|$)", e.type_name), e
         assert EVENT_TYPES[e.type_name] is e, f"{e.type_name} is another's, or not in the catalog"
         assert e.pii_fields <= set(e.model_fields), e
-    for model in (*c.CALENDAR_COMMANDS, *c.CALENDAR_QUERIES):
-        assert model.service == c.SERVICE and model.reply_model in c.CALENDAR_REPLIES, model
-    assert len({m.type_name for m in (*c.CALENDAR_EVENTS, *c.CALENDAR_COMMANDS, *c.CALENDAR_QUERIES)}) == \
-        len(c.CALENDAR_EVENTS) + len(c.CALENDAR_COMMANDS) + len(c.CALENDAR_QUERIES)
+    for model in (*c.COMMANDS, *c.QUERIES):
+        assert model.service == c.SERVICE and model.reply_model in c.REPLIES, model
+    assert len({m.type_name for m in (*c.EVENTS, *c.COMMANDS, *c.QUERIES)}) == \
+        len(c.EVENTS) + len(c.COMMANDS) + len(c.QUERIES)
 
 
 def test_times_come_with_their_offset_and_are_kept_in_utc():

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from libs.contracts import calendar as c
-from libs.contracts import calendar_games as g
+from libs.contracts import calendar as g
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from libs.contracts.registry import EVENT_TYPES

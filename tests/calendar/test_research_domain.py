@@ -14,7 +14,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from libs.contracts import calendar_games as g
+from libs.contracts import calendar as g
 from libs.contracts.calendar import Phase
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import Conflict, DomainError, Forbidden, Invalid, NotFound

@@ -401,3 +401,111 @@ async def test_a_member_who_leaves_the_community_gives_up_their_place_to_the_nex
     await settle(platform)
     got = await ok(platform, next_in_line, "GET", url)
     assert (got["registered"], got["waitlisted"], got["my_status"]) == (1, 0, "registered")
+
+
+async def game_team(p: Platform, moderator: str, admin: str) -> tuple[str, str, str]:
+    """A game team whose coordinator is a new member: (group_id, coordinator_id, coordinator's token)."""
+    member_id, _, token = await make_member(p, admin)
+    await settle(p)
+    body = {"title": f"Команда {uuid.uuid4().hex[:6]}", "description": "Играем", "group_type": "game_team"}
+    group_id = (await ok(p, token, "POST", "/v1/groups", body))["group_id"]
+    await ok(p, moderator, "POST", f"/v1/groups/{group_id}/decision", {"decision": "approve"})
+    return group_id, member_id, token
+
+
+async def test_eight_teams_confirmed_at_once_for_three_places_and_a_freed_place_offered_down_the_line(platform,
+                                                                                                     people):
+    moderator, admin = people["moderator"][1], people["admin"][1]
+    season_id = await planned_season(platform, moderator)
+    game = {**plan(season_id, people["anna"][0], title="Игра HR-ВЛИЯНИЕ", capacity=3), "kind": "game",
+            "place": "Екатеринбург", "call_link": None}
+    event_id = (await ok(platform, moderator, "POST", f"/v1/seasons/{season_id}/events", game))["event_id"]
+    teams_url = event_url(season_id, event_id) + "/teams"
+    # before the grid is published there is no game to apply for
+    teams = [await game_team(platform, moderator, admin) for _ in range(8)]
+    await settle(platform)
+    first_group, first_coordinator, first_token = teams[0]
+    await refused(platform, first_token, "POST", teams_url, 404, "event_not_found",
+                  {"group_id": first_group, "roster": [first_coordinator]})
+    await ok(platform, moderator, "POST", f"/v1/seasons/{season_id}/open")
+    # only a team's coordinator applies, with themselves on the roster, for their own group
+    await refused(platform, people["anna"][1], "POST", teams_url, 403, "team_coordinator_only",
+                  {"group_id": first_group, "roster": [people["anna"][0]]})
+    await refused(platform, first_token, "POST", teams_url, 422, "roster_not_in_group",
+                  {"group_id": first_group, "roster": [first_coordinator, people["boris"][0]]})
+    for group_id, coordinator_id, token in teams:
+        for _ in range(2):  # the same application twice is one
+            await ok(platform, token, "POST", teams_url, {"group_id": group_id, "roster": [coordinator_id]})
+    await refused(platform, first_token, "POST", f"{teams_url}/{first_group}/confirm", 403, "moderator_only")
+
+    async def confirm(group_id: str):
+        async with platform.client(moderator) as c:
+            return await c.post(f"{teams_url}/{group_id}/confirm")
+
+    answers = await asyncio.gather(*(confirm(group_id) for group_id, _, _ in teams))
+    assert [r.status_code for r in answers] == [200] * 8, [r.text for r in answers if r.status_code != 200]
+    got = await ok(platform, first_token, "GET", teams_url)
+    assert (len(got["confirmed"]), len(got["waitlisted"]), got["max_teams"]) == (3, 5, 3)
+    # the line is the order of the appends, and the confirmed teams carry their rosters (the feedback
+    # service builds a game's teams from these events)
+    stream = await platform.services["calendar"].events.load(f"hr.evt.calendar.game_teams.{event_id}")
+    names = [(type(r.event).__name__, r.event) for r in stream.events]
+    line = [e.group_id for n, e in names if n == "TeamWaitlisted"]
+    assert [t["group_id"] for t in got["waitlisted"]] == line and [t["position"] for t in got["waitlisted"]] == [
+        1, 2, 3, 4, 5]
+    roster_of = {group_id: [coordinator_id] for group_id, coordinator_id, _ in teams}
+    assert all(list(e.roster) == roster_of[e.group_id] for n, e in names if n == "TeamConfirmed")
+    # a confirmed team leaves: exactly one place is offered, to the first in line, for 48 hours
+    token_of = {group_id: token for group_id, _, token in teams}
+    leaving = got["confirmed"][0]["group_id"]
+    await ok(platform, token_of[leaving], "POST", f"{teams_url}/{leaving}/withdraw")
+    got = await ok(platform, moderator, "GET", teams_url)
+    assert [t["group_id"] for t in got["offered"]] == [line[0]] and len(got["confirmed"]) == 2
+    expires = datetime.fromisoformat(got["offered"][0]["offer_expires_at"])
+    assert timedelta(hours=47, minutes=59) < expires - datetime.now(UTC) <= timedelta(hours=48)
+    # the offered team passes: the place goes to the next; the next takes it
+    await ok(platform, token_of[line[0]], "POST", f"{teams_url}/{line[0]}/pass")
+    await refused(platform, token_of[line[2]], "POST", f"{teams_url}/{line[2]}/accept", 409, "team_place_not_offered")
+    await ok(platform, token_of[line[1]], "POST", f"{teams_url}/{line[1]}/accept")
+    got = await ok(platform, moderator, "GET", teams_url)
+    assert (len(got["confirmed"]), [t["group_id"] for t in got["waitlisted"]], got["offered"]) == (
+        3, line[2:], [])
+    # the offer's timer was set and then cancelled by the answers: no timer is left for this game
+    timers = await platform.services["calendar"].store.find("timers_team_offers", {})
+    assert not [t for t in timers if str(t.get("key", "")).startswith(event_id)], timers
+
+
+async def test_research_is_distributed_within_each_volunteers_hours_and_says_why(platform, people):
+    moderator = people["moderator"][1]
+    anna_id, anna = people["anna"]
+    boris_id, boris = people["boris"]
+    season_id = await planned_season(platform, moderator)
+    url = f"/v1/seasons/{season_id}/research"
+    for title, hours in (("Опрос работодателей", 10), ("Анализ вакансий", 6), ("Интервью", 4), ("Огромное", 40)):
+        await ok(platform, moderator, "POST", f"{url}/tasks", {"title": title, "effort_hours": hours})
+    await refused(platform, anna, "POST", f"{url}/tasks", 403, "moderator_only", {"title": "Моё", "effort_hours": 1})
+    await ok(platform, anna, "PUT", f"{url}/offer", {"hours": 12})
+    await ok(platform, boris, "PUT", f"{url}/offer", {"hours": 8})
+    await refused(platform, anna, "POST", f"{url}/distribute", 403, "moderator_only")
+    got = await ok(platform, moderator, "POST", f"{url}/distribute")
+    assert got["distributed"]
+    by_title = {t["title"]: t for t in got["tasks"]}
+    load = {anna_id: 0, boris_id: 0}
+    for t in got["tasks"]:
+        if t["member_id"]:
+            load[t["member_id"]] += t["effort_hours"]
+            assert t["reason"]["code"] in ("largest_share_left", "only_one_fits"), t
+    # largest first, each to whoever has most hours left: 10 → anna, 6 → boris; then 4 fits neither's 2
+    assert load == {anna_id: 10, boris_id: 6}
+    for title in ("Огромное", "Интервью"):
+        assert by_title[title]["member_id"] is None
+        assert by_title[title]["reason"]["code"] == "no_volunteer_has_hours"
+    assert {o["member_id"]: o["assigned_hours"] for o in got["offers"]} == load
+    # distributed: a second distribution changes nothing, offers are closed until a moderator reopens
+    assert (await ok(platform, moderator, "POST", f"{url}/distribute")) == got
+    await refused(platform, boris, "PUT", f"{url}/offer", 409, "research_distributed", {"hours": 50})
+    await ok(platform, moderator, "POST", f"{url}/reopen")
+    await ok(platform, boris, "PUT", f"{url}/offer", {"hours": 50})
+    got = await ok(platform, moderator, "POST", f"{url}/distribute")
+    assert {t["title"]: t["member_id"] for t in got["tasks"]}["Огромное"] == boris_id
+    assert (await ok(platform, anna, "GET", url)) == got

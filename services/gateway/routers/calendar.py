@@ -56,6 +56,21 @@ class CancelIn(Body):
     reason: c.Reason | None = None
 
 
+class TeamIn(Body):
+    group_id: Annotated[str, Field(pattern=ID_PATTERN)]
+    #: the team's members who play (its coordinator, who applies, among them)
+    roster: c.Roster
+
+
+class TaskIn(Body):
+    title: c.Title
+    effort_hours: c.EffortHours
+
+
+class HoursIn(Body):
+    hours: c.OfferHours
+
+
 SEASON = "/v1/seasons/{season_id}"
 REQUEST = SEASON + "/requests/{request_id}"
 EVENT = SEASON + "/events/{event_id}"
@@ -194,6 +209,108 @@ async def unregister(bus: AuthCommandBus, season_id: PathId, event_id: PathId):
 async def unregister_member(bus: AuthCommandBus, season_id: PathId, event_id: PathId, member_id: PathId):
     return await bus.command(SERVICE, c.CancelRegistration(season_id=season_id, event_id=event_id,
                                                            member_id=member_id))
+
+
+TEAMS = EVENT + "/teams"
+TEAM = TEAMS + "/{group_id}"
+RESEARCH = SEASON + "/research"
+
+
+@router.get(TEAMS, response_model=c.GetGameTeams.reply_model,
+            summary="A game's teams: \"3 of 8\" confirmed of max_teams, the line, offers and who waits for a decision")
+async def game_teams(bus: AuthBus, season_id: PathId, event_id: PathId):
+    return await bus.query(SERVICE, c.GetGameTeams(season_id=season_id, event_id=event_id))
+
+
+@router.post(TEAMS, response_model=c.ApplyGameTeam.reply_model, status_code=status.HTTP_201_CREATED,
+             summary="A game team applies with its roster (the team's coordinator)")
+async def apply_team(body: TeamIn, bus: AuthCommandBus, season_id: PathId, event_id: PathId):
+    return await bus.command(SERVICE, c.ApplyGameTeam(season_id=season_id, event_id=event_id, group_id=body.group_id,
+                                                      roster=body.roster))
+
+
+@router.post(TEAM + "/confirm", response_model=c.ConfirmGameTeam.reply_model,
+             summary="Confirm a team: a place, or a place in the teams' line when the game is full (moderators)")
+async def confirm_team(bus: AuthCommandBus, season_id: PathId, event_id: PathId, group_id: PathId):
+    return await bus.command(SERVICE, c.ConfirmGameTeam(season_id=season_id, event_id=event_id, group_id=group_id))
+
+
+@router.post(TEAM + "/decline", response_model=c.DeclineGameTeam.reply_model,
+             summary="Decline a team's application, with the reason its coordinator reads (moderators)")
+async def decline_team(body: DeclineIn, bus: AuthCommandBus, season_id: PathId, event_id: PathId, group_id: PathId):
+    return await bus.command(SERVICE, c.DeclineGameTeam(season_id=season_id, event_id=event_id, group_id=group_id,
+                                                        reason=body.reason))
+
+
+@router.post(TEAM + "/withdraw", response_model=c.WithdrawGameTeam.reply_model,
+             summary="The team leaves the game; its place is offered to the next team in line (its coordinator, "
+                     "moderators)")
+async def withdraw_team(bus: AuthCommandBus, season_id: PathId, event_id: PathId, group_id: PathId):
+    return await bus.command(SERVICE, c.WithdrawGameTeam(season_id=season_id, event_id=event_id, group_id=group_id))
+
+
+@router.post(TEAM + "/accept", response_model=c.AcceptGameTeamPlace.reply_model,
+             summary="Take the place offered to the team before the offer expires (its coordinator)")
+async def accept_place(bus: AuthCommandBus, season_id: PathId, event_id: PathId, group_id: PathId):
+    return await bus.command(SERVICE, c.AcceptGameTeamPlace(season_id=season_id, event_id=event_id,
+                                                            group_id=group_id))
+
+
+@router.post(TEAM + "/pass", response_model=c.DeclineGameTeamPlace.reply_model,
+             summary="Pass on the place offered to the team: it goes to the next in line (its coordinator, moderators)")
+async def pass_place(bus: AuthCommandBus, season_id: PathId, event_id: PathId, group_id: PathId):
+    return await bus.command(SERVICE, c.DeclineGameTeamPlace(season_id=season_id, event_id=event_id,
+                                                             group_id=group_id))
+
+
+@router.get(RESEARCH, response_model=c.GetResearch.reply_model,
+            summary="The season's research: tasks with their effort, offers of hours, and who got what and why")
+async def research(bus: AuthBus, season_id: PathId):
+    return await bus.query(SERVICE, c.GetResearch(season_id=season_id))
+
+
+@router.post(RESEARCH + "/tasks", response_model=c.AddResearchTask.reply_model, status_code=status.HTTP_201_CREATED,
+             summary="List a research task with its estimated effort (moderators; until distributed)")
+async def add_research_task(body: TaskIn, bus: AuthCommandBus, season_id: PathId):
+    return await bus.command(SERVICE, c.AddResearchTask(season_id=season_id, title=body.title,
+                                                        effort_hours=body.effort_hours))
+
+
+@router.delete(RESEARCH + "/tasks/{task_id}", response_model=c.RemoveResearchTask.reply_model,
+               summary="Take a research task off the list (moderators; until distributed)")
+async def remove_research_task(bus: AuthCommandBus, season_id: PathId, task_id: PathId):
+    return await bus.command(SERVICE, c.RemoveResearchTask(season_id=season_id, task_id=task_id))
+
+
+@router.put(RESEARCH + "/offer", response_model=c.OfferResearchHours.reply_model,
+            summary="Offer the hours one can give to the season's research (members of Main; until distributed)")
+async def offer_hours(body: HoursIn, bus: AuthCommandBus, season_id: PathId):
+    return await bus.command(SERVICE, c.OfferResearchHours(season_id=season_id, hours=body.hours))
+
+
+@router.delete(RESEARCH + "/offer", response_model=c.WithdrawResearchOffer.reply_model,
+               summary="Take back one's offer of hours (until distributed)")
+async def withdraw_offer(bus: AuthCommandBus, season_id: PathId):
+    return await bus.command(SERVICE, c.WithdrawResearchOffer(season_id=season_id))
+
+
+@router.delete(RESEARCH + "/offers/{member_id}", response_model=c.WithdrawResearchOffer.reply_model,
+               summary="Take back a member's offer of hours (moderators; until distributed)")
+async def withdraw_members_offer(bus: AuthCommandBus, season_id: PathId, member_id: PathId):
+    return await bus.command(SERVICE, c.WithdrawResearchOffer(season_id=season_id, member_id=member_id))
+
+
+@router.post(RESEARCH + "/distribute", response_model=c.DistributeResearch.reply_model,
+             summary="Distribute the tasks among the offers, balancing the effort within each one's hours "
+                     "(moderators; once)")
+async def distribute(bus: AuthCommandBus, season_id: PathId):
+    return await bus.command(SERVICE, c.DistributeResearch(season_id=season_id))
+
+
+@router.post(RESEARCH + "/reopen", response_model=c.ReopenResearchDistribution.reply_model,
+             summary="Undo the distribution so tasks and offers may change (moderators)")
+async def reopen(bus: AuthCommandBus, season_id: PathId):
+    return await bus.command(SERVICE, c.ReopenResearchDistribution(season_id=season_id))
 
 
 @router.get("/v1/me/calendar", response_model=c.ListMyEvents.reply_model,
