@@ -223,7 +223,8 @@ async def _planner(ctx: Ctx, season_id: str, who: str) -> dict[str, Any]:
     answers = await asyncio.gather(*reads)
     accepted = [r for r in answers[0].body["items"] if r["outcome"] == "accepted"] if answers[0].ok else []
     groups = answers[1].body["items"] if answers[1].ok else []
-    hosts: list[dict] = [{"member_id": ctx.session.member_id, "name": ctx.t("you")}] if ctx.session.member_id else []
+    me = ctx.session.member_id
+    hosts: list[dict] = [{"member_id": me, "name": f"{ctx.session.name or ''} ({ctx.t('you')})".strip()}] if me else []
     found_error = None
     if len(answers) > 2:
         if answers[2].ok:

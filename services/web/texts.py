@@ -748,6 +748,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "cal_outcome_accepted": ("принята", "accepted"),
     "cal_outcome_merged": ("объединена с заявкой «{topic}»", "merged into “{topic}”"),
     "cal_outcome_declined": ("отклонена", "declined"),
+    "cal_declined_because": ("причина: {reason}", "reason: {reason}"),
     "cal_supporters_n": ("поддержали: {n}", "supported by {n}"),
     "cal_you_support": ("вы поддержали", "you support it"),
     "cal_answered_by": ("Мероприятия по заявке", "Events answering it"),
