@@ -29,10 +29,11 @@ from libs.kit.natsserver import NatsServer, free_port
 from libs.kit.provision import ProvisionSettings, provision
 from tests.e2e.helpers import settle
 from tests.e2e.journey import admin_token, invite, make_member
+from tests.e2e.test_calendar import new_season_id, plan
 from tests.platform_harness import Platform
 
 ROOT = Path(__file__).resolve().parents[2]
-USERS = ("gateway", "onboarding", "groups", "provisioner", "operator")
+USERS = ("gateway", "onboarding", "groups", "calendar", "provisioner", "operator")
 pytestmark = pytest.mark.timeout(180)
 
 
@@ -87,7 +88,7 @@ async def platform_as_users(deployed, tmp_path_factory):
     await provision(prov, kek=None)
     await prov.close()
     p = Platform(deployed.url("gateway"), tmp_path_factory.mktemp("data"), env="production",
-                 nats_urls={u: deployed.url(u) for u in ("onboarding", "groups", "gateway")})
+                 nats_urls={u: deployed.url(u) for u in ("onboarding", "groups", "calendar", "gateway")})
     await p.start()
     yield p
     await p.stop()
@@ -131,6 +132,25 @@ async def test_the_platform_works_under_its_users(platform_as_users):
     async with p.client(admin) as c:
         told = await c.get("/v1/stream?max_seconds=0.3", headers={"Last-Event-ID": str(position)})
         assert told.status_code == 200 and "Проверка прав" in told.text, told.text
+    # the calendar under its own user: a season published (groups announces it in Main, reading the calendar's
+    # events under its user), a place taken, the member's feed read with no sign-in
+    season_id, title = new_season_id(), f"Права календаря {secrets.token_hex(3)}"
+    async with p.client(admin) as c:
+        assert (await c.post("/v1/seasons", json={"season_id": season_id, "title": "Весна"})).status_code == 201
+        added = await c.post(f"/v1/seasons/{season_id}/events", json=plan(season_id, member_id, title=title))
+        assert added.status_code == 201, added.text
+        event_id = added.json()["event_id"]
+        assert (await c.post(f"/v1/seasons/{season_id}/open")).status_code == 200
+    await settle(p)
+    async with p.client(token) as c:
+        placed = await c.put(f"/v1/seasons/{season_id}/events/{event_id}/registration")
+        assert placed.status_code == 200 and placed.json()["my_status"] == "registered", placed.text
+        assert any(title in a["title"] for a in (await c.get("/v1/announcements?limit=50")).json()["items"])
+        links = (await c.get("/v1/me/calendar/links")).json()
+    await settle(p)
+    async with p.client() as c:
+        feed = await c.get(links["personal"])
+        assert feed.status_code == 200 and title in feed.text, feed.text
     async with p.client(admin) as c:
         assert (await c.delete(f"/v1/members/{member_id}")).status_code == 200
         ready = await c.get("/readyz")
@@ -171,6 +191,44 @@ async def test_a_service_cannot_rewrite_truncate_or_forge_the_log(deployed, plat
         await refused(groups, lambda: js.delete_stream(EVENTS_STREAM))
         await refused(groups, lambda: js.purge_stream(EVENTS_STREAM))
     finally:
+        await groups.close()
+
+
+async def test_the_calendar_and_groups_write_only_their_own_events(deployed, platform_as_users):
+    """The calendar's user forges no event of groups or onboarding, writes no key, reads no one's buckets,
+    widens no consumer of its own; groups, which reads the calendar's seasons, writes none of them."""
+    p = platform_as_users
+    admin = await admin_token(p)
+    member_id, _, _ = await make_member(p, admin)
+    await settle(p)
+    calendar = await deployed.connect("calendar")
+    groups = await deployed.connect("groups")
+    try:
+        cjs, gjs = calendar.jetstream(timeout=1.0), groups.jetstream(timeout=1.0)
+        forged = json.dumps({"type": "AccessGranted", "payload": {"member_id": member_id}}).encode()
+        await refused(calendar, lambda: cjs.publish(f"hr.evt.onboarding.member.{member_id}", forged))
+        await refused(calendar, lambda: cjs.publish("hr.evt.groups.working_group.g1", b"{}"))
+        await refused(calendar, lambda: cjs.publish(pii_key_subject(member_id), b"", headers={"Hr-Pii-Shredded": "1"}))
+        await refused(calendar, lambda: cjs.key_value("hr_onboarding_emails"))
+        await refused(calendar, lambda: calendar.request("hr.cmd.onboarding.EraseMember", b"{}", timeout=1))
+        await refused(calendar, lambda: calendar.request("hr.cmd.groups.CreateGroup", b"{}", timeout=1))
+        await refused(calendar, lambda: cjs.add_consumer(EVENTS_STREAM, ConsumerConfig(
+            name="calendar_calendar", durable_name="calendar_calendar", filter_subject="hr.evt.>")))
+        await refused(calendar, lambda: cjs.delete_stream(EVENTS_STREAM))
+        await refused(calendar, lambda: cjs.purge_stream(EVENTS_STREAM))
+        # groups hears the calendar's published seasons (its announcements) but writes none of them
+        await refused(groups, lambda: gjs.publish("hr.evt.calendar.season.2999-spring", b"{}"))
+        await refused(groups, lambda: groups.request("hr.cmd.calendar.OpenSeason", b"{}", timeout=1))
+        # the calendar's own replies: on its inbox alone
+        await calendar.subscribe("_INBOX_gateway.>")
+        await calendar.flush()
+        for _ in range(20):
+            if any("ermissions" in v for v in calendar.violations):
+                break
+            await asyncio.sleep(0.05)
+        assert any("_inbox_gateway" in v.lower() for v in calendar.violations), calendar.violations
+    finally:
+        await calendar.close()
         await groups.close()
 
 
@@ -254,9 +312,10 @@ def test_provisioning_settings_in_production_need_the_kek(monkeypatch):
 
 
 
-async def test_only_groups_tells_members_and_reads_their_streams(deployed, platform_as_users):
+async def test_only_the_services_that_tell_members_write_and_read_their_streams(deployed, platform_as_users):
     """A forged item on someone's live stream (a message they never got) or a read of it by another
-    process: refused to everyone but groups; the gateway only hears the empty nudges."""
+    process: refused to everyone but groups and the calendar (a place freed, an event changed); the gateway
+    only hears the empty nudges."""
     p = platform_as_users
     admin = await admin_token(p)
     member_id, _, _ = await make_member(p, admin)
