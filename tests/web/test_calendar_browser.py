@@ -265,3 +265,15 @@ async def test_a_grid_built_from_a_members_request_is_published_and_members_cann
     await click(anna, mine.locator(".request-events a"), "event")
     assert await anna.page.locator("#event-place").inner_text() == "Екатеринбург, ул. Ленина, 1"
     assert await anna.page.locator("#event-kind").inner_text() == "Игра"
+
+    # the moderator cancels it: its page and the season mark it, and nobody can register any more
+    await moderator.open(f"/calendar/seasons/{season_id}/events/{event_id}", "mod-event")
+    await moderator.page.get_by_label("Причина отмены").fill("Ведущий заболел")
+    await moderator.submit("Отменить мероприятие", "cancelled")
+    assert await moderator.page.locator("#event-cancelled").inner_text() == "Мероприятие отменено."
+    await settle_views(web)
+    await anna.open(f"/calendar/seasons/{season_id}", "cancelled-season")
+    assert await anna.page.locator(f"#event-{event_id} [data-cancelled]").inner_text() == "отменено"
+    await anna.open(f"/calendar/seasons/{season_id}/events/{event_id}", "cancelled-event")
+    assert await anna.page.locator("#event-cancelled").count() == 1
+    assert await anna.page.get_by_role("button", name="Записаться").count() == 0
