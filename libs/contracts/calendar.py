@@ -140,9 +140,61 @@ class SeasonClosed(Event):
     closed_by: str
 
 
+class CountByKind(Contract):
+    online_meeting: int = 0
+    game: int = 0
+    research: int = 0
+
+
+class ReportLine(Contract):
+    """One figure another service reported about a season (roles taken, rounds commented, …)."""
+
+    source: str
+    key: str
+    value: int
+
+
+class SeasonReport(Contract):
+    """A season's results as computed when a moderator publishes them, from the calendar's own read models
+    (and, once the roles and feedback services exist, their season reports: ``reports``)."""
+
+    #: events held (published, not cancelled) and cancelled, by kind
+    events_held: CountByKind = CountByKind()
+    events_cancelled: int = 0
+    #: places offered and taken over the events held; distinct members with a place
+    capacity: int = 0
+    places_taken: int = 0
+    participants: int = 0
+    #: still in line when the season closed
+    waitlisted: int = 0
+    #: events whose attendance was recorded, and the members present at them (of those registered there)
+    attendance_recorded: int = 0
+    present: int = 0
+    registered_where_recorded: int = 0
+    #: requests for events and their outcomes
+    requests: int = 0
+    requests_accepted: int = 0
+    requests_merged: int = 0
+    requests_declined: int = 0
+    #: games' teams
+    teams_applied: int = 0
+    teams_confirmed: int = 0
+    teams_waitlisted: int = 0
+    teams_declined: int = 0
+    #: research
+    research_tasks: int = 0
+    research_assigned: int = 0
+    research_hours: int = 0
+    research_volunteers: int = 0
+    #: what other services reported about the season (their season-report events): none yet
+    reports: tuple[ReportLine, ...] = ()
+
+
 class SeasonResultsPublished(Event):
     season_id: str
+    title: str = ""
     published_by: str
+    report: SeasonReport = SeasonReport()
 
 
 class EventRequested(Event):
@@ -275,6 +327,14 @@ class RegistrationCancelled(Event):
     cancelled_by: str
 
 
+class AttendanceRecorded(Event):
+    """Who was there, among those registered (recording again replaces the list)."""
+
+    event_id: str
+    present: tuple[str, ...]
+    recorded_by: str
+
+
 class WaitlistPromoted(Event):
     """A place freed (a cancellation, a larger capacity): the first in line has it now and is told."""
 
@@ -282,7 +342,8 @@ class WaitlistPromoted(Event):
     member_id: str
 
 
-REGISTRATION_EVENTS = (EventRegistered, RegistrationWaitlisted, RegistrationCancelled, WaitlistPromoted)
+REGISTRATION_EVENTS = (EventRegistered, RegistrationWaitlisted, RegistrationCancelled, WaitlistPromoted,
+                       AttendanceRecorded)
 
 
 class FeedLinkRenewed(Event):
@@ -504,6 +565,12 @@ class _OnEvent(Command):
     event_id: Id
 
 
+class RecordAttendance(_OnEvent):
+    """Who came, among those registered (moderators, or the event's host), once the event has begun."""
+
+    present: Annotated[tuple[Id, ...], Field(max_length=10_000)]
+
+
 class RenewFeedLink(Command):
     """Every earlier ICS link of the caller stops working; the answer holds the new ones."""
 
@@ -541,6 +608,14 @@ class GetEvent(Query):
     reply_model = EventView
     season_id: Id
     event_id: Id
+
+
+class GetSeasonResults(Query):
+    """The report published with the season's results (404 until they are)."""
+
+    service = SERVICE
+    reply_model = SeasonReport
+    season_id: Id
 
 
 class ListSeasons(Query):
@@ -583,11 +658,12 @@ CALENDAR_COMMANDS = (
     StartSeasonPlanning, OpenSeason, CloseSeason, PublishSeasonResults,
     RequestEvent, SupportEventRequest, AcceptEventRequest, MergeEventRequest, DeclineEventRequest,
     AddGridEvent, ChangeGridEvent, RemoveGridEvent, CancelGridEvent,
-    RegisterForEvent, CancelRegistration, RenewFeedLink,
+    RegisterForEvent, CancelRegistration, RecordAttendance, RenewFeedLink,
 )
-CALENDAR_QUERIES = (GetSeason, ListSeasons, ListSeasonEvents, GetEvent, ListEventRequests, ListMyEvents,
-                    GetFeedLinks, GetFeed)
-CALENDAR_REPLIES = (EventPlan, SeasonView, SeasonList, EventRequestView, EventRequestList, EventView,
+CALENDAR_QUERIES = (GetSeason, GetSeasonResults, ListSeasons, ListSeasonEvents, GetEvent, ListEventRequests,
+                    ListMyEvents, GetFeedLinks, GetFeed)
+CALENDAR_REPLIES = (EventPlan, CountByKind, ReportLine, SeasonReport, SeasonView, SeasonList, EventRequestView,
+                    EventRequestList, EventView,
                     SeasonEventList, MyEventList, FeedLinks, IcsFeed)
 
 

@@ -16,6 +16,7 @@ from libs.contracts.calendar import (
     REGISTRATION_EVENTS,
     SEASON_EVENTS,
     SERVICE,
+    AttendanceRecorded,
     CalendarAuthorErased,
     EventCancelled,
     EventChanged,
@@ -39,6 +40,7 @@ from libs.contracts.calendar import (
     SeasonClosed,
     SeasonOpened,
     SeasonPlanningStarted,
+    SeasonReport,
     SeasonResultsPublished,
     WaitlistPromoted,
     default_dates,
@@ -82,6 +84,7 @@ class Season:
     time_zone: str = COMMUNITY_TIME_ZONE
     requests: dict[str, Request] = field(default_factory=dict)
     events: dict[str, GridEvent] = field(default_factory=dict)
+    title: str = ""
 
     def bounds(self) -> tuple[datetime, datetime]:
         """The season in UTC: from the start of its first day to the end of its last, in its zone."""
@@ -121,8 +124,11 @@ class Close(_Step):
     """Open → closed."""
 
 
+@dataclass(frozen=True)
 class PublishResults(_Step):
-    """Closed → results published."""
+    """Closed → results published, with the report the handler computed."""
+
+    report: SeasonReport = SeasonReport()
 
 
 @dataclass(frozen=True)
@@ -304,7 +310,8 @@ def _advance(cmd: Open | Close | PublishResults, state: Season) -> list[Event]:
         case Close():
             return [SeasonClosed(season_id=cmd.season_id, closed_by=by)]
         case PublishResults():
-            return [SeasonResultsPublished(season_id=cmd.season_id, published_by=by)]
+            return [SeasonResultsPublished(season_id=cmd.season_id, title=state.title, published_by=by,
+                                           report=cmd.report)]
     raise TypeError(cmd)
 
 
@@ -417,7 +424,7 @@ def _with_event(state: Season, event: GridEvent) -> Season:
 def evolve_season(state: Season, event: Event) -> Season:  # noqa: C901 — one branch per event
     match event:
         case SeasonPlanningStarted():
-            return Season("planning", event.starts_on, event.ends_on, event.time_zone)
+            return Season("planning", event.starts_on, event.ends_on, event.time_zone, title=event.title)
         case SeasonOpened():
             return replace(state, phase="open")
         case SeasonClosed():
@@ -465,6 +472,8 @@ class Registrations:
     registered: tuple[str, ...] = ()
     #: in the order they joined the line
     waitlist: tuple[str, ...] = ()
+    #: who was there, as last recorded
+    present: tuple[str, ...] = ()
 
     def position(self, member_id: str) -> int | None:
         """1 for the first in line; None when not in line."""
@@ -508,7 +517,20 @@ class ApplyCapacity:
     capacity: int
 
 
-RegistrationCommand = Register | Unregister | ApplyCapacity
+@dataclass(frozen=True)
+class Attend:
+    """Who was there: moderators, or the event's host (``host``: the caller hosts it), once it began
+    (``begun``)."""
+
+    actor: Actor
+    event_id: str
+    present: tuple[str, ...]
+    event: EventFacts
+    host: bool
+    begun: bool
+
+
+RegistrationCommand = Register | Unregister | ApplyCapacity | Attend
 
 
 def _promote(state: Registrations, event_id: str, capacity: int) -> list[Event]:
@@ -554,6 +576,21 @@ def decide_registration(cmd: RegistrationCommand, state: Registrations) -> list[
             return [left, *_promote(evolve_registration(state, left), cmd.event_id, cmd.event.capacity)]
         case ApplyCapacity():
             return _promote(state, cmd.event_id, cmd.capacity)
+        case Attend():
+            if not (cmd.actor.is_moderator or cmd.host):
+                raise Forbidden("host_or_moderator_only")
+            _visible(cmd.event, cmd.event_id)
+            if cmd.event.status == "cancelled":
+                raise Conflict("event_cancelled", event_id=cmd.event_id)
+            if not cmd.begun:
+                raise Conflict("event_not_begun", event_id=cmd.event_id)
+            strangers = sorted(set(cmd.present) - set(state.registered))
+            if strangers:
+                raise Invalid("attendee_not_registered", member_id=strangers[0])
+            present = tuple(sorted(set(cmd.present)))
+            if present == state.present:
+                return []
+            return [AttendanceRecorded(event_id=cmd.event_id, present=present, recorded_by=cmd.actor.id)]
     raise TypeError(f"not a registration command: {cmd!r}")
 
 
@@ -564,11 +601,13 @@ def evolve_registration(state: Registrations, event: Event) -> Registrations:
         case RegistrationWaitlisted():
             return replace(state, waitlist=(*state.waitlist, event.member_id))
         case RegistrationCancelled():
-            return Registrations(tuple(m for m in state.registered if m != event.member_id),
-                                 tuple(m for m in state.waitlist if m != event.member_id))
+            return replace(state, registered=tuple(m for m in state.registered if m != event.member_id),
+                           waitlist=tuple(m for m in state.waitlist if m != event.member_id))
         case WaitlistPromoted():
-            return Registrations((*state.registered, event.member_id),
-                                 tuple(m for m in state.waitlist if m != event.member_id))
+            return replace(state, registered=(*state.registered, event.member_id),
+                           waitlist=tuple(m for m in state.waitlist if m != event.member_id))
+        case AttendanceRecorded():
+            return replace(state, present=event.present)
     return state
 
 

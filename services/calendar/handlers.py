@@ -7,6 +7,7 @@ keeps: a person in the Main group); moderators and admins move seasons and the g
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
 from uuid6 import uuid7
@@ -20,6 +21,7 @@ from services.calendar.domain import FEED, REGISTRATION, SEASON
 from services.calendar.links import feed_links, in_main
 from services.calendar.projections import CALENDAR_VIEW
 from services.calendar.queries import Reads
+from services.calendar.report import season_report
 from services.calendar.settings import Settings
 
 
@@ -90,7 +92,15 @@ def register_handlers(svc: Service, settings: Settings) -> None:
 
     @svc.command(c.PublishSeasonResults)
     async def publish_season_results(cmd: c.PublishSeasonResults, ctx: Context) -> Done:
-        return await step(cmd, d.PublishResults(ctx.actor, cmd.season_id), ctx)
+        """The report is computed first, from read models caught up with the whole log: a closed season
+        takes no more registrations, so what they hold is final."""
+        signed_in(ctx)
+        season, _ = await svc.load(SEASON, cmd.season_id)
+        report = c.SeasonReport()
+        if ctx.actor.is_moderator and season.phase == "closed":
+            await svc.wait_applied(await svc.events.last_seq(), [CALENDAR_VIEW])
+            report = await season_report(svc, cmd.season_id)
+        return await step(cmd, d.PublishResults(ctx.actor, cmd.season_id, report), ctx)
 
     async def on_request(cmd, request_id: str, command: d.SeasonCommand, ctx: Context) -> Done:
         """The answer is the request as everyone reads it: its words are in the read model only."""
@@ -149,7 +159,7 @@ def register_handlers(svc: Service, settings: Settings) -> None:
         return await on_grid(cmd.season_id, cmd.event_id, d.CancelEvent(ctx.actor, cmd.season_id, cmd.event_id,
                                                                          cmd.reason), ctx)
 
-    async def on_registration(cmd: c.RegisterForEvent | c.CancelRegistration, ctx: Context,
+    async def on_registration(cmd: c.RegisterForEvent | c.CancelRegistration | c.RecordAttendance, ctx: Context,
                               command: d.RegistrationCommand) -> Done:
         done = await svc.decide(REGISTRATION, cmd.event_id, command, meta_of(ctx))
         season, _ = await svc.load(SEASON, cmd.season_id)
@@ -174,6 +184,15 @@ def register_handlers(svc: Service, settings: Settings) -> None:
         _, facts = await season_of(cmd.season_id, cmd.event_id)
         member_id = cmd.member_id or ctx.actor.id
         return await on_registration(cmd, ctx, d.Unregister(ctx.actor, cmd.event_id, member_id, facts))
+
+    @svc.command(c.RecordAttendance)
+    async def record_attendance(cmd: c.RecordAttendance, ctx: Context) -> Done:
+        signed_in(ctx)
+        season, facts = await season_of(cmd.season_id, cmd.event_id)
+        plan = season.events[cmd.event_id].plan
+        return await on_registration(cmd, ctx, d.Attend(ctx.actor, cmd.event_id, cmd.present, facts,
+                                                        plan.host_id == ctx.actor.id,
+                                                        datetime.now(UTC) >= plan.starts_at))
 
     @svc.command(c.RenewFeedLink)
     async def renew_feed_link(cmd: c.RenewFeedLink, ctx: Context) -> Done:

@@ -98,7 +98,7 @@ async def _season_event(rec: Recorded, view: View) -> None:  # noqa: C901 — on
         case c.SeasonClosed():
             await _season(view, e.season_id, phase="closed")
         case c.SeasonResultsPublished():
-            await _season(view, e.season_id, phase="results_published")
+            await _season(view, e.season_id, phase="results_published", report=e.report.model_dump(mode="json"))
         case c.EventRequested():
             await view.put(REQUESTS, e.request_id, {
                 "key": e.request_id, "season_id": e.season_id, "request_id": e.request_id, "member_id": e.member_id,
@@ -152,6 +152,10 @@ async def _registration_event(rec: Recorded, view: View) -> None:
         case c.RegistrationCancelled():
             await view.delete(REGISTRATIONS, registration_key(e.event_id, e.member_id))
             await _places(view, e.event_id, *((0, -1) if e.waitlisted else (-1, 0)))
+        case c.AttendanceRecorded():
+            doc = await view.get(EVENTS, e.event_id)
+            if doc is not None:
+                await view.put(EVENTS, e.event_id, {**plain(doc), "present": list(e.present)})
 
 
 def register_projections(svc: Service) -> None:

@@ -130,6 +130,14 @@ def register_queries(svc: Service, settings: Settings) -> None:
         reader(ctx)
         return season_of(await reads.season(q.season_id))
 
+    @svc.query(c.GetSeasonResults, reads=VIEWS)
+    async def get_season_results(q: c.GetSeasonResults, ctx: Context) -> c.SeasonReport:
+        reader(ctx)
+        doc = await reads.season(q.season_id)
+        if doc.get("report") is None:
+            raise NotFound("season_results_not_published", season_id=q.season_id)
+        return c.SeasonReport.model_validate(doc["report"])
+
     @svc.query(c.ListSeasonEvents, reads=VIEWS)
     async def list_season_events(q: c.ListSeasonEvents, ctx: Context) -> c.SeasonEventList:
         reader(ctx)

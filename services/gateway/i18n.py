@@ -289,7 +289,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "own_registration_only": ("Отменить можно только свою запись.", "You may only cancel your own registration."),
     "feed_not_found": ("Такой ссылки на календарь нет: возможно, её обновили.",
                        "There is no such calendar link: it may have been renewed."),
-    # the calendar's games and research (their deciders; not yet on the API)
+    "host_or_moderator_only": ("Отметить присутствие может ведущий мероприятия или модератор.",
+                               "Only the event's host or a moderator may record who came."),
+    "event_not_begun": ("Мероприятие ещё не началось.", "The event has not begun yet."),
+    "attendee_not_registered": ("Отмечать можно только записавшихся на мероприятие.",
+                                "Only members registered for the event can be marked present."),
+    "season_results_not_published": ("Итоги сезона ещё не опубликованы.",
+                                     "The season's results are not published yet."),
+    # the calendar's games and research
     "event_not_a_game": ("Это мероприятие — не игра.", "This event is not a game."),
     "group_not_a_game_team": ("Группа не является игровой командой.", "The group is not a game team."),
     "team_coordinator_only": ("Это может сделать только координатор команды.",

@@ -18,13 +18,23 @@ from libs.kit.service import Service
 from services.groups.domain import ANNOUNCEMENT, PublishAnnouncement
 
 #: announcement topics about the calendar: shown to every reader of the Main group's announcements
-CALENDAR_TOPICS = ("calendar_event_scheduled",)
+CALENDAR_TOPICS = ("calendar_event_scheduled", "calendar_results_published")
 
 
 def register_calendar_policies(svc: Service) -> None:
     @svc.policy("calendar_announcements", [events_of(cal.SERVICE, "season")])
     async def when_calendar_event_scheduled_announce_it_in_main(rec: Recorded) -> None:
+        """The season's results are announced too, with their headline figures."""
         e = rec.event
+        if isinstance(e, cal.SeasonResultsPublished):
+            r = e.report
+            announcement_id = str(uuid.uuid5(rec.envelope.event_id, "announce"))
+            held = r.events_held.online_meeting + r.events_held.game + r.events_held.research
+            await svc.decide(ANNOUNCEMENT, announcement_id, PublishAnnouncement(
+                announcement_id, "calendar_results_published", e.season_id, {
+                    "season_id": e.season_id, "title": e.title or e.season_id, "events": str(held), "participants": str(r.participants),
+                    "places": str(r.places_taken)}), caused_meta(rec), caused_ids(rec, "announce"))
+            return
         if not isinstance(e, cal.EventScheduled):
             return
         plan = e.plan

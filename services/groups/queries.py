@@ -48,6 +48,12 @@ TOPICS = {
         "ru": ("В календаре: «{title}»", "{when}. Записаться можно на странице мероприятия в календаре сезона."),
         "en": ("On the calendar: “{title}”", "{when}. Register on the event's page in the season's calendar."),
     },
+    "calendar_results_published": {
+        "ru": ("Итоги сезона «{title}»", "Мероприятий: {events}, участников: {participants}, занятых мест: {places}. "
+               "Подробности — на странице итогов сезона."),
+        "en": ("Results of the season “{title}”", "Events: {events}, participants: {participants}, places taken: "
+               "{places}. The details are on the season's results page."),
+    },
 }
 
 

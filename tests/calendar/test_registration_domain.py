@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from libs.contracts import calendar as c
 from libs.contracts.envelope import Actor
-from libs.contracts.errors import Conflict, Forbidden, NotFound
+from libs.contracts.errors import Conflict, Forbidden, Invalid, NotFound
 from libs.kit.decider import given
 from services.calendar.domain import REGISTRATION, ApplyCapacity, EventFacts, Register, Registrations, Unregister
 
@@ -166,3 +166,29 @@ def test_no_sequence_of_registrations_and_cancellations_overfills_an_event_or_ju
         assert list(state.waitlist) == in_line
         # and the first in line, no one else, has the place that freed
         assert (list(state.registered), list(state.waitlist)) == (places, line)
+
+
+def attend(present: tuple[str, ...], actor: Actor = MOD, facts: EventFacts = OPEN, host: bool = False,
+           begun: bool = True):
+    from services.calendar.domain import Attend
+    return Attend(actor, E, present, facts, host, begun)
+
+
+def test_attendance_is_recorded_among_the_registered_by_a_moderator_or_the_host_once_the_event_began():
+    history = (registered(1), registered(2), waitlisted(3, 1))
+    state = given(REGISTRATION, *history).when(attend((member(2), member(1), member(1)))).then(
+        c.AttendanceRecorded(event_id=E, present=(member(1), member(2)), recorded_by="mod"))
+    assert state.present == (member(1), member(2))
+    # the same list again changes nothing; a new list replaces it
+    given(REGISTRATION, *history, c.AttendanceRecorded(event_id=E, present=(member(1),), recorded_by="mod")).when(
+        attend((member(1),))).then()
+    given(REGISTRATION, *history).when(attend((member(2),), actor=Actor(id="host"), host=True)).then(
+        c.AttendanceRecorded(event_id=E, present=(member(2),), recorded_by="host"))
+    given(REGISTRATION, *history).when(attend((member(1),), actor=Actor(id=member(1)))).refused(
+        Forbidden, "host_or_moderator_only")
+    given(REGISTRATION, *history).when(attend((member(3),))).refused(Invalid, "attendee_not_registered")
+    given(REGISTRATION, *history).when(attend((member(1),), begun=False)).refused(Conflict, "event_not_begun")
+    given(REGISTRATION, *history).when(attend((member(1),), facts=EventFacts("cancelled", 10, "open"))).refused(
+        Conflict, "event_cancelled")
+    given(REGISTRATION, *history).when(attend((member(1),), facts=EventFacts(None, 0, "open"))).refused(
+        NotFound, "event_not_found")

@@ -65,7 +65,7 @@ def scheduled(event_id: str = "e-1", p: c.EventPlan | None = None) -> c.EventSch
 
 opened = c.SeasonOpened(season_id=S, opened_by="mod")
 closed = c.SeasonClosed(season_id=S, closed_by="mod")
-results = c.SeasonResultsPublished(season_id=S, published_by="mod")
+results = c.SeasonResultsPublished(season_id=S, title="Весна 2027", published_by="mod")
 requested = c.EventRequested(season_id=S, request_id="r-1", member_id="anna", topic="Игра про найм", format="online",
                              experience="Провести интервью", group_size=6, preferred_dates=(date(2027, 3, 10),))
 accepted = c.EventRequestAccepted(season_id=S, request_id="r-1", accepted_by="mod")
@@ -100,8 +100,10 @@ def test_a_season_goes_through_every_phase_once_and_in_order():
     state = given(SEASON, started, added()).when(Open(MOD, S)).then(opened, scheduled())
     assert state.phase == "open" and state.events["e-1"].status == "scheduled"
     assert given(SEASON, *HISTORY["open"]).when(Close(MOD, S)).then(closed).phase == "closed"
-    assert given(SEASON, *HISTORY["closed"]).when(PublishResults(ADMIN, S)).then(
-        c.SeasonResultsPublished(season_id=S, published_by="root")).phase == "results_published"
+    report = c.SeasonReport(places_taken=7, participants=5)
+    assert given(SEASON, *HISTORY["closed"]).when(PublishResults(ADMIN, S, report)).then(
+        c.SeasonResultsPublished(season_id=S, title="Весна 2027", published_by="root",
+                                 report=report)).phase == "results_published"
 
 
 def test_the_autumn_defaults_and_dates_of_ones_own():

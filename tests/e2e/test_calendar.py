@@ -509,3 +509,46 @@ async def test_research_is_distributed_within_each_volunteers_hours_and_says_why
     got = await ok(platform, moderator, "POST", f"{url}/distribute")
     assert {t["title"]: t["member_id"] for t in got["tasks"]}["Огромное"] == boris_id
     assert (await ok(platform, anna, "GET", url)) == got
+
+
+async def test_published_results_report_what_the_season_held_and_are_announced(platform, people):
+    moderator, admin = people["moderator"][1], people["admin"][1]
+    host_id, host = people["anna"]
+    # a season already past, so its events have begun and their attendance can be recorded
+    season_id = f"{1600 + uuid.uuid4().int % 300}-spring"
+    title = f"Весна {season_id[:4]}"
+    await ok(platform, moderator, "POST", "/v1/seasons", {"season_id": season_id, "title": title})
+    asked = await ok(platform, host, "POST", f"/v1/seasons/{season_id}/requests",
+                     {"topic": "Наставничество", "format": "online", "experience": "Опыт", "group_size": 5})
+    await ok(platform, moderator, "POST", f"/v1/seasons/{season_id}/requests/{asked['request_id']}/accept")
+    events = f"/v1/seasons/{season_id}/events"
+    meeting = (await ok(platform, moderator, "POST", events, plan(season_id, host_id, capacity=2)))["event_id"]
+    dropped = (await ok(platform, moderator, "POST", events, plan(season_id, host_id, day=20)))["event_id"]
+    await ok(platform, moderator, "POST", f"/v1/seasons/{season_id}/open")
+    crowd = [await make_member(platform, admin) for _ in range(3)]
+    await settle(platform)
+    for _, _, token in crowd:
+        await ok(platform, token, "PUT", event_url(season_id, meeting) + "/registration")
+    await ok(platform, moderator, "POST", event_url(season_id, dropped) + "/cancel", {})
+    # who came: the host records it, among the registered only; a participant may not
+    present = [crowd[0][0]]
+    await refused(platform, crowd[1][2], "PUT", event_url(season_id, meeting) + "/attendance", 403,
+                  "host_or_moderator_only", {"present": present})
+    await refused(platform, host, "PUT", event_url(season_id, meeting) + "/attendance", 422,
+                  "attendee_not_registered", {"present": [crowd[2][0]]})
+    await ok(platform, host, "PUT", event_url(season_id, meeting) + "/attendance", {"present": present})
+    await refused(platform, moderator, "POST", f"/v1/seasons/{season_id}/results", 409, "season_not_closed")
+    await refused(platform, host, "GET", f"/v1/seasons/{season_id}/results", 404, "season_results_not_published")
+    await ok(platform, moderator, "POST", f"/v1/seasons/{season_id}/close")
+    await refused(platform, host, "POST", f"/v1/seasons/{season_id}/results", 403, "moderator_only")
+    await ok(platform, moderator, "POST", f"/v1/seasons/{season_id}/results")
+    report = await ok(platform, host, "GET", f"/v1/seasons/{season_id}/results")
+    assert report["events_held"] == {"online_meeting": 1, "game": 0, "research": 0}
+    assert (report["events_cancelled"], report["capacity"], report["places_taken"], report["participants"],
+            report["waitlisted"]) == (1, 2, 2, 2, 1)
+    assert (report["attendance_recorded"], report["present"], report["registered_where_recorded"]) == (1, 1, 2)
+    assert (report["requests"], report["requests_accepted"], report["reports"]) == (1, 1, [])
+    await settle(platform)
+    news = (await ok(platform, host, "GET", "/v1/announcements?limit=50"))["items"]
+    mine = [a for a in news if a["topic"] == "calendar_results_published" and title in a["title"]]
+    assert len(mine) == 1 and "участников: 2" in mine[0]["body"], news[:3]

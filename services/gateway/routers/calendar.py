@@ -56,6 +56,11 @@ class CancelIn(Body):
     reason: c.Reason | None = None
 
 
+class AttendanceIn(Body):
+    #: the registered members who came (the list replaces the one recorded before)
+    present: Annotated[tuple[Annotated[str, Field(pattern=ID_PATTERN)], ...], Field(max_length=10_000)]
+
+
 class TeamIn(Body):
     group_id: Annotated[str, Field(pattern=ID_PATTERN)]
     #: the team's members who play (its coordinator, who applies, among them)
@@ -113,6 +118,13 @@ async def close_season(bus: AuthCommandBus, season_id: PathId):
              summary="Publish the season's results: closed → results published (moderators)")
 async def publish_results(bus: AuthCommandBus, season_id: PathId):
     return await bus.command(SERVICE, c.PublishSeasonResults(season_id=season_id))
+
+
+@router.get(SEASON + "/results", response_model=c.GetSeasonResults.reply_model,
+            summary="The report published with the season's results: events, places, attendance, requests, teams, "
+                    "research (404 until published)")
+async def season_results(bus: AuthBus, season_id: PathId):
+    return await bus.query(SERVICE, c.GetSeasonResults(season_id=season_id))
 
 
 @router.get(SEASON + "/requests", response_model=c.ListEventRequests.reply_model,
@@ -311,6 +323,12 @@ async def distribute(bus: AuthCommandBus, season_id: PathId):
              summary="Undo the distribution so tasks and offers may change (moderators)")
 async def reopen(bus: AuthCommandBus, season_id: PathId):
     return await bus.command(SERVICE, c.ReopenResearchDistribution(season_id=season_id))
+
+
+@router.put(EVENT + "/attendance", response_model=c.RecordAttendance.reply_model,
+            summary="Record who came, among those registered, once the event has begun (its host, moderators)")
+async def record_attendance(body: AttendanceIn, bus: AuthCommandBus, season_id: PathId, event_id: PathId):
+    return await bus.command(SERVICE, c.RecordAttendance(season_id=season_id, event_id=event_id, present=body.present))
 
 
 @router.get("/v1/me/calendar", response_model=c.ListMyEvents.reply_model,
