@@ -170,7 +170,8 @@ async def test_status_shows_a_stopped_service_lagging_then_catching_up(ops, bus,
                                                                        "read_mark_stream", "conversation_stream",
                                                                        "erased_streams", "tasks",
                                                                        "task_assignments_stream", "drive",
-                                                                       "drive_objects", "timers_drive_bin"}
+                                                                       "drive_objects", "timers_drive_bin",
+                                                                       "calendar_announcements"}
             assert rows[("groups", "directory")]["state"] == "down"
             assert rows[("groups", "directory")]["consumer_state"] == "down"
             assert rows[("groups", "directory")]["dead_letters"] == "0"
@@ -187,6 +188,42 @@ async def test_status_shows_a_stopped_service_lagging_then_catching_up(ops, bus,
     rows = await until(caught_up, what="groups did not catch up")
     assert rows[("groups", "directory")]["state"] == "up"
     assert rows[("groups", "directory")]["consumer_state"] == "running"
+
+
+#: the calendar's durable consumers and their kinds, as its code registers them
+CALENDAR_CONSUMERS = {"actors": "projection", "calendar": "projection", "working_groups": "projection",
+                      "erased_authors": "policy", "calendar_tells": "policy", "calendar_leavers": "policy",
+                      "timers_team_offers": "projection"}  # a durable timer keeps its schedule as a projection
+
+
+async def test_status_shows_the_calendar_down_lagging_on_members_then_catching_up(ops, bus, admin):
+    """The calendar's consumers by name and kind; stopped, it lags on what onboarding appends (the actors it
+    knows, the leavers it takes out of events, erased authors) and not on its own log, which no one writes."""
+    await settle(ops)
+    rc, rows, table = await status_rows(ops, bus)
+    assert rc == 0, table
+    assert {name: r["kind"] for (svc, name), r in rows.items() if svc == "calendar"} == CALENDAR_CONSUMERS, table
+    assert rows[("groups", "calendar_announcements")]["kind"] == "policy"
+    await ops.stop_service("calendar")
+    try:
+        await newcomer(ops, admin)
+        rc, rows, table = await status_rows(ops, bus)
+        assert rc == 1 and table.splitlines()[-1] == "NOT OK: calendar is down", table
+        assert {name for svc, name in rows if svc == "calendar"} == set(CALENDAR_CONSUMERS), table
+        assert all(rows[("calendar", name)]["state"] == "down" for name in CALENDAR_CONSUMERS), table
+        for name in ("actors", "calendar_leavers", "erased_authors"):
+            assert int(rows[("calendar", name)]["lag"]) > 0, (name, table)
+        for name in ("calendar", "calendar_tells"):
+            assert rows[("calendar", name)]["lag"] == "0", (name, table)
+    finally:
+        await ops.start_service("calendar")
+
+    async def caught_up():
+        rc, rows, table = await status_rows(ops, bus)
+        return rc == 0 and all(r["lag"] == "0" for r in rows.values()) and rows
+
+    rows = await until(caught_up, what="the calendar did not catch up")
+    assert all(rows[("calendar", name)]["consumer_state"] == "running" for name in CALENDAR_CONSUMERS)
 
 
 INJECTED = "database or disk is full (injected by the test)"
