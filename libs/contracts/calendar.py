@@ -419,6 +419,9 @@ class EventView(Contract):
     my_status: Literal["registered", "waitlisted"] | None = None
     #: 1 for the first in line
     my_position: int | None = None
+    #: for its host and moderators only (others: empty): who holds a place, in order, and who was recorded present
+    registered_ids: tuple[str, ...] = ()
+    present_ids: tuple[str, ...] = ()
 
 
 class SeasonEventList(Contract):

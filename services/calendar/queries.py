@@ -92,6 +92,15 @@ class Reads:
                            capacity=plan.capacity, waitlisted=doc["waitlisted"],
                            my_status=mine["status"] if mine else None, my_position=position)
 
+    async def with_people(self, view: c.EventView, actor: Actor, doc: dict) -> c.EventView:
+        """Who holds a place and who came: the event's host and moderators see them (to record attendance)."""
+        if not (actor.is_moderator or view.plan.host_id == actor.id):
+            return view
+        rows = await self.svc.store.find(REGISTRATIONS, {"event_id": view.event_id, "status": "registered"},
+                                         sort=[("position", 1)], limit=10_000)
+        return view.model_copy(update={"registered_ids": tuple(r["member_id"] for r in rows),
+                                       "present_ids": tuple(doc.get("present") or ())})
+
     async def events_of(self, season_id: str) -> list[dict]:
         return await self.svc.store.find(EVENTS, {"season_id": season_id}, sort=[("starts_at", 1), ("event_id", 1)],
                                          limit=MAX_EVENTS)
@@ -152,7 +161,8 @@ def register_queries(svc: Service, settings: Settings) -> None:
         doc = await svc.store.get(EVENTS, q.event_id)
         if not visible(doc, ctx.actor) or doc["season_id"] != q.season_id:  # type: ignore[index]
             raise NotFound("event_not_found", event_id=q.event_id)
-        return await reads.event_view(doc, ctx.actor.id)  # type: ignore[arg-type]
+        view = await reads.event_view(doc, ctx.actor.id)  # type: ignore[arg-type]
+        return await reads.with_people(view, ctx.actor, doc)  # type: ignore[arg-type]
 
     @svc.query(c.ListEventRequests, reads=VIEWS)
     async def list_event_requests(q: c.ListEventRequests, ctx: Context) -> c.EventRequestList:

@@ -537,6 +537,10 @@ async def test_published_results_report_what_the_season_held_and_are_announced(p
     await refused(platform, host, "PUT", event_url(season_id, meeting) + "/attendance", 422,
                   "attendee_not_registered", {"present": [crowd[2][0]]})
     await ok(platform, host, "PUT", event_url(season_id, meeting) + "/attendance", {"present": present})
+    seen = await ok(platform, host, "GET", event_url(season_id, meeting))
+    assert (list(seen["registered_ids"]), list(seen["present_ids"])) == ([m for m, _, _ in crowd[:2]], present)
+    other = await ok(platform, crowd[0][2], "GET", event_url(season_id, meeting))
+    assert (other["registered_ids"], other["present_ids"]) == ([], [])  # not the host's list to read
     await refused(platform, moderator, "POST", f"/v1/seasons/{season_id}/results", 409, "season_not_closed")
     await refused(platform, host, "GET", f"/v1/seasons/{season_id}/results", 404, "season_results_not_published")
     await ok(platform, moderator, "POST", f"/v1/seasons/{season_id}/close")
