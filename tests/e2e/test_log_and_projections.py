@@ -16,6 +16,7 @@ from libs.kit.eventstore import EventStore
 from libs.kit.pii import PiiVault
 from tests.e2e.helpers import settle
 from tests.e2e.journey import FULL_PROFILE, admin_token, invite, ready_for_review, register
+from tests.e2e.test_calendar import new_season_id, plan
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +24,15 @@ async def admin(platform):
     return await admin_token(platform)
 
 
+#: read models no journey over HTTP reaches yet: the timers of game teams' place offers
+UNREACHED = ("timers_team_offers",)
+
+
 async def snapshot(platform, service: str) -> dict:
     svc = platform.services[service]
     def key(d: dict) -> str:
         return "|".join(str(d.get(k)) for k in ("member_id", "token", "group_id", "call_id", "announcement_id",
-                                                 "message_id", "key"))
+                                                 "message_id", "season_id", "event_id", "request_id", "key"))
 
     return {
         coll: {key(d): d for d in await svc.store.find(coll)}
@@ -84,15 +89,42 @@ async def test_redelivered_events_change_no_projection(platform, admin):
         assert r.status_code == 201, r.text
         assert (await m.delete(f"/v1/groups/{chat}/files/{kept[1]['file_id']}")).status_code == 200
     await settle(platform)
+    # and in every read model of the calendar: a season (with the working groups and their members it knows),
+    # a request supported by another, an event of the chat's group with one place taken and one in line,
+    # renewed feed links
+    season_id = new_season_id()
+    seasons = f"/v1/seasons/{season_id}"
+    async with platform.client(admin) as c:
+        assert (await c.post("/v1/seasons", json={"season_id": season_id, "title": "Повтор"})).status_code == 201
+    async with platform.client(token) as m:
+        r = await m.post(f"{seasons}/requests", json={"topic": "Повтор", "format": "online", "experience": "Опыт",
+                                                      "group_size": 4})
+        assert r.status_code == 201, r.text
+        request_id = r.json()["request_id"]
+    async with platform.client(admin) as c:
+        for url, body in ((f"{seasons}/requests/{request_id}/support", None),
+                          (f"{seasons}/requests/{request_id}/accept", None),
+                          (f"{seasons}/events", plan(season_id, member_id, capacity=1, group_id=chat,
+                                                     answers=[request_id])),
+                          (f"{seasons}/open", None)):
+            r = await c.post(url, json=body)
+            assert r.status_code in (200, 201), r.text
+        [event] = (await c.get(f"{seasons}/events")).json()["items"]
+        assert (await c.put(f"{seasons}/events/{event['event_id']}/registration")).json()["my_status"] == "registered"
+    async with platform.client(token) as m:
+        assert (await m.put(f"{seasons}/events/{event['event_id']}/registration")).json()["my_status"] == "waitlisted"
+        assert (await m.post("/v1/me/calendar/links")).status_code == 200
+    await settle(platform)
     async with platform.client(admin) as c:
         r = await c.put(f"/v1/conversations/{member_id}/read", json={"up_to": 2**40})
         assert r.status_code == 200 and r.json()["up_to"] > 0, r.text
     await settle(platform)
-    for service in ("onboarding", "groups"):
+    for service in ("onboarding", "groups", "calendar"):
         svc = platform.services[service]
         before = await snapshot(platform, service)
-        # every collection has documents to compare, but pending join requests, which come and go
-        assert before and all(docs for coll, docs in before.items() if coll != "join_requests"), {
+        # every collection has documents to compare, but pending join requests, which come and go, and the
+        # timers of game teams' place offers (no route offers a team a place yet)
+        assert before and all(docs for coll, docs in before.items() if coll not in ("join_requests", *UNREACHED)), {
             coll: len(docs) for coll, docs in before.items()}
         # a crash after the documents were written but before the checkpoint:
         # the whole log comes again over the existing documents
@@ -112,7 +144,7 @@ async def test_projection_dropped_and_rebuilt_gives_the_same_documents(platform,
     await settle(platform)
     nc = await nats.connect(platform.nats_url)
     try:
-        for service in ("onboarding", "groups"):
+        for service in ("onboarding", "groups", "calendar"):
             before = await snapshot(platform, service)
             reply = json.loads((await nc.request(control_subject(service, "rebuild"), b"{}", timeout=10)).data)
             assert reply["ok"], reply
@@ -166,7 +198,8 @@ async def test_malformed_messages_go_to_dead_letters_and_consumers_carry_on(plat
                     found.setdefault(seqs[seq], set()).add((m.subject, m.headers["Hr-Dlq-Reason"]))
         assert set(found) == set(garbage)
         subjects = {s for entries in found.values() for s, _ in entries}
-        assert {"hr.dlq.onboarding.members", "hr.dlq.groups.directory", "hr.dlq.groups.base_groups"} <= subjects
+        assert {"hr.dlq.onboarding.members", "hr.dlq.groups.directory", "hr.dlq.groups.base_groups",
+                "hr.dlq.calendar.actors", "hr.dlq.calendar.calendar_leavers"} <= subjects
         reasons = {name: " ".join(r for _, r in entries) for name, entries in found.items()}
         assert "invalid JSON" in reasons["invalid_json"]
         assert "unknown event type" in reasons["unknown_type"]
