@@ -1,5 +1,5 @@
 """The platform as real processes, the way it is deployed: nats-server, and
-``python -m services.<name>`` for onboarding, groups and the gateway, each
+``python -m services.<name>`` for every domain service (the registry's) and the gateway, each
 writing its output to a log file of its own. Shared by the observability tests."""
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from pathlib import Path
 import httpx
 
 from libs.kit.natsserver import NatsServer, free_port
+from services.registry import domain_services
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("onboarding", "groups", "gateway")
+SERVICES = (*(d.name for d in domain_services()), "gateway")
 
 
 @contextmanager
