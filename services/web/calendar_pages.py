@@ -1,7 +1,9 @@
 """The community's calendar: the seasons (/calendar), a season with its events as a list or a month grid
 (/calendar/seasons/{id}), one event with its places and waitlist (/calendar/seasons/{id}/events/{event_id}),
 the season's requests while it is planned (/calendar/seasons/{id}/requests) and the member's own events and
-ICS links (/calendar/my).
+ICS links (/calendar/my). A game's page carries its teams (applying with a roster, a moderator's decision,
+an offered place taken or passed on) and an event's page, for its host and the moderators once it has
+begun, who came. The season's results and research have their own pages (services/web/calendar_more.py).
 
 Each page is a call or a few of the gateway's public API (/v1/seasons..., /v1/me/calendar...) and a template.
 The API decides who may do what: a page leaves out the moderators' controls for everyone else, and a
@@ -34,6 +36,15 @@ PHASES = ("planning", "open", "closed", "results_published")
 #: the phase step a moderator's button takes: form value -> (the API's path, what the page says after)
 STEPS = {"open": ("open", "cal_opened"), "close": ("close", "cal_closed"),
          "results": ("results", "cal_results_published")}
+#: what may be done about a game's team: form value -> what the page says after
+TEAM_ACTIONS = {"confirm": "cal_team_confirm_done", "decline": "cal_team_decline_done",
+                "withdraw": "cal_team_withdraw_done", "accept": "cal_team_accept_done", "pass": "cal_team_pass_done"}
+#: a game's teams by where they stand, in the order the page lists them
+TEAM_LISTS = ("confirmed", "offered", "waitlisted", "pending")
+#: one's own groups whose pages an event's page reads (to find the game teams one coordinates)
+MY_TEAMS_READ = 10
+#: the registered members whose names the attendance form looks up at once
+ATTENDANCE_NAMES = 200
 #: the step each phase offers
 NEXT_STEP = {"planning": "open", "open": "close", "closed": "results"}
 REQUEST_ACTIONS = ("support", "accept", "merge", "decline")
@@ -42,6 +53,8 @@ _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: how many preferred dates the request form offers
 PREFERRED_DATES = 3
 TITLE_LIMIT, TEXT_LIMIT = 300, 3000
+#: the feeds' paths: the API's, and the web client's own that serve the same feed (calendar_more.py)
+API_FEEDS, WEB_FEEDS = "/v1/calendar/feeds/", "/calendar/feeds/"
 
 
 def _season_url(season_id: str) -> str:
@@ -315,16 +328,88 @@ async def _event_page(ctx: Ctx, season_id: str, event_id: str, status: int = 200
         return refused
     event = _event(ctx, event_answer.body)
     plan = event["plan"]
-    reads = [ctx.api("GET", f"/v1/colleagues/{plan['host_id']}")]
+    season = _season(ctx, season_answer.body)
+    moderating = _moderating(ctx)
+    reads: list[Awaitable[Answer]] = [ctx.api("GET", f"/v1/colleagues/{plan['host_id']}")]
     if plan.get("group_id"):
         reads.append(ctx.api("GET", f"/v1/groups/{plan['group_id']}"))
-    answers = await asyncio.gather(*reads)
+    game = plan["kind"] == "game" and event["status"] != "draft"
+    began = event["status"] == "scheduled" and event["start"] <= datetime.now(event["start"].tzinfo)
+    hosting = plan["host_id"] == ctx.session.member_id
+    answers, teams, attendance = await asyncio.gather(
+        asyncio.gather(*reads),
+        _teams(ctx, season, event, moderating) if game else _nothing(),
+        _attendance(ctx, event) if began and (hosting or moderating) else _nothing())
     host = answers[0].body.get("full_name") if answers[0].ok else None
     group = answers[1].body if len(answers) > 1 and answers[1].ok else None
-    season = _season(ctx, season_answer.body)
     return await ctx.render("calendar_event.html", status=status, season=season, event=event, host=host,
-                            group=group, moderating=_moderating(ctx), error=error,
+                            group=group, moderating=moderating, error=error, teams=teams, attendance=attendance,
                             registering=season["phase"] == "open" and event["status"] == "scheduled")
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _when(ctx: Ctx, value: str | None, zone_name: str | None) -> str:
+    """A moment in the season's zone, the zone named: ``12.03.2027 18:00, Asia/Yekaterinburg``."""
+    if not value:
+        return ""
+    name = zone_name or ctx.settings.web_timezone
+    return f"{_moment(value, _zone(ctx, name)):%d.%m.%Y %H:%M}, {name}"
+
+
+async def _teams(ctx: Ctx, season: dict, event: dict, moderating: bool) -> dict[str, Any]:
+    """A game's teams ("3 из 8", the line, the offers, who waits for a moderator), named by their groups,
+    and the game teams the caller coordinates: a team of theirs in the game gets its buttons, one not in
+    it a form to apply with a roster of its members."""
+    path = f"/v1/seasons/{season['season_id']}/events/{event['event_id']}/teams"
+    teams_answer, mine_answer = await asyncio.gather(
+        ctx.api("GET", path), ctx.api("GET", "/v1/groups", params={"group_type": "game_team", "status": "active"}))
+    if not teams_answer.ok:
+        return {"error": teams_answer.title or ctx.t("unavailable_text")}
+    body = teams_answer.body
+    listed = [t for kind in TEAM_LISTS for t in body.get(kind) or ()]
+    in_game = {t["group_id"] for t in listed}
+    titles = {g["group_id"]: g["title"] for g in (mine_answer.body["items"] if mine_answer.ok else ())}
+    my_groups = [g["group_id"] for g in (mine_answer.body["items"] if mine_answer.ok else ())
+                 if (g.get("my_state") or ("member" if g.get("is_member") else "none")) == "member"][:MY_TEAMS_READ]
+    pages = await asyncio.gather(*(ctx.api("GET", f"/v1/groups/{g}") for g in my_groups))
+    coordinated = {p.body["group_id"]: p.body for p in pages if p.ok and p.body.get("is_coordinator")}
+    me = ctx.session.member_id
+    zone = event.get("time_zone")
+
+    def shown(team: dict) -> dict:
+        group = coordinated.get(team["group_id"])
+        names = {m["member_id"]: m.get("display_name") for m in (group or {}).get("members") or ()}
+        roster = [names.get(m) or (ctx.t("you") if m == me else None) for m in team.get("roster") or ()]
+        return {**team, "title": titles.get(team["group_id"]) or team["group_id"],
+                "roster_names": [n for n in roster if n], "size": len(team.get("roster") or ()),
+                "mine": team["group_id"] in coordinated,
+                "until": _when(ctx, team.get("offer_expires_at"), zone)}
+
+    open_game = season["phase"] == "open" and event["status"] == "scheduled"
+    apply = [{"group_id": g["group_id"], "title": g["title"],
+              "members": [{"member_id": m["member_id"], "name": m.get("display_name") or m["member_id"],
+                           "me": m["member_id"] == me} for m in g.get("members") or ()]}
+             for g in coordinated.values() if g["group_id"] not in in_game] if open_game else []
+    return {"max_teams": body.get("max_teams", 0),
+            "count": ctx.t("cal_places", registered=len(body.get("confirmed") or ()),
+                           capacity=body.get("max_teams", 0)),
+            **{kind: [shown(t) for t in body.get(kind) or ()] for kind in TEAM_LISTS},
+            "apply": apply, "open": open_game, "moderating": moderating}
+
+
+async def _attendance(ctx: Ctx, event: dict) -> dict[str, Any]:
+    """Who holds a place (the API gives the list to the host and the moderators) with their names, and who
+    was recorded present."""
+    registered = list(event.get("registered_ids") or ())
+    present = set(event.get("present_ids") or ())
+    looked = await asyncio.gather(*(ctx.api("GET", f"/v1/colleagues/{m}") for m in registered[:ATTENDANCE_NAMES]))
+    names = {m: a.body.get("full_name") for m, a in zip(registered, looked, strict=False) if a.ok}
+    return {"people": [{"member_id": m, "name": names.get(m) or ctx.t("deleted_member"), "present": m in present}
+                       for m in registered],
+            "recorded": len(present)}
 
 
 def _again_event(ctx: Ctx, season_id: str, event_id: str) -> Callable[[int, str], Awaitable[Response]]:
@@ -370,6 +455,46 @@ async def remove_event(ctx: Form, season_id: str = ID(), event_id: str = ID()) -
         return back
     answer = await ctx.api("DELETE", f"/v1/seasons/{season_id}/events/{event_id}")
     return await _done(ctx, answer, "cal_event_removed", _season_url(season_id),
+                       _again_event(ctx, season_id, event_id))
+
+
+@router.post("/calendar/seasons/{season_id}/events/{event_id}/attendance")
+async def record_attendance(ctx: Form, season_id: str = ID(), event_id: str = ID()) -> Response:
+    """The host or a moderator ticks who came, among the registered (the list replaces the earlier one)."""
+    if (back := _sign_in_first(ctx)) is not None:
+        return back
+    present = [m for m in dict.fromkeys(ctx.form_lists.get("present", [])) if _ID.match(m)][:10_000]
+    answer = await ctx.api("PUT", f"/v1/seasons/{season_id}/events/{event_id}/attendance", json={"present": present})
+    return await _done(ctx, answer, "cal_attendance_recorded", _event_url(season_id, event_id) + "#attendance",
+                       _again_event(ctx, season_id, event_id), n=len(present))
+
+
+@router.post("/calendar/seasons/{season_id}/events/{event_id}/teams")
+async def apply_team(ctx: Form, season_id: str = ID(), event_id: str = ID()) -> Response:
+    """A game team's coordinator applies with the roster ticked among the group's members."""
+    if (back := _sign_in_first(ctx)) is not None:
+        return back
+    group_id = _text(ctx, "group_id", 64)
+    roster = [m for m in dict.fromkeys(ctx.form_lists.get("roster", [])) if _ID.match(m)][:50]
+    answer = await ctx.api("POST", f"/v1/seasons/{season_id}/events/{event_id}/teams",
+                           json={"group_id": group_id, "roster": roster})
+    return await _done(ctx, answer, "cal_team_applied", _event_url(season_id, event_id) + "#teams",
+                       _again_event(ctx, season_id, event_id))
+
+
+@router.post("/calendar/seasons/{season_id}/events/{event_id}/teams/{group_id}/{action}")
+async def on_team(ctx: Form, action: str, season_id: str = ID(), event_id: str = ID(),
+                  group_id: str = ID()) -> Response:
+    """A moderator confirms or declines a team; its coordinator withdraws it, takes an offered place or passes."""
+    if (back := _sign_in_first(ctx)) is not None:
+        return back
+    done = TEAM_ACTIONS.get(action)
+    if done is None:
+        return await ctx.refuse(404, ctx.t("not_found_title"), ctx.t("not_found_text"))
+    body = {"reason": _text(ctx, "reason", TEXT_LIMIT)} if action == "decline" else None
+    answer = await ctx.api("POST", f"/v1/seasons/{season_id}/events/{event_id}/teams/{group_id}/{action}",
+                           json=body)
+    return await _done(ctx, answer, done, _event_url(season_id, event_id) + "#teams",
                        _again_event(ctx, season_id, event_id))
 
 
@@ -459,8 +584,9 @@ async def my_calendar(ctx: Page) -> Response:
         ctx.api("GET", "/v1/groups", params={"status": "active"}))
     if (refused := await _all_ok(ctx, mine, links)) is not None:
         return refused
-    root = ctx.settings.gateway_url.rstrip("/")
-    feeds = links.body
+    # a calendar app reads the feeds through the web client's own address (it cannot reach the gateway's)
+    root = str(ctx.request.base_url).rstrip("/")
+    feeds = {k: v.replace(API_FEEDS, WEB_FEEDS, 1) for k, v in links.body.items() if isinstance(v, str)}
     season_links = [{"title": s["title"], "season_id": s["season_id"],
                      "url": root + feeds["season"].replace("{season_id}", s["season_id"])}
                     for s in (seasons.body["items"] if seasons.ok else ()) if s["phase"] != "planning"]
