@@ -53,7 +53,7 @@ CHART: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
                             ("research_hours", "cal_bar_research_hours"))),
 )
 #: the chart's geometry (SVG user units): its width, where a bar starts, a bar's height, one row's height
-WIDTH, BAR_X, BAR_H, ROW_H, HEAD_H = 400, 0, 14, 40, 30
+WIDTH, BAR_X, BAR_H, ROW_H, HEAD_H = 400, 0, 16, 44, 34
 NUMBER_ROOM = 48
 #: the reasons a distribution gives, worded (``DistributionReason.code`` -> text code)
 REASONS = {"largest_share_left": "cal_reason_largest_share_left", "only_one_fits": "cal_reason_only_one_fits",
@@ -84,9 +84,9 @@ def chart(ctx: Ctx, report: dict) -> dict[str, Any]:
         y += HEAD_H
         for field, words, value in figures:
             length = round((WIDTH - BAR_X - NUMBER_ROOM) * value / top)
-            group["bars"].append({"key": field, "label": ctx.t(words), "value": value, "label_y": y + 13,
-                                  "y": y + 18, "width": length, "number_x": BAR_X + length + 6,
-                                  "number_y": y + 18 + BAR_H - 2})
+            group["bars"].append({"key": field, "label": ctx.t(words), "value": value, "label_y": y + 15,
+                                  "y": y + 21, "width": length, "number_x": BAR_X + length + 6,
+                                  "number_y": y + 21 + BAR_H - 3})
             y += ROW_H
         groups.append(group)
     return {"groups": groups, "width": WIDTH, "height": y + 4, "bar_x": BAR_X, "bar_h": BAR_H}

@@ -43,6 +43,8 @@ TEAM_ACTIONS = {"confirm": "cal_team_confirm_done", "decline": "cal_team_decline
 TEAM_LISTS = ("confirmed", "offered", "waitlisted", "pending")
 #: one's own groups whose pages an event's page reads (to find the game teams one coordinates)
 MY_TEAMS_READ = 10
+#: the teams of a game whose groups' pages it reads for their rosters' names
+TEAMS_READ = 20
 #: the registered members whose names the attendance form looks up at once
 ATTENDANCE_NAMES = 200
 #: the step each phase offers
@@ -374,14 +376,16 @@ async def _teams(ctx: Ctx, season: dict, event: dict, moderating: bool) -> dict[
     titles = {g["group_id"]: g["title"] for g in (mine_answer.body["items"] if mine_answer.ok else ())}
     my_groups = [g["group_id"] for g in (mine_answer.body["items"] if mine_answer.ok else ())
                  if (g.get("my_state") or ("member" if g.get("is_member") else "none")) == "member"][:MY_TEAMS_READ]
-    pages = await asyncio.gather(*(ctx.api("GET", f"/v1/groups/{g}") for g in my_groups))
-    coordinated = {p.body["group_id"]: p.body for p in pages if p.ok and p.body.get("is_coordinator")}
+    # the groups' pages: one's own (to find the teams one coordinates) and the teams' (their rosters' names)
+    read = list(dict.fromkeys([*my_groups, *(t["group_id"] for t in listed)]))[:MY_TEAMS_READ + TEAMS_READ]
+    pages = [p.body for p in await asyncio.gather(*(ctx.api("GET", f"/v1/groups/{g}") for g in read)) if p.ok]
+    coordinated = {p["group_id"]: p for p in pages if p.get("is_coordinator") and p.get("group_type") == "game_team"}
+    members = {p["group_id"]: {m["member_id"]: m.get("display_name") for m in p.get("members") or ()} for p in pages}
     me = ctx.session.member_id
     zone = event.get("time_zone")
 
     def shown(team: dict) -> dict:
-        group = coordinated.get(team["group_id"])
-        names = {m["member_id"]: m.get("display_name") for m in (group or {}).get("members") or ()}
+        names = members.get(team["group_id"], {})
         roster = [names.get(m) or (ctx.t("you") if m == me else None) for m in team.get("roster") or ()]
         return {**team, "title": titles.get(team["group_id"]) or team["group_id"],
                 "roster_names": [n for n in roster if n], "size": len(team.get("roster") or ()),
