@@ -67,6 +67,7 @@ async def test_the_host_ticks_who_came_and_a_member_reads_the_published_results_
     assert "пришли 1" in await anna.page.locator(".flash").inner_text()
     assert await anna.page.locator("#attendance").get_by_label(crew["boris"][2]).is_checked()
     assert not await anna.page.locator("#attendance").get_by_label(crew["vera"][2]).is_checked()
+    await fits(anna, "attendance")
     # a participant gets no such form
     await vera.open(f"/calendar/seasons/{season_id}/events/{meeting['event_id']}", "member-event")
     assert await vera.page.locator("#attendance").count() == 0
@@ -169,6 +170,7 @@ async def test_hours_offered_a_task_distributed_and_the_member_reads_why_it_is_t
     assert "Вы предложили 10 ч." in await vera.page.locator(".flash").inner_text()
     assert await vera.page.locator("#withdraw-offer").count() == 1
     assert await vera.page.locator("#add-task, #distribute").count() == 0
+    await fits(vera, "offer")
 
     await moderator.open(f"/calendar/seasons/{season_id}/research", "mod-research")
     for task, hours in (("Опрос работодателей", "6"), ("Анализ вакансий", "3"), ("Огромное", "20")):
@@ -179,6 +181,7 @@ async def test_hours_offered_a_task_distributed_and_the_member_reads_why_it_is_t
         "Огромное", "Опрос работодателей", "Анализ вакансий"]
     await moderator.submit("Распределить задачи", "distributed")
     assert await moderator.page.locator("#research").get_attribute("data-distributed") == "yes"
+    await fits(moderator, "distributed")
     await settle_views(web)
 
     await vera.open(f"/calendar/seasons/{season_id}/research", "mine")
@@ -193,6 +196,8 @@ async def test_hours_offered_a_task_distributed_and_the_member_reads_why_it_is_t
     huge = vera.page.locator("#task-list li", has_text="Огромное")
     assert await huge.locator(".task-outcome").inner_text() == "Никому не досталась — ни у кого не осталось 20 ч"
     assert await vera.page.locator("#offer-form").count() == 0
+    await vera.page.set_viewport_size({"width": 360, "height": 800})
+    await fits(vera, "research-phone")
 
 
 async def feed(url: str) -> httpx.Response:
