@@ -180,7 +180,11 @@ def register_handlers(svc: Service, settings: Settings) -> None:
 
     @svc.command(c.CancelRegistration)
     async def cancel_registration(cmd: c.CancelRegistration, ctx: Context) -> Done:
+        """A guest has no place to give up and no event to read (a member who left Main has theirs freed by a
+        policy)."""
         signed_in(ctx)
+        if not (in_main(ctx.actor) or ctx.actor.is_moderator):
+            raise Forbidden("calendar_members_only")
         _, facts = await season_of(cmd.season_id, cmd.event_id)
         member_id = cmd.member_id or ctx.actor.id
         return await on_registration(cmd, ctx, d.Unregister(ctx.actor, cmd.event_id, member_id, facts))
