@@ -6,6 +6,10 @@
 2. The read models: after the consumers settle, every projection equals a
    fresh rebuild from the log.
 3. Recovery: the gateway is ready and new commands succeed (see the tests).
+4. The calendar: for each event, never more registered than its capacity, nobody both registered and in
+   line, the line promoted first come first served and no place left free while someone waits; every
+   acknowledged registration is in the event's registrations (or was given up by an acknowledged
+   cancellation, or taken away when its member left), and the read model says the same.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import json
 import sqlite3
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -26,7 +30,7 @@ import nats.js.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from libs.contracts.subjects import DEADLETTER_STREAM, EVENTS_STREAM, NOTIFY_ROOT, NOTIFY_STREAM, control_subject
-from tests.chaos.harness import SERVICES, Supervisor
+from tests.chaos.harness import ADMIN_EMAIL, ADMIN_PASSWORD, SERVICES, Supervisor
 from tests.chaos.load import Call
 
 #: what one command may append to one aggregate: all of a set, or nothing
@@ -44,7 +48,14 @@ WHOLE = {
     "task": [("TaskCreated",)],
     "task_status": [("TaskStatusChanged",)],
     "upload": [("FileUploaded",)],
+    # the load's season: started, its event drafted, the grid published
+    "season": [("SeasonPlanningStarted",), ("GridEventAdded",), ("EventScheduled", "SeasonOpened")],
+    "cal_register": [("EventRegistered",), ("RegistrationWaitlisted",)],
+    # a place given up moves the first in line up in the same append
+    "cal_cancel": [("RegistrationCancelled",), ("RegistrationCancelled", "WaitlistPromoted")],
 }
+#: what a registration's answer says the caller holds, by the event it appended
+PLACE = {"EventRegistered": "registered", "RegistrationWaitlisted": "waitlisted"}
 DECISION_EVENT = {"grant": "AccessGranted", "request_changes": "ChangesRequested", "decline": "AccessDeclined"}
 
 
@@ -176,7 +187,8 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
         # a command's own events (a policy's, made of them, carry the same correlation id as "system")
         if e.subject.startswith("hr.evt.onboarding.") or (
                 e.subject.startswith(("hr.evt.groups.working_group.", "hr.evt.groups.message.",
-                                      "hr.evt.groups.task.", "hr.evt.groups.drive."))
+                                      "hr.evt.groups.task.", "hr.evt.groups.drive.", "hr.evt.calendar.season.",
+                                      "hr.evt.calendar.registration."))
                 and e.envelope.get("actor") != "system"):
             by_cid[e.envelope.get("correlation_id")].append(e)
 
@@ -227,6 +239,20 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
                 ok = (got == ["FileUploaded"] and payload.get("uploaded_by") == call.params["member_id"]
                       and payload.get("file_id") == call.body["file_id"]
                       and payload.get("sha256") == call.params["sha256"])
+            case "season":
+                ok = tuple(got) in WHOLE["season"] and all(
+                    e.subject == f"hr.evt.calendar.season.{call.params['season_id']}" for e in mine)
+            case "cal_register":
+                ok = (len(mine) == 1 and got[0] in PLACE and mine[0].envelope["payload"].get("member_id") ==
+                      call.params["member_id"] and mine[0].subject.endswith("." + call.params["event_id"])
+                      and call.body.get("my_status") == PLACE[got[0]])
+            case "cal_cancel":
+                left = [e for e in mine if e.type == "RegistrationCancelled"]
+                ok = (tuple(got) in WHOLE["cal_cancel"] and left[0].envelope["payload"].get("member_id") ==
+                      call.params["member_id"]) or (not got and any(  # gone already: taken away when they left
+                          e.type == "RegistrationCancelled" and e.envelope["payload"].get("member_id") ==
+                          call.params["member_id"] for e in by_subject.get(
+                              f"hr.evt.calendar.registration.{call.params['event_id']}", [])))
             case "join" | "call" | "message":
                 who = {"join": "member_id", "call": "scheduled_by", "message": "author_id"}[call.kind]
                 ok = got == list(WHOLE[call.kind][0]) and mine[0].envelope["payload"].get(who) == call.params["member_id"]
@@ -288,6 +314,105 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
                 problems.append(f"{member} is in {subject} but not in the Main group: {sorted(kinds)}")
     return problems, notes
 
+
+@dataclass
+class Places:
+    """One event's registrations, as its aggregate's events in the log make them."""
+
+    capacity: int | None = None
+    registered: set[str] = field(default_factory=set)
+    line: list[str] = field(default_factory=list)
+    cancelled: set[str] = field(default_factory=set)
+
+
+def replay_places(log: list[Entry]) -> tuple[dict[str, Places], list[str]]:
+    """Every event's places, replayed from the log, and what went wrong on the way: more registered than the
+    capacity, someone registered and in line at once (or twice), a promotion out of turn."""
+    places: dict[str, Places] = defaultdict(Places)
+    problems: list[str] = []
+    for e in log:
+        payload = e.envelope.get("payload", {})
+        if e.subject.startswith("hr.evt.calendar.season.") and e.type in ("EventScheduled", "EventChanged"):
+            places[payload["event_id"]].capacity = payload["plan"]["capacity"]
+        if not e.subject.startswith("hr.evt.calendar.registration."):
+            continue
+        event_id, member = e.subject.rsplit(".", 1)[1], payload.get("member_id")
+        p = places[event_id]
+        match e.type:
+            case "EventRegistered" | "RegistrationWaitlisted":
+                if member in p.registered or member in p.line:
+                    problems.append(f"event {event_id}: {member} holds a place twice ({e.type} at {e.seq})")
+                p.registered.add(member) if e.type == "EventRegistered" else p.line.append(member)
+            case "WaitlistPromoted":
+                if not p.line or p.line[0] != member:
+                    problems.append(f"event {event_id}: {member} promoted at {e.seq} out of turn; line {p.line[:3]}")
+                if member in p.line:
+                    p.line.remove(member)
+                p.registered.add(member)
+            case "RegistrationCancelled":
+                held = p.line if payload.get("waitlisted") else p.registered
+                if member not in held:
+                    problems.append(f"event {event_id}: {member} gave up at {e.seq} a place they did not hold")
+                p.line.remove(member) if payload.get("waitlisted") and member in p.line else p.registered.discard(member)
+                p.cancelled.add(member)
+        if p.capacity is not None and len(p.registered) > p.capacity:
+            problems.append(f"event {event_id}: {len(p.registered)} registered of {p.capacity} places at {e.seq}")
+        if p.registered & set(p.line):
+            problems.append(f"event {event_id}: {sorted(p.registered & set(p.line))[:3]} registered and in line")
+    return places, problems
+
+
+def check_calendar(log: list[Entry], calls: list[Call]) -> list[str]:
+    """The places of every event hold (see replay_places), no place is free while someone waits, and every
+    acknowledged registration is there — or was given up by an acknowledged cancellation, or taken away
+    because its member left the community (revoked, erased)."""
+    places, problems = replay_places(log)
+    for event_id, p in places.items():
+        if p.capacity is not None and p.line and len(p.registered) < p.capacity:
+            problems.append(f"event {event_id}: {p.capacity - len(p.registered)} places free while "
+                            f"{len(p.line)} wait")
+    given_up = {(c.params["event_id"], c.params["member_id"]) for c in calls if c.kind == "cal_cancel" and c.ok}
+    left = {e.subject.rsplit(".", 1)[1] for e in log if e.type in ("AccessRevoked", "MemberErased")}
+    registrations = [c for c in calls if c.kind == "cal_register" and c.ok]
+    for call in registrations:
+        event_id, member = call.params["event_id"], call.params["member_id"]
+        p = places.get(event_id, Places())
+        if member in p.registered or member in p.line or (event_id, member) in given_up:
+            continue
+        if member in left and member in p.cancelled:
+            continue
+        problems.append(f"acknowledged registration of {member} for {event_id} ({call.body.get('my_status')}) "
+                        f"is not in its registrations")
+    if not registrations and any(c.kind == "season" and c.ok for c in calls):
+        problems.append("the load's members registered for nothing: the calendar was never exercised")
+    return problems
+
+
+def calendar_summary(log: list[Entry]) -> str:
+    """What the calendar's load made of its events: places, the line, promotions, places given up."""
+    places, _ = replay_places(log)
+    t = Counter(e.type for e in log if e.subject.startswith("hr.evt.calendar.registration."))
+    return "; ".join(f"{event_id[-6:]}: {len(p.registered)}/{p.capacity} registered, {len(p.line)} in line"
+                     for event_id, p in places.items()) + (
+        f"; {t['WaitlistPromoted']} promoted, {t['RegistrationCancelled']} given up")
+
+async def check_calendar_reads(base_url: str, log: list[Entry]) -> list[str]:
+    """The read model's places and line of each event are the log's."""
+    places, _ = replay_places(log)
+    seasons = {e.envelope["payload"]["event_id"]: e.envelope["payload"]["season_id"] for e in log
+               if e.type == "EventScheduled"}
+    problems = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as client:
+        token = (await client.post("/v1/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+                 ).json()["access_token"]
+        for event_id, p in places.items():
+            r = await client.get(f"/v1/seasons/{seasons.get(event_id)}/events/{event_id}",
+                                 headers={"Authorization": f"Bearer {token}"})
+            got = r.json() if r.status_code == 200 else {}
+            if (got.get("registered"), got.get("waitlisted")) != (len(p.registered), len(p.line)):
+                problems.append(f"event {event_id} reads {r.status_code} {got.get('registered')} registered, "
+                                f"{got.get('waitlisted')} in line; the log has {len(p.registered)}, {len(p.line)}")
+    return problems
 
 async def check_files(base_url: str, calls: list[Call], tokens: dict[str, str], most: int = 10) -> list[str]:
     """Acknowledged uploads come back byte for byte (their digest), whatever was killed meanwhile."""

@@ -1,8 +1,10 @@
 """A steady load of commands through the gateway's HTTP API, recording every
 answer: onboarding journeys (invitation, registration, rules, profile,
 moderator decision, a resubmitted profile after a request for changes), and for those admitted to
-the Main group, joining an open working group, scheduling a call in it, writing in its chat, and
-creating a task there assigned to its coordinator and moving it to "in progress".
+the Main group, taking a place in the season's event (a few places: most end up in line) and, for some,
+giving it up again at once (the first in line moves up), joining an open working group, scheduling a call
+in it, writing in its chat, and creating a task there assigned to its coordinator and moving it to
+"in progress".
 
 Each command carries its own ``X-Correlation-Id``; the events it appends carry
 it too, which is how the checks find a command's events in the log.
@@ -30,6 +32,7 @@ PASSWORD = "chaos-pass-123"
 @dataclass
 class Call:
     # invite | register | rules | profile | decision | group | join | call | message | task | task_status | upload
+    # | season | cal_register | cal_cancel
     kind: str
     cid: str
     ok: bool
@@ -53,6 +56,11 @@ class Load:
     _admin: str | None = None
     _group: str | None = None
     _admin_id: str | None = None
+    #: the season's event members take places in (the season opened by the admin at the start)
+    season_id: str | None = None
+    event_id: str | None = None
+    #: its places: few, so a line forms and cancellations promote
+    capacity: int = 6
     #: each member's access token, to read back what they uploaded once the disruption is over
     tokens: dict[str, str] = field(default_factory=dict)
 
@@ -72,8 +80,30 @@ class Load:
                 self._group = made.body["group_id"]
                 break
             await asyncio.sleep(0.5)
+        await self._season()
         self._tasks = [asyncio.create_task(self._worker(i)) for i in range(self.concurrency)]
         return self
+
+    async def _season(self) -> None:
+        """A season of its own (per load: the probe has one too) with one event, opened for registrations."""
+        season_id = f"{2300 + self.seed}-spring"
+        year = 2300 + self.seed
+        plan = {"kind": "online_meeting", "title": f"Нагрузка {self.seed}", "starts_at": f"{year}-03-10T13:00:00Z",
+                "ends_at": f"{year}-03-10T14:30:00Z", "call_link": "https://meet.example.org/chaos",
+                "capacity": self.capacity, "host_id": self._admin_id}
+        steps = (("POST", "/v1/seasons", {"season_id": season_id, "title": f"Нагрузка {self.seed}"}),
+                 ("POST", f"/v1/seasons/{season_id}/events", plan), ("POST", f"/v1/seasons/{season_id}/open", None))
+        for method, url, body in steps:
+            for _ in range(20):
+                made = await self._call("season", method, url, self._admin, {"season_id": season_id}, body)
+                if made.ok or made.status in (409,):  # done (by an earlier try whose answer was lost)
+                    break
+                await asyncio.sleep(0.5)
+            else:
+                return  # no calendar in this run: the checks find no registration to hold to account
+            if url.endswith("/events") and made.ok:
+                self.event_id = made.body["event_id"]
+        self.season_id = season_id if self.event_id else None
 
     async def stop(self) -> None:
         self._stop.set()
@@ -227,6 +257,8 @@ class Load:
             await asyncio.sleep(0.2)
         else:
             return True  # not in Main in time (the groups service away): nothing asked, nothing to check
+        if not await self._calendar(member_id, access) or self._stop.is_set():
+            return True  # the calendar away: the groups part goes on next time
         joined = await self._call("join", "POST", f"{url}/join", access, {"member_id": member_id}, {})
         if not joined.ok or self._stop.is_set():
             return joined.ok
@@ -254,3 +286,16 @@ class Load:
                                     {"member_id": member_id, "sha256": hashlib.sha256(data).hexdigest(),
                                      "group_id": self._group}, content=data)
         return uploaded.ok
+
+    async def _calendar(self, member_id: str, access: str) -> bool:
+        """Take a place in the season's event (or a place in line); a third give it up again at once."""
+        if self.event_id is None:
+            return True
+        url = f"/v1/seasons/{self.season_id}/events/{self.event_id}/registration"
+        params = {"member_id": member_id, "season_id": self.season_id, "event_id": self.event_id}
+        placed = await self._call("cal_register", "PUT", url, access, params)
+        if not placed.ok:
+            return False
+        if self._rng.random() < 1 / 3:
+            return (await self._call("cal_cancel", "DELETE", url, access, params)).ok
+        return True

@@ -7,7 +7,10 @@ After each disruption:
 2. every projection equals a fresh rebuild from the log;
 3. the platform recovered by itself: /readyz is 200 and new commands succeed,
    and nothing but the killed process was restarted;
-4. every acknowledged chat message was told once on its group's members' streams, nothing twice.
+4. every acknowledged chat message was told once on its group's members' streams, nothing twice;
+5. every acknowledged upload reads back byte for byte;
+6. the calendar's places: within each event's capacity, nobody registered and in line at once, the line
+   served in order, every acknowledged registration held (or given up by an acknowledged cancellation).
 """
 
 from __future__ import annotations
@@ -76,10 +79,15 @@ async def run_scenario(sup: Supervisor, disrupt: Callable[[Supervisor, Load], Aw
         problems += checks.check_streams(await checks.read_member_streams(sup), log, load.calls + probe.calls)
         # (5) the drive: acknowledged uploads read back byte for byte
         problems += await checks.check_files(sup.base_url, load.calls + probe.calls, {**load.tokens, **probe.tokens})
+        # (6) the calendar: places within capacity, nobody registered and in line, every acknowledged
+        # registration held (or given up, acknowledged), the read model the log's
+        problems += checks.check_calendar(log, load.calls + probe.calls)
+        problems += await checks.check_calendar_reads(sup.base_url, log)
 
         print(f"\n[chaos] up {t_up:.1f}s, disruption+recovery {t_recovered:.1f}s, total {time.monotonic() - t0:.1f}s;"
               f" restarted {sorted(restarted)}; log {len(log)} events;"
               f" acked/s before {load.rate_between(w0, w1):.1f}, after {load.rate_between(w2, w3):.1f}; {load.summary()}")
+        print(f"[chaos] calendar: {checks.calendar_summary(log)}")
         for n in notes[:5]:
             print(f"[chaos] note: {n}")
         if len(notes) > 5:
