@@ -206,8 +206,9 @@ FAULT_S = 60.0  # how long the read-model store stays locked
 
 
 async def test_a_locked_read_model_store_during_erasures_and_grants(tmp_path):
-    """Both services' SQLite files are locked for a minute (another process holds an exclusive lock, as a
-    stuck backup would) while the load goes on and members are erased. Nothing may be dead-lettered or
+    """Every domain service's SQLite file is locked for a minute (another process holds an exclusive lock, as
+    a stuck backup would) while the load goes on (places taken and given up in the calendar too) and members
+    are erased (the calendar takes their places away once its store is back). Nothing may be dead-lettered or
     skipped for this passing cause: readiness fails, naming the stalled consumers, while it lasts; afterwards
     every projection equals a fresh rebuild and no erased member is served."""
     erased: list[str] = []
@@ -215,7 +216,7 @@ async def test_a_locked_read_model_store_during_erasures_and_grants(tmp_path):
 
     async def disrupt(sup: Supervisor, load: Load) -> None:
         locks = []
-        for service in ("onboarding", "groups"):
+        for service in SERVICES:
             conn = sqlite3.connect(sup.data_dir / f"hr_{service}.sqlite3", timeout=10, isolation_level=None)
             conn.execute("BEGIN EXCLUSIVE")
             locks.append(conn)
