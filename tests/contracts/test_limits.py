@@ -1,5 +1,7 @@
 """Every string and list a client can send is bounded (issue "The edge and the bus", point 6):
-walked over every command and query model, so a field added without a limit fails here."""
+walked over every command and query model of every service in the contracts catalog (and the models they
+nest, as the calendar's grid events nest their plan), so a field, or a service, added without a limit fails
+here."""
 
 from __future__ import annotations
 
@@ -9,10 +11,15 @@ import annotated_types
 import pytest
 from pydantic import BaseModel
 
-from libs.contracts import groups, onboarding
+from libs.contracts.registry import CATALOG
 from libs.contracts.rpc import Request
 
-MODELS = [*onboarding.COMMANDS, *onboarding.QUERIES, *groups.QUERIES, *groups.COMMANDS, Request]
+MODELS = [*(m for contracts in CATALOG for m in (*contracts.commands, *contracts.queries)), Request]
+
+
+def test_every_service_of_the_catalog_is_walked():
+    assert {c.service for c in CATALOG} >= {"onboarding", "groups", "calendar"}
+    assert all(c.commands for c in CATALOG), [c.service for c in CATALOG if not c.commands]
 
 
 def _bounded(metadata, kind: str) -> bool:
@@ -26,7 +33,7 @@ def _bounded(metadata, kind: str) -> bool:
     return False
 
 
-def unbounded(model: type[BaseModel]) -> list[str]:
+def unbounded(model: type[BaseModel], seen: frozenset[type] = frozenset()) -> list[str]:
     out = []
     for name, field in model.model_fields.items():
         def walk(tp, meta, where):
@@ -52,6 +59,10 @@ def unbounded(model: type[BaseModel]) -> list[str]:
                 return
             if origin is dict:
                 return  # Request.body: the gateway's body limit bounds it; its model is checked here too
+            if isinstance(tp, type) and issubclass(tp, BaseModel) and tp not in seen:
+                # a nested model's fields, named through this field: AddGridEvent.plan.title
+                out.extend(f"{where}.{inner.partition('.')[2]}" for inner in unbounded(tp, seen | {model}))
+                return
         walk(field.annotation, list(field.metadata), f"{model.__name__}.{name}")
     return out
 
