@@ -204,14 +204,13 @@ def register_queries(svc: Service, settings: Settings) -> None:
         owner = await svc.resolve_actor(q.member_id) if svc.resolve_actor else None
         if owner is None or not (in_main(owner) or owner.is_moderator):
             raise gone
-        seasons = {d["season_id"]: d for d in await svc.store.find(SEASONS, {}, limit=200)}
-        names = {k: v["title"] for k, v in seasons.items()}
         docs: list[dict[str, Any]]
         if q.scope == "season":
-            if q.ref_id is None or q.ref_id not in seasons:
+            season = await svc.store.get(SEASONS, q.ref_id or "")
+            if season is None:
                 raise gone
-            name = seasons[q.ref_id]["title"]
-            docs = await reads.events_of(q.ref_id)
+            name = season["title"]
+            docs = await reads.events_of(season["season_id"])
         elif q.scope == "group":
             group = await svc.store.get(WGROUPS, q.ref_id or "")
             if group is None or group["status"] != "active" or (
@@ -228,7 +227,11 @@ def register_queries(svc: Service, settings: Settings) -> None:
             docs = [d for d in [await svc.store.get(EVENTS, e) for e in sorted(mine)] if d is not None]
             for group_id in groups:
                 docs += await svc.store.find(EVENTS, {"group_id": group_id}, limit=settings.feed_max_events)
-        unique = {d["event_id"]: d for d in docs if d["status"] != "draft" and d["season_id"] in seasons}
+        unique = {d["event_id"]: d for d in docs if d["status"] != "draft"}
         chosen = sorted(unique.values(), key=lambda d: d["starts_at"])[: settings.feed_max_events]
+        names: dict[str, str] = {}  # each season's title, read once however many seasons there are
+        for season_id in {d["season_id"] for d in chosen}:
+            doc = await svc.store.get(SEASONS, season_id)
+            names[season_id] = doc["title"] if doc else season_id
         events = [_feed_event(d, names[d["season_id"]]) for d in chosen]
         return c.IcsFeed(name=name, text=render_feed(name, events, datetime.now(UTC)).decode())
