@@ -160,6 +160,7 @@ def register_games_handlers(svc: Service, settings: Settings) -> None:
 
     @svc.command(c.WithdrawResearchOffer)
     async def withdraw_research_offer(cmd: c.WithdrawResearchOffer, ctx: Context) -> Done:
+        reader(ctx)  # the reply is the research view, which only the calendar's readers may see
         return await on_research(cmd.season_id, ctx, lambda phase: gd.WithdrawOffer(
             ctx.actor, cmd.season_id, phase, cmd.member_id or ctx.actor.id))
 

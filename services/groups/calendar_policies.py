@@ -32,8 +32,9 @@ def register_calendar_policies(svc: Service) -> None:
             held = r.events_held.online_meeting + r.events_held.game + r.events_held.research
             await svc.decide(ANNOUNCEMENT, announcement_id, PublishAnnouncement(
                 announcement_id, "calendar_results_published", e.season_id, {
-                    "season_id": e.season_id, "title": e.title or e.season_id, "events": str(held), "participants": str(r.participants),
-                    "places": str(r.places_taken)}), caused_meta(rec), caused_ids(rec, "announce"))
+                    "season_id": e.season_id, "title": e.title or e.season_id, "events": str(held),
+                    "participants": str(r.participants), "places": str(r.places_taken)}),
+                caused_meta(rec), caused_ids(rec, "announce"))
             return
         if not isinstance(e, cal.EventScheduled):
             return

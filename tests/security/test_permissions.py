@@ -879,15 +879,7 @@ def assert_problem(r, status: int) -> dict:
 #: cells where the service answers otherwise than its rule, each with the diagnosis: expected to fail
 #: (strictly: once the service is fixed, the cell passes and its entry here must go). The earlier one (a guest
 #: giving up a place they never had got the event's view) is fixed
-KNOWN_SERVICE_BUGS: dict[tuple[tuple[str, str], str], str] = {
-    (("DELETE", "/v1/seasons/{season_id}/research/offer"), "guest"): (
-        "a guest withdrawing an offer they never had gets 200 and the season's research view (its tasks, every "
-        "volunteer's member id and hours), which GET .../research refuses them (calendar_members_only): "
-        "services/calendar/games_handlers.py withdraw_research_offer checks no membership of Main, and "
-        "decide_research's WithdrawOffer only checks that the offer is the caller's own (own_offer_only); "
-        "nothing is appended (no offer, nothing to withdraw), but the view leaks. The fix: refuse a caller "
-        "neither in Main nor a moderator with calendar_members_only, as cancel_registration does"),
-}
+KNOWN_SERVICE_BUGS: dict[tuple[tuple[str, str], str], str] = {}
 
 
 @pytest.mark.parametrize("role", ROLES)
