@@ -138,6 +138,10 @@ class SeasonOpened(Event):
 class SeasonClosed(Event):
     season_id: str
     closed_by: str
+    #: the season's days (the roles service opens the pick window for the season after this one)
+    starts_on: date | None = None
+    ends_on: date | None = None
+    time_zone: str | None = None
 
 
 class CountByKind(Contract):

@@ -308,7 +308,8 @@ def _advance(cmd: Open | Close | PublishResults, state: Season) -> list[Event]:
                     *(EventScheduled(season_id=cmd.season_id, event_id=e.event_id, plan=e.plan,
                                    time_zone=state.time_zone) for e in grid)]
         case Close():
-            return [SeasonClosed(season_id=cmd.season_id, closed_by=by)]
+            return [SeasonClosed(season_id=cmd.season_id, closed_by=by, starts_on=state.starts_on,
+                                 ends_on=state.ends_on, time_zone=state.time_zone)]
         case PublishResults():
             return [SeasonResultsPublished(season_id=cmd.season_id, title=state.title, published_by=by,
                                            report=cmd.report)]

@@ -13,12 +13,12 @@ from libs.contracts import calendar as c
 from libs.contracts.errors import NotFound
 from libs.kit.rpc import Context, Done, signed_in
 from libs.kit.service import Service, meta_of
+from libs.kit.working_groups import WGROUPS, WMEMBERS, membership_key
 from services.calendar import domain as d
 from services.calendar import games_domain as gd
 from services.calendar.domain import SEASON
 from services.calendar.games_domain import GAME_TEAMS, RESEARCH
 from services.calendar.links import in_main
-from services.calendar.projections import WGROUPS, WMEMBERS, registration_key
 from services.calendar.queries import reader
 from services.calendar.settings import Settings
 
@@ -86,7 +86,7 @@ def register_games_handlers(svc: Service, settings: Settings) -> None:
         group = await group_of(cmd.group_id)
         strangers = []
         for member_id in cmd.roster:
-            if await svc.store.get(WMEMBERS, registration_key(cmd.group_id, member_id)) is None:
+            if await svc.store.get(WMEMBERS, membership_key(cmd.group_id, member_id)) is None:
                 strangers.append(member_id)
         return await on_game(cmd, ctx, gd.ApplyTeam(
             ctx.actor, cmd.event_id, cmd.group_id, cmd.roster, facts, group["group_type"] if group else None,

@@ -11,22 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from libs.contracts import calendar as c
-from libs.contracts import groups as g
 from libs.contracts.subjects import events_of
 from libs.kit.eventstore import Recorded
 from libs.kit.projection import View
 from libs.kit.service import Service
+from libs.kit.working_groups import keep_working_groups
 
 SEASONS = "seasons"
 EVENTS = "events"
 REQUESTS = "requests"
 REGISTRATIONS = "registrations"
 FEEDS = "feeds"
-WGROUPS = "wgroups"
-WMEMBERS = "wmembers"
 #: the projection the queries and policies read
 CALENDAR_VIEW = "calendar"
-GROUPS_VIEW = "working_groups"
 COLLECTIONS = [SEASONS, EVENTS, REQUESTS, REGISTRATIONS, FEEDS]
 
 
@@ -172,33 +169,4 @@ def register_projections(svc: Service) -> None:
         else:
             await _season_event(rec, view)
 
-    @svc.projection(GROUPS_VIEW, [events_of(g.SERVICE, "working_group")], [WGROUPS, WMEMBERS])
-    async def when_working_group_changed_keep_its_members(rec: Recorded, view: View) -> None:
-        """Which working groups there are, who is in them and who coordinates them: a group feed's title,
-        "my groups' events", a game team's application."""
-        e = rec.event
-        match e:
-            case g.WorkingGroupProposed():
-                await view.put(WGROUPS, e.group_id, {"key": e.group_id, "group_id": e.group_id, "title": e.title,
-                                                     "group_type": e.group_type, "status": "proposed",
-                                                     "coordinators": []})
-            case g.WorkingGroupApproved() | g.WorkingGroupArchived() | g.WorkingGroupDeclined():
-                doc = await view.get(WGROUPS, e.group_id)
-                status = {g.WorkingGroupApproved: "active", g.WorkingGroupArchived: "archived"}.get(type(e),
-                                                                                                     "declined")
-                if doc is not None:
-                    coordinators = list(doc.get("coordinators") or [])
-                    if isinstance(e, g.WorkingGroupApproved) and e.coordinator_id not in coordinators:
-                        coordinators.append(e.coordinator_id)
-                    await view.put(WGROUPS, e.group_id, {**plain(doc), "status": status, "coordinators": coordinators})
-            case g.CoordinatorAppointed() | g.CoordinatorRemoved():
-                doc = await view.get(WGROUPS, e.group_id)
-                if doc is not None:
-                    others = [m for m in doc.get("coordinators") or [] if m != e.member_id]
-                    now = [*others, e.member_id] if isinstance(e, g.CoordinatorAppointed) else others
-                    await view.put(WGROUPS, e.group_id, {**plain(doc), "coordinators": now})
-            case g.MemberJoinedWorkingGroup():
-                key = registration_key(e.group_id, e.member_id)
-                await view.put(WMEMBERS, key, {"key": key, "group_id": e.group_id, "member_id": e.member_id})
-            case g.MemberLeftWorkingGroup():
-                await view.delete(WMEMBERS, registration_key(e.group_id, e.member_id))
+    keep_working_groups(svc)

@@ -18,18 +18,16 @@ from libs.contracts.envelope import Actor
 from libs.contracts.errors import Forbidden, NotFound
 from libs.kit.rpc import Context, signed_in
 from libs.kit.service import Service
+from libs.kit.working_groups import GROUPS_VIEW, WGROUPS, WMEMBERS, membership_key
 from services.calendar.ics import FeedEvent, render_feed
 from services.calendar.links import feed_links, feed_token, in_main
 from services.calendar.projections import (
     CALENDAR_VIEW,
     EVENTS,
     FEEDS,
-    GROUPS_VIEW,
     REGISTRATIONS,
     REQUESTS,
     SEASONS,
-    WGROUPS,
-    WMEMBERS,
     registration_key,
 )
 from services.calendar.settings import Settings
@@ -214,7 +212,7 @@ def register_queries(svc: Service, settings: Settings) -> None:
         elif q.scope == "group":
             group = await svc.store.get(WGROUPS, q.ref_id or "")
             if group is None or group["status"] != "active" or (
-                    await svc.store.get(WMEMBERS, registration_key(group["group_id"], q.member_id)) is None
+                    await svc.store.get(WMEMBERS, membership_key(group["group_id"], q.member_id)) is None
                     and not owner.is_moderator):
                 raise gone
             name = group["title"]

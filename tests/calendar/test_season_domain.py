@@ -64,7 +64,8 @@ def scheduled(event_id: str = "e-1", p: c.EventPlan | None = None) -> c.EventSch
 
 
 opened = c.SeasonOpened(season_id=S, opened_by="mod")
-closed = c.SeasonClosed(season_id=S, closed_by="mod")
+closed = c.SeasonClosed(season_id=S, closed_by="mod", starts_on=date(2027, 2, 15), ends_on=date(2027, 7, 1),
+                        time_zone="Asia/Yekaterinburg")
 results = c.SeasonResultsPublished(season_id=S, title="Весна 2027", published_by="mod")
 requested = c.EventRequested(season_id=S, request_id="r-1", member_id="anna", topic="Игра про найм", format="online",
                              experience="Провести интервью", group_size=6, preferred_dates=(date(2027, 3, 10),))
