@@ -31,6 +31,15 @@ class NotYet(RuntimeError):
     not happened yet: a passing cause, retried (never skipped) until it has."""
 
 
+async def view_at(svc: Any, view: str, rec: Recorded) -> None:
+    """Wait (bounded) until ``svc``'s read model ``view`` has applied ``rec``; else NotYet (retried): a policy
+    that reads its read model sees everything up to the event it reacts to."""
+    for runner in svc.runners:
+        if runner.c.kind == "projection" and runner.c.name == view:
+            if not await runner.wait_caught_up(rec.seq, svc.settings.consistency_wait_s, rec.subject):
+                raise NotYet(f"the {view} read model has not reached {rec.seq} yet")
+
+
 def caused_ids(rec: Recorded, step: str) -> Callable[[int], list[uuid.UUID]]:
     """Event ids for what ``rec`` causes at ``step``: the same on every redelivery. Two services reacting to
     one event must not share a step: the log would take the second's events for the first's, redelivered,

@@ -16,7 +16,7 @@ from libs.contracts.envelope import SYSTEM_ACTOR
 from libs.contracts.onboarding import SERVICE as ONBOARDING
 from libs.contracts.onboarding import AccessRevoked, MemberErased
 from libs.contracts.subjects import events_of
-from libs.kit.erasure import NotYet, caused_ids, caused_meta, forget_erased_authors
+from libs.kit.erasure import NotYet, caused_ids, caused_meta, forget_erased_authors, view_at
 from libs.kit.eventstore import Meta, Recorded
 from libs.kit.service import Service
 from libs.kit.timers import Due, Timer
@@ -71,10 +71,7 @@ def register_policies(svc: Service, settings: Settings) -> None:
         if not isinstance(e, AccessRevoked | MemberErased):
             return
         member_id = rec.envelope.aggregate_id
-        for runner in svc.runners:  # every registration before this event is in the read model
-            if runner.c.kind == "projection" and runner.c.name == CALENDAR_VIEW:
-                if not await runner.wait_caught_up(rec.seq, svc.settings.consistency_wait_s):
-                    raise NotYet(f"the {CALENDAR_VIEW} read model has not reached {rec.seq} yet")
+        await view_at(svc, CALENDAR_VIEW, rec)  # every registration before this event is in the read model
         for row in await svc.store.find(REGISTRATIONS, {"member_id": member_id}, limit=10_000):
             event = await svc.store.get(EVENTS, row["event_id"])
             if event is None:

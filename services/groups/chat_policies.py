@@ -15,6 +15,7 @@ from libs.contracts import chat as c
 from libs.contracts.errors import NotFound
 from libs.contracts.onboarding import MemberErased
 from libs.contracts.subjects import events_of
+from libs.kit.erasure import NotYet, view_at
 from libs.kit.eventstore import Recorded
 from libs.kit.service import Service
 from services.groups.chat_projections import (
@@ -25,7 +26,6 @@ from services.groups.chat_projections import (
     unread_in_group,
     unread_mentions,
 )
-from services.groups.policies import NotYet
 
 #: the fields of a message an item carries (its text travels sealed, beside them)
 MESSAGE_FIELDS = ("message_id", "group_id", "thread_id", "author_id", "deleted", "edited", "posted_at", "position",
@@ -34,14 +34,6 @@ MESSAGE_FIELDS = ("message_id", "group_id", "thread_id", "author_id", "deleted",
 
 def sealed_aad(item_kind: str, ref: str) -> str:
     return f"hr-notify:{item_kind}:{ref}"
-
-
-async def view_at(svc: Service, view: str, rec: Recorded) -> None:
-    """Wait (bounded) until this service's read model ``view`` has applied ``rec``; else NotYet (retried)."""
-    for runner in svc.runners:
-        if runner.c.kind == "projection" and runner.c.name == view:
-            if not await runner.wait_caught_up(rec.seq, svc.settings.consistency_wait_s, rec.subject):
-                raise NotYet(f"the {view} read model has not reached {rec.seq} yet")
 
 
 def register_chat_policies(svc: Service) -> None:  # noqa: C901 — one policy per aggregate

@@ -14,7 +14,7 @@ from libs.contracts.envelope import SYSTEM_ACTOR
 from libs.contracts.groups import INTRODUCTION, MAIN, MemberLeftGroup, membership_id
 from libs.contracts.onboarding import AccessGranted, AccessRevoked, MemberErased, MemberRegistered
 from libs.contracts.subjects import events_of
-from libs.kit.erasure import NotYet, caused_ids, caused_meta, forget_erased_authors
+from libs.kit.erasure import caused_ids, caused_meta, forget_erased_authors, view_at
 from libs.kit.eventstore import Meta, Recorded
 from libs.kit.service import Service
 from services.groups.domain import (
@@ -61,14 +61,6 @@ def register_policies(svc: Service) -> None:
                 for group_id in (INTRODUCTION, MAIN):
                     await _membership(svc, rec, Leave(group_id, e.member_id, "erased"))
 
-    async def view_at(rec: Recorded) -> None:
-        """Wait until the groups read model has applied everything up to this event: then every
-        membership, request and invitation before it is in there."""
-        for runner in svc.runners:
-            if runner.c.kind == "projection" and runner.c.name == GROUPS_VIEW:
-                if not await runner.wait_caught_up(rec.seq, svc.settings.consistency_wait_s, rec.subject):
-                    raise NotYet(f"the {GROUPS_VIEW} read model has not reached {rec.seq} yet")
-
     async def groups_of(member_id: str) -> list[str]:
         """Every working group the member is in, has asked to join or is invited to."""
         group_ids: set[str] = set()
@@ -92,10 +84,10 @@ def register_policies(svc: Service) -> None:
         e = rec.event
         match e:
             case MemberLeftGroup() if e.group_id == MAIN:
-                await view_at(rec)
+                await view_at(svc, GROUPS_VIEW, rec)
                 await out_of_working_groups(rec, e.member_id, await groups_of(e.member_id))
             case c.MemberJoinedWorkingGroup() | c.JoinRequested() | c.MemberInvitedToGroup():
-                await view_at(rec)
+                await view_at(svc, GROUPS_VIEW, rec)
                 if await svc.store.get(MEMBERS, membership_id(MAIN, e.member_id)) is None:
                     await out_of_working_groups(rec, e.member_id, [e.group_id])
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from libs.contracts import tasks as t
 from libs.contracts.subjects import events_of
+from libs.kit.erasure import NotYet, view_at
 from libs.kit.eventstore import Recorded
 from libs.kit.service import Service
-from services.groups.chat_policies import view_at
-from services.groups.policies import NotYet
 from services.groups.task_projections import TASKS, TASKS_VIEW
 
 
