@@ -33,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from libs.contracts.base import Command, Query
 from libs.contracts.envelope import ANONYMOUS, Actor
-from libs.contracts.errors import DomainError, ErrorBody, ErrorKind, Unauthorized
+from libs.contracts.errors import DomainError, ErrorBody, ErrorKind, Forbidden, Unauthorized
 from libs.contracts.rpc import Reply, Request
 from libs.contracts.subjects import command_subject, query_subject
 from libs.kit import auth, scope
@@ -236,3 +236,10 @@ def signed_in(ctx: Context) -> None:
     """Refuse a caller nobody vouched for (a query or command that needs a person)."""
     if ctx.actor.id in ("anonymous", "system"):
         raise Unauthorized("login_required")
+
+
+def community_member(ctx: Context, code: str = "calendar_members_only") -> None:
+    """Refuse anyone but members of the community (the Main group: role ``member``), moderators and admins."""
+    signed_in(ctx)
+    if not (ctx.actor.has("member") or ctx.actor.is_moderator):
+        raise Forbidden(code)

@@ -292,24 +292,28 @@ class Service:
         decide: Callable[[dict[str, Any]], dict[str, list[Event]]],
         meta: Meta,
         attempts: int = MAX_DECIDE_ATTEMPTS,
+        event_ids: Callable[[str, int], Sequence[UUID]] | None = None,
     ) -> dict[str, Executed]:
         """One decision over several aggregates (a member's pick cap and a vacancy's capacity): load them
         all, ``decide(states) -> {part: events}``, append every part's events as one atomic batch, each
         aggregate with its own expected sequence; if any of them moved meanwhile, nothing is stored and
         the decision is taken again on fresh states. A part that gets no events is only read: its
-        expected sequence is not checked (give it an event to guard it)."""
+        expected sequence is not checked (give it an event to guard it). ``event_ids(part, n)``: the ids of a
+        part's events (a policy's, derived from its cause, so a redelivered cause appends nothing new)."""
         async with self._turn(*(decider.subject(aggregate_id) for decider, aggregate_id in parts.values())):
-            return await self._decide_across(parts, decide, meta, attempts)
+            return await self._decide_across(parts, decide, meta, attempts, event_ids)
 
     async def _decide_across(self, parts: dict[str, tuple[Decider, str]],
                              decide: Callable[[dict[str, Any]], dict[str, list[Event]]], meta: Meta,
-                             attempts: int) -> dict[str, Executed]:
+                             attempts: int,
+                             event_ids: Callable[[str, int], Sequence[UUID]] | None = None) -> dict[str, Executed]:
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(random.uniform(0, 0.005 * attempt))
             loaded = {key: await self.load(decider, aggregate_id) for key, (decider, aggregate_id) in parts.items()}
             decided = decide({key: state for key, (state, _) in loaded.items()})
-            writes = [(loaded[key][1], events) for key, events in decided.items() if events]
+            writes = [(loaded[key][1], events, event_ids(key, len(events)) if event_ids else None)
+                      for key, events in decided.items() if events]
             if not writes:
                 return {key: Executed(stream.last_seq, state) for key, (state, stream) in loaded.items()}
             try:

@@ -15,8 +15,8 @@ from typing import Any
 
 from libs.contracts import calendar as c
 from libs.contracts.envelope import Actor
-from libs.contracts.errors import Forbidden, NotFound
-from libs.kit.rpc import Context, signed_in
+from libs.contracts.errors import NotFound
+from libs.kit.rpc import Context, community_member
 from libs.kit.service import Service
 from libs.kit.working_groups import GROUPS_VIEW, WGROUPS, WMEMBERS, membership_key
 from services.calendar.ics import FeedEvent, render_feed
@@ -39,9 +39,7 @@ MAX_EVENTS = 2000
 
 def reader(ctx: Context) -> None:
     """Members of the Main group read the calendar; moderators and admins too."""
-    signed_in(ctx)
-    if not (in_main(ctx.actor) or ctx.actor.is_moderator):
-        raise Forbidden("calendar_members_only")
+    community_member(ctx)
 
 
 def season_of(doc: dict) -> c.SeasonView:

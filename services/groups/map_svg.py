@@ -6,10 +6,8 @@ so it is safe to show as an image anywhere."""
 
 from __future__ import annotations
 
-import re
-from xml.sax.saxutils import escape as _escape
-
 from libs.contracts.groups import GroupMap, MapGroup
+from libs.kit.svg import count, cut, escape, lines
 
 WIDTH_MIN = 360
 COLUMN = 300
@@ -39,51 +37,6 @@ NOUNS = {
 }
 
 
-#: what XML 1.0 cannot carry (a lone surrogate, U+FFFE…): a title holding one must not break the picture
-_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def escape(text: str) -> str:
-    return _escape(_NOT_XML.sub("\ufffd", text))
-
-
-def count(n: int, forms: tuple[str, str, str], lang: str = "ru") -> str:
-    """``n`` with its noun in the right form: Russian has three (1 группа, 2 группы, 5 групп, 21 группа),
-    English two (1 group, 21 groups)."""
-    if lang != "ru":
-        return f"{n} {forms[0] if n == 1 else forms[2]}"
-    if n % 10 == 1 and n % 100 != 11:
-        form = forms[0]
-    elif 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        form = forms[1]
-    else:
-        form = forms[2]
-    return f"{n} {form}"
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _lines(text: str, width: int, count: int) -> list[str]:
-    """Wrap at spaces into at most ``count`` lines; the last one cut with an ellipsis."""
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        candidate = f"{line} {word}".strip()
-        if len(candidate) <= width:
-            line = candidate
-            continue
-        if line:
-            lines.append(line)
-        line = word
-    if line:
-        lines.append(line)
-    if len(lines) > count:
-        lines = lines[:count]
-        lines[-1] = _cut(lines[-1] + " …", width) if len(lines[-1]) < width else _cut(lines[-1] + "…", width)
-    return [_cut(x, width) for x in lines] or [""]
-
-
 def _text(x: int, y: int, body: str, size: int, *, weight: str = "normal", fill: str = "#1d2733",
           anchor: str = "start", fit: int | None = None) -> str:
     """A line of text; with ``fit``, one that might run wider than that many pixels is squeezed to fit
@@ -101,11 +54,11 @@ def _card(x: int, y: int, group: MapGroup, colour: str, w: dict[str, str],
            f'<rect x="{x}" y="{y}" width="{COLUMN}" height="{CARD - 12}" rx="10" fill="#ffffff" '
            f'stroke="{colour}" stroke-width="2"/>',
            f'<rect x="{x}" y="{y}" width="8" height="{CARD - 12}" rx="4" fill="{colour}"/>']
-    for i, line in enumerate(_lines(group.title, TITLE_CHARS, TITLE_LINES)):
+    for i, line in enumerate(lines(group.title, TITLE_CHARS, TITLE_LINES)):
         out.append(_text(x + 18, y + 24 + i * 19, line, 16, weight="bold", fit=TEXT_WIDTH))
     out.append(_text(x + 18, y + 66, count(group.members, n["member"], lang), 13, fill="#445566"))
     names = ", ".join(c.display_name or w["deleted"] for c in group.coordinators) or w["no_coordinator"]
-    out.append(_text(x + 18, y + 84, _cut(names, NAMES_CHARS), 12, fill="#445566", fit=TEXT_WIDTH))
+    out.append(_text(x + 18, y + 84, cut(names, NAMES_CHARS), 12, fill="#445566", fit=TEXT_WIDTH))
     out.append("</g>")
     return out
 
@@ -132,7 +85,7 @@ def draw(group_map: GroupMap, lang: str = "ru") -> str:
         x = MARGIN + i * (COLUMN + GAP)
         colour = PALETTE[i % len(PALETTE)]
         parts.append(f'<rect x="{x}" y="{HEADER}" width="{COLUMN}" height="40" rx="8" fill="{colour}"/>')
-        parts.append(_text(x + 14, HEADER + 26, _cut(kind.title, NAMES_CHARS), 14, weight="bold", fill="#ffffff",
+        parts.append(_text(x + 14, HEADER + 26, cut(kind.title, NAMES_CHARS), 14, weight="bold", fill="#ffffff",
                            fit=TEXT_WIDTH - 36))
         parts.append(_text(x + COLUMN - 14, HEADER + 26, str(len(kind.groups)), 14, weight="bold", fill="#ffffff",
                            anchor="end"))
