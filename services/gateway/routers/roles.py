@@ -120,7 +120,7 @@ async def my_map_svg(bus: AuthBus, accept_language: Lang = None):
     return svg(await bus.query(SERVICE, c.DrawDevelopmentMap(lang=language(accept_language))))
 
 
-@router.get("/v1/members/{member_id}/roles", response_model=c.GetDevelopmentMap.reply_model,
+@router.get("/v1/members/{member_id}/development-map", response_model=c.GetDevelopmentMap.reply_model,
             summary="A member's development map (moderators; a member reads their own)")
 async def member_map(bus: AuthBus, member_id: PathId):
     return await bus.query(SERVICE, c.GetDevelopmentMap(member_id=member_id))
