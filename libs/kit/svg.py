@@ -15,6 +15,11 @@ def escape(text: str) -> str:
     return _escape(_NOT_XML.sub("\ufffd", text))
 
 
+def attr(text: str) -> str:
+    """Escaped for an attribute's value in double quotes."""
+    return escape(text).replace('"', "&quot;")
+
+
 def count(n: int, forms: tuple[str, str, str], lang: str = "ru") -> str:
     """``n`` with its noun in the right form: Russian has three (1 группа, 2 группы, 5 групп, 21 группа),
     English two (1 group, 21 groups)."""

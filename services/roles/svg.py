@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from libs.contracts import roles as c
-from libs.kit.svg import count, cut, escape, lines
+from libs.kit.svg import attr, count, cut, escape, lines
 
 CELL_W = 230
 CELL_H = 96
@@ -38,7 +38,7 @@ def _quality(q: c.Quality, lang: str) -> str:
 
 def _svg(width: int, height: int, body: list[str], label: str) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="{attr(label)}" '
             f'font-family="sans-serif" font-size="12">'
             f'<rect width="{width}" height="{height}" fill="#ffffff"/>' + "".join(body) + "</svg>")
 
