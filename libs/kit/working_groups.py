@@ -1,5 +1,6 @@
 """A read model of the groups service's working groups, for services that act on them: which groups
-there are (title, type, status, coordinators) and who is in them. The calendar reads it for group feeds
+there are (title, type, status, coordinators, visibility: a group shown to its members only is not
+shown to anyone else) and who is in them. The calendar reads it for group feeds
 and game teams, the roles service for vacancies and picks; both keep it from the groups' events in their
 own store (collections ``wgroups`` and ``wmembers``, projection ``working_groups``)."""
 
@@ -26,14 +27,18 @@ def _plain(doc: dict) -> dict:
 def keep_working_groups(svc) -> None:
     """Register the projection on ``svc`` (a libs.kit.service.Service)."""
 
-    @svc.projection(GROUPS_VIEW, [events_of(g.SERVICE, "working_group")], [WGROUPS, WMEMBERS])
+    @svc.projection(GROUPS_VIEW, [events_of(g.SERVICE, "working_group")], [WGROUPS, WMEMBERS], version=2)
     async def when_working_group_changed_keep_its_members(rec: Recorded, view: View) -> None:
         e = rec.event
         match e:
             case g.WorkingGroupProposed():
                 await view.put(WGROUPS, e.group_id, {"key": e.group_id, "group_id": e.group_id, "title": e.title,
                                                      "group_type": e.group_type, "status": "proposed",
-                                                     "coordinators": []})
+                                                     "coordinators": [], "visibility": e.settings.visibility})
+            case g.GroupSettingsChanged():
+                doc = await view.get(WGROUPS, e.group_id)
+                if doc is not None:
+                    await view.put(WGROUPS, e.group_id, {**_plain(doc), "visibility": e.settings.visibility})
             case g.WorkingGroupApproved() | g.WorkingGroupArchived() | g.WorkingGroupDeclined():
                 doc = await view.get(WGROUPS, e.group_id)
                 status = {g.WorkingGroupApproved: "active", g.WorkingGroupArchived: "archived"}.get(type(e),

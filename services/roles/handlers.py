@@ -27,7 +27,7 @@ async def pick_facts(reads: Reads, settings: Settings, actor: Actor, member_id: 
     opens_after = None
     if window is None:
         opens_after = (await reads.window_view(None, now)).opens_after_season_id
-    group = await reads.group(group_id) if group_id else None
+    group = await reads.group(group_id, actor) if group_id else None
     if group_id is None:
         member_here = actor.has("member") if member_id == actor.id else True
     else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from libs.contracts import roles as c
+from libs.contracts.envelope import Actor
 from libs.contracts.errors import Forbidden, NotFound
 from libs.kit.rpc import Context, community_member, signed_in
 from libs.kit.service import Service
@@ -70,9 +71,13 @@ class Reads:
                                                "opens_after_season_ends_on": date.fromisoformat(first["ends_on"])})
         return view
 
-    async def group(self, group_id: str) -> dict:
+    async def group(self, group_id: str, actor: Actor) -> dict:
+        """An active working group the caller may see: one shown to its members only is not found by others
+        (as the groups service answers)."""
         doc = await self.svc.store.get(WGROUPS, group_id)
-        if doc is None or doc["status"] != "active":
+        if doc is None or doc["status"] != "active" or (
+                doc.get("visibility") == "members" and not actor.is_moderator
+                and not await self.in_group(group_id, actor.id)):
             raise NotFound("group_not_found", group_id=group_id)
         return doc
 
@@ -89,7 +94,7 @@ class Reads:
 
     async def board(self, group_id: str | None, season_id: str | None, ctx: Context) -> c.VacancyBoard:
         now = datetime.now(UTC)
-        group = await self.group(group_id) if group_id else None
+        group = await self.group(group_id, ctx.actor) if group_id else None
         open_doc = await self.open_window(now)
         if season_id is None:
             doc = open_doc or await self.last_window()

@@ -272,3 +272,16 @@ async def test_a_newcomer_outside_the_main_group_reads_no_roles(platform, url):
     inv = await invite(platform, await admin_of(platform))
     _, _, token = await register(platform, inv["token"], full_name="Новичок")
     await refused(platform, token, "GET", url, 403, "community_members_only")
+
+
+async def test_a_group_shown_to_its_members_only_has_a_board_no_one_else_finds(platform, people):
+    group_id = await group_of(platform, people, members=("anna",))
+    await ok(platform, people["coordinator"][1], "PUT", f"/v1/groups/{group_id}/settings",
+             {"visibility": "members", "content": "members", "joining": "request"})
+    await settle(platform)
+    assert (await ok(platform, people["anna"][1], "GET", f"/v1/groups/{group_id}/roles"))["group_title"]
+    for url in (f"/v1/groups/{group_id}/roles", f"/v1/groups/{group_id}/roles/coverage.svg"):
+        body = await refused(platform, people["boris"][1], "GET", url, 404, "group_not_found")
+        assert "Роли" not in body.get("detail", "")
+    await refused(platform, people["boris"][1], "PUT", f"/v1/groups/{group_id}/roles/1/pick", 404, "group_not_found")
+    assert (await ok(platform, people["moderator"][1], "GET", f"/v1/groups/{group_id}/roles"))["group_id"] == group_id
