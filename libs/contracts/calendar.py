@@ -32,7 +32,10 @@ each with the reason of the outcome, then ``ResearchDistributed``). A distributi
 by reopening it (``ResearchDistributionReopened``), after which tasks and offers may change and the
 moderator distributes again.
 
-Not yet: the season's results report (what ``SeasonResultsPublished`` will carry besides the phase).
+**Season results** (``SeasonResultsPublished.report``): computed when a moderator publishes them, from the
+calendar's own records and from what other services reported about the season by event (``reports``): the
+roles service's ``RolesSeasonReported`` (roles taken, vacancies left open). Not yet: the feedback service's
+report.
 """
 
 from __future__ import annotations
@@ -160,7 +163,7 @@ class ReportLine(Contract):
 
 class SeasonReport(Contract):
     """A season's results as computed when a moderator publishes them, from the calendar's own read models
-    (and, once the roles and feedback services exist, their season reports: ``reports``)."""
+    and the season reports other services published by event (``reports``)."""
 
     #: events held (published, not cancelled) and cancelled, by kind
     events_held: CountByKind = CountByKind()
@@ -190,7 +193,8 @@ class SeasonReport(Contract):
     research_assigned: int = 0
     research_hours: int = 0
     research_volunteers: int = 0
-    #: what other services reported about the season (their season-report events): none yet
+    #: what other services reported about the season by event, sorted by source then key: the roles
+    #: service's figures (``RolesSeasonReported``, once the season's pick window closed); feedback: not yet
     reports: tuple[ReportLine, ...] = ()
 
 

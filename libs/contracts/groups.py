@@ -501,7 +501,9 @@ class MapGroup(Contract):
     title: str
     members: int
     coordinators: tuple[MapCoordinator, ...]
-    #: the season's role vacancies filled and open: None until the roles service publishes them
+    #: the group's role vacancies (roles 1–9) in the season of the roles service's latest pick window, from
+    #: its events: ``taken`` and ``open`` places, ``roles_open`` (roles with a place open); None while no
+    #: window was ever opened
     vacancies: dict[str, int] | None = None
 
 

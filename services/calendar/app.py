@@ -7,6 +7,7 @@ from services.calendar.handlers import register_handlers
 from services.calendar.policies import register_policies
 from services.calendar.projections import register_projections
 from services.calendar.queries import register_queries
+from services.calendar.season_reports import register_season_reports
 from services.calendar.settings import Settings
 
 
@@ -15,6 +16,7 @@ def bootstrap(settings: Settings | None = None) -> Service:
     svc = Service(SERVICE, settings)
     register_handlers(svc, settings)
     register_projections(svc)
+    register_season_reports(svc)
     register_queries(svc, settings)
     register_games_handlers(svc, settings)
     register_policies(svc, settings)

@@ -22,6 +22,7 @@ from services.calendar.links import feed_links, in_main
 from services.calendar.projections import CALENDAR_VIEW
 from services.calendar.queries import Reads
 from services.calendar.report import season_report
+from services.calendar.season_reports import SEASON_REPORT_VIEWS
 from services.calendar.settings import Settings
 
 
@@ -98,7 +99,7 @@ def register_handlers(svc: Service, settings: Settings) -> None:
         season, _ = await svc.load(SEASON, cmd.season_id)
         report = c.SeasonReport()
         if ctx.actor.is_moderator and season.phase == "closed":
-            await svc.wait_applied(await svc.events.last_seq(), [CALENDAR_VIEW])
+            await svc.wait_applied(await svc.events.last_seq(), [CALENDAR_VIEW, *SEASON_REPORT_VIEWS])
             report = await season_report(svc, cmd.season_id)
         return await step(cmd, d.PublishResults(ctx.actor, cmd.season_id, report), ctx)
 

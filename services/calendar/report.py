@@ -1,6 +1,8 @@
 """A season's results, computed when a moderator publishes them: from the calendar's read models (events,
-places, attendance, requests) and its aggregates (the games' teams, the research), and — once the roles
-and feedback services publish their season reports — what those said (none yet: ``reports`` is empty)."""
+places, attendance, requests) and its aggregates (the games' teams, the research), and what other services
+reported about the season by event (``reports``: the roles service's figures once the season's pick window
+closed; the feedback service reports nothing yet). A report that arrives after the results were published
+is not in them: the results are published once."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from libs.contracts import calendar as c
 from libs.kit.service import Service
 from services.calendar.games_domain import GAME_TEAMS, RESEARCH
 from services.calendar.projections import EVENTS, REGISTRATIONS, REQUESTS
+from services.calendar.season_reports import reported_lines
 
 #: the most events and rows a report reads (a season has tens of events and hundreds of places)
 LIMIT = 10_000
@@ -48,4 +51,5 @@ async def season_report(svc: Service, season_id: str) -> c.SeasonReport:
         teams_declined=teams["declined"],
         research_tasks=len(research.tasks), research_assigned=len(research.assignments),
         research_hours=sum(a.effort_hours for a in assigned),
-        research_volunteers=len({a.member_id for a in assigned}))
+        research_volunteers=len({a.member_id for a in assigned}),
+        reports=await reported_lines(svc, season_id))

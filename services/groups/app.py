@@ -15,6 +15,7 @@ from services.groups.handlers import register_handlers
 from services.groups.policies import register_policies
 from services.groups.projections import register_projections
 from services.groups.queries import register_queries
+from services.groups.roles_projections import register_roles_projections
 from services.groups.settings import Settings
 from services.groups.task_handlers import register_task_handlers
 from services.groups.task_policies import register_task_policies
@@ -27,6 +28,7 @@ def bootstrap(settings: Settings | None = None) -> Service:
     svc = Service(SERVICE, settings)
     register_handlers(svc, settings)
     register_projections(svc)
+    register_roles_projections(svc)
     register_queries(svc, settings)
     register_policies(svc)
     register_chat_handlers(svc)

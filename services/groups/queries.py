@@ -29,6 +29,7 @@ from services.groups.projections import (
     REQUESTS,
     utc_text,
 )
+from services.groups.roles_projections import ROLE_BOARDS_VIEW, ROLE_VACANCIES, board_figures, current_window
 from services.groups.settings import Settings
 
 #: working groups a list examines at most (a community has tens of them, not thousands)
@@ -271,6 +272,7 @@ def register_queries(svc: Service, settings: Settings) -> None:  # noqa: C901 â€
         everyone: set[str] = set()
         docs = await svc.store.find(GROUPS, {"kind": "working", "status": "active"}, sort=[("created_at", 1)],
                                     limit=MAX_WORKING_GROUPS)
+        window = await current_window(svc.store)
         for doc in docs:
             if not shown_to(doc, doc["group_id"] in mine, in_main, ctx):
                 continue
@@ -278,18 +280,21 @@ def register_queries(svc: Service, settings: Settings) -> None:  # noqa: C901 â€
             everyone |= {r["member_id"] for r in rows}
             coordinators = tuple([c.MapCoordinator(member_id=m, display_name=await name_of(m))
                                   for m in doc["coordinators"]])
+            board = await svc.store.find(ROLE_VACANCIES, {"season_id": window["season_id"],
+                                                          "group_id": doc["group_id"]}) if window else []
             by_type.setdefault(doc["group_type"], []).append(c.MapGroup(
-                group_id=doc["group_id"], title=doc["title"], members=len(rows), coordinators=coordinators))
+                group_id=doc["group_id"], title=doc["title"], members=len(rows), coordinators=coordinators,
+                vacancies=board_figures(window, board)))
         return c.GroupMap(
             types=tuple(c.MapType(group_type=t, title=type_title(t, lang), groups=tuple(groups))
                         for t, groups in by_type.items()),
             groups=sum(len(g) for g in by_type.values()), members=len(everyone))
 
-    @svc.query(c.GetGroupMap, reads=["groups", "directory"])
+    @svc.query(c.GetGroupMap, reads=["groups", "directory", ROLE_BOARDS_VIEW])
     async def get_group_map(q: c.GetGroupMap, ctx: Context) -> c.GroupMap:
         return await group_map(ctx, q.lang)
 
-    @svc.query(c.DrawGroupMap, reads=["groups", "directory"])
+    @svc.query(c.DrawGroupMap, reads=["groups", "directory", ROLE_BOARDS_VIEW])
     async def draw_group_map(q: c.DrawGroupMap, ctx: Context) -> c.GroupMapSvg:
         return c.GroupMapSvg(svg=draw(await group_map(ctx, q.lang), q.lang))
 

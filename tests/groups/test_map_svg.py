@@ -8,6 +8,7 @@ import pytest
 
 from libs.contracts.groups import GroupMap, MapCoordinator, MapGroup, MapType
 from services.groups.map_svg import NOUNS, count, draw
+from services.groups.roles_projections import board_figures
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = ["<script>alert(1)</script>", "a & b < c > d \" ' ]]>", "\ud800 lone surrogate", "\ufffe\uffff",
@@ -54,3 +55,49 @@ def test_an_empty_map_says_so_and_a_long_title_is_squeezed_into_its_card():
 def test_counts_read_as_a_person_writes_them(n, ru, en):
     assert count(n, NOUNS["ru"]["member"], "ru") == ru
     assert count(n, NOUNS["en"]["member"], "en") == en
+
+
+def with_board(vacancies: dict[str, int] | None, *, others: int = 0) -> GroupMap:
+    """One group with this board, and ``others`` groups without one."""
+    groups = [MapGroup(group_id="g", title="Исследование", members=2, coordinators=(), vacancies=vacancies)]
+    groups += [MapGroup(group_id=f"o{i}", title=f"Другая {i}", members=1, coordinators=()) for i in range(others)]
+    return GroupMap(types=(MapType(group_type="research", title="Исследовательская группа", groups=tuple(groups)),),
+                    groups=len(groups), members=2)
+
+
+@pytest.mark.parametrize("lang,places,roles", [
+    ("ru", "Места в ролях — занято: 2, свободно: 8", "Ролей со свободными местами: 7"),
+    ("en", "Role places — taken: 2, open: 8", "Roles with an open place: 7"),
+])
+def test_a_groups_card_shows_its_role_places_taken_and_open(lang, places, roles):
+    svg = draw(with_board({"taken": 2, "open": 8, "roles_open": 7}), lang)
+    shown = texts(svg)
+    assert places in shown and roles in shown
+    # the card grows to hold the two lines: every text stays inside the picture
+    root = ET.fromstring(svg)
+    height = int(root.get("height"))
+    assert all(int(t.get("y")) < height for t in root.iter(f"{SVG}text"))
+
+
+def test_a_map_before_any_pick_window_shows_no_role_places_and_keeps_its_size():
+    before = draw(with_board(None), "ru")
+    assert not [t for t in texts(before) if "ролях" in t or "Ролей" in t]
+    assert ET.fromstring(before).get("height") == ET.fromstring(draw(a_map("Игра", "Анна"), "ru")).get("height")
+    # one group with a board and one without: only the first card says anything of roles
+    mixed = texts(draw(with_board({"taken": 0, "open": 9, "roles_open": 9}, others=1), "en"))
+    assert mixed.count("Role places — taken: 0, open: 9") == 1 and mixed.count("Roles with an open place: 9") == 1
+
+
+def test_a_board_counts_untouched_roles_at_the_windows_default_and_only_its_season():
+    window = {"season_id": "3000-autumn", "group_capacity": 1}
+    assert board_figures(None, []) is None
+    assert board_figures(window, []) == {"taken": 0, "open": 9, "roles_open": 9}
+    vacancies = [
+        {"season_id": "3000-autumn", "role": 1, "capacity": 1, "taken": 1},  # full
+        {"season_id": "3000-autumn", "role": 5, "capacity": 3, "taken": 1},  # two places left
+        {"season_id": "3000-autumn", "role": 6, "capacity": 2, "taken": 0},  # freed again
+        {"season_id": "3000-spring", "role": 2, "capacity": 1, "taken": 1},  # another season's
+    ]
+    assert board_figures(window, vacancies) == {"taken": 2, "open": 0 + 2 + 2 + 6, "roles_open": 8}
+    assert board_figures({**window, "group_capacity": 2}, vacancies[:1]) == {"taken": 1, "open": 16,
+                                                                                 "roles_open": 8}
