@@ -22,7 +22,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from libs.kit.bodylimit import BodyLimitMiddleware
 from libs.kit.logging import get_logger, setup_logging
 from libs.kit.settings import redact_url, secret_values
-from services.web import calendar_more, calendar_pages, chat_pages, drive_pages, group_pages, live, pages, task_pages
+from services.web import (
+    calendar_more,
+    calendar_pages,
+    chat_pages,
+    drive_pages,
+    group_pages,
+    live,
+    pages,
+    roles_pages,
+    task_pages,
+)
 from services.web.context import CsrfRefused, Ctx, context, referer_path
 from services.web.gateway import Expired, Gateway
 from services.web.session import COOKIE, LANG_COOKIE, Sealer, Session
@@ -80,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(drive_pages.router)
     app.include_router(calendar_pages.router)
     app.include_router(calendar_more.router)
+    app.include_router(roles_pages.router)
     app.include_router(live.router)
     #: live streams relayed now (each holds a connection to the gateway until its browser goes)
     app.state.relays = 0

@@ -28,6 +28,7 @@ from services.web.calendar_pages import (
 )
 from services.web.context import Ctx, Form, Page
 from services.web.pages import ID, _sign_in_first, _text
+from services.web.roles_pages import report_lines
 from services.web.settings import Settings
 
 router = APIRouter(include_in_schema=False)
@@ -113,8 +114,9 @@ async def results_page(ctx: Page, season_id: str = ID()) -> Response:
         return refused
     report = report_answer.body
     drawn = chart(ctx, report)
+    roles, others = report_lines(ctx, report.get("reports"))
     return await ctx.render("calendar_results.html", season=_season(ctx, season_answer.body), report=report,
-                            chart=drawn, reports=list(report.get("reports") or ()),
+                            chart=drawn, reports=others, roles=roles,
                             rate=_attendance_rate(ctx, report),
                             held=sum(_figure(report, f"events_held.{k}") for k in ("online_meeting", "game",
                                                                                    "research")))

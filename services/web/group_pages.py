@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from services.web.context import Ctx, Form, Page
 from services.web.gateway import Answer
 from services.web.pages import ID, _refused, _sign_in_first, _text
+from services.web.roles_pages import map_vacancies
 
 router = APIRouter(include_in_schema=False)
 
@@ -173,7 +174,11 @@ async def map_page(ctx: Page) -> Response:
     answer = await ctx.api("GET", "/v1/groups/map")
     if not answer.ok:
         return await _refused(ctx, answer)
-    return await ctx.render("groups_map.html", types=answer.body.get("types") or ())
+    types = answer.body.get("types") or ()
+    for kind in types:
+        for g in kind.get("groups") or ():
+            g["roles"] = map_vacancies(g.get("vacancies"))
+    return await ctx.render("groups_map.html", types=types)
 
 
 @router.get("/groups/map.svg")

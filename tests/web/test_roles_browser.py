@@ -1,0 +1,156 @@
+"""The 12 roles in the browser, against the real platform: while the pick window is open a member picks roles
+on their group's vacancy board (a colleague's pick shown by name), is refused a third in Russian, and finds
+the picks on their development map, list and picture; once the window has closed the roles page says so and
+which season's closing opens it, with that season's last day. Pages for an unknown group or a wildcard id are
+error pages, never a crash.
+
+The pick window is one for the whole platform (shared by the session): each test opens or closes it by
+closing a season of a year of its own in the calendar, below every year the other suites use."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from datetime import date
+
+import pytest
+
+from tests.e2e.helpers import settle
+from tests.e2e.test_roles import run_season
+from tests.platform_harness import Platform
+from tests.web.test_calendar_browser import call, forged
+from tests.web.test_chat import click, fits
+from tests.web.test_groups import a_group, a_moderator, settle_views, token_of
+from tests.web.test_journey import colleague, sign_in, surname
+
+#: past years of this module's own (the calendar's and the roles' suites use 1500 and above)
+_years = itertools.count(1000 + uuid.uuid4().int % 120 * 4, 2)
+
+
+@pytest.fixture(scope="module")
+async def crew(web) -> dict:
+    """Anna coordinates a working group Boris belongs to; a moderator runs the calendar's seasons."""
+    made = {}
+    for key in ("anna", "boris"):
+        name = surname()
+        member_id, email = await colleague(web, name)
+        made[key] = (member_id, email, f"Зинаида {name}")
+    made["moderator"] = await a_moderator(web)
+    made["group"] = await a_group(web, made["anna"][1], f"Роли {made['anna'][2]}", joining="open")
+    await call(web, made["boris"][1], "POST", f"/v1/groups/{made['group']}/join", {})
+    await settle_views(web)
+    return made
+
+
+async def close_season(web: Platform, crew: dict, season_id: str) -> None:
+    """The calendar runs a season from planning to closed: the pick window for the next season opens."""
+    await run_season(web, await token_of(web, crew["moderator"][1]), crew["anna"][0], season_id)
+
+
+async def test_a_member_picks_roles_on_the_board_is_refused_a_third_and_sees_them_on_the_map(people, web, crew):
+    year = next(_years)
+    await close_season(web, crew, f"{year}-spring")
+    group_id = crew["group"]
+    window = await call(web, crew["boris"][1], "GET", "/v1/roles/window")
+    assert (window["status"], window["season_id"]) == ("open", f"{year}-autumn"), window
+    await call(web, crew["anna"][1], "PUT", f"/v1/groups/{group_id}/roles/4/pick")
+    await settle_views(web)
+
+    boris = await people("roles-member", width=360, height=800)
+    await sign_in(boris, crew["boris"][1])
+    await click(boris, boris.page.locator("#nav-roles"), "roles")
+    status = boris.page.locator("#window")
+    assert await status.get_attribute("data-status") == "open"
+    assert f"Роли на сезон осень {year} можно выбрать до " in await status.inner_text()
+    assert "Asia/Yekaterinburg" in await status.inner_text()
+    assert "Видение" in await boris.page.locator("#quality-vision").inner_text()
+    assert "в прошлых сезонах" in await boris.page.locator("#vision-rule").inner_text()
+    await click(boris, boris.page.locator(f"#my-boards [data-group='{group_id}'] a"), "board")
+
+    # Anna's pick by her name; Boris takes two roles, and a third is refused in his words
+    assert crew["anna"][2] in await boris.page.locator("#role-4 .vacancy-holders").inner_text()
+    assert await boris.page.get_by_role("button", name="Взять роль 4").count() == 0
+    await boris.submit("Взять роль 1", "picked-1")
+    assert await boris.page.locator(".flash").inner_text() == "Роль 1 теперь ваша."
+    assert await boris.page.locator("#role-1").get_attribute("data-mine") == "yes"
+    assert "(вы)" in await boris.page.locator("#role-1 .vacancy-holders").inner_text()
+    await boris.submit("Взять роль 7", "picked-7")
+    assert "2 из 2" in await boris.page.locator("#my-picks").inner_text()
+    async with boris.page.expect_navigation() as navigation:
+        await boris.page.get_by_role("button", name="Взять роль 2", exact=True).click()
+    assert (await navigation.value).status == 409
+    await boris.shoot("refused")
+    refusal = await boris.page.locator("#form-error").inner_text()
+    assert refusal.startswith("Роль 2: Вы уже выбрали максимум ролей на этот сезон.") and "Не больше 2" in refusal
+    assert await boris.page.locator("#role-2").get_attribute("data-mine") == "no"
+    assert await boris.page.locator("#uncovered").inner_text() == "У каждого качества есть хотя бы одна занятая роль."
+    assert await boris.page.locator("#coverage-picture svg g.role[data-held='true']").count() == 3
+    await fits(boris, "board-phone")
+
+    # his map: this season's picks, current, in the list and on the picture
+    await click(boris, boris.page.locator("#board .crumbs a", has_text="Моя карта развития"), "map")
+    season = boris.page.locator(f"#held-{year}-autumn")
+    assert await season.get_attribute("data-current") == "yes"
+    assert [await li.get_attribute("data-role") for li in await season.locator("li").all()] == ["1", "7"]
+    held = await boris.page.evaluate("""() => [...document.querySelectorAll('#map-picture g.role')]
+        .filter(g => g.dataset.held === 'true').map(g => Number(g.dataset.role))""")
+    assert sorted(held) == [1, 7]
+    assert f"{year}-autumn" in await boris.page.locator("#map-picture g.role[data-role='7']").text_content()
+    suggestion = boris.page.locator("#suggestion-list [data-quality='expertise'] a")
+    assert await suggestion.get_attribute("href") == f"/groups/{group_id}/roles#role-5"
+    await fits(boris, "map-phone")
+
+    # an unknown group, a wildcard, a role out of range (a form the page never offered): an error page, never a
+    # crash
+    for path, words in ((f"/groups/{uuid.uuid4()}/roles", "Группа не найдена."),
+                        ("/groups/*/roles", "Такой страницы нет")):
+        response = await boris.open(path, "missing")
+        assert response.status == 404, path
+        assert words in await boris.text(), path
+    for action in ("/groups/*/roles/1/pick", f"/groups/{group_id}/roles/10/pick"):
+        assert (await forged(boris, action)).status == 404, action
+        assert "Такой страницы нет" in await boris.text(), action
+
+
+async def test_outside_the_window_the_roles_page_says_it_is_closed_and_which_seasons_closing_opens_it(
+        people, web, crew):
+    """A season long past closes while no window is kept open a minimum of days: its window closes at once,
+    by its timer; a season still planned is the one whose closing opens the next."""
+    year = next(_years)
+    moderator = await token_of(web, crew["moderator"][1])
+    settings = web.settings["roles"]
+    await web.stop_service("roles")
+    web.settings["roles"] = settings.model_copy(update={"pick_window_min_days": 0})
+    await web.start_service("roles")
+    try:
+        await run_season(web, moderator, crew["anna"][0], f"{year}-spring")
+        for _ in range(100):
+            window = await call(web, crew["boris"][1], "GET", "/v1/roles/window")
+            if (window["status"], window["season_id"]) == ("closed", f"{year}-autumn"):
+                break
+            await asyncio.sleep(0.1)
+        assert (window["status"], window["season_id"]) == ("closed", f"{year}-autumn"), window
+    finally:
+        await web.stop_service("roles")
+        web.settings["roles"] = settings
+        await web.start_service("roles")
+    await call(web, crew["moderator"][1], "POST", "/v1/seasons", {"season_id": f"{year}-autumn",
+                                                                  "title": "Осень после окна"})
+    await settle(web)
+    window = await call(web, crew["boris"][1], "GET", "/v1/roles/window")
+    after = await call(web, crew["boris"][1], "GET", f"/v1/seasons/{window['opens_after_season_id']}")
+
+    boris = await people("roles-closed")
+    await sign_in(boris, crew["boris"][1], then="/roles")
+    status = boris.page.locator("#window")
+    assert await status.get_attribute("data-status") == "closed"
+    assert await status.get_attribute("data-opens-after") == after["season_id"]
+    last_day = f"{date.fromisoformat(after['ends_on']):%d.%m.%Y}"
+    assert (f"Окно откроется, когда закроется сезон «{after['title']}»; по плану его последний день — {last_day}."
+            in await status.inner_text())
+    assert "Прошлое окно, на сезон «Осень после окна», закрылось " in await status.inner_text()
+    # the board offers no pick while the window is closed
+    await boris.open(f"/groups/{crew['group']}/roles", "closed-board")
+    assert await boris.page.locator("#window").get_attribute("data-status") == "closed"
+    assert await boris.page.locator("#vacancies button").count() == 0
