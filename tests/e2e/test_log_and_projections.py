@@ -17,6 +17,8 @@ from libs.kit.pii import PiiVault
 from tests.e2e.helpers import settle
 from tests.e2e.journey import FULL_PROFILE, admin_token, invite, ready_for_review, register
 from tests.e2e.test_calendar import game_team, new_season_id, plan
+from tests.e2e.test_roles import _years as role_years
+from tests.e2e.test_roles import run_season
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +136,14 @@ async def test_redelivered_events_change_no_projection(platform, admin):
     async with platform.client(admin) as c:
         r = await c.put(f"/v1/conversations/{member_id}/read", json={"up_to": 2**40})
         assert r.status_code == 200 and r.json()["up_to"] > 0, r.text
+    # and what the roles service tells the others: a pick window opened by closing a season, a role taken in
+    # the chat's group (the groups' boards), the window's season closed (the calendar keeps its roles report)
+    year = next(role_years)
+    await run_season(platform, admin, member_id, f"{year}-spring")
+    async with platform.client(token) as m:
+        r = await m.put(f"/v1/groups/{chat}/roles/1/pick")
+        assert r.status_code == 200, r.text
+    await run_season(platform, admin, member_id, f"{year}-autumn")
     await settle(platform)
     for service in ("onboarding", "groups", "calendar"):
         svc = platform.services[service]

@@ -171,7 +171,7 @@ async def test_status_shows_a_stopped_service_lagging_then_catching_up(ops, bus,
                                                                        "erased_streams", "tasks",
                                                                        "task_assignments_stream", "drive",
                                                                        "drive_objects", "timers_drive_bin",
-                                                                       "calendar_announcements"}
+                                                                       "calendar_announcements", "role_boards"}
             assert rows[("groups", "directory")]["state"] == "down"
             assert rows[("groups", "directory")]["consumer_state"] == "down"
             assert rows[("groups", "directory")]["dead_letters"] == "0"
@@ -193,7 +193,8 @@ async def test_status_shows_a_stopped_service_lagging_then_catching_up(ops, bus,
 #: the calendar's durable consumers and their kinds, as its code registers them
 CALENDAR_CONSUMERS = {"actors": "projection", "calendar": "projection", "working_groups": "projection",
                       "erased_authors": "policy", "calendar_tells": "policy", "calendar_leavers": "policy",
-                      "timers_team_offers": "projection"}  # a durable timer keeps its schedule as a projection
+                      "timers_team_offers": "projection",  # a durable timer keeps its schedule as a projection
+                      "season_reports_roles": "projection"}
 
 
 async def test_status_shows_the_calendar_down_lagging_on_members_then_catching_up(ops, bus, admin):
