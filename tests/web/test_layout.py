@@ -40,7 +40,7 @@ async def test_every_page_fits_the_screen_and_labels_every_control(people, web, 
              "/groups", "/groups/new", f"/groups/{group_id}", f"/groups/{group_id}?who=Зинаида",
              f"/groups/{group_id}/requests", f"/groups/{group_id}/calls/past", "/groups/proposals", "/groups/map",
              "/announcements", f"/groups/{group_id}/chat", f"/groups/{group_id}/chat?q=Сообщение", "/messages",
-             f"/messages/{member_id}"]
+             f"/messages/{member_id}", "/roles", f"/groups/{group_id}/roles", "/roles/coordination", "/roles/my"]
     for path in pages:
         await person.open(path, f"{path}-{lang}-{width}")
         # what a disclosure holds (removing a member) is checked as it looks once opened

@@ -1,8 +1,9 @@
-"""The 12 roles in the browser, against the real platform: while the pick window is open a member picks roles
-on their group's vacancy board (a colleague's pick shown by name), is refused a third in Russian, and finds
+"""The 12 roles in the browser, against the real platform: while the pick window is open a coordinator makes
+a second place of a role, and a member picks roles on their group's vacancy board (a colleague's pick shown by
+name), is refused a third in Russian, and finds
 the picks on their development map, list and picture; once the window has closed the roles page says so and
-which season's closing opens it, with that season's last day. Pages for an unknown group or a wildcard id are
-error pages, never a crash.
+which season's closing opens it, with that season's last day. The groups map and a season's results show
+what the roles service reported. Pages for an unknown group or a wildcard id are error pages, never a crash.
 
 The pick window is one for the whole platform (shared by the session): each test opens or closes it by
 closing a season of a year of its own in the calendar, below every year the other suites use."""
@@ -57,6 +58,15 @@ async def test_a_member_picks_roles_on_the_board_is_refused_a_third_and_sees_the
     await call(web, crew["anna"][1], "PUT", f"/v1/groups/{group_id}/roles/4/pick")
     await settle_views(web)
 
+    # the coordinator makes two places of the role she holds
+    anna = await people("roles-coordinator")
+    await sign_in(anna, crew["anna"][1], then=f"/groups/{group_id}/roles")
+    assert await anna.page.get_by_role("button", name="Взять роль 4").count() == 0
+    await anna.page.get_by_label("Мест на роль 4").fill("2")
+    await anna.submit("Сохранить число мест роли 4", "capacity")
+    assert await anna.page.locator(".flash").inner_text() == "Мест на роль 4: 2."
+    assert await anna.page.locator("#role-4").get_attribute("data-capacity") == "2"
+
     boris = await people("roles-member", width=360, height=800)
     await sign_in(boris, crew["boris"][1])
     await click(boris, boris.page.locator("#nav-roles"), "roles")
@@ -70,7 +80,8 @@ async def test_a_member_picks_roles_on_the_board_is_refused_a_third_and_sees_the
 
     # Anna's pick by her name; Boris takes two roles, and a third is refused in his words
     assert crew["anna"][2] in await boris.page.locator("#role-4 .vacancy-holders").inner_text()
-    assert await boris.page.get_by_role("button", name="Взять роль 4").count() == 0
+    assert "Мест: 2, свободно: 1" in await boris.page.locator("#role-4").inner_text()
+    assert await boris.page.locator("#vacancies .capacity-form").count() == 0
     await boris.submit("Взять роль 1", "picked-1")
     assert await boris.page.locator(".flash").inner_text() == "Роль 1 теперь ваша."
     assert await boris.page.locator("#role-1").get_attribute("data-mine") == "yes"
@@ -98,8 +109,11 @@ async def test_a_member_picks_roles_on_the_board_is_refused_a_third_and_sees_the
     assert sorted(held) == [1, 7]
     assert f"{year}-autumn" in await boris.page.locator("#map-picture g.role[data-role='7']").text_content()
     suggestion = boris.page.locator("#suggestion-list [data-quality='expertise'] a")
-    assert await suggestion.get_attribute("href") == f"/groups/{group_id}/roles#role-5"
+    assert await suggestion.get_attribute("href") == f"/groups/{group_id}/roles#role-4"
     await fits(boris, "map-phone")
+    # the map of working groups says the group's role places
+    await boris.open("/groups/map", "groups-map")
+    assert "роли: занято 3, открыто 7" in await boris.page.locator(f"#map-list [data-group='{group_id}']").inner_text()
 
     # an unknown group, a wildcard, a role out of range (a form the page never offered): an error page, never a
     # crash
@@ -116,7 +130,8 @@ async def test_a_member_picks_roles_on_the_board_is_refused_a_third_and_sees_the
 async def test_outside_the_window_the_roles_page_says_it_is_closed_and_which_seasons_closing_opens_it(
         people, web, crew):
     """A season long past closes while no window is kept open a minimum of days: its window closes at once,
-    by its timer; a season still planned is the one whose closing opens the next."""
+    by its timer; a season still planned is the one whose closing opens the next. The window's own season
+    runs afterwards, and its results carry what the roles service reported when the window closed."""
     year = next(_years)
     moderator = await token_of(web, crew["moderator"][1])
     settings = web.settings["roles"]
@@ -135,8 +150,8 @@ async def test_outside_the_window_the_roles_page_says_it_is_closed_and_which_sea
         await web.stop_service("roles")
         web.settings["roles"] = settings
         await web.start_service("roles")
-    await call(web, crew["moderator"][1], "POST", "/v1/seasons", {"season_id": f"{year}-autumn",
-                                                                  "title": "Осень после окна"})
+    await call(web, crew["moderator"][1], "POST", "/v1/seasons", {"season_id": f"{year + 1}-spring",
+                                                                  "title": "Весна после окна"})
     await settle(web)
     window = await call(web, crew["boris"][1], "GET", "/v1/roles/window")
     after = await call(web, crew["boris"][1], "GET", f"/v1/seasons/{window['opens_after_season_id']}")
@@ -149,8 +164,24 @@ async def test_outside_the_window_the_roles_page_says_it_is_closed_and_which_sea
     last_day = f"{date.fromisoformat(after['ends_on']):%d.%m.%Y}"
     assert (f"Окно откроется, когда закроется сезон «{after['title']}»; по плану его последний день — {last_day}."
             in await status.inner_text())
-    assert "Прошлое окно, на сезон «Осень после окна», закрылось " in await status.inner_text()
+    assert f"Прошлое окно, на сезон осень {year}, закрылось " in await status.inner_text()
     # the board offers no pick while the window is closed
     await boris.open(f"/groups/{crew['group']}/roles", "closed-board")
     assert await boris.page.locator("#window").get_attribute("data-status") == "closed"
     assert await boris.page.locator("#vacancies button").count() == 0
+
+    # that season's results, once published, carry the roles service's figures in words
+    season_id = f"{year}-autumn"
+    await run_season(web, moderator, crew["anna"][0], season_id)
+    await call(web, crew["moderator"][1], "POST", f"/v1/seasons/{season_id}/results")
+    await settle(web)
+    report = await call(web, crew["boris"][1], "GET", f"/v1/seasons/{season_id}/results")
+    figures = {line["key"]: str(line["value"]) for line in report["reports"] if line["source"] == "roles"}
+    assert figures["roles_taken"] == "0" and len(figures) == 17, figures
+    await boris.open(f"/calendar/seasons/{season_id}/results", "results")
+    shown = await boris.page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(
+        '#roles-results-table tr[data-key]')].map(r => [r.dataset.key, r.querySelector('td').textContent.trim()]))""")
+    assert shown == figures
+    table = await boris.page.locator("#roles-results-table").inner_text()
+    assert "Ролей взято" in table and "Групп, где роль 5 осталась открытой" in table
+    assert await boris.page.locator("#reports-table").count() == 0
