@@ -17,6 +17,8 @@ from datetime import date
 
 import pytest
 
+from services.web.gateway import Answer
+from services.web.roles_pages import inline_svg
 from tests.e2e.helpers import settle
 from tests.e2e.test_roles import run_season
 from tests.platform_harness import Platform
@@ -185,3 +187,23 @@ async def test_outside_the_window_the_roles_page_says_it_is_closed_and_which_sea
     table = await boris.page.locator("#roles-results-table").inner_text()
     assert "Ролей взято" in table and "Групп, где роль 5 осталась открытой" in table
     assert await boris.page.locator("#reports-table").count() == 0
+
+
+def test_a_picture_put_into_the_page_keeps_only_plain_drawing():
+    """The pictures are the roles service's, yet they enter the page itself: whatever else a drawing held
+    (a script, a handler, a link, a foreign element, an entity) never reaches the browser."""
+    def put(svg: str, kind: str = "image/svg+xml") -> str | None:
+        got = inline_svg(Answer(200, None, svg.encode(), kind))
+        return None if got is None else str(got)
+
+    hostile = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink" viewBox="0 0 9 9" '
+               'onload="alert(1)"><script>alert(2)</script><g class="role" data-role="1" data-held="true" '
+               'style="background:url(//evil)"><text x="1" onclick="alert(3)">&lt;b&gt;1 · осень</text>'
+               '<a x:href="javascript:alert(4)"><rect width="1"/></a></g><foreignObject><p>x</p></foreignObject>'
+               '<image href="https://evil.example/i.png"/></svg>')
+    kept = put(hostile)
+    assert kept == ('<svg xmlns="http://www.w3.org/2000/svg" focusable="false" viewBox="0 0 9 9"><g class="role" '
+                    'data-role="1" data-held="true"><text x="1">&lt;b&gt;1 · осень</text></g></svg>')
+    assert put('<!DOCTYPE svg [<!ENTITY a "aaaa">]><svg xmlns="http://www.w3.org/2000/svg">&a;</svg>') is None
+    assert put("<svg") is None and put('<html xmlns="http://www.w3.org/1999/xhtml"/>') is None
+    assert put('<svg xmlns="http://www.w3.org/2000/svg"/>', "text/html") is None
