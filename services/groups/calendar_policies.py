@@ -11,6 +11,7 @@ import uuid
 from zoneinfo import ZoneInfo
 
 from libs.contracts import calendar as cal
+from libs.contracts.roles import SERVICE as ROLES
 from libs.contracts.subjects import events_of
 from libs.kit.erasure import caused_ids, caused_meta
 from libs.kit.eventstore import Recorded
@@ -24,16 +25,20 @@ CALENDAR_TOPICS = ("calendar_event_scheduled", "calendar_results_published")
 def register_calendar_policies(svc: Service) -> None:
     @svc.policy("calendar_announcements", [events_of(cal.SERVICE, "season")])
     async def when_calendar_event_scheduled_announce_it_in_main(rec: Recorded) -> None:
-        """The season's results are announced too, with their headline figures."""
+        """The season's results are announced too, with their headline figures (the roles taken among them
+        when the roles service reported the season)."""
         e = rec.event
         if isinstance(e, cal.SeasonResultsPublished):
             r = e.report
             announcement_id = str(uuid.uuid5(rec.envelope.event_id, "announce"))
             held = r.events_held.online_meeting + r.events_held.game + r.events_held.research
+            params = {"season_id": e.season_id, "title": e.title or e.season_id, "events": str(held),
+                      "participants": str(r.participants), "places": str(r.places_taken)}
+            roles = {line.key: line.value for line in r.reports if line.source == ROLES}
+            if "roles_taken" in roles:
+                params["roles"] = str(roles["roles_taken"])
             await svc.decide(ANNOUNCEMENT, announcement_id, PublishAnnouncement(
-                announcement_id, "calendar_results_published", e.season_id, {
-                    "season_id": e.season_id, "title": e.title or e.season_id, "events": str(held),
-                    "participants": str(r.participants), "places": str(r.places_taken)}),
+                announcement_id, "calendar_results_published", e.season_id, params),
                 caused_meta(rec), caused_ids(rec, "announce"))
             return
         if not isinstance(e, cal.EventScheduled):

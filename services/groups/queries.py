@@ -50,12 +50,22 @@ TOPICS = {
         "en": ("On the calendar: “{title}”", "{when}. Register on the event's page in the season's calendar."),
     },
     "calendar_results_published": {
-        "ru": ("Итоги сезона «{title}»", "Мероприятий: {events}, участников: {participants}, занятых мест: {places}. "
-               "Подробности — на странице итогов сезона."),
+        "ru": ("Итоги сезона «{title}»", "Мероприятий: {events}, участников: {participants}, занятых мест: "
+               "{places}{roles}. Подробности — на странице итогов сезона."),
         "en": ("Results of the season “{title}”", "Events: {events}, participants: {participants}, places taken: "
-               "{places}. The details are on the season's results page."),
+               "{places}{roles}. The details are on the season's results page."),
     },
 }
+#: the parts of a topic's wording that only some announcements carry (an announcement published before
+#: them, or without their figure, reads without them): filled from the param of the same name
+OPTIONAL_PARTS = {
+    "roles": {"ru": ", ролей взято: {roles}", "en": ", roles taken: {roles}"},
+}
+
+
+def worded_params(params: dict[str, str], lang: str) -> dict[str, str]:
+    return {**params, **{name: part[lang].format_map(params) if params.get(name) else ""
+                         for name, part in OPTIONAL_PARTS.items()}}
 
 
 def type_title(group_type: str, lang: str) -> str:
@@ -249,7 +259,7 @@ def register_queries(svc: Service, settings: Settings) -> None:  # noqa: C901 �
                 worded = TOPICS.get(a["topic"], {}).get(q.lang)
                 if worded is None or not (in_main or ctx.actor.is_moderator):
                     continue
-                title, body = (part.format_map(a["params"]) for part in worded)
+                title, body = (part.format_map(worded_params(a["params"], q.lang)) for part in worded)
             else:
                 group = await svc.store.get(GROUPS, a["ref_id"])
                 member = group is not None and await is_member(a["ref_id"], ctx.actor.id)

@@ -1,7 +1,7 @@
 """The roles service's events read by the other services, end to end (real HTTP, NATS JetStream, SQLite):
 the groups' map shows each group's role places of the latest window's season, and the calendar's season
-results carry what the roles service reported when the season's window closed. Neither service asks the
-roles service anything: they read its events.
+results carry what the roles service reported when the season's window closed (their announcement in Main
+says how many roles were taken). Neither service asks the roles service anything: they read its events.
 
 A window is global, so each test opens its own by closing a season of years of its own (test_roles.py)."""
 
@@ -73,7 +73,8 @@ async def test_the_seasons_results_carry_the_roles_taken_and_the_vacancies_left_
     await ok(platform, people["anna"][1], "PUT", f"/v1/groups/{group_id}/roles/1/pick")
     await ok(platform, people["boris"][1], "PUT", f"/v1/groups/{group_id}/roles/5/pick")
     # the calendar runs the window's season and closes it: the window closes and the roles service reports
-    await run_season(platform, moderator, people["coordinator"][0], season_id, title="Сезон ролей")
+    title = f"Сезон ролей {season_id}"
+    await run_season(platform, moderator, people["coordinator"][0], season_id, title=title)
     await settle(platform)
     await ok(platform, moderator, "POST", f"/v1/seasons/{season_id}/results")
     report = await ok(platform, people["anna"][1], "GET", f"/v1/seasons/{season_id}/results")
@@ -91,6 +92,12 @@ async def test_the_seasons_results_carry_the_roles_taken_and_the_vacancies_left_
     assert figures["vacancies_open"] == figures["places_open"] == sum(expected.values())
     # the calendar's own figures are there beside them
     assert report["events_held"]["online_meeting"] == 1
+    # and the Main group's announcement of the results says how many roles were taken, in both languages
+    for lang, words in (("ru", "ролей взято: 2."), ("en", "roles taken: 2.")):
+        async with platform.client(people["anna"][1], lang=lang) as c:
+            news = (await c.get("/v1/announcements?limit=50")).json()["items"]
+        mine = [a for a in news if a["topic"] == "calendar_results_published" and title in a["title"]]
+        assert len(mine) == 1 and words in mine[0]["body"], mine or news[:3]
 
 
 async def test_a_season_without_a_pick_window_reports_nothing_of_roles(platform, people):
@@ -103,6 +110,10 @@ async def test_a_season_without_a_pick_window_reports_nothing_of_roles(platform,
     await run_season(platform, moderator, people["coordinator"][0], lonely)
     await ok(platform, moderator, "POST", f"/v1/seasons/{lonely}/results")
     assert (await ok(platform, moderator, "GET", f"/v1/seasons/{lonely}/results"))["reports"] == []
+    # its announcement says nothing of roles
+    news = (await ok(platform, moderator, "GET", "/v1/announcements?limit=50"))["items"]
+    mine = [a for a in news if a["topic"] == "calendar_results_published" and a["ref_id"] == lonely]
+    assert len(mine) == 1 and "ролей" not in mine[0]["body"] and "мест: " in mine[0]["body"], mine
     # the window that the closing ended was reported for its own season, which the calendar then holds
     await run_season(platform, moderator, people["coordinator"][0], window_season)
     r = await call(platform, moderator, "POST", f"/v1/seasons/{window_season}/results")
