@@ -48,7 +48,7 @@ import yaml
 from pydantic import ValidationError
 from starlette.routing import Match
 
-from services.registry import SERVICES
+from services.registry import SERVICES, domain_services
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -56,6 +56,8 @@ DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 NATS_CONF = ROOT / "deploy" / "nats" / "nats-server.conf"
 OTEL_CONF = ROOT / "deploy" / "otel" / "collector.yaml"
 K8S = ROOT / "deploy" / "k8s"
+#: the domain services, as the registry lists them (each on the bus with a NATS user and a store of its own)
+DOMAIN = tuple(d.name for d in domain_services())
 NAMESPACE = "hr-mnenie"
 APP_IMAGE = "hr-mnenie"  # the services' image, built from deploy/Dockerfile
 NATS_SERVER = Path(sys.executable).parent / "nats-server"
@@ -85,6 +87,8 @@ CONTRACT = {
     "groups": EVERY_PROCESS | {"HRM_PII_KEK"},
     # the calendar seals what members write and derives their ICS links' tokens (HMAC)
     "calendar": EVERY_PROCESS | {"HRM_PII_KEK", "HRM_FEED_SECRET"},
+    # the roles service keeps ids and numbers only: no one's words to seal, no secret of its own
+    "roles": EVERY_PROCESS,
     "gateway": EVERY_PROCESS | {"HRM_FORWARDED_SECRET"},
     # the web client: nothing of the bus (no HRM_NATS_URL), its cookie key and the gateway's forwarding secret
     "web": {"HRM_ENV", "HRM_LOG_FORMAT", "HRM_WEB_SESSION_KEY", "HRM_FORWARDED_SECRET"},
@@ -94,11 +98,9 @@ CONTRACT = {
 #: a process has one of these exactly when its row says so (HRM_JWT_SECRET: in none)
 GOVERNED = (set().union(*CONTRACT.values()) - {"HRM_STREAM_REPLICAS"}) | {"HRM_JWT_SECRET"}
 #: each process's NATS user (deploy/nats/nats-server.conf)
-NATS_USER = {"onboarding": "onboarding", "groups": "groups", "calendar": "calendar", "gateway": "gateway",
-             "provision": "provisioner"}
+NATS_USER = {**{name: name for name in DOMAIN}, "gateway": "gateway", "provision": "provisioner"}
 #: every NATS user and the only inbox prefix it may subscribe to
-NATS_INBOX = {"gateway": "_INBOX_gateway", "onboarding": "_INBOX_onboarding", "groups": "_INBOX_groups",
-              "calendar": "_INBOX_calendar",
+NATS_INBOX = {"gateway": "_INBOX_gateway", **{name: f"_INBOX_{name}" for name in DOMAIN},
               "provisioner": "_INBOX_provision", "operator": "_INBOX_operator"}
 
 #: the secrets: compose requires each one (`${NAME:?...}`) and defaults none
@@ -708,7 +710,7 @@ def test_deployments_run_existing_service_packages():
     assert 'ENTRYPOINT ["python", "-m"]' in runtime
     uid = int(re.search(r"useradd .*--uid (\d+)", runtime)[1])
     deployments = app_deployments()
-    assert set(deployments) == set(SERVICES) == {"onboarding", "groups", "calendar", "gateway", "web"}
+    assert set(deployments) == set(SERVICES) == {*DOMAIN, "gateway", "web"}
     for name, deployment in deployments.items():
         container = pod_spec(deployment)["containers"][0]
         assert container["args"] == [f"services.{name}"]
@@ -1189,7 +1191,7 @@ def test_the_web_client_reaches_the_gateway_and_nothing_of_the_bus_or_the_data()
     nats_ports, mongo_ports = container_ports("StatefulSet", "nats"), container_ports("StatefulSet", "mongo")
     for name in set(app_deployments()) - OFF_THE_BUS:
         assert connects(pod_of("Deployment", name), pod_of("StatefulSet", "nats"), nats_ports, "client"), name
-    for name in ("onboarding", "groups", "calendar"):
+    for name in DOMAIN:
         assert connects(pod_of("Deployment", name), pod_of("StatefulSet", "mongo"), mongo_ports, "mongo"), name
     # the check notices a policy that admits the whole platform, the web client with it
     broad = copy.deepcopy(of_kind("NetworkPolicy"))
@@ -1485,7 +1487,7 @@ async def test_the_provisioner_creates_streams_but_cannot_destroy_the_log(compos
 
 
 async def test_service_users_get_replies_only_on_their_own_inbox(compose_nats):
-    for user in ("gateway", "onboarding", "groups", "calendar"):
+    for user in ("gateway", *DOMAIN):
         client = await compose_nats(user)
         await client.nc.subscribe(f"{NATS_INBOX[user]}.>")
         await client.nc.flush()
@@ -1497,7 +1499,7 @@ async def test_service_users_get_replies_only_on_their_own_inbox(compose_nats):
 
 def healthcheck_scripts() -> dict[str, str]:
     scripts = {"compose": load_compose()["x-service-healthcheck"]["test"][3]}
-    for name in ("onboarding", "groups", "calendar"):
+    for name in DOMAIN:
         scripts[f"k8s-{name}"] = pod_spec(app_deployments()[name])["containers"][0]["startupProbe"]["exec"]["command"][2]
     return scripts
 
@@ -1514,7 +1516,7 @@ async def test_the_healthchecks_pass_under_the_new_permissions(compose_nats):
     """The probes of compose and Kubernetes, run as they are written, against
     a responder with the service's own user; with the default inbox they fail."""
     scripts = healthcheck_scripts()
-    for service in ("onboarding", "groups", "calendar"):
+    for service in DOMAIN:
         responder = await compose_nats(service)
         subject = f"hr.ctl.{service}.status"
 

@@ -27,13 +27,16 @@ from libs.contracts.subjects import (
 )
 from libs.kit.natsserver import NatsServer, free_port
 from libs.kit.provision import ProvisionSettings, provision
+from services.registry import domain_services
 from tests.e2e.helpers import settle
 from tests.e2e.journey import admin_token, invite, make_member
 from tests.e2e.test_calendar import new_season_id, plan
 from tests.platform_harness import Platform
 
 ROOT = Path(__file__).resolve().parents[2]
-USERS = ("gateway", "onboarding", "groups", "calendar", "provisioner", "operator")
+#: the domain services, as the registry lists them: each runs under a NATS user of its own
+DOMAIN = tuple(d.name for d in domain_services())
+USERS = ("gateway", *DOMAIN, "provisioner", "operator")
 pytestmark = pytest.mark.timeout(180)
 
 
@@ -88,7 +91,7 @@ async def platform_as_users(deployed, tmp_path_factory):
     await provision(prov, kek=None)
     await prov.close()
     p = Platform(deployed.url("gateway"), tmp_path_factory.mktemp("data"), env="production",
-                 nats_urls={u: deployed.url(u) for u in ("onboarding", "groups", "calendar", "gateway")})
+                 nats_urls={u: deployed.url(u) for u in (*DOMAIN, "gateway")})
     await p.start()
     yield p
     await p.stop()
@@ -151,11 +154,26 @@ async def test_the_platform_works_under_its_users(platform_as_users):
     async with p.client() as c:
         feed = await c.get(links["personal"])
         assert feed.status_code == 200 and title in feed.text, feed.text
+    # the roles service under its own user: the calendar closing the season opens the pick window (roles reads
+    # the calendar's seasons), the member picks a role in the group they joined (roles reads the groups' events)
+    # and the pick is appended to the member's picks and the vacancy at once; the erasure below releases it
+    async with p.client(admin) as c:
+        assert (await c.post(f"/v1/seasons/{season_id}/close")).status_code == 200
+    await settle(p)
+    async with p.client(token) as c:
+        window = (await c.get("/v1/roles/window")).json()
+        assert window["status"] == "open", window
+        picked = await c.put(f"/v1/groups/{group_id}/roles/1/pick")
+        assert picked.status_code == 200, picked.text
+        assert [v["holders"] for v in picked.json()["vacancies"] if v["role"] == 1] == [[member_id]], picked.text
     async with p.client(admin) as c:
         assert (await c.delete(f"/v1/members/{member_id}")).status_code == 200
         ready = await c.get("/readyz")
         assert ready.status_code == 200, ready.text
     await settle(p)
+    async with p.client(admin) as c:
+        board = (await c.get(f"/v1/groups/{group_id}/roles")).json()
+        assert [v["holders"] for v in board["vacancies"] if v["role"] == 1] == [[]], board
 
 
 async def test_a_service_cannot_rewrite_truncate_or_forge_the_log(deployed, platform_as_users):
@@ -222,14 +240,47 @@ async def test_the_calendar_and_groups_write_only_their_own_events(deployed, pla
         # the calendar's own replies: on its inbox alone
         await calendar.subscribe("_INBOX_gateway.>")
         await calendar.flush()
-        for _ in range(20):
-            if any("ermissions" in v for v in calendar.violations):
+        for _ in range(60):  # the refusals above are in the list already: wait for this one's own
+            if any("_inbox_gateway" in v.lower() for v in calendar.violations):
                 break
             await asyncio.sleep(0.05)
         assert any("_inbox_gateway" in v.lower() for v in calendar.violations), calendar.violations
     finally:
         await calendar.close()
         await groups.close()
+
+
+async def test_the_roles_service_writes_only_its_own_events(deployed, platform_as_users):
+    """The roles service reads the calendar's seasons and the groups' members: its user forges none of their
+    events (a season closed would open a window of its choosing; a member joined would let them pick), nor
+    onboarding's, sends no other service's command, widens no consumer of its own; and no other service
+    writes a pick in its name."""
+    p = platform_as_users
+    admin = await admin_token(p)
+    member_id, _, _ = await make_member(p, admin)
+    await settle(p)
+    roles = await deployed.connect("roles")
+    calendar = await deployed.connect("calendar")
+    try:
+        rjs, cjs = roles.jetstream(timeout=1.0), calendar.jetstream(timeout=1.0)
+        forged = json.dumps({"type": "AccessGranted", "payload": {"member_id": member_id}}).encode()
+        await refused(roles, lambda: rjs.publish(f"hr.evt.onboarding.member.{member_id}", forged))
+        await refused(roles, lambda: rjs.publish("hr.evt.calendar.season.2999-spring", b"{}"))
+        await refused(roles, lambda: rjs.publish("hr.evt.groups.working_group.g1", b"{}"))
+        await refused(roles, lambda: rjs.publish(pii_key_subject(member_id), b"", headers={"Hr-Pii-Shredded": "1"}))
+        await refused(roles, lambda: rjs.key_value("hr_onboarding_emails"))
+        await refused(roles, lambda: roles.request("hr.cmd.calendar.CloseSeason", b"{}", timeout=1))
+        await refused(roles, lambda: roles.request("hr.cmd.groups.JoinWorkingGroup", b"{}", timeout=1))
+        await refused(roles, lambda: rjs.add_consumer(EVENTS_STREAM, ConsumerConfig(
+            name="roles_roles", durable_name="roles_roles", filter_subject="hr.evt.>")))
+        await refused(roles, lambda: rjs.delete_stream(EVENTS_STREAM))
+        await refused(roles, lambda: rjs.purge_stream(EVENTS_STREAM))
+        # a pick in the roles service's name, by another service
+        await refused(calendar, lambda: cjs.publish(f"hr.evt.roles.picks.{member_id}", b"{}"))
+        await refused(calendar, lambda: cjs.publish("hr.evt.roles.window.2999-autumn", b"{}"))
+    finally:
+        await roles.close()
+        await calendar.close()
 
 
 async def test_only_onboarding_writes_or_erases_keys_and_nobody_else_reads_its_buckets(deployed, platform_as_users):
