@@ -28,6 +28,7 @@ from libs.contracts.subjects import DEADLETTER_STREAM, EVENTS_STREAM
 from libs.kit.natsserver import NatsServer
 from tests.e2e.helpers import settle
 from tests.e2e.journey import admin_token, invite, register
+from tests.e2e.test_calendar import new_season_id, plan
 from tests.platform_harness import ADMIN_EMAIL, ADMIN_PASSWORD, Platform
 
 HRM = Path(sys.executable).parent / "hrm"
@@ -225,6 +226,57 @@ async def test_status_shows_the_calendar_down_lagging_on_members_then_catching_u
 
     rows = await until(caught_up, what="the calendar did not catch up")
     assert all(rows[("calendar", name)]["consumer_state"] == "running" for name in CALENDAR_CONSUMERS)
+
+
+#: the roles service's durable consumers and their kinds, as its code registers them
+ROLES_CONSUMERS = {"actors": "projection", "roles": "projection", "seasons": "projection",
+                   "working_groups": "projection", "timers_pick_windows": "projection", "roles_windows": "policy",
+                   "roles_reports": "policy", "roles_leavers": "policy", "roles_group_leavers": "policy"}
+
+
+async def test_status_shows_the_roles_service_down_lagging_on_a_closed_season_then_opening_its_window(
+        ops, bus, admin):
+    """Stopped, the roles service lags on what onboarding appends (the actors it knows, the leavers whose picks
+    it gives up) and on the season the calendar closes meanwhile (the seasons it shows, the policy that opens
+    the pick window), not on its own log; started again it catches up, and the window that closing opens is
+    open: a season closed while the service was away is not lost."""
+    await settle(ops)
+    rc, rows, table = await status_rows(ops, bus)
+    assert rc == 0, table
+    assert {name: r["kind"] for (svc, name), r in rows.items() if svc == "roles"} == ROLES_CONSUMERS, table
+    season_id = new_season_id()
+    async with ops.client(admin) as c:
+        assert (await c.post("/v1/seasons", json={"season_id": season_id, "title": "Роли"})).status_code == 201
+        host = (await c.get("/v1/me")).json()["member_id"]
+        assert (await c.post(f"/v1/seasons/{season_id}/events", json=plan(season_id, host))).status_code == 201
+        assert (await c.post(f"/v1/seasons/{season_id}/open")).status_code == 200
+    await settle(ops)
+    await ops.stop_service("roles")
+    try:
+        await newcomer(ops, admin)
+        async with ops.client(admin) as c:
+            assert (await c.post(f"/v1/seasons/{season_id}/close")).status_code == 200
+        rc, rows, table = await status_rows(ops, bus)
+        assert rc == 1 and table.splitlines()[-1] == "NOT OK: roles is down", table
+        assert {name for svc, name in rows if svc == "roles"} == set(ROLES_CONSUMERS), table
+        assert all(rows[("roles", name)]["state"] == "down" for name in ROLES_CONSUMERS), table
+        for name in ("actors", "roles_leavers", "seasons", "roles_windows"):
+            assert int(rows[("roles", name)]["lag"]) > 0, (name, table)
+        for name in ("roles", "timers_pick_windows", "roles_reports", "working_groups", "roles_group_leavers"):
+            assert rows[("roles", name)]["lag"] == "0", (name, table)
+    finally:
+        await ops.start_service("roles")
+
+    async def caught_up():
+        rc, rows, table = await status_rows(ops, bus)
+        return rc == 0 and all(r["lag"] == "0" for r in rows.values()) and rows
+
+    rows = await until(caught_up, what="the roles service did not catch up")
+    assert all(rows[("roles", name)]["consumer_state"] == "running" for name in ROLES_CONSUMERS)
+    await settle(ops)
+    async with ops.client(admin) as c:
+        window = (await c.get("/v1/roles/window")).json()
+    assert (window["status"], window["season_id"]) == ("open", f"{season_id[:4]}-autumn"), window
 
 
 INJECTED = "database or disk is full (injected by the test)"
