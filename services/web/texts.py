@@ -960,6 +960,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "roles_season_spring": ("весна {year}", "spring {year}"),
     "roles_season_autumn": ("осень {year}", "autumn {year}"),
     "roles_boards_title": ("Доски вакансий", "Vacancy boards"),
+    "roles_link": ("Роли группы", "The group's roles"),
     "roles_board_of": ("Роли группы «{title}»", "Roles of “{title}”"),
     "roles_no_groups": ("Вы пока не состоите ни в одной рабочей группе, а роли 1–9 берутся внутри группы.",
                         "You are not in any working group yet, and roles 1–9 are taken inside a group."),
