@@ -14,11 +14,16 @@ import pytest
 from libs.contracts.subjects import DEADLETTER_STREAM, EVENTS_STREAM, control_subject
 from libs.kit.eventstore import EventStore
 from libs.kit.pii import PiiVault
+from services.registry import domain_services
 from tests.e2e.helpers import settle
 from tests.e2e.journey import FULL_PROFILE, admin_token, invite, ready_for_review, register
 from tests.e2e.test_calendar import game_team, new_season_id, plan
 from tests.e2e.test_roles import _years as role_years
 from tests.e2e.test_roles import run_season
+
+#: every domain service of the registry: each one's read models are compared (the roles' pick windows, vacancies,
+#: held roles, the seasons and groups it knows, its window timers included)
+DOMAIN = tuple(d.name for d in domain_services())
 
 
 @pytest.fixture(scope="module")
@@ -137,15 +142,21 @@ async def test_redelivered_events_change_no_projection(platform, admin):
         r = await c.put(f"/v1/conversations/{member_id}/read", json={"up_to": 2**40})
         assert r.status_code == 200 and r.json()["up_to"] > 0, r.text
     # and what the roles service tells the others: a pick window opened by closing a season, a role taken in
-    # the chat's group (the groups' boards), the window's season closed (the calendar keeps its roles report)
+    # the chat's group (the groups' boards), the window's season closed (the calendar keeps its roles report);
+    # and in every read model of the roles service: a second role taken and given up, a capacity set by the
+    # group's coordinator, the next window left open (its closing timer set)
     year = next(role_years)
     await run_season(platform, admin, member_id, f"{year}-spring")
     async with platform.client(token) as m:
-        r = await m.put(f"/v1/groups/{chat}/roles/1/pick")
+        for method, url in (("PUT", "1/pick"), ("PUT", "4/pick"), ("DELETE", "4/pick")):
+            r = await m.request(method, f"/v1/groups/{chat}/roles/{url}")
+            assert r.status_code == 200, r.text
+    async with platform.client(admin) as c:
+        r = await c.put(f"/v1/groups/{chat}/roles/2/capacity", json={"capacity": 2})
         assert r.status_code == 200, r.text
     await run_season(platform, admin, member_id, f"{year}-autumn")
     await settle(platform)
-    for service in ("onboarding", "groups", "calendar"):
+    for service in DOMAIN:
         svc = platform.services[service]
         before = await snapshot(platform, service)
         # every collection has documents to compare, but pending join requests, which come and go
@@ -169,7 +180,7 @@ async def test_projection_dropped_and_rebuilt_gives_the_same_documents(platform,
     await settle(platform)
     nc = await nats.connect(platform.nats_url)
     try:
-        for service in ("onboarding", "groups", "calendar"):
+        for service in DOMAIN:
             before = await snapshot(platform, service)
             reply = json.loads((await nc.request(control_subject(service, "rebuild"), b"{}", timeout=10)).data)
             assert reply["ok"], reply
@@ -224,7 +235,8 @@ async def test_malformed_messages_go_to_dead_letters_and_consumers_carry_on(plat
         assert set(found) == set(garbage)
         subjects = {s for entries in found.values() for s, _ in entries}
         assert {"hr.dlq.onboarding.members", "hr.dlq.groups.directory", "hr.dlq.groups.base_groups",
-                "hr.dlq.calendar.actors", "hr.dlq.calendar.calendar_leavers"} <= subjects
+                "hr.dlq.calendar.actors", "hr.dlq.calendar.calendar_leavers", "hr.dlq.roles.actors",
+                "hr.dlq.roles.roles_leavers"} <= subjects
         reasons = {name: " ".join(r for _, r in entries) for name, entries in found.items()}
         assert "invalid JSON" in reasons["invalid_json"]
         assert "unknown event type" in reasons["unknown_type"]
