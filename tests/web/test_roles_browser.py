@@ -3,7 +3,8 @@ a second place of a role, and a member picks roles on their group's vacancy boar
 name), is refused a third in Russian, and finds
 the picks on their development map, list and picture; once the window has closed the roles page says so and
 which season's closing opens it, with that season's last day. The groups map and a season's results show
-what the roles service reported. Pages for an unknown group or a wildcard id are error pages, never a crash.
+what the roles service reported. Pages for an unknown group or a wildcard id are error pages, never a crash;
+a guest is refused every roles page, and hostile capacities get the refusal said, nothing changed.
 
 The pick window is one for the whole platform (shared by the session): each test opens or closes it by
 closing a season of a year of its own in the calendar, below every year the other suites use."""
@@ -19,13 +20,15 @@ import pytest
 
 from services.web.gateway import Answer
 from services.web.roles_pages import inline_svg
-from tests.e2e.helpers import settle
+from tests.e2e.helpers import log_position, settle
+from tests.e2e.journey import admin_token, invite, register
 from tests.e2e.test_roles import run_season
 from tests.platform_harness import Platform
 from tests.web.test_calendar_browser import call, forged
 from tests.web.test_chat import click, fits
 from tests.web.test_groups import a_group, a_moderator, settle_views, token_of
 from tests.web.test_journey import colleague, sign_in, surname
+from tests.web.test_web_security import HOSTILE, Visitor
 
 #: past years of this module's own (the calendar's and the roles' suites use 1500 and above)
 _years = itertools.count(1000 + uuid.uuid4().int % 120 * 4, 2)
@@ -187,6 +190,27 @@ async def test_outside_the_window_the_roles_page_says_it_is_closed_and_which_sea
     table = await boris.page.locator("#roles-results-table").inner_text()
     assert "Ролей взято" in table and "Групп, где роль 5 осталась открытой" in table
     assert await boris.page.locator("#reports-table").count() == 0
+
+
+async def test_a_guest_is_refused_the_roles_pages_and_hostile_capacities_get_a_page_that_says_why(web, crew):
+    """Spoken to the web client directly, as a script would: nothing here needs a browser."""
+    _, guest_email, _ = await register(web, (await invite(web, await admin_token(web)))["token"])
+    group_url = f"/groups/{crew['group']}/roles"
+    async with Visitor(web) as guest:
+        await guest.sign_in(guest_email)
+        for path in ("/roles", "/roles/my", "/roles/coordination", group_url):
+            r = await guest.get(path)
+            assert r.status_code == 403 and "Нет доступа" in r.text, (path, r.status_code)
+    async with Visitor(web) as anna:
+        await anna.sign_in(crew["anna"][1])
+        await anna.get(group_url)
+        before = await log_position(web)
+        for value in (*HOSTILE[:12], "0", "51", "-1", "1e3"):
+            r = await anna.post(f"{group_url}/4/capacity", {"capacity": value})
+            assert r.status_code in (409, 422), (value, r.status_code)
+            assert 'id="form-error"' in r.text and "Роль 4: " in r.text, value
+            assert "<script>alert(1)</script>" not in r.text
+        assert await log_position(web) == before, "nothing changed"
 
 
 def test_a_picture_put_into_the_page_keeps_only_plain_drawing():
