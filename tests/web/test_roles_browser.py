@@ -1,10 +1,11 @@
 """The 12 roles in the browser, against the real platform: while the pick window is open a coordinator makes
 a second place of a role, and a member picks roles on their group's vacancy board (a colleague's pick shown by
-name), is refused a third in Russian, and finds
-the picks on their development map, list and picture; once the window has closed the roles page says so and
-which season's closing opens it, with that season's last day. The groups map and a season's results show
-what the roles service reported. Pages for an unknown group or a wildcard id are error pages, never a crash;
-a guest is refused every roles page, and hostile capacities get the refusal said, nothing changed.
+name), is refused a third in Russian, finds the picks on their development map, list and picture, gives one
+up and is refused a Vision role with the qualities missing named; once the window has closed the roles page
+says so and which season's closing opens it, with that season's last day. The groups map and a season's
+results show what the roles service reported. Pages for an unknown group or a wildcard id are error pages,
+never a crash; a guest is refused every roles page, and hostile capacities get the refusal said, nothing
+changed.
 
 The pick window is one for the whole platform (shared by the session): each test opens or closes it by
 closing a season of a year of its own in the calendar, below every year the other suites use."""
@@ -119,6 +120,22 @@ async def test_a_member_picks_roles_on_the_board_is_refused_a_third_and_sees_the
     # the map of working groups says the group's role places
     await boris.open("/groups/map", "groups-map")
     assert "роли: занято 3, открыто 7" in await boris.page.locator(f"#map-list [data-group='{group_id}']").inner_text()
+
+    # he gives one up, and a Vision role is refused, naming the qualities his earlier seasons lack
+    await boris.open(f"/groups/{group_id}/roles", "board-again")
+    await boris.submit("Отказаться от роли 7", "released")
+    assert await boris.page.locator(".flash").inner_text() == "Вы отказались от роли 7."
+    assert "1 из 2" in await boris.page.locator("#my-picks").inner_text()
+    await click(boris, boris.page.locator("#board .crumbs a", has_text="12 ролей профессионала"), "roles-again")
+    await click(boris, boris.page.locator("#coordination-link"), "coordination")
+    assert await boris.page.locator("#vacancies [data-role]").count() == 3
+    async with boris.page.expect_navigation() as navigation:
+        await boris.page.get_by_role("button", name="Взять роль 10", exact=True).click()
+    assert (await navigation.value).status == 409
+    await boris.shoot("vision-refused")
+    assert await boris.page.locator("#form-error").inner_text() == (
+        "Роль 10: Роли «Видения» открываются после ролей всех трёх других качеств в прошлых сезонах. "
+        "Ещё не хватает: Осознанность, Экспертность, Системность.")
 
     # an unknown group, a wildcard, a role out of range (a form the page never offered): an error page, never a
     # crash
