@@ -20,9 +20,6 @@ from libs.kit.eventstore import Recorded
 from libs.kit.projection import View
 from libs.kit.service import Service
 
-#: the most seasons' documents a source keeps for one season (one: its last report)
-MAX_DOCS = 10
-
 
 @dataclass(frozen=True)
 class Source:
@@ -55,8 +52,8 @@ async def reported_lines(svc: Service, season_id: str) -> tuple[c.ReportLine, ..
     """Sorted by source, then key: the same report whatever order the sources reported in."""
     lines = []
     for source in SOURCES:
-        for doc in await svc.store.find(collection(source), {"season_id": season_id}, limit=MAX_DOCS):
-            lines += [c.ReportLine(**line) for line in doc["lines"]]
+        doc = await svc.store.get(collection(source), report_key(season_id, source))
+        lines += [c.ReportLine(**line) for line in doc["lines"]] if doc else []
     return tuple(sorted(lines, key=lambda line: (line.source, line.key)))
 
 
