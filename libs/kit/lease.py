@@ -17,7 +17,7 @@ import os
 import socket
 import time
 
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError
 
 LEASES_BUCKET = "hr_leases"
 LEASE_TTL_S = 5.0
@@ -27,6 +27,10 @@ RENEW_S = 1.0
 def holder_id() -> str:
     """This process, as the lease records its holder (operators and the chaos suite read it)."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+#: JetStream's error code for an expected last sequence that is not the subject's last
+WRONG_LAST_SEQUENCE = 10071
 
 
 class Lease:
@@ -77,6 +81,11 @@ class Lease:
                 await self._kv.delete(self.name, last=self._revision)
             except (KeyWrongLastSequenceError, KeyNotFoundError):
                 pass  # not ours any more: nothing to release
+            except BadRequestError as e:
+                # nats-py's delete(last=...) reports a stale revision as a bad request (10071, "wrong last
+                # sequence"), where update() raises KeyWrongLastSequenceError: not ours any more either
+                if e.err_code != WRONG_LAST_SEQUENCE:
+                    raise
             finally:
                 self._revision = self.fence = None
 

@@ -326,3 +326,23 @@ def test_a_filter_covers_the_subjects_it_takes(pattern, subject, taken):
     from libs.kit.consumers import covers
 
     assert covers(pattern, subject) is taken
+
+
+async def test_releasing_a_lease_someone_else_took_over_leaves_theirs_and_stops_cleanly(nats_server):
+    """A stop while a renewal raced it: our revision is stale; the release must neither raise (a stop that
+    raises leaves the process half stopped) nor delete the new holder's lease."""
+
+    from libs.kit.lease import LEASES_BUCKET, Lease
+
+    nc = await nats.connect(nats_server.url)
+    try:
+        js = nc.jetstream()
+        kv = await js.create_key_value(bucket=LEASES_BUCKET + "_release_test")
+        ours, theirs = Lease(kv, "svc.release", "ours"), Lease(kv, "svc.release", "theirs")
+        assert await ours.acquire()
+        await kv.put("svc.release", b"theirs")  # as a take-over after our time-to-live would write it
+        await ours.release()
+        assert (await kv.get("svc.release")).value == b"theirs" and not ours.held
+        assert not await theirs.acquire()  # still held by "theirs": nothing was deleted
+    finally:
+        await nc.close()
