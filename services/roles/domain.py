@@ -252,7 +252,7 @@ def decide_pick(cmd: PickCommand, picks: Picks, vacancy: Vacancy) -> tuple[list[
     match cmd:
         case TakeRole():
             if not cmd.facts.member_of_group:
-                raise Forbidden("not_in_group" if cmd.group_id else "calendar_members_only")
+                raise Forbidden("not_in_group" if cmd.group_id else "community_members_only")
             if Held(cmd.group_id, cmd.role) in picks.of(season):
                 return [], []  # the same pick again
             if len(picks.of(season)) >= cmd.facts.max_picks:

@@ -89,7 +89,7 @@ def test_a_pick_takes_the_vacancy_and_the_members_place_together():
 @pytest.mark.parametrize("command, history, error, code", [
     (d.TakeRole(ANNA, "anna", G, 1, facts(season=None)), [], Conflict, "pick_window_closed"),
     (d.TakeRole(ANNA, "anna", G, 1, facts(member=False)), [], Forbidden, "not_in_group"),
-    (d.TakeRole(ANNA, "anna", None, 11, facts(member=False)), [], Forbidden, "calendar_members_only"),
+    (d.TakeRole(ANNA, "anna", None, 11, facts(member=False)), [], Forbidden, "community_members_only"),
     (d.TakeRole(ANNA, "anna", G, 3, facts()), [taken("anna", 1), taken("anna", 5)], Conflict, "picks_max_reached"),
     (d.TakeRole(ANNA, "anna", G, 10, facts()), [], Invalid, "role_of_coordination"),
     (d.TakeRole(ANNA, "anna", None, 2, facts()), [], Invalid, "role_in_a_group"),
