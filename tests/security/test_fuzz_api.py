@@ -34,6 +34,7 @@ from services.gateway.app import create_app
 from services.gateway.settings import Settings as GatewaySettings
 from tests.e2e.helpers import log_position, settle
 from tests.e2e.journey import login
+from tests.e2e.test_calendar import new_season_id, plan
 from tests.platform_harness import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.security.conftest import ROLES
 
@@ -154,10 +155,30 @@ async def test_the_fuzzed_schema_is_the_served_one(platform):
     assert served == create_app(GatewaySettings()).openapi()
 
 
+async def open_a_pick_window(platform, admin: str) -> None:
+    """The calendar closes a season of its own: the roles service opens the pick window for the next one, so the
+    roles' commands are decided on what they carry (capacities set, picks refused by their rule) rather than
+    all refused because no window is open."""
+    season_id = new_season_id()
+    host = (await login(platform, ADMIN_EMAIL, ADMIN_PASSWORD))["access_token"]
+    async with platform.client(host) as c:
+        host_id = (await c.get("/v1/me")).json()["member_id"]
+    async with platform.client(admin) as c:
+        for url, body in (("/v1/seasons", {"season_id": season_id, "title": "Фаззинг"}),
+                          (f"/v1/seasons/{season_id}/events", plan(season_id, host_id)),
+                          (f"/v1/seasons/{season_id}/open", None), (f"/v1/seasons/{season_id}/close", None)):
+            r = await c.post(url, json=body)
+            assert r.status_code in (200, 201), r.text
+    await settle(platform)
+    async with platform.client(admin) as c:
+        assert (await c.get("/v1/roles/window")).json()["status"] == "open"
+
+
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("role", ROLES)
 async def test_fuzz_the_gateway_as(secured, role):
     platform, actors = secured
+    await open_a_pick_window(platform, actors["admin"].token)
     loop = asyncio.get_running_loop()
     base_url = platform.base_url
     me = actors[role]
