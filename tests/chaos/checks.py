@@ -10,6 +10,10 @@
    line, the line promoted first come first served and no place left free while someone waits; every
    acknowledged registration is in the event's registrations (or was given up by an acknowledged
    cancellation, or taken away when its member left), and the read model says the same.
+5. The roles: replayed from the log, no vacancy ever held over its capacity, no member ever over the
+   window's maximum of picks, every pick appended to the member and the vacancy together (or neither);
+   every acknowledged pick held (or given up by an acknowledged release, or by the member's leaving), and
+   each group's board as the roles service serves it equals that replay.
 """
 
 from __future__ import annotations
@@ -53,7 +57,15 @@ WHOLE = {
     "cal_register": [("EventRegistered",), ("RegistrationWaitlisted",)],
     # a place given up moves the first in line up in the same append
     "cal_cancel": [("RegistrationCancelled",), ("RegistrationCancelled", "WaitlistPromoted")],
+    # the season whose closing opens the load's pick window
+    "window": [("SeasonPlanningStarted",), ("GridEventAdded",), ("EventScheduled", "SeasonOpened"), ("SeasonClosed",)],
+    "capacity": [("VacancyCapacitySet",)],
+    # one decision over two aggregates: the member's picks and the vacancy, each its own event
+    "pick": [("RoleTaken",), ("VacancyOccupied",)],
+    "unpick": [("RoleReleased",), ("VacancyFreed",)],
 }
+#: per kind, what a command appends over all its aggregates together: the whole decision or nothing
+ACROSS = {"pick": ("RoleTaken", "VacancyOccupied"), "unpick": ("RoleReleased", "VacancyFreed")}
 #: what a registration's answer says the caller holds, by the event it appended
 PLACE = {"EventRegistered": "registered", "RegistrationWaitlisted": "waitlisted"}
 DECISION_EVENT = {"grant": "AccessGranted", "request_changes": "ChangesRequested", "decline": "AccessDeclined"}
@@ -188,7 +200,8 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
         if e.subject.startswith("hr.evt.onboarding.") or (
                 e.subject.startswith(("hr.evt.groups.working_group.", "hr.evt.groups.message.",
                                       "hr.evt.groups.task.", "hr.evt.groups.drive.", "hr.evt.calendar.season.",
-                                      "hr.evt.calendar.registration."))
+                                      "hr.evt.calendar.registration.", "hr.evt.roles.picks.",
+                                      "hr.evt.roles.vacancy."))
                 and e.envelope.get("actor") != "system"):
             by_cid[e.envelope.get("correlation_id")].append(e)
 
@@ -209,6 +222,9 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
             if len(entries) > 1 and [e.envelope.get("aggregate_version") for e in entries] != sorted(
                     e.envelope.get("aggregate_version") for e in entries):
                 problems.append(f"{call.kind} {call.cid}: events out of order at {seqs}")
+        if call.kind in ACROSS and types(mine) not in ([], sorted(ACROSS[call.kind])):
+            problems.append(f"{call.kind} {call.cid} ({'ok' if call.ok else call.status}) left {types(mine)}:"
+                            f" one aggregate without the other")
         if not call.ok:
             if call.kind == "register" and mine and "MemberRegistered" not in types(mine):
                 notes.append(f"failed registration {call.cid} ({call.status}) spent its invitation but made no member")
@@ -239,9 +255,17 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
                 ok = (got == ["FileUploaded"] and payload.get("uploaded_by") == call.params["member_id"]
                       and payload.get("file_id") == call.body["file_id"]
                       and payload.get("sha256") == call.params["sha256"])
-            case "season":
-                ok = tuple(got) in WHOLE["season"] and all(
+            case "season" | "window":
+                ok = tuple(got) in WHOLE[call.kind] and all(
                     e.subject == f"hr.evt.calendar.season.{call.params['season_id']}" for e in mine)
+            case "capacity":  # nothing when an earlier try, whose answer was lost, set it already
+                ok = got in ([], ["VacancyCapacitySet"]) and all(e.subject == "hr.evt.roles.vacancy." + vacancy_of(
+                    call.params) for e in mine)
+            case "pick" | "unpick":
+                p = call.params
+                ok = (got == sorted(ACROSS[call.kind]) and {e.subject for e in mine} == {
+                    f"hr.evt.roles.picks.{p['member_id']}", "hr.evt.roles.vacancy." + vacancy_of(p)} and all(
+                    e.envelope["payload"].get("member_id") == p["member_id"] for e in mine))
             case "cal_register":
                 ok = (len(mine) == 1 and got[0] in PLACE and mine[0].envelope["payload"].get("member_id") ==
                       call.params["member_id"] and mine[0].subject.endswith("." + call.params["event_id"])
@@ -313,6 +337,11 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
             if "AccessGranted" not in kinds or kinds & {"AccessRevoked", "MemberErased"}:
                 problems.append(f"{member} is in {subject} but not in the Main group: {sorted(kinds)}")
     return problems, notes
+
+
+def vacancy_of(params: dict) -> str:
+    """The vacancy aggregate's id of a pick's call (season, group, role)."""
+    return f"{params['season_id']}:{params['group_id']}:{params['role']}"
 
 
 @dataclass
@@ -413,6 +442,132 @@ async def check_calendar_reads(base_url: str, log: list[Entry]) -> list[str]:
                 problems.append(f"event {event_id} reads {r.status_code} {got.get('registered')} registered, "
                                 f"{got.get('waitlisted')} in line; the log has {len(p.registered)}, {len(p.line)}")
     return problems
+
+@dataclass
+class Roles:
+    """The roles as the log makes them: each vacancy's holders and capacity, each member's picks per season."""
+
+    #: vacancy id (season:group:role) -> holders in order, and its capacity (None: the window's default)
+    holders: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    capacity: dict[str, int] = field(default_factory=dict)
+    #: (member, season) -> the (group, role) they hold
+    picks: dict[tuple[str, str], set[tuple[str, int]]] = field(default_factory=lambda: defaultdict(set))
+    #: season -> the window's maximum of picks and its default capacity of a group's role
+    max_picks: dict[str, int] = field(default_factory=dict)
+    group_capacity: dict[str, int] = field(default_factory=dict)
+    #: (member, vacancy) given up by the platform because the member left the group or the community
+    left: set[tuple[str, str]] = field(default_factory=set)
+
+
+def replay_roles(log: list[Entry]) -> tuple[Roles, list[str]]:
+    """Every vacancy and every member's picks, replayed from the log, and what went wrong on the way: a vacancy
+    held over its capacity (or by someone twice), a member over the window's maximum, an event whose holders
+    are not the replay's, a pick given up that was not held."""
+    r, problems = Roles(), []
+    for e in log:
+        if not e.subject.startswith("hr.evt.roles."):
+            continue
+        p = e.envelope.get("payload", {})
+        if e.type == "PickWindowOpened":
+            r.max_picks[p["season_id"]], r.group_capacity[p["season_id"]] = p["max_picks"], p["group_capacity"]
+            continue
+        if "role" not in p:
+            continue
+        vacancy = f"{p['season_id']}:{p['group_id'] or 'coordination'}:{p['role']}"
+        held = r.holders[vacancy]
+        match e.type:
+            case "VacancyOccupied":
+                if p["member_id"] in held:
+                    problems.append(f"vacancy {vacancy}: {p['member_id']} holds it twice (seq {e.seq})")
+                held.append(p["member_id"])
+                r.capacity[vacancy] = p["capacity"]
+            case "VacancyFreed":
+                if p["member_id"] not in held:
+                    problems.append(f"vacancy {vacancy}: {p['member_id']} freed a place they did not hold (seq {e.seq})")
+                else:
+                    held.remove(p["member_id"])
+                r.capacity[vacancy] = p["capacity"]
+            case "VacancyCapacitySet":
+                r.capacity[vacancy] = p["capacity"]
+            case "RoleTaken":
+                mine = r.picks[(p["member_id"], p["season_id"])]
+                mine.add((p["group_id"] or "coordination", p["role"]))
+                most = r.max_picks.get(p["season_id"])
+                if most is not None and len(mine) > most:
+                    problems.append(f"{p['member_id']} holds {len(mine)} roles of {p['season_id']}, at most {most}"
+                                    f" (seq {e.seq})")
+            case "RoleReleased":
+                mine = r.picks[(p["member_id"], p["season_id"])]
+                if (p["group_id"] or "coordination", p["role"]) not in mine:
+                    problems.append(f"{p['member_id']} gave up role {p['role']} they did not hold (seq {e.seq})")
+                mine.discard((p["group_id"] or "coordination", p["role"]))
+                if p.get("reason") in ("left_group", "left_community"):
+                    r.left.add((p["member_id"], vacancy))
+        if e.type.startswith("Vacancy"):
+            if len(held) > r.capacity[vacancy]:
+                problems.append(f"vacancy {vacancy}: {len(held)} holders of {r.capacity[vacancy]} places (seq {e.seq})")
+            if sorted(p.get("holders", [])) != sorted(held):
+                problems.append(f"vacancy {vacancy}: the event says {p.get('holders')}, the replay {held} (seq {e.seq})")
+    # the two sides of every decision agree: who holds a vacancy is who has it among their picks
+    by_picks: dict[str, set[str]] = defaultdict(set)
+    for (member, season), mine in r.picks.items():
+        for group, role in mine:
+            by_picks[f"{season}:{group}:{role}"].add(member)
+    for vacancy in set(by_picks) | {v for v, h in r.holders.items() if h}:
+        if by_picks.get(vacancy, set()) != set(r.holders.get(vacancy, [])):
+            problems.append(f"vacancy {vacancy}: held by {sorted(r.holders.get(vacancy, []))}, in the picks of "
+                            f"{sorted(by_picks.get(vacancy, set()))}")
+    return r, problems
+
+
+def check_roles(log: list[Entry], calls: list[Call]) -> list[str]:
+    """The replay holds (see replay_roles), and every acknowledged pick is held — or was given up by an
+    acknowledged release, or by the platform when its member left."""
+    roles, problems = replay_roles(log)
+    released = {(c.params["member_id"], vacancy_of(c.params)) for c in calls if c.kind == "unpick" and c.ok}
+    picks = [c for c in calls if c.kind == "pick" and c.ok]
+    for call in picks:
+        member, vacancy = call.params["member_id"], vacancy_of(call.params)
+        if member in roles.holders.get(vacancy, []) or (member, vacancy) in released | roles.left:
+            continue
+        problems.append(f"acknowledged pick of {vacancy} by {member} is not among its holders")
+    if not picks and any(c.kind == "window" and c.ok for c in calls):
+        problems.append("the load's members picked no role: the roles service was never exercised")
+    return problems
+
+
+def roles_summary(log: list[Entry]) -> str:
+    roles, _ = replay_roles(log)
+    t = Counter(e.type for e in log if e.subject.startswith("hr.evt.roles."))
+    full = sum(1 for v, h in roles.holders.items() if h and len(h) >= roles.capacity.get(v, 1))
+    return (f"{t['RoleTaken']} picks, {t['RoleReleased']} given up, {full} vacancies full, "
+            f"{sum(len(h) for h in roles.holders.values())} places held")
+
+
+async def check_roles_reads(base_url: str, log: list[Entry]) -> list[str]:
+    """Each group's board, as the roles service serves it after the disruption, is the log's replay: every
+    role's holders and capacity."""
+    roles, _ = replay_roles(log)
+    boards = {tuple(v.rsplit(":", 1)[0].split(":", 1)) for v in roles.holders if not v.split(":")[1] == "coordination"}
+    problems = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as client:
+        token = (await client.post("/v1/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+                 ).json()["access_token"]
+        for season_id, group_id in sorted(boards):
+            r = await client.get(f"/v1/groups/{group_id}/roles", params={"season_id": season_id},
+                                 headers={"Authorization": f"Bearer {token}"})
+            if r.status_code != 200:
+                problems.append(f"the board of {group_id} in {season_id} reads {r.status_code} {r.text[:200]}")
+                continue
+            for v in r.json()["vacancies"]:
+                vacancy = f"{season_id}:{group_id}:{v['role']}"
+                capacity = roles.capacity.get(vacancy, roles.group_capacity.get(season_id))
+                if sorted(v["holders"]) != sorted(roles.holders.get(vacancy, [])) or v["capacity"] != capacity:
+                    problems.append(f"the board shows role {v['role']} of {group_id} in {season_id} held by "
+                                    f"{sorted(v['holders'])} of {v['capacity']}; the log has "
+                                    f"{sorted(roles.holders.get(vacancy, []))} of {capacity}")
+    return problems
+
 
 async def check_files(base_url: str, calls: list[Call], tokens: dict[str, str], most: int = 10) -> list[str]:
     """Acknowledged uploads come back byte for byte (their digest), whatever was killed meanwhile."""

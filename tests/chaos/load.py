@@ -4,7 +4,10 @@ moderator decision, a resubmitted profile after a request for changes), and for 
 the Main group, taking a place in the season's event (a few places: most end up in line) and, for some,
 giving it up again at once (the first in line moves up), joining an open working group, scheduling a call
 in it, writing in its chat, and creating a task there assigned to its coordinator and moving it to
-"in progress".
+"in progress". In the group they joined, members race for the roles of the season's pick window (opened at
+the start by the calendar closing a season of the load's own): each picks up to two roles still open on the
+board (the first places of roles 1–3 made two by the group's coordinator), a quarter try a third one over
+the maximum, and a third give one up again at once.
 
 Each command carries its own ``X-Correlation-Id``; the events it appends carry
 it too, which is how the checks find a command's events in the log.
@@ -32,7 +35,7 @@ PASSWORD = "chaos-pass-123"
 @dataclass
 class Call:
     # invite | register | rules | profile | decision | group | join | call | message | task | task_status | upload
-    # | season | cal_register | cal_cancel
+    # | season | cal_register | cal_cancel | window | capacity | pick | unpick
     kind: str
     cid: str
     ok: bool
@@ -40,6 +43,9 @@ class Call:
     body: Any
     params: dict[str, Any]
     t: float
+    #: refused by the rule the call put to the test (a vacancy filled in a race, the maximum of picks): an
+    #: answer, not a failure
+    expected: bool = False
 
 
 @dataclass
@@ -63,6 +69,10 @@ class Load:
     capacity: int = 6
     #: each member's access token, to read back what they uploaded once the disruption is over
     tokens: dict[str, str] = field(default_factory=dict)
+    #: the season of the pick window the load opened (None: no roles in this run)
+    roles_season: str | None = None
+    #: roles whose places in the load's group the coordinator makes two, and how many each member picks at most
+    doubled_roles: tuple[int, ...] = (1, 2, 3)
 
     # ------------------------------------------------------------ control
 
@@ -81,6 +91,7 @@ class Load:
                 break
             await asyncio.sleep(0.5)
         await self._season()
+        await self._pick_window()
         self._tasks = [asyncio.create_task(self._worker(i)) for i in range(self.concurrency)]
         return self
 
@@ -105,6 +116,46 @@ class Load:
                 self.event_id = made.body["event_id"]
         self.season_id = season_id if self.event_id else None
 
+    async def _pick_window(self) -> None:
+        """The calendar closes a season of the load's own: the roles service opens the window for the next one;
+        the group's coordinator (the admin) then makes two places of the first roles."""
+        year = 2600 + self.seed
+        season_id = f"{year}-spring"
+        plan = {"kind": "online_meeting", "title": f"Окно {self.seed}", "starts_at": f"{year}-03-10T13:00:00Z",
+                "ends_at": f"{year}-03-10T14:30:00Z", "call_link": "https://meet.example.org/chaos", "capacity": 5,
+                "host_id": self._admin_id}
+        for method, url, body in (("POST", "/v1/seasons", {"season_id": season_id, "title": f"Окно {self.seed}"}),
+                                  ("POST", f"/v1/seasons/{season_id}/events", plan),
+                                  ("POST", f"/v1/seasons/{season_id}/open", None),
+                                  ("POST", f"/v1/seasons/{season_id}/close", None)):
+            for _ in range(20):
+                made = await self._call("window", method, url, self._admin, {"season_id": season_id}, body)
+                if made.ok or made.status in (409,):
+                    break
+                await asyncio.sleep(0.5)
+            else:
+                return  # no calendar in this run: no window, no picks
+        headers = {"Authorization": f"Bearer {self._admin}"}
+        for _ in range(100):  # the roles service opens it from the calendar's event
+            try:
+                window = (await self._client.get("/v1/roles/window", headers=headers)).json()
+            except (httpx.HTTPError, ValueError):
+                window = {}
+            if window.get("status") == "open" and window.get("season_id") == f"{year}-autumn":
+                self.roles_season = window["season_id"]
+                break
+            await asyncio.sleep(0.2)
+        if self.roles_season is None or self._group is None:
+            return
+        for role in self.doubled_roles:
+            for _ in range(20):
+                made = await self._call("capacity", "PUT", f"/v1/groups/{self._group}/roles/{role}/capacity",
+                                        self._admin, {"group_id": self._group, "role": role,
+                                                      "season_id": self.roles_season}, {"capacity": 2})
+                if made.ok:
+                    break
+                await asyncio.sleep(0.5)
+
     async def stop(self) -> None:
         self._stop.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -116,15 +167,16 @@ class Load:
 
     @property
     def failed(self) -> list[Call]:
-        return [c for c in self.calls if not c.ok]
+        return [c for c in self.calls if not c.ok and not c.expected]
 
     def summary(self) -> str:
         kinds: dict[str, list[int]] = {}
         for c in self.calls:
-            k = kinds.setdefault(c.kind, [0, 0])
-            k[0 if c.ok else 1] += 1
+            k = kinds.setdefault(c.kind, [0, 0, 0])
+            k[0 if c.ok else 2 if c.expected else 1] += 1
         why = Counter((c.kind, c.status, c.body.get("code") if isinstance(c.body, dict) else None) for c in self.failed)
-        return ", ".join(f"{k}: {ok} ok/{bad} failed" for k, (ok, bad) in sorted(kinds.items())) + (
+        return ", ".join(f"{k}: {ok} ok/{bad} failed" + (f"/{refused} refused by their rule" if refused else "")
+                         for k, (ok, bad, refused) in sorted(kinds.items())) + (
             f"; errors {self.errors}; failures {dict(why.most_common(6))}" if self.errors else "")
 
     def rate_between(self, t0: float, t1: float) -> float:
@@ -262,6 +314,9 @@ class Load:
         joined = await self._call("join", "POST", f"{url}/join", access, {"member_id": member_id}, {})
         if not joined.ok or self._stop.is_set():
             return joined.ok
+        await self._roles(member_id, access)  # the roles away: the group's work goes on
+        if self._stop.is_set():
+            return True
         starts = time.time() + 86400 + self._rng.randint(0, 86400 * 30)
         call = await self._call("call", "POST", f"{url}/calls", access, {"member_id": member_id}, {
             "topic": "Разбор", "starts_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(starts))})
@@ -286,6 +341,48 @@ class Load:
                                     {"member_id": member_id, "sha256": hashlib.sha256(data).hexdigest(),
                                      "group_id": self._group}, content=data)
         return uploaded.ok
+
+    async def _roles(self, member_id: str, access: str) -> bool:
+        """Race for the roles still open on the group's board: up to two picks, a quarter try a third (over the
+        maximum), a third give one up again at once."""
+        if self.roles_season is None or self._group is None:
+            return True
+        board_url = f"/v1/groups/{self._group}/roles"
+        board = None
+        for _ in range(25):  # the roles service learns the member joined from the groups' event
+            try:
+                r = await self._client.get(board_url, headers={"Authorization": f"Bearer {access}"})
+                board = r.json() if r.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                board = None
+            if board and board.get("can_pick") or self._stop.is_set():
+                break
+            await asyncio.sleep(0.2)
+        if not board or not board.get("can_pick"):
+            return True  # not seen in the group in time: nothing asked, nothing to check
+        open_roles = [v["role"] for v in board["vacancies"] if v["open"] > 0]
+        others = [v["role"] for v in board["vacancies"] if v["role"] not in open_roles]
+        self._rng.shuffle(open_roles)
+        self._rng.shuffle(others)
+        tries = 3 if self._rng.random() < 1 / 4 else 2
+        held = []
+        for role in (open_roles + others)[:tries]:
+            params = {"member_id": member_id, "group_id": self._group, "role": role, "season_id": self.roles_season}
+            picked = await self._call("pick", "PUT", f"{board_url}/{role}/pick", access, params)
+            if picked.ok:
+                held.append(role)
+            elif picked.status == 409 and isinstance(picked.body, dict) and picked.body.get("code") in (
+                    "vacancy_filled", "picks_max_reached"):
+                picked.expected = True
+            else:
+                return False
+            if self._stop.is_set():
+                return True
+        if held and self._rng.random() < 1 / 3:
+            role = held[0]
+            params = {"member_id": member_id, "group_id": self._group, "role": role, "season_id": self.roles_season}
+            return (await self._call("unpick", "DELETE", f"{board_url}/{role}/pick", access, params)).ok
+        return True
 
     async def _calendar(self, member_id: str, access: str) -> bool:
         """Take a place in the season's event (or a place in line); a third give it up again at once."""
