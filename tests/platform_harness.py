@@ -72,10 +72,13 @@ class Platform:
         verifier = {k: v for k, v in secret.items() if k in ("env", "token_public_key")}
         # what a test platform gives each service beyond the common settings: fast argon2, the test admin,
         # and (one address runs the whole suite) a per-address sign-in limit out of its way (tests of that
-        # limit pose as other addresses)
+        # limit pose as other addresses), and access tokens that outlive a test session (the security suites sign
+        # each role in once a session, and the permission matrix alone runs longer than the default 15 minutes;
+        # expiry is tested with tokens issued already expired)
         specific = {
             "onboarding": {**secret, "admin_email": ADMIN_EMAIL, "admin_password": ADMIN_PASSWORD,
-                           "argon2_time_cost": 1, "argon2_memory_kib": 1024, "login_max_failures_per_address": 100_000},
+                           "argon2_time_cost": 1, "argon2_memory_kib": 1024, "login_max_failures_per_address": 100_000,
+                           "access_ttl_s": 6 * 3600},
         }
         self.declarations = {d.name: d for d in domain_services()}
         self.settings = {}
