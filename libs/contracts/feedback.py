@@ -45,6 +45,18 @@ FeedbackPart = Literal["situation", "behaviour", "impact", "recommendation"]
 HELP_PARTS = ("need", "data", "closure", "dialogue")
 HelpPart = Literal["need", "data", "closure", "dialogue"]
 
+#: each part as the forms and the refusals name it (Russian, English)
+PART_TITLES: dict[str, tuple[str, str]] = {
+    "situation": ("Ситуация", "Situation"),
+    "behaviour": ("Наблюдаемое поведение", "Observed behaviour"),
+    "impact": ("Влияние", "Impact"),
+    "recommendation": ("Рекомендация на следующий шаг", "Recommendation for the next step"),
+    "need": ("Потребность (мотивированность)", "The need (motivated)"),
+    "data": ("Данные (информативность)", "The data (informative)"),
+    "closure": ("Как ответ закроет потребность (осознанность)", "How the answer closes the need (conscious)"),
+    "dialogue": ("Готовность работать вместе и когда вы доступны (диалогичность)",
+                 "Readiness to work on it together, and when (dialogic)"),
+}
 MAX_ROUNDS = 20
 Words = Annotated[str, StringConstraints(max_length=4000), MULTI_LINE]
 ShortWords = Annotated[str, StringConstraints(max_length=1000), MULTI_LINE]
@@ -425,7 +437,7 @@ class MarkFeedback(Command):
 
     service = SERVICE
     reply_model = FeedbackView
-    feedback_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_:-]{1,300}$")]
+    feedback_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_:-]{1,200}$")]
     useful: bool
     intention: ShortWords | None = None
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from libs.contracts.base import Event
+from libs.contracts.calendar import ReportLine
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import Conflict, Forbidden, Invalid, NotFound
 from libs.contracts.feedback import (
@@ -19,10 +21,14 @@ from libs.contracts.feedback import (
     HELP_EVENTS,
     HELP_PARTS,
     MAX_ROUNDS,
+    PART_TITLES,
+    REPORT_EVENTS,
     SERVICE,
+    FeedbackAuthorErased,
     FeedbackEdited,
     FeedbackMarked,
     FeedbackPublished,
+    FeedbackSeasonReported,
     FeedbackWritten,
     GameCancelled,
     GameChanged,
@@ -42,6 +48,7 @@ from libs.contracts.feedback import (
     TeamLeftGame,
 )
 from libs.contracts.roles import Quality, quality_of
+from libs.kit.authors import author_decider
 from libs.kit.decider import Decider
 from services.feedback.quality import check
 
@@ -56,8 +63,14 @@ def refuse_unless(result: QualityCheck, code: str) -> None:
     """The first problem names the part; every problem goes along for the form."""
     if not result.ok:
         first = result.problems[0]
-        raise Invalid(code, part=first.part, problem=first.code,
-                      problems=[p.model_dump(exclude_none=True) for p in result.problems])
+        ru, en = PART_TITLES[first.part]
+        twin_ru, twin_en = PART_TITLES.get(first.same_as or "", ("", ""))
+        says = {"missing": ("не заполнена", "is missing"),
+                "too_thin": (f"слишком коротко: нужно хотя бы {first.min_words} слова",
+                             f"is too thin: at least {first.min_words} words"),
+                "same_as": (f"повторяет «{twin_ru}»", f"repeats \"{twin_en}\"")}[first.code]
+        raise Invalid(code, part=first.part, problem=first.code, part_ru=ru, part_en=en, problem_ru=says[0],
+                      problem_en=says[1], problems=[p.model_dump(exclude_none=True) for p in result.problems])
 
 
 # ---------------------------------------------------------------- the game
@@ -297,7 +310,7 @@ def decide_feedback(cmd: FeedbackCommand, state: Feedback) -> list[Event]:
                 raise Invalid("role_not_of_quality", role=cmd.role, quality=cmd.quality)
             refuse_unless(check(cmd.parts, FEEDBACK_PARTS, cmd.rules.min_words, cmd.rules.same_ratio),
                           "feedback_incomplete")
-            words = dict(feedback_id=cmd.feedback_id, game_id=cmd.game_id, round_no=cmd.round_no,
+            words: dict[str, Any] = dict(feedback_id=cmd.feedback_id, game_id=cmd.game_id, round_no=cmd.round_no,
                          group_id=cmd.group_id, observer_id=cmd.actor.id, quality=cmd.quality, role=cmd.role,
                          **{p: cmd.parts[p] for p in FEEDBACK_PARTS})
             if state.written is None:
@@ -468,3 +481,31 @@ def evolve_help(state: HelpRequest, event: Event) -> HelpRequest:
 
 
 HELP: Decider = Decider(SERVICE, "help_request", HelpRequest, evolve_help, decide_help, events=HELP_EVENTS)
+
+
+# ---------------------------------------------------------------- a season's report, and erased authors
+
+
+@dataclass(frozen=True)
+class SeasonReport:
+    reported: bool = False
+
+
+@dataclass(frozen=True)
+class ReportSeason:
+    season_id: str
+    lines: tuple[ReportLine, ...]
+
+
+def decide_report(cmd: ReportSeason, state: SeasonReport) -> list[Event]:
+    """Once per season: the calendar closes a season once."""
+    return [] if state.reported else [FeedbackSeasonReported(season_id=cmd.season_id, lines=cmd.lines)]
+
+
+def evolve_report(state: SeasonReport, event: Event) -> SeasonReport:
+    return SeasonReport(True) if isinstance(event, FeedbackSeasonReported) else state
+
+
+REPORT: Decider = Decider(SERVICE, "season_report", SeasonReport, evolve_report, decide_report,
+                          events=REPORT_EVENTS)
+AUTHOR: Decider = author_decider(SERVICE, FeedbackAuthorErased)

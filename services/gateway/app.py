@@ -35,6 +35,7 @@ from services.gateway.routers import (
     colleagues,
     docs,
     drive,
+    feedback,
     groups,
     health,
     invitations,
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.nc = None
     for router in (auth, invitations, registrations, me, moderation, groups, chat, announcements, members, colleagues,
-                   tasks, drive, calendar, roles, health, docs):
+                   tasks, drive, calendar, roles, feedback, health, docs):
         app.include_router(router.router)
     app.add_exception_handler(Problem, problems.on_problem)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)
