@@ -34,8 +34,8 @@ moderator distributes again.
 
 **Season results** (``SeasonResultsPublished.report``): computed when a moderator publishes them, from the
 calendar's own records and from what other services reported about the season by event (``reports``): the
-roles service's ``RolesSeasonReported`` (roles taken, vacancies left open). Not yet: the feedback service's
-report.
+roles service's ``RolesSeasonReported`` (roles taken, vacancies left open) and the feedback service's
+``FeedbackSeasonReported`` (games, rounds commented, qualities addressed, the teams' marks).
 """
 
 from __future__ import annotations
@@ -194,7 +194,8 @@ class SeasonReport(Contract):
     research_hours: int = 0
     research_volunteers: int = 0
     #: what other services reported about the season by event, sorted by source then key: the roles
-    #: service's figures (``RolesSeasonReported``, once the season's pick window closed); feedback: not yet
+    #: service's figures (``RolesSeasonReported``, once the season's pick window closed) and the feedback
+    #: service's (``FeedbackSeasonReported``, once the calendar closed the season)
     reports: tuple[ReportLine, ...] = ()
 
 

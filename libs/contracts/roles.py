@@ -287,6 +287,9 @@ class DevelopmentMap(Contract):
     vision_missing: tuple[Quality, ...]
     suggestions: tuple[Suggestion, ...]
     window: PickWindowView
+    #: pieces of feedback published to the member's game teams, by the quality each develops (from the
+    #: feedback service's events)
+    feedback_by_quality: dict[str, int] = {}
 
 
 class DevelopmentMapSvg(Contract):

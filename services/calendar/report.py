@@ -1,7 +1,7 @@
 """A season's results, computed when a moderator publishes them: from the calendar's read models (events,
 places, attendance, requests) and its aggregates (the games' teams, the research), and what other services
 reported about the season by event (``reports``: the roles service's figures once the season's pick window
-closed; the feedback service reports nothing yet). A report that arrives after the results were published
+closed, the feedback service's once the season closed). A report that arrives after the results were published
 is not in them: the results are published once."""
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """What other services reported about a season, kept for its results: each service publishes its own figures
-by event once its part of the season is over (the roles service when the season's pick window closed), and
-the calendar never asks them. One document per season and source (key ``<season>:<source>``), replaced by
-a later report of the same source, so the results carry each source's last word.
+by event once its part of the season is over (the roles service when the season's pick window closed, the
+feedback service when the calendar closed the season), and the calendar never asks them. One document per
+season and source (key ``<season>:<source>``), replaced by a later report of the same source, so the results
+carry each source's last word.
 
 Each source has its own consumer and collection (``season_reports_<source>``), all of one shape: a consumer
 filters one subject, and a rebuild drops its consumer's collections whole, so two consumers never share one.
-A new source is one more entry in ``SOURCES`` (the feedback service's report is not there yet)."""
+A new source is one more entry in ``SOURCES``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from libs.contracts import calendar as c
+from libs.contracts import feedback as fb
 from libs.contracts import roles as r
 from libs.contracts.base import Event
 from libs.contracts.subjects import events_of
@@ -32,7 +34,12 @@ def _roles_report(e: Event) -> tuple[str, tuple[c.ReportLine, ...]] | None:
     return (e.season_id, e.lines) if isinstance(e, r.RolesSeasonReported) else None
 
 
-SOURCES: dict[str, Source] = {r.SERVICE: Source(events_of(r.SERVICE, "window"), _roles_report)}
+def _feedback_report(e: Event) -> tuple[str, tuple[c.ReportLine, ...]] | None:
+    return (e.season_id, e.lines) if isinstance(e, fb.FeedbackSeasonReported) else None
+
+
+SOURCES: dict[str, Source] = {r.SERVICE: Source(events_of(r.SERVICE, "window"), _roles_report),
+                              fb.SERVICE: Source(events_of(fb.SERVICE, "season_report"), _feedback_report)}
 
 
 def collection(source: str) -> str:

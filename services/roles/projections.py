@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from libs.contracts import calendar as cal
+from libs.contracts import feedback as fb
 from libs.contracts import roles as c
 from libs.contracts.subjects import events_of
 from libs.kit.eventstore import Recorded
@@ -18,7 +19,11 @@ WINDOWS = "windows"
 VACANCIES = "vacancies"
 HELD = "held"
 SEASONS = "seasons"
+#: from the feedback service: each game team's roster, and per member the qualities of the feedback they got
+ROSTERS = "game_rosters"
+FEEDBACK_SEEN = "feedback_seen"
 ROLES_VIEW = "roles"
+FEEDBACK_VIEW = "feedback_seen"
 SEASONS_VIEW = "seasons"
 
 
@@ -83,5 +88,24 @@ def register_projections(svc: Service) -> None:
                 await _change(view, SEASONS, e.season_id, phase="closed")
             case cal.SeasonResultsPublished():
                 await _change(view, SEASONS, e.season_id, phase="results_published")
+
+    @svc.projection(FEEDBACK_VIEW, [events_of(fb.SERVICE)], [ROSTERS, FEEDBACK_SEEN])
+    async def when_feedback_is_published_count_its_quality_for_the_team(rec: Recorded, view: View) -> None:
+        """The map shows which qualities the feedback to a member's teams developed: each published piece
+        counts once for every member on its team's roster in that game (a document records the event it
+        applied, so a redelivery counts nothing twice)."""
+        e = rec.event
+        match e:
+            case fb.TeamJoinedGame():
+                key = f"{e.game_id}:{e.group_id}"
+                await view.put(ROSTERS, key, {"key": key, "roster": list(e.roster)})
+            case fb.FeedbackPublished():
+                team = await view.get(ROSTERS, f"{e.game_id}:{e.group_id}")
+                for member_id in team["roster"] if team else []:
+                    doc = await view.get(FEEDBACK_SEEN, member_id)
+                    counts = dict(doc["qualities"]) if doc else {}
+                    counts[e.quality] = counts.get(e.quality, 0) + 1
+                    await view.put(FEEDBACK_SEEN, member_id, {"key": member_id, "member_id": member_id,
+                                                              "qualities": counts})
 
     keep_working_groups(svc)

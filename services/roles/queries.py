@@ -12,11 +12,20 @@ from libs.contracts.errors import Forbidden, NotFound
 from libs.kit.rpc import Context, community_member, signed_in
 from libs.kit.service import Service
 from libs.kit.working_groups import GROUPS_VIEW, WGROUPS, WMEMBERS, membership_key
-from services.roles.projections import HELD, ROLES_VIEW, SEASONS, SEASONS_VIEW, VACANCIES, WINDOWS
+from services.roles.projections import (
+    FEEDBACK_SEEN,
+    FEEDBACK_VIEW,
+    HELD,
+    ROLES_VIEW,
+    SEASONS,
+    SEASONS_VIEW,
+    VACANCIES,
+    WINDOWS,
+)
 from services.roles.settings import Settings
 from services.roles.svg import draw_coverage, draw_map
 
-VIEWS = [ROLES_VIEW, SEASONS_VIEW, GROUPS_VIEW]
+VIEWS = [ROLES_VIEW, SEASONS_VIEW, GROUPS_VIEW, FEEDBACK_VIEW]
 #: the most windows (seasons) and roles a map reads: two seasons a year, a few roles each
 MAX_ROWS = 1000
 GROUP_ROLES = tuple(range(1, 10))
@@ -150,9 +159,12 @@ class Reads:
                                                                       else ["vision"])
         for quality in wanted:
             suggestions.append(await self._suggest(quality, member_id, current, holding_now))
+        seen = await self.svc.store.get(FEEDBACK_SEEN, member_id)
         return c.DevelopmentMap(
             member_id=member_id, seasons=seasons, qualities_covered=tuple(q for q in c.QUALITIES if q in covered),
-            vision_missing=missing, suggestions=tuple(suggestions), window=await self.window_view(open_doc, now))
+            vision_missing=missing, suggestions=tuple(suggestions), window=await self.window_view(open_doc, now),
+            feedback_by_quality={q: seen["qualities"][q] for q in c.QUALITIES if q in seen["qualities"]}
+            if seen else {})
 
     async def _suggest(self, quality: c.Quality, member_id: str, season_id: str | None,
                        holding: set[tuple[str | None, int]]) -> c.Suggestion:

@@ -19,11 +19,13 @@ WORDS: dict[str, dict[str, Any]] = {
     "ru": {"map": "Карта развития", "coverage": "Роли группы", "coordination": "Координация групп",
            "covered": "Качества освоены", "none": "пока нет", "vision_open": "Видение: доступно",
            "vision_missing": "Видение: нужно ещё", "season": "сезон", "open": "открыто", "uncovered": "не закрыто",
-           "current": "сейчас", "holders": ("участник", "участника", "участников"), "no_season": "сезон не выбран"},
+           "current": "сейчас", "holders": ("участник", "участника", "участников"), "no_season": "сезон не выбран",
+           "feedback": "обратная связь"},
     "en": {"map": "Development map", "coverage": "Roles of the group", "coordination": "Coordination of groups",
            "covered": "Qualities covered", "none": "none yet", "vision_open": "Vision: open",
            "vision_missing": "Vision: still needs", "season": "season", "open": "open", "uncovered": "uncovered",
-           "current": "now", "holders": ("member", "members", "members"), "no_season": "no season"},
+           "current": "now", "holders": ("member", "members", "members"), "no_season": "no season",
+           "feedback": "feedback"},
 }
 
 
@@ -77,6 +79,9 @@ def draw_map(m: c.DevelopmentMap, lang: str = "ru") -> str:
         y = HEAD + MARGIN + row * CELL_H
         body.append(f'<text x="{MARGIN}" y="{y + CELL_H // 2 + 4}" font-weight="bold" '
                     f'fill="{COLOURS[info.quality]}">{escape(_quality(info.quality, lang))}</text>')
+        if m.feedback_by_quality.get(info.quality):
+            body.append(f'<text class="feedback" x="{MARGIN}" y="{y + CELL_H // 2 + 20}" font-size="11" '
+                        f'fill="#333">{escape(words["feedback"])}: {m.feedback_by_quality[info.quality]}</text>')
         for col, number in enumerate(info.roles):
             role = c.role_info(number)
             notes = [h.season_id + (f" · {words['current']}" if h.season_id in now else "")

@@ -124,6 +124,9 @@ async def test_only_an_assigned_observer_writes_each_part_is_required_and_the_cl
     assert [(m["member_id"], m["useful"]) for m in seen] == [(people["anna"][0], True)]
     mine = await ok(platform, people["boris"][1], "GET", "/v1/me/feedback")
     assert [q["quality"] for q in mine["qualities"]] == ["expertise"]
+    # the development map counts it for every member of the team's roster (the roles service, by events)
+    assert (await ok(platform, people["boris"][1], "GET", "/v1/me/roles"))["feedback_by_quality"] == {
+        "expertise": 1}
     await refused(platform, people["outsider"][1], "GET", team_url, 403, "team_members_only")
 
 
