@@ -162,3 +162,33 @@ async def test_a_help_request_meets_the_standard_reaches_its_expert_and_the_thre
     await refused(platform, expert, "POST", url + "/close", 403, "asker_only", {"outcome": "—", "helped": "yes"})
     closed = await ok(platform, anna, "POST", url + "/close", {"outcome": "План запущен в цехе", "helped": "yes"})
     assert (closed["status"], closed["helped"]) == ("closed", "yes")
+
+
+async def test_an_erased_observers_words_and_an_erased_askers_request_leave_every_page(platform, people, game):
+    moderator, admin = people["moderator"][1], people["admin"][1]
+    observer_id, observer_token = await observer(platform, admin)
+    await ok(platform, moderator, "PUT", f"/v1/games/{game['game_id']}/observers/{observer_id}")
+    host = people["coordinator"][1]
+    round_no = (await ok(platform, host, "POST", f"/v1/games/{game['game_id']}/rounds"))["rounds"][-1]["round_no"]
+    url = f"/v1/games/{game['game_id']}/rounds/{round_no}/teams/{game['group_id']}/feedback"
+    words = {**PARTS, "situation": "Уникальная ситуация наблюдателя, которого потом удалят из сообщества"}
+    written = await ok(platform, observer_token, "PUT", url, {**words, "quality": "systemic"})
+    await ok(platform, host, "POST", f"/v1/games/{game['game_id']}/rounds/close")
+    asker_id, _, asker = await make_member(platform, admin)
+    request = await ok(platform, asker, "POST", "/v1/help-requests",
+                       {**HELP, "data": "Уникальные данные спрашивающего, которого потом удалят из сообщества"})
+    await ok(platform, admin, "DELETE", f"/v1/members/{observer_id}")
+    await ok(platform, admin, "DELETE", f"/v1/members/{asker_id}")
+    await settle(platform)
+    team_url = f"/v1/games/{game['game_id']}/teams/{game['group_id']}/feedback"
+    piece = next(i for i in (await ok(platform, people["anna"][1], "GET", team_url))["items"]
+                 if i["feedback_id"] == written["feedback_id"])
+    assert (piece["observer_id"], piece["situation"], piece["recommendation"]) == (None, None, None)
+    assert piece["quality"] == "systemic" and piece["status"] == "published"
+    got = await ok(platform, moderator, "GET", f"/v1/help-requests/{request['request_id']}")
+    assert (got["asker_id"], got["need"], got["title"]) == (None, None, None)
+    # and no byte of their words is left in the feedback service's files (its read models, their journal)
+    files = b"".join(p.read_bytes() for p in platform.data_dir.rglob("*feedback*") if p.is_file())
+    assert files, "the feedback service's files were not found"
+    for word in ("Уникальная ситуация наблюдателя", "Уникальные данные спрашивающего"):
+        assert word.encode() not in files, word
