@@ -27,6 +27,7 @@ from services.web import (
     calendar_pages,
     chat_pages,
     drive_pages,
+    feedback_pages,
     group_pages,
     live,
     pages,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(calendar_pages.router)
     app.include_router(calendar_more.router)
     app.include_router(roles_pages.router)
+    app.include_router(feedback_pages.router)
     app.include_router(live.router)
     #: live streams relayed now (each holds a connection to the gateway until its browser goes)
     app.state.relays = 0

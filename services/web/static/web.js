@@ -455,7 +455,52 @@
     });
   }
 
+  // ---------------------------------------------------------------- feedback: the quality check as one types
+  // The feedback service's own check of the parts (form[data-check] says where the web client asks it); what it
+  // answers is written beside each part, as text. No rule of the standard lives here: sending checks again.
+  function liveCheck() {
+    document.querySelectorAll("form[data-check]").forEach(function (form) {
+      var fields = Array.prototype.slice.call(form.querySelectorAll("[data-part]"));
+      var summary = form.querySelector(".check-summary");
+      var timer = null, asked = 0;
+      function show(said) {
+        fields.forEach(function (field) {
+          var note = document.getElementById("check-" + field.name);
+          var part = (said.parts || {})[field.name];
+          if (!note || !part) return;
+          note.textContent = part.words;
+          note.dataset.ok = part.ok ? "yes" : "no";
+          note.className = "check-note " + (part.ok ? "check-ok" : "check-bad");
+          note.hidden = false;
+        });
+        if (summary && said.summary) {
+          summary.textContent = said.summary;
+          summary.dataset.ok = said.ok ? "yes" : "no";
+        }
+      }
+      function ask() {
+        // as the form itself is sent, multipart: Cyrillic goes as two bytes a letter, not six
+        var body = new FormData();
+        body.set("csrf", csrf());
+        fields.forEach(function (field) { body.set(field.name, field.value); });
+        var mine = ++asked;
+        fetch(form.dataset.check, { method: "POST", body: body, credentials: "same-origin",
+          headers: { "Accept": "application/json" } })
+          .then(function (response) { return response.json(); })
+          .then(function (said) { if (said && mine === asked) show(said); })
+          .catch(function () { /* the check only helps: sending the form checks it again */ });
+      }
+      form.addEventListener("input", function (event) {
+        if (!event.target.dataset || !event.target.dataset.part) return;
+        window.clearTimeout(timer);
+        timer = window.setTimeout(ask, 300);
+      });
+      if (fields.some(function (field) { return field.value.trim() !== ""; })) ask();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     watchMissing(); sendOnce(); copyButtons(); focusFirstError(); mentionPicker(); liveStream(); driveUploads();
+    liveCheck();
   });
 })();
