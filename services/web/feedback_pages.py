@@ -239,8 +239,9 @@ async def game_page(ctx: Page, game_id: str = ID(), who: str = "") -> Response:
     return await _game_page(ctx, game_id, who=who)
 
 
-async def _game_page(ctx: Ctx, game_id: str, *, who: str = "", status: int = 200,
-                     error: str | None = None) -> Response:
+async def _game_page(ctx: Ctx, game_id: str, *, who: str = "", status: int = 200, error: str | None = None,
+                     error_at: str = "game") -> Response:
+    """The game; a refusal is said in the section whose form was refused (``error_at``: rounds, observers)."""
     who = _who(ctx, who)
     reads = [ctx.api("GET", f"/v1/games/{game_id}")]
     if ctx.has("observer"):
@@ -266,11 +267,11 @@ async def _game_page(ctx: Ctx, game_id: str, *, who: str = "", status: int = 200
     return await ctx.render("feedback_game.html", status=status, game=game, teams=shown, observers=observers,
                             host=name_of(ctx, names, game.get("host_id")), moderating=_moderating(ctx),
                             writing=bool(game.get("is_observer") and game["open_round"] and not game["cancelled"]),
-                            who=who, found=found, found_error=found_error, error=error)
+                            who=who, found=found, found_error=found_error, error=error, error_at=error_at)
 
 
-def _again_game(ctx: Ctx, game_id: str) -> Callable[[int, str], Awaitable[Response]]:
-    return lambda status, error: _game_page(ctx, game_id, status=status, error=error)
+def _again_game(ctx: Ctx, game_id: str, where: str) -> Callable[[int, str], Awaitable[Response]]:
+    return lambda status, error: _game_page(ctx, game_id, status=status, error=error, error_at=where)
 
 
 @router.post("/games/{game_id}/observers")
@@ -280,10 +281,10 @@ async def assign_observer(ctx: Form, game_id: str = ID()) -> Response:
         return back
     observer_id = _text(ctx, "observer_id", 64)
     if not _ID.match(observer_id):
-        return await _game_page(ctx, game_id, status=422, error=ctx.t("fb_choose_colleague"))
+        return await _game_page(ctx, game_id, status=422, error=ctx.t("fb_choose_colleague"), error_at="observers")
     answer = await ctx.api("PUT", f"/v1/games/{game_id}/observers/{observer_id}")
     return await _next(ctx, answer, "fb_observer_assigned", game_url(game_id) + "#observers",
-                       _again_game(ctx, game_id))
+                       _again_game(ctx, game_id, "observers"))
 
 
 @router.post("/games/{game_id}/observers/{observer_id}/remove")
@@ -292,7 +293,7 @@ async def unassign_observer(ctx: Form, game_id: str = ID(), observer_id: str = I
         return back
     answer = await ctx.api("DELETE", f"/v1/games/{game_id}/observers/{observer_id}")
     return await _next(ctx, answer, "fb_observer_unassigned", game_url(game_id) + "#observers",
-                       _again_game(ctx, game_id))
+                       _again_game(ctx, game_id, "observers"))
 
 
 @router.post("/games/{game_id}/rounds/{step}")
@@ -309,7 +310,7 @@ async def move_round(ctx: Form, step: str, game_id: str = ID()) -> Response:
         rounds = [r for r in answer.body.get("rounds") or () if step == "open" or r["status"] == "closed"]
         said["n"] = rounds[-1]["round_no"] if rounds else "?"
     return await _next(ctx, answer, "fb_round_opened" if step == "open" else "fb_round_closed_done",
-                       game_url(game_id) + "#rounds", _again_game(ctx, game_id), **said)
+                       game_url(game_id) + "#rounds", _again_game(ctx, game_id, "rounds"), **said)
 
 
 # ------------------------------------------------------------------ the observer's form

@@ -1082,7 +1082,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "fb_your_team": ("ваша команда", "your team"),
     "fb_rounds_title": ("Раунды", "Rounds"),
     "fb_round_n": ("Раунд {n}", "Round {n}"),
-    "fb_round_open": ("идёт", "on"),
+    "fb_round_open": ("идёт", "in progress"),
     "fb_round_closed": ("закрыт", "closed"),
     "fb_no_rounds": ("Раунды ещё не начинались.", "No round has started yet."),
     "fb_open_round": ("Открыть раунд {n}", "Open round {n}"),

@@ -10,7 +10,7 @@ import pytest
 from tests.e2e.helpers import settle
 from tests.e2e.journey import admin_token, ready_for_review
 from tests.platform_harness import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.web.test_groups import a_group, settle_views, token_of
+from tests.web.test_groups import a_group, a_moderator, settle_views, token_of
 from tests.web.test_journey import colleague, sign_in, surname
 
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -31,6 +31,7 @@ async def test_every_page_fits_the_screen_and_labels_every_control(people, web, 
                                    professional_interests=["оценка персонала", "HR-аналитика", "х" * 80])
     await settle(web)
     group_id = await groups_to_show(web)
+    game_id, team_id, request_id = await feedback_to_show(web)
     person = await people(f"layout-{lang}-{width}", width=width, height=800)
     await sign_in(person, ADMIN_EMAIL, ADMIN_PASSWORD)
     if lang == "en":
@@ -40,7 +41,11 @@ async def test_every_page_fits_the_screen_and_labels_every_control(people, web, 
              "/groups", "/groups/new", f"/groups/{group_id}", f"/groups/{group_id}?who=Зинаида",
              f"/groups/{group_id}/requests", f"/groups/{group_id}/calls/past", "/groups/proposals", "/groups/map",
              "/announcements", f"/groups/{group_id}/chat", f"/groups/{group_id}/chat?q=Сообщение", "/messages",
-             f"/messages/{member_id}", "/roles", f"/groups/{group_id}/roles", "/roles/coordination", "/roles/my"]
+             f"/messages/{member_id}", "/roles", f"/groups/{group_id}/roles", "/roles/coordination", "/roles/my",
+             "/games", f"/games/{game_id}", f"/games/{game_id}?who=Зинаида", f"/games/{game_id}/teams/{team_id}",
+             f"/games/{game_id}/rounds/1/teams/{team_id}", f"/games/{game_id}/rounds/2/teams/{team_id}",
+             "/feedback/owed", "/feedback/my", "/help", "/help/new", "/help/queue?who=Зинаида",
+             f"/help/requests/{request_id}"]
     for path in pages:
         await person.open(path, f"{path}-{lang}-{width}")
         # what a disclosure holds (removing a member) is checked as it looks once opened
@@ -83,6 +88,54 @@ async def groups_to_show(web) -> str:
     await settle_views(web)
     _SHOWN[web.web_url] = group_id
     return group_id
+
+
+_FEEDBACK: dict[str, tuple[str, str, str]] = {}
+
+
+async def feedback_to_show(web) -> tuple[str, str, str]:
+    """A game with a long title whose team got feedback of long words in its first round (published, answered)
+    and whose second round is open, and a request for expert help of long words waiting for a moderator: every
+    feedback page has something on it. Made once for the four layouts; the game's, team's and request's ids."""
+    if web.web_url in _FEEDBACK:
+        return _FEEDBACK[web.web_url]
+    # imported here: the feedback suite imports the chat suite, which imports this module
+    from tests.web.test_feedback_browser import a_game, an_observer
+
+    long = "Очень-длинное-слово-без-пробелов-" * 4
+    (host_id, host_email), (member_id, member_email) = [await colleague(web, surname()) for _ in range(2)]
+    observer_id, observer_email = await colleague(web, surname())
+    await an_observer(web, observer_id)
+    _, moderator_email = await a_moderator(web)
+    moderator, host, member, observer = [await token_of(web, e) for e in (moderator_email, host_email, member_email,
+                                                                          observer_email)]
+    game = await a_game(web, moderator, (host_id, host), [(member_id, member)], "Игра-" * 30, "Команда-" * 15)
+    game_id, team_id = game["game_id"], game["group_id"]
+    # each part a long word of its own (parts alike are refused as one part written twice)
+    words = {part: f"{word}-без-пробелов-" * 8 + " и ещё три слова" for part, word in (
+        ("situation", "Ситуация"), ("behaviour", "Поведение"), ("impact", "Влияние"), ("recommendation", "Совет"))}
+    async with web.client(moderator) as c:
+        assert (await c.put(f"/v1/games/{game_id}/observers/{observer_id}")).status_code == 200
+    async with web.client(host) as c:
+        assert (await c.post(f"/v1/games/{game_id}/rounds")).status_code == 201
+    async with web.client(observer) as c:
+        r = await c.put(f"/v1/games/{game_id}/rounds/1/teams/{team_id}/feedback", json={**words, "quality": "vision",
+                                                                                       "role": 12})
+        assert r.status_code == 200, r.text
+    async with web.client(host) as c:
+        assert (await c.post(f"/v1/games/{game_id}/rounds/close")).status_code == 200
+        await settle(web)
+        assert (await c.post(f"/v1/games/{game_id}/rounds")).status_code == 201
+        r = await c.put(f"/v1/feedback/{r.json()['feedback_id']}/mark", json={"useful": False, "intention": long})
+        assert r.status_code == 200, r.text
+    async with web.client(member) as c:
+        r = await c.post("/v1/help-requests", json={"title": long, **{part: f"{word}-без-пробелов-" * 8 + " и ещё три "
+                                                                      "слова" for part, word in (
+            ("need", "Потребность"), ("data", "Данные"), ("closure", "Осознанность"), ("dialogue", "Диалог"))}})
+        assert r.status_code == 201, r.text
+    await settle(web)
+    _FEEDBACK[web.web_url] = (game_id, team_id, r.json()["request_id"])
+    return _FEEDBACK[web.web_url]
 
 
 async def test_signing_in_and_filling_the_profile_by_keyboard_alone(people, web):

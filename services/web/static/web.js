@@ -472,6 +472,12 @@
           note.dataset.ok = part.ok ? "yes" : "no";
           note.className = "check-note " + (part.ok ? "check-ok" : "check-bad");
           note.hidden = false;
+          // a part the check now finds fine no longer carries the refusal it had when the form was sent
+          var refused = document.getElementById("e-" + field.name);
+          if (part.ok && refused) {
+            refused.hidden = true;
+            field.removeAttribute("aria-invalid");
+          }
         });
         if (summary && said.summary) {
           summary.textContent = said.summary;
