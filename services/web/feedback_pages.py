@@ -386,7 +386,13 @@ def _piece(ctx: Ctx, item: dict, names: dict, matrix: dict, roster: tuple[str, .
     me = ctx.session.member_id
     role = matrix["roles"].get(item.get("role") or 0)
     marks = [{**m, "name": name_of(ctx, names, m.get("member_id"))} for m in item.get("marks") or ()]
+    status = item.get("status")
+    if status == "draft":
+        status_words = ctx.t("fb_status_draft" if item.get("observer_id") == me else "fb_status_draft_other")
+    else:
+        status_words = ctx.t("fb_status_published")
     return {**item, "anchor": anchor(item["feedback_id"]), "observer": name_of(ctx, names, item.get("observer_id")),
+            "status_words": status_words,
             "quality_name": matrix["names"].get(item.get("quality"), item.get("quality")),
             "role_words": ctx.t("fb_role_is", n=item["role"], title=role["title"] if role else "")
             if item.get("role") else "",

@@ -1150,6 +1150,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                  "The feedback is saved. Until the round closes only you see it, and you may edit it."),
     "fb_status_draft": ("черновик: до закрытия раунда видите только вы",
                         "draft: only you see it until the round closes"),
+    "fb_status_draft_other": ("черновик: команда прочтёт его, когда раунд закроется",
+                              "draft: the team reads it once the round closes"),
     "fb_status_published": ("опубликована", "published"),
     "fb_published_note": ("Раунд {n} закрыт: обратная связь опубликована команде и больше не меняется.",
                           "Round {n} is closed: the feedback is published to the team and changes no more."),

@@ -1,10 +1,11 @@
 """Feedback in the browser, against the real platform: a moderator assigns an observer found by name (a colleague
 without the role refused in words), the host opens a round, the observer writes feedback for a team while the
-service's check names the parts still missing beside them (and the send without one is refused naming it), the
-host closes the round, and a member of the team reads it and answers it, which the observer reads. A request for
-expert help missing its "conscious" part is refused naming it in Russian; a complete one is routed by a moderator
-to the expert picked by name, who answers in its thread, and the asker replies and closes it. Unknown and wildcard
-ids, hostile text and a guest get pages that say why, never a crash, and change nothing."""
+service's check names the parts still missing beside them (and the send without one is refused naming it) and
+edits it while the round is open, the host closes the round, and a member of the team reads it and answers it,
+which the observer reads beside her feedback, now published. A request for expert help missing its "conscious" part
+is refused naming it in Russian; a complete one is routed by a moderator to the expert picked by name, who answers
+in its thread, and the asker replies and closes it. Unknown and wildcard ids, hostile text and a guest get pages
+that say why, never a crash, and change nothing."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ PARTS = {
     "impact": "Двое участников молчали до конца раунда и не предложили своих идей",
     "recommendation": "В следующем раунде спросите каждого, какую задачу он хочет взять",
 }
+EDITED = "В следующем раунде дайте каждому выбрать задачу до начала обсуждения"
 HELP = {
     "need": "Нужно выстроить адаптацию для линейного персонала на заводе",
     "data": "Текучесть в первые три месяца сорок процентов, наставников нет",
@@ -160,6 +162,11 @@ async def test_an_observer_writes_feedback_the_host_closes_the_round_and_a_membe
         "Обратная связь сохранена. До закрытия раунда её видите только вы и можете изменить.")
     assert await form.get_by_label("Наблюдаемое поведение").input_value() == PARTS["behaviour"]
     assert await vera.page.locator("#f-role").input_value() == "5"
+    # while the round is open she edits it: the page keeps her draft, and says whose it is
+    assert await vera.page.locator("#piece-status").inner_text() == "черновик: до закрытия раунда видите только вы"
+    await form.get_by_label("Рекомендация на следующий шаг").fill(EDITED)
+    await vera.submit("Сохранить обратную связь", "edited")
+    assert await form.get_by_label("Рекомендация на следующий шаг").input_value() == EDITED
 
     # the host closes the round: published to the team
     await anna.page.reload()
@@ -177,7 +184,7 @@ async def test_an_observer_writes_feedback_the_host_closes_the_round_and_a_membe
     await click(boris, quality.locator(".in-game a"), "team")
     piece = boris.page.locator("#round-1 .piece")
     assert await piece.get_attribute("data-status") == "published"
-    assert await piece.locator(".part-recommendation").inner_text() == PARTS["recommendation"]
+    assert await piece.locator(".part-recommendation").inner_text() == EDITED
     assert "роль 5" in await piece.locator(".role-badge").inner_text()
     await piece.get_by_label("Да, полезно").check()
     await piece.get_by_label("Что вы с ней сделаете (необязательно)").fill("Спрошу каждого перед раундом")
@@ -319,6 +326,20 @@ async def test_unknown_ids_wildcards_hostile_text_and_a_guest_get_pages_that_say
         r = await boris.post(f"/games/{game_id}/observers", {"observer_id": crew["vera"][0]})
         assert r.status_code == 403 and "только модераторам" in r.text
         assert await log_position(web) == before, "nothing changed"
+
+    # a moderator's searches take any text; a pick that is no colleague is said; taking an observer off the game
+    async with Visitor(web) as moderator:
+        await moderator.sign_in(crew["moderator"][1])
+        for value in HOSTILE:
+            for path in (f"/games/{game_id}", "/help/queue"):
+                r = await moderator.get(path, params={"who": value})
+                assert r.status_code == 200 and "<script>alert(1)</script>" not in r.text, (path, value)
+        r = await moderator.post(f"/games/{game_id}/observers", {"observer_id": "*"})
+        assert r.status_code == 422 and "Сначала найдите и выберите коллегу." in r.text
+        r = await moderator.post(f"/games/{game_id}/observers/{crew['vera'][0]}/remove", {})
+        assert r.status_code == 303, r.status_code
+        r = await moderator.get(f"/games/{game_id}")
+        assert "Наблюдатель снят с игры." in r.text and 'id="observers-empty"' in r.text
 
     _, guest_email, _ = await register(web, (await invite(web, await admin_token(web)))["token"])
     async with Visitor(web) as guest:
