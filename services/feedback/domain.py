@@ -65,9 +65,9 @@ def refuse_unless(result: QualityCheck, code: str) -> None:
         first = result.problems[0]
         ru, en = PART_TITLES[first.part]
         twin_ru, twin_en = PART_TITLES.get(first.same_as or "", ("", ""))
-        says = {"missing": ("не заполнена", "is missing"),
-                "too_thin": (f"слишком коротко: нужно хотя бы {first.min_words} слова",
-                             f"is too thin: at least {first.min_words} words"),
+        says = {"missing": ("часть не заполнена", "the part is missing"),
+                "too_thin": (f"слишком коротко, минимум слов: {first.min_words}",
+                             f"too thin, at least {first.min_words} words"),
                 "same_as": (f"повторяет «{twin_ru}»", f"repeats \"{twin_en}\"")}[first.code]
         raise Invalid(code, part=first.part, problem=first.code, part_ru=ru, part_en=en, problem_ru=says[0],
                       problem_en=says[1], problems=[p.model_dump(exclude_none=True) for p in result.problems])

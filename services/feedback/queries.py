@@ -173,9 +173,10 @@ def register_queries(svc: Service, settings: Settings) -> None:
             docs = await svc.store.find(HELP, {"status": "submitted"}, sort=[("requested_at", 1)], limit=LIMIT)
         elif q.scope == "to_me":
             mine = {r["group_id"] for r in await svc.store.find(WMEMBERS, {"member_id": me.id}, limit=LIMIT)}
-            docs = [d for d in await svc.store.find(HELP, {"status": "routed"}, sort=[("requested_at", -1)],
-                                                     limit=LIMIT)
+            docs = [d for status in ("routed", "closed")
+                    for d in await svc.store.find(HELP, {"status": status}, sort=[("requested_at", -1)], limit=LIMIT)
                     if d["expert_id"] == me.id or d["group_id"] in mine]
+            docs.sort(key=lambda d: d["requested_at"], reverse=True)
         else:
             docs = await svc.store.find(HELP, {"asker_id": me.id}, sort=[("requested_at", -1)], limit=LIMIT)
         return f.HelpRequestList(items=tuple([await reads.help_view(d, with_thread=False) for d in docs]))

@@ -94,7 +94,7 @@ async def test_only_an_assigned_observer_writes_each_part_is_required_and_the_cl
     await refused(platform, people["anna"][1], "PUT", url, 403, "assigned_observers_only", body)
     for part in ("situation", "behaviour", "impact", "recommendation"):
         got = await refused(platform, observer_token, "PUT", url, 422, "feedback_incomplete", {**body, part: ""})
-        assert got["detail"].endswith("не заполнена."), got
+        assert got["detail"].endswith(": часть не заполнена."), got
     got = await refused(platform, observer_token, "PUT", url, 422, "feedback_incomplete",
                         {**body, "impact": PARTS["behaviour"]}, lang="en")
     assert got["detail"] == 'Impact: repeats "Observed behaviour".', got
@@ -137,7 +137,7 @@ async def test_a_help_request_meets_the_standard_reaches_its_expert_and_the_thre
     before = await log_position(platform)
     got = await refused(platform, anna, "POST", "/v1/help-requests", 422, "help_request_incomplete",
                         {**HELP, "closure": "  "})
-    assert got["detail"] == "Как ответ закроет потребность (осознанность): не заполнена.", got
+    assert got["detail"] == "Как ответ закроет потребность (осознанность): часть не заполнена.", got
     assert await log_position(platform) == before
     check = await ok(platform, anna, "POST", "/v1/help-requests/check", {"need": HELP["need"], "data": "мало"})
     assert [(p["part"], p["code"]) for p in check["problems"]] == [("data", "too_thin"), ("closure", "missing"),
@@ -162,6 +162,10 @@ async def test_a_help_request_meets_the_standard_reaches_its_expert_and_the_thre
     await refused(platform, expert, "POST", url + "/close", 403, "asker_only", {"outcome": "—", "helped": "yes"})
     closed = await ok(platform, anna, "POST", url + "/close", {"outcome": "План запущен в цехе", "helped": "yes"})
     assert (closed["status"], closed["helped"]) == ("closed", "yes")
+    # the expert keeps it among theirs, closed, with what came of it
+    kept = (await ok(platform, expert, "GET", "/v1/help-requests?scope=to_me"))["items"]
+    assert [(r["status"], r["outcome"]) for r in kept if r["request_id"] == request["request_id"]] == [
+        ("closed", "План запущен в цехе")]
 
 
 async def test_an_erased_observers_words_and_an_erased_askers_request_leave_every_page(platform, people, game):

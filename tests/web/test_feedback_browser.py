@@ -149,7 +149,7 @@ async def test_an_observer_writes_feedback_the_host_closes_the_round_and_a_membe
     await form.get_by_label("Роль (необязательно)").select_option("5")
     # sent without its recommendation (as without the script): refused naming it, and nothing typed is lost
     refusal = await refused_with(vera, 422, "refused", "Сохранить обратную связь")
-    assert "Рекомендация на следующий шаг: не заполнена." in refusal, refusal
+    assert "Рекомендация на следующий шаг: часть не заполнена." in refusal, refusal
     assert await vera.page.locator("#e-recommendation").inner_text() == "Рекомендация на следующий шаг: не заполнено"
     assert await form.get_by_label("Влияние").input_value() == PARTS["impact"]
     assert await form.get_by_label("Экспертность").is_checked()
@@ -220,7 +220,7 @@ async def test_a_help_request_missing_its_conscious_part_is_refused_and_a_comple
     assert await boris.page.locator("#check-need").inner_text() == f"{LABELS['need']}: в порядке"
     before = await log_position(web)
     refusal = await refused_with(boris, 422, "help-refused", "Отправить запрос")
-    assert refusal == f"Запрос не соответствует стандарту качества. {closure}: не заполнена.", refusal
+    assert refusal == f"Запрос не соответствует стандарту качества. {closure}: часть не заполнена.", refusal
     assert await log_position(web) == before, "a refused request publishes nothing"
     await form.get_by_label(closure).fill(HELP["closure"])
     await boris.page.locator("#check-summary[data-ok='yes']").wait_for()
