@@ -23,7 +23,7 @@ def test_published_json_schemas_are_current():
 
 def test_events_are_past_tense_and_commands_imperative():
     for e in EVENT_TYPES:
-        assert re.search(r"(ed|Given|Left|Withdrawn|Sent|Set|Taken)(?=[A-Z]|$)", e), e
+        assert re.search(r"(ed|Given|Left|Withdrawn|Sent|Set|Taken|Written)(?=[A-Z]|$)", e), e
     for c in (*onboarding.COMMANDS,):
         assert not c.type_name.endswith("ed"), c.type_name
 
