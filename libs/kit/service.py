@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -109,6 +110,12 @@ class Service:
         self._chore_tasks: list[asyncio.Task] = []
         self.tickers: list[Ticker] = []
         self.resolve_actor: Callable[[str], Awaitable[Actor | None]] | None = None
+        #: what "now" is for its timers and policies: tests of time-bound behaviour (quiet hours, a digest
+        #: the next morning) move it instead of waiting
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        #: more parts of its status beside its consumers (an outbox's channel), in a consumer's shape:
+        #: one whose state is not running makes readiness fail, with its reason
+        self._reports: list[Callable[[], Awaitable[dict]]] = []
         #: it writes to members' live streams (libs/kit/notify.py): the NATS permissions give it those, and
         #: ``member_streams`` is opened at start for its policies and queries
         self.tells_members = False
@@ -182,6 +189,12 @@ class Service:
             return fn
 
         return register
+
+    def reports(self, fn: Callable[[], Awaitable[dict]]):
+        """``fn()`` answers one more entry of the service's status (the shape of a consumer's, state
+        ``running`` or ``stalled`` with the reason): readiness reads it as it reads the consumers."""
+        self._reports.append(fn)
+        return fn
 
     def on_start(self, fn: Callable[[], Awaitable[None]]):
         self._on_start.append(fn)
@@ -429,7 +442,7 @@ class Service:
             await runner.start()
             self.runners.append(runner)
         for spec in self._timers:
-            ticker = Ticker(self, spec, Lease(leases, f"{self.name}.timer.{spec.name}"))
+            ticker = Ticker(self, spec, Lease(leases, f"{self.name}.timer.{spec.name}"), clock=lambda: self.clock())
             await ticker.start()
             self.tickers.append(ticker)
         await self._subscribe_active_control()
@@ -476,7 +489,8 @@ class Service:
             # the status subscription is up before the start hooks (the first admin) and the consumers are:
             # until they are, the service says it is starting, and readiness waits for it
             return {"service": self.name, "replica": holder_id(), "starting": not self.started,
-                    "consumers": [await r.status() for r in self.runners]}
+                    "consumers": [*[await r.status() for r in self.runners],
+                                  *([await fn() for fn in self._reports] if self.started else [])]}
 
         self.broker.subscriber(control_subject(self.name, "status"), title="status")(status)
 

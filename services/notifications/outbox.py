@@ -1,0 +1,192 @@
+"""The e-mail outbox: each queued e-mail (a notification's) and each day's digest leaves once.
+
+Every e-mail is a durable timer (libs/kit/timers.py) set by the event that queued it and cancelled by the
+event that records it sent or dropped; the timer's ticker is single-active among the replicas. When one is
+due, the outbox loads the notification's aggregate: an e-mail already recorded sent is not sent again
+(a redelivered cause, a restart, a timer fired twice). Otherwise it asks the member's preferences now
+(erased, no address, the kind turned off, quiet hours begun meanwhile: dropped or deferred, recorded),
+then hands the e-mail to the channel and records ``EmailSent`` once the server accepted it. The one gap
+no outbox closes — the process dying between the server's acceptance and that record — sends the e-mail
+again with the same Message-ID (derived from the notification id), which mail clients take as one.
+
+A failing mail server fails the timer (it stays due and the later ones behind it) and backs off, doubling
+up to the setting's maximum; meanwhile the channel's health is part of the service's status, so
+readiness says the mail server is failing and why, until a send goes through."""
+
+from __future__ import annotations
+
+import uuid
+
+from libs.contracts import notifications as n
+from libs.contracts.subjects import events_of
+from libs.kit.eventstore import Meta, Recorded
+from libs.kit.logging import get_logger
+from libs.kit.service import Service
+from libs.kit.timers import Due, Timer
+from services.notifications import domain as d
+from services.notifications.channels import Channel, Health, Outgoing, Refused, SmtpChannel, message_id
+from services.notifications.domain import DIGEST, NOTIFICATION, PREFERENCES
+from services.notifications.links import unsubscribe_token
+from services.notifications.projections import CONTACTS, NOTIFICATIONS, address_aad
+from services.notifications.settings import Settings
+from services.notifications.texts import Line, letter, word
+
+log = get_logger(__name__)
+
+
+class MailServerFailing(RuntimeError):
+    """The mail server failed a moment ago: the outbox waits out its back-off before it tries again."""
+
+
+def channel_of(settings: Settings) -> Channel | None:
+    if not settings.smtp_host:
+        return None
+    return SmtpChannel(settings.smtp_host, settings.smtp_port, sender=settings.mail_sender, tls=settings.smtp_tls,
+                       username=settings.smtp_username,
+                       password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+                       timeout_s=settings.smtp_timeout_s, domain=settings.mail_domain)
+
+
+class Outbox:
+    def __init__(self, svc: Service, settings: Settings, channel: Channel | None):
+        self.svc = svc
+        self.settings = settings
+        self.channel = channel
+        self.health = Health("mail_server")
+
+    @property
+    def available(self) -> bool:
+        return self.channel is not None
+
+    async def address_of(self, member_id: str) -> str | None:
+        doc = await self.svc.store.get(CONTACTS, member_id)
+        if doc is None:
+            return None
+        return (await self.svc.vault.open(member_id, doc["sealed"], address_aad(member_id))).get("email")
+
+    async def address_known(self, member_id: str) -> bool:
+        return await self.svc.store.get(CONTACTS, member_id) is not None
+
+    def unsubscribe_url(self, member_id: str, kind: str) -> str:
+        token = unsubscribe_token(self.settings.unsubscribe_secret.get_secret_value(), member_id, kind)
+        return f"{self.settings.web_url.rstrip('/')}/notifications/unsubscribe?token={token}"
+
+    async def _deliver(self, outgoing: Outgoing) -> str | None:
+        """The Message-ID once the server accepted it; None when it refuses the address for good."""
+        assert self.channel is not None
+        if self.health.waiting():
+            raise MailServerFailing(f"the mail server failed: {self.health.reason}; trying again shortly")
+        try:
+            mid = await self.channel.deliver(outgoing)
+        except Refused as e:
+            log.warning("email_refused", key=outgoing.key, error=str(e))
+            self.health.recovered()  # the server answered
+            return None
+        except Exception as e:
+            self.health.failed(e, self.settings.mail_first_backoff_s, self.settings.mail_max_backoff_s)
+            raise
+        self.health.recovered()
+        return mid
+
+    # ------------------------------------------------------------ one notification's e-mail
+
+    async def when_an_email_is_due_send_it(self, timer: Timer) -> None:
+        svc = self.svc
+        nid = timer.key
+        state, _ = await svc.load(NOTIFICATION, nid)
+        if state.email != "queued":
+            return  # sent, dropped, or never queued: nothing to do however often the timer fires
+        member_id = state.member_id or ""
+        prefs, _ = await svc.load(PREFERENCES, member_id)
+        now = svc.clock()
+        address = None if prefs.erased else await self.address_of(member_id)
+        verdict = d.email_verdict(state.kind or "", d.EmailFacts(prefs, address is not None, now))
+        meta = Meta(actor="system", correlation_id=nid)
+        if verdict is not None:
+            await svc.decide(NOTIFICATION, nid, verdict, meta, self._ids(nid, f"{type(verdict).__name__}:{now}"))
+            return
+        if self.channel is None:
+            return  # the mail server was taken out of the settings: the e-mail waits for one
+        doc = await svc.store.get(NOTIFICATIONS, nid)
+        params = dict(doc["params"]) if doc else {}
+        lang = prefs.language
+        unsubscribe = self.unsubscribe_url(member_id, state.kind or "")
+        body = letter([Line(state.kind or "", params)], lang, self.settings.web_url, unsubscribe, state.kind)
+        mid = await self._deliver(Outgoing(nid, address or "", body, lang, unsubscribe))
+        if mid is None:
+            await svc.decide(NOTIFICATION, nid, d.Drop("refused"), meta, self._ids(nid, "refused"))
+            return
+        await svc.decide(NOTIFICATION, nid, d.RecordSent(mid, lang, now), meta, self._ids(nid, "sent"))
+
+    # ------------------------------------------------------------ a day's digest
+
+    async def when_a_digest_is_due_send_it(self, timer: Timer) -> None:
+        svc = self.svc
+        state, _ = await svc.load(DIGEST, timer.key)
+        if state.done or not state.items:
+            return
+        member_id = state.member_id or ""
+        prefs, _ = await svc.load(PREFERENCES, member_id)
+        now = svc.clock()
+        address = None if prefs.erased else await self.address_of(member_id)
+        verdict = d.digest_verdict(d.EmailFacts(prefs, address is not None, now))
+        meta = Meta(actor="system", correlation_id=timer.key)
+        if isinstance(verdict, d.Drop):
+            await svc.decide(DIGEST, timer.key, d.DropDigest(verdict.reason), meta, self._ids(timer.key, "drop"))
+            return
+        if isinstance(verdict, d.Defer):
+            raise MailServerFailing("quiet hours")  # never: a digest is due after them (domain.digest_due)
+        if self.channel is None:
+            return
+        lines = []
+        for nid in state.items:
+            doc = await svc.store.get(NOTIFICATIONS, nid)
+            if doc is not None:
+                lines.append(Line(doc["kind"], dict(doc["params"])))
+        day = state.digest_id.rsplit("_", 1)[-1] if state.digest_id else ""
+        lang = prefs.language
+        body = letter(lines, lang, self.settings.web_url, None, None, subject=word("digest_subject", lang, day=day))
+        mid = await self._deliver(Outgoing(timer.key, address or "", body, lang))
+        if mid is None:
+            await svc.decide(DIGEST, timer.key, d.DropDigest("refused"), meta, self._ids(timer.key, "refused"))
+            return
+        await svc.decide(DIGEST, timer.key, d.RecordDigestSent(mid, lang, now), meta, self._ids(timer.key, "sent"))
+
+    @staticmethod
+    def _ids(key: str, step: str):
+        return lambda count: [uuid.uuid5(uuid.NAMESPACE_URL, f"hr-notifications:{key}:{step}:{i}")
+                              for i in range(count)]
+
+    async def pending(self) -> int:
+        return await self.svc.store.count("timers_emails") + await self.svc.store.count("timers_digests")
+
+
+def register_outbox(svc: Service, settings: Settings, channel: Channel | None = None) -> Outbox:
+    outbox = Outbox(svc, settings, channel if channel is not None else channel_of(settings))
+
+    def emails(rec: Recorded) -> list[Due]:
+        e = rec.event
+        match e:
+            case n.EmailQueued() | n.EmailDeferred():
+                return [Due(e.notification_id, e.send_after)]
+            case n.EmailSent() | n.EmailDropped():
+                return [Due(e.notification_id, None)]
+        return []
+
+    def digests(rec: Recorded) -> list[Due]:
+        e = rec.event
+        match e:
+            case n.DigestItemAdded():
+                return [Due(e.digest_id, e.send_after)]
+            case n.DigestSent() | n.DigestDropped():
+                return [Due(e.digest_id, None)]
+        return []
+
+    svc.timer("emails", [events_of(n.SERVICE, "notification")], emails, outbox.when_an_email_is_due_send_it)
+    svc.timer("digests", [events_of(n.SERVICE, "digest")], digests, outbox.when_a_digest_is_due_send_it)
+
+    @svc.reports
+    async def the_mail_servers_health() -> dict:
+        return outbox.health.status(await outbox.pending())
+
+    return outbox

@@ -1,0 +1,111 @@
+"""The notifications service's read models: every member's notifications with read / unread and their
+e-mail's state (from its own events), and what its policies need to know of the other services (from
+their events): members' addresses (sealed with the member's key), working groups and their coordinators
+(libs/kit/working_groups.py), the calendar's events and who is registered, games and their observers,
+requests for help and who asked.
+
+A member's address stays sealed here with their key, as it is in onboarding's log: once onboarding shreds
+the key on erasure, the sealed copy opens to nothing, and the erasure deletes it anyway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from libs.contracts import calendar as cal
+from libs.contracts import feedback as fb
+from libs.contracts import notifications as n
+from libs.contracts.onboarding import SERVICE as ONBOARDING
+from libs.contracts.onboarding import MemberErased, MemberRegistered
+from libs.contracts.subjects import events_of
+from libs.kit.eventstore import Recorded
+from libs.kit.projection import View
+from libs.kit.service import Service
+from libs.kit.working_groups import keep_working_groups
+
+NOTIFICATIONS = "notifications"
+NOTIFICATIONS_VIEW = "notifications"
+CONTACTS = "contacts"
+CAL_EVENTS = "cal_events"
+REGISTRATIONS = "registrations"
+GAMES = "games"
+HELP_REQUESTS = "help_requests"
+FACTS_VIEW = "notification_facts"
+
+
+def plain(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def address_aad(member_id: str) -> str:
+    return f"notifications:address:{member_id}"
+
+
+async def _change(view: View, collection: str, key: str, **changes: Any) -> None:
+    doc = await view.get(collection, key)
+    if doc is not None:
+        await view.put(collection, key, {**plain(doc), **changes})
+
+
+def register_projections(svc: Service) -> None:
+    keep_working_groups(svc)
+
+    @svc.projection(NOTIFICATIONS_VIEW, [events_of(n.SERVICE, "notification"), events_of(n.SERVICE, "preferences")],
+                    [NOTIFICATIONS])
+    async def when_notified_keep_the_members_list(rec: Recorded, view: View) -> None:
+        e = rec.event
+        match e:
+            case n.NotificationRaised():
+                await view.put(NOTIFICATIONS, e.notification_id, {
+                    "key": e.notification_id, "notification_id": e.notification_id, "member_id": e.member_id,
+                    "kind": e.kind, "params": dict(e.params), "raised_at": e.raised_at.isoformat(), "read": False,
+                    "email": "digest" if e.channel == "digest" else None})
+            case n.NotificationRead():
+                await _change(view, NOTIFICATIONS, e.notification_id, read=True)
+            case n.EmailQueued() | n.EmailDeferred():
+                await _change(view, NOTIFICATIONS, e.notification_id, email="queued")
+            case n.EmailSent():
+                await _change(view, NOTIFICATIONS, e.notification_id, email="sent")
+            case n.EmailDropped():
+                await _change(view, NOTIFICATIONS, e.notification_id, email="dropped")
+            case n.PreferencesErased():
+                for doc in await view.find(NOTIFICATIONS, {"member_id": e.member_id}, limit=1_000_000):
+                    await view.delete(NOTIFICATIONS, doc["key"])
+
+    subjects = [events_of(ONBOARDING, "member"), events_of(cal.SERVICE, "season"),
+                events_of(cal.SERVICE, "registration"), events_of(fb.SERVICE, "game"),
+                events_of(fb.SERVICE, "help_request")]
+
+    @svc.projection(FACTS_VIEW, subjects, [CONTACTS, CAL_EVENTS, REGISTRATIONS, GAMES, HELP_REQUESTS])
+    async def when_others_changed_keep_what_the_policies_need(rec: Recorded, view: View) -> None:
+        e = rec.event
+        match e:
+            case MemberRegistered():
+                if e.email:  # None once the member's key is shredded (a rebuild after an erasure)
+                    sealed = await svc.vault.seal(e.member_id, {"email": e.email}, address_aad(e.member_id))
+                    await view.put(CONTACTS, e.member_id, {"key": e.member_id, "member_id": e.member_id,
+                                                           "sealed": sealed})
+            case MemberErased():
+                await view.delete(CONTACTS, e.member_id)
+            case cal.EventScheduled() | cal.EventChanged():
+                await view.put(CAL_EVENTS, e.event_id, {"key": e.event_id, "event_id": e.event_id,
+                                                        "season_id": e.season_id, "title": e.plan.title,
+                                                        "starts_at": e.plan.starts_at.isoformat()})
+            case cal.EventRegistered() | cal.RegistrationWaitlisted() | cal.WaitlistPromoted():
+                key = f"{e.event_id}:{e.member_id}"
+                await view.put(REGISTRATIONS, key, {"key": key, "event_id": e.event_id, "member_id": e.member_id})
+            case cal.RegistrationCancelled():
+                await view.delete(REGISTRATIONS, f"{e.event_id}:{e.member_id}")
+            case fb.GameScheduled():
+                await view.put(GAMES, e.game_id, {"key": e.game_id, "game_id": e.game_id, "title": e.title,
+                                                  "observers": []})
+            case fb.GameChanged():
+                await _change(view, GAMES, e.game_id, title=e.title)
+            case fb.ObserverAssigned() | fb.ObserverUnassigned():
+                doc = await view.get(GAMES, e.game_id)
+                if doc is not None:
+                    others = [m for m in doc["observers"] if m != e.observer_id]
+                    now = [*others, e.observer_id] if isinstance(e, fb.ObserverAssigned) else others
+                    await view.put(GAMES, e.game_id, {**plain(doc), "observers": now})
+            case fb.HelpRequested():
+                await view.put(HELP_REQUESTS, e.request_id, {"key": e.request_id, "request_id": e.request_id,
+                                                             "asker_id": e.asker_id})

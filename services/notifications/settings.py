@@ -1,0 +1,36 @@
+from typing import ClassVar, Literal
+
+from pydantic import Field, SecretStr
+
+from libs.kit.settings import KitSettings
+
+#: signs the unsubscribe links in development only (production refuses it)
+DEV_UNSUBSCRIBE_SECRET = "hrm-notifications-unsubscribe-development-secret"
+
+
+class Settings(KitSettings):
+    #: it reads the members' keys (their addresses are sealed with them), wrapped by the kek
+    PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = ("token_public_key", "pii_kek", "unsubscribe_secret")
+    KNOWN_DEVELOPMENT_VALUES: ClassVar[frozenset[str]] = KitSettings.KNOWN_DEVELOPMENT_VALUES | {
+        DEV_UNSUBSCRIBE_SECRET}
+    #: the mail server; none: e-mail is no channel here (nothing is queued, preferences say so)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    #: starttls (upgrade a plain connection), tls (TLS from the start, port 465), none (a local relay)
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = Field(default=30.0, gt=0, le=300)
+    #: the From header of every e-mail
+    mail_sender: str = "HR-мнение <noreply@hr-mnenie.local>"
+    #: the right-hand side of the Message-IDs (a domain of the platform's)
+    mail_domain: str = "hr-mnenie.local"
+    #: the web client's address, for the links in e-mails
+    web_url: str = "http://127.0.0.1:8080"
+    #: signs the unsubscribe links (HMAC): a link works without signing in, only for its member and kind
+    unsubscribe_secret: SecretStr = SecretStr(DEV_UNSUBSCRIBE_SECRET)
+    #: the hour (the member's time) a day's digest leaves the next morning
+    digest_hour: int = Field(default=8, ge=0, le=23)
+    #: the first pause after the mail server failed, doubled on each failure up to the maximum
+    mail_first_backoff_s: float = Field(default=1.0, gt=0, le=600)
+    mail_max_backoff_s: float = Field(default=300.0, gt=0, le=3600)
