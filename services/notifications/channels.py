@@ -108,13 +108,13 @@ class SmtpChannel:
         msg["Subject"] = message.letter.subject
         msg["Date"] = formatdate(localtime=False)
         msg["Message-ID"] = mid = message_id(message.key, self.domain)
-        msg["Content-Language"] = message.language
         msg["Auto-Submitted"] = "auto-generated"
         if message.unsubscribe_url:
             msg["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         msg.set_content(message.letter.text)
         msg.add_alternative(message.letter.html, subtype="html")
+        msg["Content-Language"] = message.language  # after the content: setting it drops Content-* headers
         try:
             await aiosmtplib.send(msg, hostname=self._host, port=self._port, username=self._username,
                                   password=self._password, use_tls=self._tls == "tls",

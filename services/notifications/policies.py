@@ -5,7 +5,7 @@ member (their preferences and notifications go, nothing is sent to them any more
 A notification's id derives from the causing event, its kind and the member (libs/contracts/notifications.py),
 and raising an already raised one decides nothing: a redelivered cause tells nobody twice, in the app or
 by e-mail. Who is concerned is read from this service's own read models of the others' events
-(``notification_facts``, ``working_groups``), waited for up to the causing event; what a notification says
+(``contacts``, ``calendar_facts``, ``feedback_facts``, ``working_groups``), waited for up to the causing event; what a notification says
 is ids and titles only, never anyone's words (those stay sealed with their authors' keys in their services).
 
 Told from what the events carry: the decision on a newcomer (granted, declined, changes requested); a new
@@ -39,7 +39,15 @@ from libs.kit.working_groups import GROUPS_VIEW, WGROUPS
 from services.notifications import domain as d
 from services.notifications.domain import DIGEST, NOTIFICATION, PREFERENCES
 from services.notifications.outbox import Outbox
-from services.notifications.projections import CAL_EVENTS, FACTS_VIEW, GAMES, HELP_REQUESTS, REGISTRATIONS
+from services.notifications.projections import (
+    CAL_EVENTS,
+    CALENDAR_VIEW,
+    CONTACTS_VIEW,
+    FEEDBACK_VIEW,
+    GAMES,
+    HELP_REQUESTS,
+    REGISTRATIONS,
+)
 from services.notifications.settings import Settings
 
 #: the most members one cause tells (every member of the community, for a pick window)
@@ -101,7 +109,7 @@ def register_policies(svc: Service, settings: Settings, outbox: Outbox) -> None:
     async def when_a_newcomer_is_decided_on_tell_them_and_applicants_the_moderators(rec: Recorded) -> None:
         e = rec.event
         if isinstance(e, AccessGranted | AccessDeclined | ChangesRequested):
-            await view_at(svc, FACTS_VIEW, rec)  # the newcomer's address, from their registration
+            await view_at(svc, CONTACTS_VIEW, rec)  # the newcomer's address, from their registration
         match e:
             case AccessGranted():
                 await tell(rec, "access_granted", [e.member_id], {})
@@ -119,22 +127,18 @@ def register_policies(svc: Service, settings: Settings, outbox: Outbox) -> None:
 
     # ------------------------------------------------------------ groups: join requests, chat, tasks
 
-    @svc.policy("tell_groups", [events_of(g.SERVICE, "working_group")], waits_for_views=True)
-    async def when_someone_asks_to_join_tell_the_coordinators(rec: Recorded) -> None:
-        e = rec.event
-        if not isinstance(e, g.JoinRequested):
-            return
-        await view_at(svc, GROUPS_VIEW, rec)
-        doc = await group(e.group_id)
-        await tell(rec, "join_request", doc.get("coordinators") or [],
-                   {"group_id": e.group_id, "group_title": doc.get("title") or "", "member_id": e.member_id},
-                   but=[e.member_id])
-
-    @svc.policy("tell_chat", [events_of(ch.SERVICE, "message"), events_of(ch.SERVICE, "conversation")],
-                waits_for_views=True)
-    async def when_a_member_is_written_to_tell_them(rec: Recorded) -> None:
+    @svc.policy("tell_groups", [events_of(g.SERVICE)], waits_for_views=True)
+    async def when_someone_asks_writes_or_assigns_tell_whom_it_concerns(rec: Recorded) -> None:
+        """A join request to the group's coordinators, a mention to those named, a personal message to its
+        recipient, a task to its new assignees."""
         e = rec.event
         match e:
+            case g.JoinRequested():
+                await view_at(svc, GROUPS_VIEW, rec)
+                doc = await group(e.group_id)
+                await tell(rec, "join_request", doc.get("coordinators") or [],
+                           {"group_id": e.group_id, "group_title": doc.get("title") or "", "member_id": e.member_id},
+                           but=[e.member_id])
             case ch.MessagePosted() if e.mentions:
                 await view_at(svc, GROUPS_VIEW, rec)
                 doc = await group(e.group_id)
@@ -144,35 +148,26 @@ def register_policies(svc: Service, settings: Settings, outbox: Outbox) -> None:
             case ch.DirectMessageSent():
                 await tell(rec, "personal_message", [e.recipient_id],
                            {"conversation_id": e.conversation_id, "sender_id": e.sender_id}, but=[e.sender_id])
-
-    @svc.policy("tell_tasks", [events_of(t.SERVICE, "task")])
-    async def when_a_task_is_assigned_tell_the_assignees(rec: Recorded) -> None:
-        e = rec.event
-        match e:
             case t.TaskCreated():
-                told, by = e.assignees, e.created_by
+                await tell(rec, "task_assigned", e.assignees,
+                           {"group_id": e.group_id, "task_id": e.task_id, "title": e.title}, but=[e.created_by])
             case t.TaskAssigneesChanged():
-                told, by = e.added, e.changed_by
-            case _:
-                return
-        title = e.title if isinstance(e, t.TaskCreated) else ""
-        await tell(rec, "task_assigned", told, {"group_id": e.group_id, "task_id": e.task_id, "title": title},
-                   but=[by])
+                await tell(rec, "task_assigned", e.added, {"group_id": e.group_id, "task_id": e.task_id},
+                           but=[e.changed_by])
 
     # ------------------------------------------------------------ calendar
 
-    @svc.policy("tell_calendar", [events_of(cal.SERVICE, "season"), events_of(cal.SERVICE, "registration")],
-                waits_for_views=True)
+    @svc.policy("tell_calendar", [events_of(cal.SERVICE)], waits_for_views=True)
     async def when_an_event_changes_tell_its_people(rec: Recorded) -> None:
         e = rec.event
         match e:
             case cal.WaitlistPromoted():
-                await view_at(svc, FACTS_VIEW, rec)
+                await view_at(svc, CALENDAR_VIEW, rec)
                 event = await svc.store.get(CAL_EVENTS, e.event_id) or {}
                 await tell(rec, "waitlist_promoted", [e.member_id],
                            {"event_id": e.event_id, "title": event.get("title") or ""})
             case cal.EventChanged() | cal.EventCancelled():
-                await view_at(svc, FACTS_VIEW, rec)
+                await view_at(svc, CALENDAR_VIEW, rec)
                 event = await svc.store.get(CAL_EVENTS, e.event_id) or {}
                 people = [doc["member_id"] for doc in
                           await svc.store.find(REGISTRATIONS, {"event_id": e.event_id}, limit=MAX_TOLD)]
@@ -183,13 +178,12 @@ def register_policies(svc: Service, settings: Settings, outbox: Outbox) -> None:
 
     # ------------------------------------------------------------ feedback
 
-    @svc.policy("tell_feedback", [events_of(fb.SERVICE, "game"), events_of(fb.SERVICE, "help_request")],
-                waits_for_views=True)
+    @svc.policy("tell_feedback", [events_of(fb.SERVICE)], waits_for_views=True)
     async def when_feedback_waits_for_someone_tell_them(rec: Recorded) -> None:
         e = rec.event
         match e:
             case fb.RoundOpened():
-                await view_at(svc, FACTS_VIEW, rec)
+                await view_at(svc, FEEDBACK_VIEW, rec)
                 game = await svc.store.get(GAMES, e.game_id) or {}
                 await tell(rec, "round_waiting", game.get("observers") or [],
                            {"game_id": e.game_id, "round_no": str(e.round_no), "title": game.get("title") or ""})
@@ -198,7 +192,7 @@ def register_policies(svc: Service, settings: Settings, outbox: Outbox) -> None:
                 told = [e.expert_id] if e.expert_id else (await group(e.group_id or "")).get("coordinators") or []
                 await tell(rec, "help_request_routed", told, {"request_id": e.request_id}, but=[e.routed_by])
             case fb.HelpMessagePosted():
-                await view_at(svc, FACTS_VIEW, rec)
+                await view_at(svc, FEEDBACK_VIEW, rec)
                 request = await svc.store.get(HELP_REQUESTS, e.request_id) or {}
                 asker = request.get("asker_id")
                 if asker:

@@ -29,7 +29,9 @@ CAL_EVENTS = "cal_events"
 REGISTRATIONS = "registrations"
 GAMES = "games"
 HELP_REQUESTS = "help_requests"
-FACTS_VIEW = "notification_facts"
+CONTACTS_VIEW = "contacts"
+CALENDAR_VIEW = "calendar_facts"
+FEEDBACK_VIEW = "feedback_facts"
 
 
 def plain(doc: dict) -> dict:
@@ -49,8 +51,7 @@ async def _change(view: View, collection: str, key: str, **changes: Any) -> None
 def register_projections(svc: Service) -> None:
     keep_working_groups(svc)
 
-    @svc.projection(NOTIFICATIONS_VIEW, [events_of(n.SERVICE, "notification"), events_of(n.SERVICE, "preferences")],
-                    [NOTIFICATIONS])
+    @svc.projection(NOTIFICATIONS_VIEW, [events_of(n.SERVICE)], [NOTIFICATIONS])
     async def when_notified_keep_the_members_list(rec: Recorded, view: View) -> None:
         e = rec.event
         match e:
@@ -71,12 +72,8 @@ def register_projections(svc: Service) -> None:
                 for doc in await view.find(NOTIFICATIONS, {"member_id": e.member_id}, limit=1_000_000):
                     await view.delete(NOTIFICATIONS, doc["key"])
 
-    subjects = [events_of(ONBOARDING, "member"), events_of(cal.SERVICE, "season"),
-                events_of(cal.SERVICE, "registration"), events_of(fb.SERVICE, "game"),
-                events_of(fb.SERVICE, "help_request")]
-
-    @svc.projection(FACTS_VIEW, subjects, [CONTACTS, CAL_EVENTS, REGISTRATIONS, GAMES, HELP_REQUESTS])
-    async def when_others_changed_keep_what_the_policies_need(rec: Recorded, view: View) -> None:
+    @svc.projection(CONTACTS_VIEW, [events_of(ONBOARDING, "member")], [CONTACTS])
+    async def when_a_member_registers_keep_their_address_sealed(rec: Recorded, view: View) -> None:
         e = rec.event
         match e:
             case MemberRegistered():
@@ -86,6 +83,11 @@ def register_projections(svc: Service) -> None:
                                                            "sealed": sealed})
             case MemberErased():
                 await view.delete(CONTACTS, e.member_id)
+
+    @svc.projection(CALENDAR_VIEW, [events_of(cal.SERVICE)], [CAL_EVENTS, REGISTRATIONS])
+    async def when_the_calendar_changed_keep_events_and_their_people(rec: Recorded, view: View) -> None:
+        e = rec.event
+        match e:
             case cal.EventScheduled() | cal.EventChanged():
                 await view.put(CAL_EVENTS, e.event_id, {"key": e.event_id, "event_id": e.event_id,
                                                         "season_id": e.season_id, "title": e.plan.title,
@@ -95,6 +97,11 @@ def register_projections(svc: Service) -> None:
                 await view.put(REGISTRATIONS, key, {"key": key, "event_id": e.event_id, "member_id": e.member_id})
             case cal.RegistrationCancelled():
                 await view.delete(REGISTRATIONS, f"{e.event_id}:{e.member_id}")
+
+    @svc.projection(FEEDBACK_VIEW, [events_of(fb.SERVICE)], [GAMES, HELP_REQUESTS])
+    async def when_feedback_changed_keep_observers_and_askers(rec: Recorded, view: View) -> None:
+        e = rec.event
+        match e:
             case fb.GameScheduled():
                 await view.put(GAMES, e.game_id, {"key": e.game_id, "game_id": e.game_id, "title": e.title,
                                                   "observers": []})
