@@ -49,3 +49,16 @@ class View:
 
     async def count(self, collection: str, where: Doc | None = None) -> int:
         return await self._store.count(collection, where)
+
+
+def plain(doc: Doc) -> Doc:
+    """A stored document without the fields the store and the guard add (``_seq``, ``_id``)."""
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+async def change(view: View, collection: str, key: str, **changes: Any) -> None:
+    """These fields of a document changed (a document not there stays absent: the event that makes it
+    comes first in the log)."""
+    doc = await view.get(collection, key)
+    if doc is not None:
+        await view.put(collection, key, {**plain(doc), **changes})

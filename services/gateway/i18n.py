@@ -222,8 +222,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     # the drive
     "file_too_large": ("Файл слишком большой.", "The file is too large."),
-    "time_zone_unknown": ("Пояс «{time_zone}» не найден; например, Asia/Yekaterinburg.",
-                          "Zone \"{time_zone}\" is unknown; e.g. Asia/Yekaterinburg."),
     "drive_quota_exceeded": ("В хранилище группы не хватает места.", "Not enough room left in the group's drive."),
     "file_not_found": ("Такого файла нет.", "No such file."),
     "file_in_bin": ("Файл в корзине: сначала восстановите его.", "The file is in the bin: restore it first."),
@@ -381,9 +379,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "asker_only": ("Закрыть запрос может только его автор.", "Only the asker may close the request."),
     # notifications
     "notification_not_found": ("Такого уведомления нет.", "There is no such notification."),
+    "time_zone_unknown": ("Такого часового пояса нет.", "There is no such time zone."),
     "unsubscribe_link_invalid": ("Ссылка для отписки недействительна: откройте настройки уведомлений.",
                                  "The unsubscribe link is not valid: open your notification settings."),
-    "time_zone_unknown": ("Такого часового пояса нет.", "There is no such time zone."),
     "own_map_only": ("Карту развития другого участника видят только модераторы.",
                      "Only moderators see another member's development map."),
 }
@@ -458,6 +456,8 @@ DETAILS: dict[str, tuple[str, str]] = {
     "capacity_below_holders": ("Роль уже взяли: {holders}.", "People holding the role: {holders}."),
     "feedback_incomplete": ("{part_ru}: {problem_ru}.", "{part_en}: {problem_en}."),
     "help_request_incomplete": ("{part_ru}: {problem_ru}.", "{part_en}: {problem_en}."),
+    "time_zone_unknown": ("Пояс «{time_zone}» не найден; например, Asia/Yekaterinburg.",
+                          "Zone \"{time_zone}\" is unknown; e.g. Asia/Yekaterinburg."),
     "drive_quota_exceeded": (
         "Сейчас файл может быть не больше {free_mb} МБ. Удалите ненужное и очистите корзину.",
         "The file may now be at most {free_mb} MB. Delete what is not needed and empty the bin."),

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiosmtplib
 
@@ -82,8 +82,8 @@ class Health:
 
     def status(self, pending: int) -> dict:
         """In the shape of a consumer's status (libs/kit/consumers.py), so readiness reads it as one."""
-        out = {"name": self.name, "kind": "channel", "state": "stalled" if self.failing_since else "running",
-               "lag": pending, "dead_letters": 0}
+        out: dict[str, Any] = {"name": self.name, "kind": "channel", "lag": pending, "dead_letters": 0,
+                               "state": "stalled" if self.failing_since else "running"}
         if self.failing_since is not None:
             out["stalled"] = {"reason": self.reason, "since": self.failing_since, "attempts": self.failures,
                               "for_s": round(time.time() - self.failing_since, 1)}
@@ -118,7 +118,7 @@ class SmtpChannel:
         try:
             await aiosmtplib.send(msg, hostname=self._host, port=self._port, username=self._username,
                                   password=self._password, use_tls=self._tls == "tls",
-                                  start_tls=True if self._tls == "starttls" else (False if self._tls == "none" else None),
+                                  start_tls={"starttls": True, "none": False}.get(self._tls),
                                   timeout=self._timeout)
         except aiosmtplib.SMTPRecipientsRefused as e:
             if all(400 <= r.code < 500 for r in e.recipients):

@@ -139,7 +139,8 @@ def decide_preferences(cmd: Any, state: Preferences) -> list[Event]:
             zone_of(zone)
             merged = {**state.channels, **cmd.channels}
             # only what differs from the defaults is kept: a later change of a default reaches everyone else
-            channels = {k: merged[k] for k in KINDS if k in merged and merged[k] != DEFAULT_CHANNELS[k]}
+            channels: dict[str, Channel] = {k: merged[k] for k in KINDS
+                                            if k in merged and merged[k] != DEFAULT_CHANNELS[k]}
             quiet = None if cmd.no_quiet_hours else (cmd.quiet_hours or state.quiet_hours)
             after = PreferencesChanged(member_id=cmd.member_id, channels=channels,
                                        language=cmd.language or state.language, time_zone=zone, quiet_hours=quiet)
@@ -239,20 +240,23 @@ def decide_notification(cmd: Any, state: Notification) -> list[Event]:
         case MarkRead():
             if not state.raised or state.member_id != cmd.member_id:
                 raise NotFound("notification_not_found")
-            return [] if state.read else [NotificationRead(notification_id=state.notification_id, member_id=cmd.member_id)]
+            return [] if state.read else [NotificationRead(notification_id=state.notification_id,
+                                                           member_id=cmd.member_id)]
         case Defer():
             if state.email != "queued" or state.send_after == cmd.until:
                 return []
-            return [EmailDeferred(notification_id=state.notification_id, member_id=state.member_id or "", send_after=cmd.until)]
+            return [EmailDeferred(notification_id=state.notification_id, member_id=state.member_id or "",
+                                  send_after=cmd.until)]
         case Drop():
             if state.email != "queued":
                 return []
-            return [EmailDropped(notification_id=state.notification_id, member_id=state.member_id or "", reason=cmd.reason)]
+            return [EmailDropped(notification_id=state.notification_id, member_id=state.member_id or "",
+                                 reason=cmd.reason)]
         case RecordSent():
             if state.email != "queued":
                 return []
-            return [EmailSent(notification_id=state.notification_id, member_id=state.member_id or "", message_id=cmd.message_id,
-                              language=cmd.language, sent_at=cmd.now)]
+            return [EmailSent(notification_id=state.notification_id, member_id=state.member_id or "",
+                              message_id=cmd.message_id, language=cmd.language, sent_at=cmd.now)]
     raise TypeError(cmd)
 
 

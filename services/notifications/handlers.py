@@ -40,8 +40,9 @@ def register_handlers(svc: Service, settings: Settings, outbox: Outbox) -> None:
     async def set_preferences(cmd: n.SetPreferences, ctx: Context) -> Done:
         signed_in(ctx)
         me = ctx.actor.id
+        channels = {str(k): v for k, v in cmd.channels.items()}
         done = await svc.decide(PREFERENCES, me, d.SetPreferences(
-            me, dict(cmd.channels), cmd.language, cmd.time_zone, cmd.quiet_hours, cmd.no_quiet_hours), meta_of(ctx))
+            me, channels, cmd.language, cmd.time_zone, cmd.quiet_hours, cmd.no_quiet_hours), meta_of(ctx))
         return Done(done.seq, await preferences_view(svc, outbox, me, done.state))
 
     @svc.command(n.UnsubscribeByLink)

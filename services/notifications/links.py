@@ -8,9 +8,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from typing import cast
 
 from libs.contracts.errors import DomainError
-from libs.contracts.notifications import KINDS
+from libs.contracts.notifications import KINDS, Kind
 from libs.contracts.types import ID_RE
 
 
@@ -27,7 +28,7 @@ def unsubscribe_token(secret: str, member_id: str, kind: str) -> str:
     return f"{member_id}.{kind}.{_signature(secret, member_id, kind)}"
 
 
-def read_token(secret: str, token: str) -> tuple[str, str]:
+def read_token(secret: str, token: str) -> tuple[str, Kind]:
     """(member, kind) of a genuine token; else ``unsubscribe_link_invalid``."""
     member_id, _, rest = token.partition(".")
     kind, _, signature = rest.partition(".")
@@ -35,4 +36,4 @@ def read_token(secret: str, token: str) -> tuple[str, str]:
         raise LinkInvalid("unsubscribe_link_invalid")
     if not hmac.compare_digest(signature, _signature(secret, member_id, kind)):
         raise LinkInvalid("unsubscribe_link_invalid")
-    return member_id, kind
+    return member_id, cast(Kind, kind)

@@ -24,7 +24,7 @@ from libs.kit.logging import get_logger
 from libs.kit.service import Service
 from libs.kit.timers import Due, Timer
 from services.notifications import domain as d
-from services.notifications.channels import Channel, Health, Outgoing, Refused, SmtpChannel, message_id
+from services.notifications.channels import Channel, Health, Outgoing, Refused, SmtpChannel
 from services.notifications.domain import DIGEST, NOTIFICATION, PREFERENCES
 from services.notifications.links import unsubscribe_token
 from services.notifications.projections import CONTACTS, NOTIFICATIONS, address_aad

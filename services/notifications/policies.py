@@ -5,8 +5,9 @@ member (their preferences and notifications go, nothing is sent to them any more
 A notification's id derives from the causing event, its kind and the member (libs/contracts/notifications.py),
 and raising an already raised one decides nothing: a redelivered cause tells nobody twice, in the app or
 by e-mail. Who is concerned is read from this service's own read models of the others' events
-(``contacts``, ``calendar_facts``, ``feedback_facts``, ``working_groups``), waited for up to the causing event; what a notification says
-is ids and titles only, never anyone's words (those stay sealed with their authors' keys in their services).
+(``contacts``, ``calendar_facts``, ``feedback_facts``, ``working_groups``), waited for up to the causing
+event; what a notification says is ids and titles only, never anyone's words (those stay sealed with their
+authors' keys in their services).
 
 Told from what the events carry: the decision on a newcomer (granted, declined, changes requested); a new
 applicant (a completed profile) to the moderators; a join request to the group's coordinators; a mention in

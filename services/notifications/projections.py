@@ -9,8 +9,6 @@ the key on erasure, the sealed copy opens to nothing, and the erasure deletes it
 
 from __future__ import annotations
 
-from typing import Any
-
 from libs.contracts import calendar as cal
 from libs.contracts import feedback as fb
 from libs.contracts import notifications as n
@@ -18,7 +16,7 @@ from libs.contracts.onboarding import SERVICE as ONBOARDING
 from libs.contracts.onboarding import MemberErased, MemberRegistered
 from libs.contracts.subjects import events_of
 from libs.kit.eventstore import Recorded
-from libs.kit.projection import View
+from libs.kit.projection import View, change, plain
 from libs.kit.service import Service
 from libs.kit.working_groups import keep_working_groups
 
@@ -34,18 +32,8 @@ CALENDAR_VIEW = "calendar_facts"
 FEEDBACK_VIEW = "feedback_facts"
 
 
-def plain(doc: dict) -> dict:
-    return {k: v for k, v in doc.items() if not k.startswith("_")}
-
-
 def address_aad(member_id: str) -> str:
     return f"notifications:address:{member_id}"
-
-
-async def _change(view: View, collection: str, key: str, **changes: Any) -> None:
-    doc = await view.get(collection, key)
-    if doc is not None:
-        await view.put(collection, key, {**plain(doc), **changes})
 
 
 def register_projections(svc: Service) -> None:
@@ -61,13 +49,13 @@ def register_projections(svc: Service) -> None:
                     "kind": e.kind, "params": dict(e.params), "raised_at": e.raised_at.isoformat(), "read": False,
                     "email": "digest" if e.channel == "digest" else None})
             case n.NotificationRead():
-                await _change(view, NOTIFICATIONS, e.notification_id, read=True)
+                await change(view, NOTIFICATIONS, e.notification_id, read=True)
             case n.EmailQueued() | n.EmailDeferred():
-                await _change(view, NOTIFICATIONS, e.notification_id, email="queued")
+                await change(view, NOTIFICATIONS, e.notification_id, email="queued")
             case n.EmailSent():
-                await _change(view, NOTIFICATIONS, e.notification_id, email="sent")
+                await change(view, NOTIFICATIONS, e.notification_id, email="sent")
             case n.EmailDropped():
-                await _change(view, NOTIFICATIONS, e.notification_id, email="dropped")
+                await change(view, NOTIFICATIONS, e.notification_id, email="dropped")
             case n.PreferencesErased():
                 for doc in await view.find(NOTIFICATIONS, {"member_id": e.member_id}, limit=1_000_000):
                     await view.delete(NOTIFICATIONS, doc["key"])
@@ -106,7 +94,7 @@ def register_projections(svc: Service) -> None:
                 await view.put(GAMES, e.game_id, {"key": e.game_id, "game_id": e.game_id, "title": e.title,
                                                   "observers": []})
             case fb.GameChanged():
-                await _change(view, GAMES, e.game_id, title=e.title)
+                await change(view, GAMES, e.game_id, title=e.title)
             case fb.ObserverAssigned() | fb.ObserverUnassigned():
                 doc = await view.get(GAMES, e.game_id)
                 if doc is not None:
