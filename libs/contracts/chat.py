@@ -291,7 +291,7 @@ class StreamItem(Contract):
     id: int
     kind: Literal["message_posted", "message_edited", "message_deleted", "reaction_changed", "read",
                   "direct_message", "conversation_read", "reset", "task_assigned", "calendar_event_changed",
-                  "calendar_event_cancelled", "calendar_waitlist_promoted"]
+                  "calendar_event_cancelled", "calendar_waitlist_promoted", "notification"]
     group_id: str | None = None
     thread_id: str | None = None
     message: ChatMessage | None = None
@@ -319,6 +319,10 @@ class StreamItem(Contract):
     calendar_event_id: str | None = None
     starts_at: datetime | None = None
     revision: int | None = None
+    #: for a notification (libs/contracts/notifications.py): its id and kind; the page of notifications
+    #: says the rest in the member's language
+    notification_id: str | None = None
+    notification_kind: str | None = None
 
 
 class StreamPage(Contract):

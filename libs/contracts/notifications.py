@@ -3,7 +3,7 @@
 **A notification** (aggregate ``notification``, id = a UUID derived from the event that caused it and the
 member told, so a redelivered cause raises nothing new) is raised for one member, of one ``Kind``, with
 the few ids and titles its words need (``params``: never another member's personal data, never anyone's
-words). It is read or not (``NotificationRead``), and it carries its e-mail's outbox state: queued with a
+words). It is read or not (``NotificationMarkedRead``), and it carries its e-mail's outbox state: queued with a
 time it may leave (``EmailQueued``: at once, or when the member's quiet hours end), then sent once the mail
 server accepted it (``EmailSent``) or dropped with the reason (``EmailDropped``: the member was erased, has
 no address, turned the kind off meanwhile).
@@ -38,6 +38,7 @@ Kind = Literal[
     "mention",  # to a member named in a group's message
     "personal_message",  # to the recipient of a personal message
     "task_assigned",  # to a task's new assignees
+    "task_overdue",  # to a task's assignees, the day after its due date while it is not done
     "waitlist_promoted",  # to a member who got a place from an event's waitlist
     "event_changed",  # to an event's registered and waitlisted members
     "event_cancelled",  # idem
@@ -60,12 +61,13 @@ DropReason = Literal["erased", "no_address", "turned_off", "refused"]
 DEFAULT_CHANNELS: dict[Kind, Channel] = {
     "access_granted": "email_now", "access_declined": "email_now", "changes_requested": "email_now",
     "new_applicant": "email_now", "join_request": "email_now", "mention": "digest", "personal_message": "digest",
-    "task_assigned": "email_now", "waitlist_promoted": "email_now", "event_changed": "email_now",
-    "event_cancelled": "email_now", "event_reminder": "email_now", "round_waiting": "email_now",
+    "task_assigned": "email_now", "task_overdue": "email_now", "waitlist_promoted": "email_now",
+    "event_changed": "email_now", "event_cancelled": "email_now", "event_reminder": "email_now",
+    "round_waiting": "email_now",
     "help_request_routed": "email_now", "help_request_answered": "email_now", "pick_window_opened": "digest",
 }
 DEFAULT_TIME_ZONE = "Asia/Yekaterinburg"
-ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+ClockTime = Annotated[str, StringConstraints(max_length=5, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 Param = Annotated[str, StringConstraints(max_length=300)]
 
 
@@ -94,12 +96,12 @@ class NotificationRaised(Event):
     member_id: str
     kind: Kind
     params: dict[str, str] = {}
-    #: the channel the member's preferences chose when it was raised
+    #: the channel it goes by: the member's choice when it was raised, or in_app when no e-mail can reach them
     channel: Channel
     raised_at: datetime
 
 
-class NotificationRead(Event):
+class NotificationMarkedRead(Event):
     notification_id: str
     member_id: str
 
@@ -134,7 +136,7 @@ class EmailDropped(Event):
     reason: DropReason
 
 
-NOTIFICATION_EVENTS = (NotificationRaised, NotificationRead, EmailQueued, EmailDeferred, EmailSent, EmailDropped)
+NOTIFICATION_EVENTS = (NotificationRaised, NotificationMarkedRead, EmailQueued, EmailDeferred, EmailSent, EmailDropped)
 
 
 # ---------------------------------------------------------------- events (aggregate ``preferences``: member)

@@ -189,7 +189,8 @@ def register_chat_queries(svc: Service) -> None:  # noqa: C901 — the read rule
         item: dict[str, Any] = {k: data.get(k) for k in ("group_id", "thread_id", "message_id", "member_id", "unread",
                                                          "mentions", "up_to", "event_id",
                                                          "thread_replies", "task_id", "title", "due", "season_id",
-                                                         "calendar_event_id", "starts_at", "revision")}
+                                                         "calendar_event_id", "starts_at", "revision",
+                                                         "notification_id", "notification_kind")}
         if data.get("message"):
             m = dict(data["message"])
             text = await opened(data.get("sealed"), m.get("author_id"), m["message_id"])

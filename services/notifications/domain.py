@@ -32,8 +32,8 @@ from libs.contracts.notifications import (
     EmailQueued,
     EmailSent,
     Language,
+    NotificationMarkedRead,
     NotificationRaised,
-    NotificationRead,
     PreferencesChanged,
     PreferencesErased,
     QuietHours,
@@ -228,6 +228,8 @@ def decide_notification(cmd: Any, state: Notification) -> list[Event]:
             channel = cmd.preferences.channel(cmd.kind)
             if state.raised or channel == "off":
                 return []
+            if channel in ("email_now", "digest") and not cmd.email_possible:
+                channel = "in_app"  # no mail server, or no address: the app is the one way left
             events: list[Event] = [NotificationRaised(
                 notification_id=cmd.notification_id, member_id=cmd.member_id, kind=cmd.kind,  # type: ignore[arg-type]
                 params=cmd.params, channel=channel, raised_at=cmd.now)]
@@ -240,7 +242,7 @@ def decide_notification(cmd: Any, state: Notification) -> list[Event]:
         case MarkRead():
             if not state.raised or state.member_id != cmd.member_id:
                 raise NotFound("notification_not_found")
-            return [] if state.read else [NotificationRead(notification_id=state.notification_id,
+            return [] if state.read else [NotificationMarkedRead(notification_id=state.notification_id,
                                                            member_id=cmd.member_id)]
         case Defer():
             if state.email != "queued" or state.send_after == cmd.until:
@@ -265,7 +267,7 @@ def evolve_notification(state: Notification, event: Event) -> Notification:
         case NotificationRaised():
             return Notification(raised=True, member_id=event.member_id, kind=event.kind, channel=event.channel,
                            notification_id=event.notification_id)
-        case NotificationRead():
+        case NotificationMarkedRead():
             return replace(state, read=True)
         case EmailQueued() | EmailDeferred():
             return replace(state, email="queued", send_after=event.send_after)

@@ -14,13 +14,16 @@ applicant (a completed profile) to the moderators; a join request to the group's
 a group's message; a personal message; a task's new assignees; a waitlist promotion; an event changed or
 cancelled to its registered and waitlisted members; a round opened to the game's observers; a help request
 routed to its expert (or to the group's coordinators), and a message in its thread to the asker; a pick
-window opened to every member. Not told yet: a task overdue and a reminder before an event (both need a
-timer on the due time: docs/adr/0023-notifications.md)."""
+window opened to every member. At a time (durable timers, libs/kit/timers.py): a reminder to an event's
+registered members the configured hours before it starts, and a task's assignees the day after its due date
+while it is not done. What a notification of a time derives its id from is the timer and the time it was
+for, so a moved event reminds again and a repeated firing does not."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime, time, timedelta
 
 from libs.contracts import calendar as cal
 from libs.contracts import chat as ch
@@ -33,9 +36,10 @@ from libs.contracts.onboarding import SERVICE as ONBOARDING
 from libs.contracts.onboarding import AccessDeclined, AccessGranted, ChangesRequested, MemberErased, ProfileCompleted
 from libs.contracts.subjects import events_of
 from libs.kit.actors import ACTORS
-from libs.kit.erasure import caused_meta, view_at
-from libs.kit.eventstore import Recorded
+from libs.kit.erasure import NotYet, caused_meta, view_at
+from libs.kit.eventstore import Meta, Recorded
 from libs.kit.service import Service
+from libs.kit.timers import Due, Timer
 from libs.kit.working_groups import GROUPS_VIEW, WGROUPS
 from services.notifications import domain as d
 from services.notifications.domain import DIGEST, NOTIFICATION, PREFERENCES
@@ -48,6 +52,7 @@ from services.notifications.projections import (
     GAMES,
     HELP_REQUESTS,
     REGISTRATIONS,
+    TASKS,
 )
 from services.notifications.settings import Settings
 
@@ -65,8 +70,12 @@ def register_policies(svc: Service, settings: Settings, outbox: Outbox) -> None:
                    but: Iterable[str] = ()) -> None:
         """Raise ``kind`` for each member (once, however often the cause arrives), but not for ``but`` (the
         member who caused it), nor for the system."""
+        await tell_of(str(rec.envelope.event_id), caused_meta(rec), kind, members, params, but)
+
+    async def tell_of(cause: str, meta: Meta, kind: str, members: Iterable[str], params: dict[str, str],
+                      but: Iterable[str] = ()) -> None:
+        """``tell`` for a cause that is an event (its id) or a time (an id derived from the timer)."""
         skip = {*but, "system", "anonymous", ""}
-        cause = str(rec.envelope.event_id)
         for member_id in dict.fromkeys(members):
             if member_id in skip:
                 continue
@@ -75,16 +84,16 @@ def register_policies(svc: Service, settings: Settings, outbox: Outbox) -> None:
             now = svc.clock()
             possible = outbox.available and await outbox.address_known(member_id)
             done = await svc.decide(NOTIFICATION, nid, d.Raise(nid, member_id, kind, params, prefs, possible, now),
-                                    caused_meta(rec), ids_of(nid, "raise"))
+                                    meta, ids_of(nid, "raise"))
             state = done.state
             if not state.raised:
                 continue  # the kind is off for this member (or they are erased)
             if state.channel == "digest" and possible:
-                await add_to_digest(rec, member_id, nid, prefs, now)
+                await add_to_digest(meta, member_id, nid, prefs, now)
             await svc.member_streams.tell(member_id, {"kind": "notification", "notification_id": nid,
                                                       "notification_kind": kind, "event_id": cause}, f"ntf:{nid}")
 
-    async def add_to_digest(rec: Recorded, member_id: str, nid: str, prefs: d.Preferences, now) -> None:
+    async def add_to_digest(meta: Meta, member_id: str, nid: str, prefs: d.Preferences, now: datetime) -> None:
         """Into the digest of the member's day; a digest already sent (the policy lagged past the morning)
         passes it to the next day's."""
         day = d.local_day(now, prefs.time_zone)
@@ -92,7 +101,7 @@ def register_policies(svc: Service, settings: Settings, outbox: Outbox) -> None:
             due = d.digest_due(day, prefs.time_zone, settings.digest_hour, prefs.quiet_hours)
             digest_id = n.digest_id(member_id, day.isoformat())
             done = await svc.decide(DIGEST, digest_id, d.AddToDigest(digest_id, member_id, nid, day, due),
-                                    caused_meta(rec), ids_of(nid, f"digest:{day}"))
+                                    meta, ids_of(nid, f"digest:{day}"))
             if nid in done.state.items:
                 return
             day = day.fromordinal(day.toordinal() + 1)
@@ -208,3 +217,60 @@ def register_policies(svc: Service, settings: Settings, outbox: Outbox) -> None:
         if isinstance(e, r.PickWindowOpened):
             await tell(rec, "pick_window_opened", await members_with(None),
                        {"season_id": e.season_id, "closes_at": e.closes_at.isoformat()})
+
+    # ------------------------------------------------------------ at a time: reminders, overdue tasks
+
+    def cause_of(key: str) -> tuple[str, Meta]:
+        cause = str(uuid.uuid5(uuid.NAMESPACE_URL, f"hr-notifications:{key}"))
+        return cause, Meta(actor="system", correlation_id=cause)
+
+    def reminders(rec: Recorded) -> list[Due]:
+        """Each offset before the event's start, moved with it, gone when it is cancelled; an offset already
+        past when the event was planned or moved reminds nobody."""
+        e = rec.event
+        match e:
+            case cal.EventScheduled() | cal.EventChanged():
+                at = rec.envelope.occurred_at
+                return [Due(f"{e.event_id}:{h}h", e.plan.starts_at - timedelta(hours=h)
+                            if e.plan.starts_at - timedelta(hours=h) > at else None) for h in settings.reminder_hours]
+            case cal.EventCancelled():
+                return [Due(f"{e.event_id}:{h}h", None) for h in settings.reminder_hours]
+        return []
+
+    async def when_an_event_is_near_remind_its_people(timer: Timer) -> None:
+        event_id, hours = timer.key.rsplit(":", 1)
+        event = await svc.store.get(CAL_EVENTS, event_id)
+        if event is None:
+            raise NotYet(f"the {CALENDAR_VIEW} read model has no event {event_id} yet")
+        people = [doc["member_id"] for doc in await svc.store.find(
+            REGISTRATIONS, {"event_id": event_id, "status": "registered"}, limit=MAX_TOLD)]
+        cause, meta = cause_of(f"reminder:{timer.key}:{event['starts_at']}")
+        await tell_of(cause, meta, "event_reminder", sorted(people), {
+            "event_id": event_id, "title": event["title"], "starts_at": event["starts_at"], "hours": hours[:-1]})
+
+    svc.timer("reminders", [events_of(cal.SERVICE, "season")], reminders, when_an_event_is_near_remind_its_people)
+
+    def past_due(due) -> datetime:
+        """A task is overdue once its due day is over in the community's zone."""
+        return datetime.combine(due + timedelta(days=1), time(0), tzinfo=d.zone_of(settings.community_time_zone))
+
+    def overdue(rec: Recorded) -> list[Due]:
+        e = rec.event
+        match e:
+            case t.TaskCreated() if e.due:
+                return [Due(e.task_id, past_due(e.due))]
+            case t.TaskDueDateSet():
+                return [Due(e.task_id, past_due(e.due) if e.due else None)]
+            case t.TaskDeleted():
+                return [Due(e.task_id, None)]
+        return []
+
+    async def when_a_task_is_overdue_tell_its_assignees(timer: Timer) -> None:
+        task = await svc.store.get(TASKS, timer.key)
+        if task is None or task["status"] == "done" or not task["due"]:
+            return  # deleted, done, or no longer due
+        cause, meta = cause_of(f"overdue:{timer.key}:{task['due']}")
+        await tell_of(cause, meta, "task_overdue", task["assignees"], {
+            "group_id": task["group_id"], "task_id": timer.key, "title": task["title"], "due": task["due"]})
+
+    svc.timer("overdue_tasks", [events_of(t.SERVICE, "task")], overdue, when_a_task_is_overdue_tell_its_assignees)

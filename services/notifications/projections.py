@@ -1,8 +1,8 @@
 """The notifications service's read models: every member's notifications with read / unread and their
 e-mail's state (from its own events), and what its policies need to know of the other services (from
 their events): members' addresses (sealed with the member's key), working groups and their coordinators
-(libs/kit/working_groups.py), the calendar's events and who is registered, games and their observers,
-requests for help and who asked.
+(libs/kit/working_groups.py), tasks with their assignees and due dates, the calendar's events and who
+is registered, games and their observers, requests for help and who asked.
 
 A member's address stays sealed here with their key, as it is in onboarding's log: once onboarding shreds
 the key on erasure, the sealed copy opens to nothing, and the erasure deletes it anyway."""
@@ -12,6 +12,7 @@ from __future__ import annotations
 from libs.contracts import calendar as cal
 from libs.contracts import feedback as fb
 from libs.contracts import notifications as n
+from libs.contracts import tasks as t
 from libs.contracts.onboarding import SERVICE as ONBOARDING
 from libs.contracts.onboarding import MemberErased, MemberRegistered
 from libs.contracts.subjects import events_of
@@ -30,6 +31,8 @@ HELP_REQUESTS = "help_requests"
 CONTACTS_VIEW = "contacts"
 CALENDAR_VIEW = "calendar_facts"
 FEEDBACK_VIEW = "feedback_facts"
+TASKS = "tasks"
+TASKS_VIEW = "task_facts"
 
 
 def address_aad(member_id: str) -> str:
@@ -48,7 +51,7 @@ def register_projections(svc: Service) -> None:
                     "key": e.notification_id, "notification_id": e.notification_id, "member_id": e.member_id,
                     "kind": e.kind, "params": dict(e.params), "raised_at": e.raised_at.isoformat(), "read": False,
                     "email": "digest" if e.channel == "digest" else None})
-            case n.NotificationRead():
+            case n.NotificationMarkedRead():
                 await change(view, NOTIFICATIONS, e.notification_id, read=True)
             case n.EmailQueued() | n.EmailDeferred():
                 await change(view, NOTIFICATIONS, e.notification_id, email="queued")
@@ -82,9 +85,30 @@ def register_projections(svc: Service) -> None:
                                                         "starts_at": e.plan.starts_at.isoformat()})
             case cal.EventRegistered() | cal.RegistrationWaitlisted() | cal.WaitlistPromoted():
                 key = f"{e.event_id}:{e.member_id}"
-                await view.put(REGISTRATIONS, key, {"key": key, "event_id": e.event_id, "member_id": e.member_id})
+                status = "waitlisted" if isinstance(e, cal.RegistrationWaitlisted) else "registered"
+                await view.put(REGISTRATIONS, key, {"key": key, "event_id": e.event_id, "member_id": e.member_id,
+                                                    "status": status})
             case cal.RegistrationCancelled():
                 await view.delete(REGISTRATIONS, f"{e.event_id}:{e.member_id}")
+
+    @svc.projection(TASKS_VIEW, [events_of(t.SERVICE, "task")], [TASKS])
+    async def when_a_task_changed_keep_its_assignees_and_due_date(rec: Recorded, view: View) -> None:
+        e = rec.event
+        match e:
+            case t.TaskCreated():
+                await view.put(TASKS, e.task_id, {"key": e.task_id, "task_id": e.task_id, "group_id": e.group_id,
+                                                  "title": e.title, "assignees": list(e.assignees),
+                                                  "due": e.due.isoformat() if e.due else None, "status": "todo"})
+            case t.TaskEdited():
+                await change(view, TASKS, e.task_id, title=e.title)
+            case t.TaskAssigneesChanged():
+                await change(view, TASKS, e.task_id, assignees=list(e.assignees))
+            case t.TaskDueDateSet():
+                await change(view, TASKS, e.task_id, due=e.due.isoformat() if e.due else None)
+            case t.TaskStatusChanged():
+                await change(view, TASKS, e.task_id, status=e.status)
+            case t.TaskDeleted():
+                await view.delete(TASKS, e.task_id)
 
     @svc.projection(FEEDBACK_VIEW, [events_of(fb.SERVICE)], [GAMES, HELP_REQUESTS])
     async def when_feedback_changed_keep_observers_and_askers(rec: Recorded, view: View) -> None:

@@ -29,6 +29,10 @@ class Settings(KitSettings):
     web_url: str = "http://127.0.0.1:8080"
     #: signs the unsubscribe links (HMAC): a link works without signing in, only for its member and kind
     unsubscribe_secret: SecretStr = SecretStr(DEV_UNSUBSCRIBE_SECRET)
+    #: how long before a registered event its people are reminded (hours; none: no reminders)
+    reminder_hours: tuple[int, ...] = (24, 1)
+    #: the zone whose midnight makes a task's due date past (the community's)
+    community_time_zone: str = "Asia/Yekaterinburg"
     #: the hour (the member's time) a day's digest leaves the next morning
     digest_hour: int = Field(default=8, ge=0, le=23)
     #: the first pause after the mail server failed, doubled on each failure up to the maximum

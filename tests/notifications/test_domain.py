@@ -73,7 +73,10 @@ def test_in_the_app_only_queues_no_email():
 
 
 def test_without_an_address_or_a_mail_server_it_stays_in_the_app():
-    given(NOTIFICATION).when(raise_(possible=False)).then(raised())
+    given(NOTIFICATION).when(raise_(possible=False)).then(raised("in_app"))
+    given(NOTIFICATION).when(raise_(possible=False, kind="mention")).then(
+        n.NotificationRaised(notification_id=NID, member_id=ANNA, kind="mention", params={}, channel="in_app",
+                             raised_at=NOON))
 
 
 def test_the_digest_kind_queues_no_email_of_its_own():
@@ -101,8 +104,8 @@ def test_a_deferred_email_waits_again_only_when_its_time_moves():
 
 
 def test_read_by_its_member_only():
-    given(NOTIFICATION, raised()).when(d.MarkRead(ANNA)).then(n.NotificationRead(notification_id=NID, member_id=ANNA))
-    given(NOTIFICATION, raised(), n.NotificationRead(notification_id=NID, member_id=ANNA)).when(d.MarkRead(ANNA)).then()
+    given(NOTIFICATION, raised()).when(d.MarkRead(ANNA)).then(n.NotificationMarkedRead(notification_id=NID, member_id=ANNA))
+    given(NOTIFICATION, raised(), n.NotificationMarkedRead(notification_id=NID, member_id=ANNA)).when(d.MarkRead(ANNA)).then()
     given(NOTIFICATION, raised()).when(d.MarkRead("boris")).refused(NotFound, "notification_not_found")
     given(NOTIFICATION).when(d.MarkRead(ANNA)).refused(NotFound, "notification_not_found")
 
