@@ -68,7 +68,8 @@ DEFAULT_CHANNELS: dict[Kind, Channel] = {
 }
 DEFAULT_TIME_ZONE = "Asia/Yekaterinburg"
 ClockTime = Annotated[str, StringConstraints(max_length=5, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
-Param = Annotated[str, StringConstraints(max_length=300)]
+#: an IANA zone's name (Asia/Yekaterinburg); whether the zone exists is the decider's to say
+ZoneName = Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$")]
 
 
 def notification_id_of(cause_event_id: str, kind: str, member_id: str) -> str:
@@ -227,6 +228,8 @@ class MarkedRead(Contract):
 
 class KindPreference(Contract):
     kind: Kind
+    #: what the kind is, in the language asked for
+    name: str
     channel: Channel
     default: Channel
 
@@ -245,6 +248,8 @@ class PreferencesView(Contract):
 
 class UnsubscribeCheck(Contract):
     kind: Kind
+    #: what the kind is, in the language asked for
+    name: str
     #: the kind's channel now (``off`` once unsubscribed)
     channel: Channel
 
@@ -271,10 +276,12 @@ class SetPreferences(Command):
     #: the kinds to change (the others keep their channel)
     channels: dict[Kind, Channel] = {}
     language: Language | None = None
-    time_zone: Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$")] | None = None
+    time_zone: ZoneName | None = None
     quiet_hours: QuietHours | None = None
     #: True: no quiet hours at all (quiet_hours is then ignored)
     no_quiet_hours: bool = False
+    #: the language of the reply's words (the gateway sets it from Accept-Language)
+    lang: Language = "ru"
 
 
 UnsubscribeToken = Annotated[str, StringConstraints(min_length=10, max_length=300, pattern=r"^[A-Za-z0-9_.\-]+$")]
@@ -286,6 +293,7 @@ class UnsubscribeByLink(Command):
     service: ClassVar[str] = SERVICE
     reply_model: ClassVar = UnsubscribeCheck
     token: UnsubscribeToken
+    lang: Language = "ru"
 
 
 # ---------------------------------------------------------------- queries
@@ -303,6 +311,7 @@ class ListNotifications(Query):
 class GetPreferences(Query):
     service: ClassVar[str] = SERVICE
     reply_model: ClassVar = PreferencesView
+    lang: Language = "ru"
 
 
 class CheckUnsubscribeLink(Query):
@@ -311,6 +320,7 @@ class CheckUnsubscribeLink(Query):
     service: ClassVar[str] = SERVICE
     reply_model: ClassVar = UnsubscribeCheck
     token: UnsubscribeToken
+    lang: Language = "ru"
 
 
 EVENTS = (*NOTIFICATION_EVENTS, *PREFERENCE_EVENTS, *DIGEST_EVENTS)

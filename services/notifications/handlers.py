@@ -7,6 +7,7 @@ from libs.contracts import notifications as n
 from libs.kit.rpc import Context, Done, signed_in
 from libs.kit.service import Service, meta_of
 from services.notifications import domain as d
+from services.notifications import texts
 from services.notifications.domain import NOTIFICATION, PREFERENCES
 from services.notifications.links import read_token
 from services.notifications.outbox import Outbox
@@ -43,10 +44,11 @@ def register_handlers(svc: Service, settings: Settings, outbox: Outbox) -> None:
         channels = {str(k): v for k, v in cmd.channels.items()}
         done = await svc.decide(PREFERENCES, me, d.SetPreferences(
             me, channels, cmd.language, cmd.time_zone, cmd.quiet_hours, cmd.no_quiet_hours), meta_of(ctx))
-        return Done(done.seq, await preferences_view(svc, outbox, me, done.state))
+        return Done(done.seq, await preferences_view(svc, outbox, me, done.state, cmd.lang))
 
     @svc.command(n.UnsubscribeByLink)
     async def unsubscribe_by_link(cmd: n.UnsubscribeByLink, ctx: Context) -> Done:
         member_id, kind = read_token(settings.unsubscribe_secret.get_secret_value(), cmd.token)
         done = await svc.decide(PREFERENCES, member_id, d.Unsubscribe(member_id, kind), meta_of(ctx))
-        return Done(done.seq, n.UnsubscribeCheck(kind=kind, channel=done.state.channel(kind)))
+        return Done(done.seq, n.UnsubscribeCheck(kind=kind, name=texts.kind_name(kind, cmd.lang),
+                                                 channel=done.state.channel(kind)))

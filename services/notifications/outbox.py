@@ -67,9 +67,12 @@ class Outbox:
     async def address_known(self, member_id: str) -> bool:
         return await self.svc.store.get(CONTACTS, member_id) is not None
 
-    def unsubscribe_url(self, member_id: str, kind: str) -> str:
+    def unsubscribe_urls(self, member_id: str, kind: str) -> tuple[str, str]:
+        """The web page a reader opens (it asks before it turns the kind off), and the gateway's address a
+        mail client posts to for a one-click unsubscribe (List-Unsubscribe-Post, RFC 8058)."""
         token = unsubscribe_token(self.settings.unsubscribe_secret.get_secret_value(), member_id, kind)
-        return f"{self.settings.web_url.rstrip('/')}/notifications/unsubscribe?token={token}"
+        return (f"{self.settings.web_url.rstrip('/')}/notifications/unsubscribe?token={token}",
+                f"{self.settings.api_url.rstrip('/')}/v1/notifications/unsubscribe?token={token}")
 
     async def _deliver(self, outgoing: Outgoing) -> str | None:
         """The Message-ID once the server accepted it; None when it refuses the address for good."""
@@ -110,9 +113,9 @@ class Outbox:
         doc = await svc.store.get(NOTIFICATIONS, nid)
         params = dict(doc["params"]) if doc else {}
         lang = prefs.language
-        unsubscribe = self.unsubscribe_url(member_id, state.kind or "")
-        body = letter([Line(state.kind or "", params)], lang, self.settings.web_url, unsubscribe, state.kind)
-        mid = await self._deliver(Outgoing(nid, address or "", body, lang, unsubscribe))
+        page, one_click = self.unsubscribe_urls(member_id, state.kind or "")
+        body = letter([Line(state.kind or "", params)], lang, self.settings.web_url, page, state.kind)
+        mid = await self._deliver(Outgoing(nid, address or "", body, lang, one_click))
         if mid is None:
             await svc.decide(NOTIFICATION, nid, d.Drop("refused"), meta, self._ids(nid, "refused"))
             return

@@ -29,11 +29,12 @@ async def unread_of(svc: Service, member_id: str) -> int:
     return await svc.store.count(NOTIFICATIONS, {"member_id": member_id, "read": False})
 
 
-async def preferences_view(svc: Service, outbox: Outbox, member_id: str, prefs: Preferences) -> n.PreferencesView:
+async def preferences_view(svc: Service, outbox: Outbox, member_id: str, prefs: Preferences,
+                           lang: str) -> n.PreferencesView:
     return n.PreferencesView(
         member_id=member_id,
-        kinds=tuple(n.KindPreference(kind=k, channel=prefs.channel(k), default=n.DEFAULT_CHANNELS[k])
-                    for k in n.KINDS),
+        kinds=tuple(n.KindPreference(kind=k, name=texts.kind_name(k, lang), channel=prefs.channel(k),
+                                     default=n.DEFAULT_CHANNELS[k]) for k in n.KINDS),
         language=prefs.language, time_zone=prefs.time_zone, quiet_hours=prefs.quiet_hours,
         email_available=outbox.available, address_known=await outbox.address_known(member_id))
 
@@ -57,10 +58,10 @@ def register_queries(svc: Service, settings: Settings, outbox: Outbox) -> None:
     async def get_preferences(q: n.GetPreferences, ctx: Context) -> n.PreferencesView:
         signed_in(ctx)
         prefs, _ = await svc.load(PREFERENCES, ctx.actor.id)
-        return await preferences_view(svc, outbox, ctx.actor.id, prefs)
+        return await preferences_view(svc, outbox, ctx.actor.id, prefs, q.lang)
 
     @svc.query(n.CheckUnsubscribeLink)
     async def check_unsubscribe_link(q: n.CheckUnsubscribeLink, ctx: Context) -> n.UnsubscribeCheck:
         member_id, kind = read_token(settings.unsubscribe_secret.get_secret_value(), q.token)
         prefs, _ = await svc.load(PREFERENCES, member_id)
-        return n.UnsubscribeCheck(kind=kind, channel=prefs.channel(kind))
+        return n.UnsubscribeCheck(kind=kind, name=texts.kind_name(kind, q.lang), channel=prefs.channel(kind))

@@ -27,6 +27,8 @@ class Settings(KitSettings):
     mail_domain: str = "hr-mnenie.local"
     #: the web client's address, for the links in e-mails
     web_url: str = "http://127.0.0.1:8080"
+    #: the gateway's public address: a mail client's one-click unsubscribe (RFC 8058) posts there
+    api_url: str = "http://127.0.0.1:8000"
     #: signs the unsubscribe links (HMAC): a link works without signing in, only for its member and kind
     unsubscribe_secret: SecretStr = SecretStr(DEV_UNSUBSCRIBE_SECRET)
     #: how long before a registered event its people are reminded (hours; none: no reminders)

@@ -28,6 +28,18 @@ class ReadIn(BaseModel):
     notification_ids: tuple[Id, ...] | None = Field(default=None, max_length=200)
 
 
+class PreferencesIn(BaseModel):
+    """What SetPreferences takes from a client (the language of the answer's words comes from
+    Accept-Language)."""
+
+    model_config = ConfigDict(extra="forbid")
+    channels: dict[c.Kind, c.Channel] = {}
+    language: c.Language | None = None
+    time_zone: c.ZoneName | None = None
+    quiet_hours: c.QuietHours | None = None
+    no_quiet_hours: bool = False
+
+
 @router.get("/v1/notifications", response_model=c.ListNotifications.reply_model,
             summary="My notifications, newest first, with the unread count; page with `before`")
 async def list_notifications(bus: AuthBus, unread_only: bool = False, before: AwareDatetime | None = None,
@@ -44,23 +56,24 @@ async def mark_read(body: ReadIn, bus: AuthCommandBus):
 
 @router.get("/v1/me/notification-preferences", response_model=c.GetPreferences.reply_model,
             summary="My notification preferences: a channel per kind, language, time zone, quiet hours")
-async def get_preferences(bus: AuthBus):
-    return await bus.query(SERVICE, c.GetPreferences())
+async def get_preferences(bus: AuthBus, accept_language: Lang = None):
+    return await bus.query(SERVICE, c.GetPreferences(lang=language(accept_language)))
 
 
 @router.put("/v1/me/notification-preferences", response_model=c.SetPreferences.reply_model,
             summary="Change my notification preferences (the kinds not named keep their channel)")
-async def set_preferences(body: c.SetPreferences, bus: AuthCommandBus):
-    return await bus.command(SERVICE, body)
+async def set_preferences(body: PreferencesIn, bus: AuthCommandBus, accept_language: Lang = None):
+    return await bus.command(SERVICE, c.SetPreferences(**body.model_dump(exclude_unset=True),
+                                                       lang=language(accept_language)))
 
 
 @router.get("/v1/notifications/unsubscribe", response_model=c.CheckUnsubscribeLink.reply_model,
             summary="What an unsubscribe link from an e-mail turns off (no sign-in: the link is signed)")
-async def check_unsubscribe(token: Token, bus: AnonBus):
-    return await bus.query(SERVICE, c.CheckUnsubscribeLink(token=token))
+async def check_unsubscribe(token: Token, bus: AnonBus, accept_language: Lang = None):
+    return await bus.query(SERVICE, c.CheckUnsubscribeLink(token=token, lang=language(accept_language)))
 
 
 @router.post("/v1/notifications/unsubscribe", response_model=c.UnsubscribeByLink.reply_model,
              summary="Turn off the kind an e-mail's unsubscribe link names (no sign-in; RFC 8058 one-click)")
-async def unsubscribe(token: Token, bus: AnonCommandBus):
-    return await bus.command(SERVICE, c.UnsubscribeByLink(token=token))
+async def unsubscribe(token: Token, bus: AnonCommandBus, accept_language: Lang = None):
+    return await bus.command(SERVICE, c.UnsubscribeByLink(token=token, lang=language(accept_language)))
