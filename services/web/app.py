@@ -30,6 +30,7 @@ from services.web import (
     feedback_pages,
     group_pages,
     live,
+    notification_pages,
     pages,
     roles_pages,
     task_pages,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(calendar_more.router)
     app.include_router(roles_pages.router)
     app.include_router(feedback_pages.router)
+    app.include_router(notification_pages.router)
     app.include_router(live.router)
     #: live streams relayed now (each holds a connection to the gateway until its browser goes)
     app.state.relays = 0
