@@ -1,7 +1,9 @@
 """Who is told what, in the app, end to end from the other services' events (no mail server here): a new
 applicant to the moderators, a join request to the group's coordinators, a mention, a personal message, a
 task assigned and overdue, an event changed, a waitlist promotion and a reminder before an event; marking
-read; refusals in Russian and English. The member's live stream carries each notification once."""
+read; refusals in Russian and English; a round waiting for its observers, a help request routed to its
+expert and answered to its asker, a pick window opening to every member. The member's live stream carries
+each notification once."""
 
 from __future__ import annotations
 
@@ -13,11 +15,13 @@ from tests.e2e.helpers import settle
 from tests.e2e.journey import make_moderator, ready_for_review
 from tests.e2e.test_calendar import event_url, plan, planned_season
 from tests.e2e.test_chat import chat_group, people, post, read_stream
+from tests.e2e.test_feedback import HELP, game
+from tests.e2e.test_roles import open_window
 from tests.e2e.test_tasks import new_task
 from tests.e2e.test_working_groups import call, ok
 from tests.platform_harness import Platform
 
-__all__ = ["people"]
+__all__ = ["game", "people"]
 NTF = "notifications"
 
 
@@ -138,3 +142,39 @@ async def test_an_event_changed_a_place_from_the_waitlist_and_a_reminder_before_
         assert not [i for i in await told(platform, boris, "event_reminder") if i["params"]["event_id"] == event_id]
     finally:
         svc.clock = lambda: datetime.now(UTC)
+
+
+async def test_a_round_waits_for_its_observers_and_a_help_request_for_its_expert_then_its_asker(
+        platform, people, game):
+    moderator, anna = people["moderator"][1], people["anna"][1]
+    observer_id, observer = game["observer"]
+    await ok(platform, moderator, "PUT", f"/v1/games/{game['game_id']}/observers/{observer_id}")
+    await ok(platform, moderator, "POST", f"/v1/games/{game['game_id']}/rounds")
+    [waiting] = [i for i in await told(platform, observer, "round_waiting") if i["params"]["game_id"] == game["game_id"]]
+    assert waiting["title"] == "Раунд 1 игры «Игра HR-ВЛИЯНИЕ» ждёт вашей обратной связи", waiting
+    assert waiting["link"] == f"/feedback/games/{game['game_id']}"
+    assert not [i for i in await told(platform, moderator, "round_waiting")
+                if i["params"]["game_id"] == game["game_id"]]
+
+    request = await ok(platform, anna, "POST", "/v1/help-requests", HELP)
+    url = f"/v1/help-requests/{request['request_id']}"
+    await ok(platform, moderator, "POST", url + "/route", {"expert_id": observer_id})
+    routed = [i for i in await told(platform, observer, "help_request_routed")
+              if i["params"]["request_id"] == request["request_id"]]
+    assert len(routed) == 1 and HELP["title"] not in str(routed)  # the asker's words stay theirs
+    await ok(platform, observer, "POST", url + "/messages", {"text": "Давайте начнём с карты первого дня"})
+    await ok(platform, anna, "POST", url + "/messages", {"text": "Спасибо!"})
+    answered = [i for i in await told(platform, anna, "help_request_answered")
+                if i["params"]["request_id"] == request["request_id"]]
+    assert len(answered) == 1  # the expert's message; not the asker's own
+    assert not [i for i in await told(platform, observer, "help_request_answered")
+                if i["params"]["request_id"] == request["request_id"]]
+
+
+async def test_a_pick_window_opening_reaches_every_member(platform, people):
+    year, season_id = await open_window(platform, people)
+    for name in ("anna", "boris", "outsider"):
+        mine = [i for i in await told(platform, people[name][1], "pick_window_opened")
+                if i["params"]["season_id"] == season_id]
+        assert len(mine) == 1 and mine[0]["title"] == f"Открыт выбор ролей на сезон {season_id}", mine
+        assert mine[0]["email"] is None  # the digest's kind, but no mail server here: in the app alone
