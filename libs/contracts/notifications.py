@@ -180,6 +180,14 @@ class DigestItemAdded(Event):
     send_after: datetime
 
 
+class DigestDeferred(Event):
+    """The member's quiet hours were changed to cover the digest's time: it waits until they end."""
+
+    digest_id: str
+    member_id: str
+    send_after: datetime
+
+
 class DigestSent(Event):
     digest_id: str
     member_id: str
@@ -195,7 +203,7 @@ class DigestDropped(Event):
     reason: DropReason
 
 
-DIGEST_EVENTS = (DigestItemAdded, DigestSent, DigestDropped)
+DIGEST_EVENTS = (DigestItemAdded, DigestDeferred, DigestSent, DigestDropped)
 
 
 # ---------------------------------------------------------------- replies

@@ -38,6 +38,10 @@ class Refused(Exception):
     """The channel will never take this message (the recipient refused for good)."""
 
 
+class MailServerError(Exception):
+    """The mail server answered with an error for now; its words (which may name the recipient) are left out."""
+
+
 class Channel(Protocol):
     name: str
 
@@ -121,7 +125,11 @@ class SmtpChannel:
                                   start_tls={"starttls": True, "none": False}.get(self._tls),
                                   timeout=self._timeout)
         except aiosmtplib.SMTPRecipientsRefused as e:
-            if all(400 <= r.code < 500 for r in e.recipients):
-                raise  # greylisting, a full mailbox: try again later
-            raise Refused(describe(e)) from e
+            codes = ", ".join(str(r.code) for r in e.recipients)
+            if all(400 <= r.code < 500 for r in e.recipients):  # greylisting, a full mailbox: try again later
+                raise MailServerError(f"the recipient is refused for now ({codes})") from None
+            raise Refused(f"the recipient is refused ({codes})") from None
+        except aiosmtplib.SMTPResponseException as e:
+            # its message may repeat the address: only the kind and code go on (logs, readiness)
+            raise MailServerError(f"{type(e).__name__} {e.code}") from None
         return mid

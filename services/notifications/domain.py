@@ -23,6 +23,7 @@ from libs.contracts.notifications import (
     PREFERENCE_EVENTS,
     SERVICE,
     Channel,
+    DigestDeferred,
     DigestDropped,
     DigestItemAdded,
     DigestSent,
@@ -340,6 +341,11 @@ class DropDigest:
     reason: DropReason
 
 
+@dataclass(frozen=True)
+class DeferDigest:
+    until: datetime
+
+
 def decide_digest(cmd: Any, state: Digest) -> list[Event]:
     match cmd:
         case AddToDigest():
@@ -354,6 +360,11 @@ def decide_digest(cmd: Any, state: Digest) -> list[Event]:
             return [DigestSent(digest_id=state.digest_id or "", member_id=state.member_id or "",
                                notification_ids=state.items, message_id=cmd.message_id, language=cmd.language,
                                sent_at=cmd.now)]
+        case DeferDigest():
+            if state.done or not state.items or state.send_after == cmd.until:
+                return []
+            return [DigestDeferred(digest_id=state.digest_id or "", member_id=state.member_id or "",
+                                   send_after=cmd.until)]
         case DropDigest():
             if state.done or not state.items:
                 return []
@@ -367,6 +378,8 @@ def evolve_digest(state: Digest, event: Event) -> Digest:
         case DigestItemAdded():
             return replace(state, digest_id=event.digest_id, member_id=event.member_id,
                            items=(*state.items, event.notification_id), send_after=event.send_after)
+        case DigestDeferred():
+            return replace(state, send_after=event.send_after)
         case DigestSent():
             return replace(state, done="sent")
         case DigestDropped():

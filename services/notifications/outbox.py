@@ -137,8 +137,10 @@ class Outbox:
         if isinstance(verdict, d.Drop):
             await svc.decide(DIGEST, timer.key, d.DropDigest(verdict.reason), meta, self._ids(timer.key, "drop"))
             return
-        if isinstance(verdict, d.Defer):
-            raise MailServerFailing("quiet hours")  # never: a digest is due after them (domain.digest_due)
+        if isinstance(verdict, d.Defer):  # quiet hours moved over the digest's time since it was gathered
+            await svc.decide(DIGEST, timer.key, d.DeferDigest(verdict.until), meta,
+                             self._ids(timer.key, f"defer:{verdict.until.isoformat()}"))
+            return
         if self.channel is None:
             return
         lines = []
@@ -179,7 +181,7 @@ def register_outbox(svc: Service, settings: Settings, channel: Channel | None = 
     def digests(rec: Recorded) -> list[Due]:
         e = rec.event
         match e:
-            case n.DigestItemAdded():
+            case n.DigestItemAdded() | n.DigestDeferred():
                 return [Due(e.digest_id, e.send_after)]
             case n.DigestSent() | n.DigestDropped():
                 return [Due(e.digest_id, None)]

@@ -202,6 +202,19 @@ def test_a_day_gathers_into_one_digest_sent_once_the_next_morning():
     given(DIGEST, item("a"), sent).when(add("c")).then()  # it goes to the next day's
 
 
+def test_a_digest_waits_when_quiet_hours_moved_over_its_time():
+    dig = n.digest_id(ANNA, "2027-03-01")
+    item = n.DigestItemAdded(digest_id=dig, member_id=ANNA, notification_id="a", day="2027-03-01",
+                             send_after=MORNING)
+    later = MORNING + timedelta(hours=2)
+    given(DIGEST, item).when(d.DeferDigest(later)).then(
+        n.DigestDeferred(digest_id=dig, member_id=ANNA, send_after=later))
+    given(DIGEST, item).when(d.DeferDigest(MORNING)).then()
+    given(DIGEST, item).when(d.DropDigest("erased")).then(n.DigestDropped(digest_id=dig, member_id=ANNA,
+                                                                         reason="erased"))
+    given(DIGEST).when(d.DropDigest("erased")).then()
+
+
 def test_a_digest_due_in_quiet_hours_waits_for_their_end():
     late = n.QuietHours(starts="22:00", ends="09:30")
     assert d.digest_due(date(2027, 3, 1), YEKT, 8, late) == MORNING + timedelta(hours=1, minutes=30)

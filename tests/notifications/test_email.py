@@ -148,6 +148,17 @@ async def notifications_of(p: Platform, token: str, lang: str | None = None) -> 
         return r.json()
 
 
+async def recorded_sent(p: Platform, token: str, count: int = 1) -> dict:
+    """The member's list once ``count`` of its e-mails are recorded sent (the record follows the server's
+    acceptance by a moment)."""
+    for _ in range(100):
+        page = await notifications_of(p, token, "en")
+        if sum(i["email"] == "sent" for i in page["items"]) >= count:
+            return page
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not recorded sent: {page}")
+
+
 def parts(message: EmailMessage) -> tuple[str, str]:
     return (message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content())
 
@@ -181,7 +192,7 @@ async def test_a_grant_sends_one_email_in_the_members_language_across_redelivery
     assert message["List-Unsubscribe"].startswith(f"<{platform.base_url}/v1/notifications/unsubscribe?token=")
     assert "https://hr.test/notifications/unsubscribe?token=" in text
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    page = await notifications_of(platform, token, "en")
+    page = await recorded_sent(platform, token)  # the server took it a moment before the outbox recorded it
     [item] = page["items"]
     assert (item["kind"], item["read"], item["email"], page["unread"]) == ("access_granted", False, "sent", 1)
     assert message["Message-ID"] == f"<{item['notification_id']}@hr-mnenie.local>"
@@ -367,3 +378,37 @@ async def test_an_erased_member_gets_nothing_and_their_address_is_not_kept(platf
     prefs, _ = await svc.load(PREFERENCES, member_id)
     assert prefs.erased and all(prefs.channel(kind) == "off" for kind in KINDS)  # any later cause raises nothing
     set_clock(platform, local(0, 12))
+
+
+class Refusing(Mailbox):
+    """A server that refuses one recipient for good and another for now, naming them as servers do."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address.startswith("gone"):
+            return f"550 5.1.1 <{address}>: Recipient address rejected"
+        if address.startswith("full"):
+            return f"452 4.2.2 <{address}>: Mailbox full"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+async def test_a_refusal_for_good_is_told_from_one_for_now_and_neither_repeats_the_address():
+    from services.notifications.channels import MailServerError, Outgoing, Refused, SmtpChannel
+    from services.notifications.texts import letter
+
+    port = free_port()
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        channel = SmtpChannel("127.0.0.1", port, sender="HR <noreply@hr.test>", tls="none", username=None,
+                              password=None, timeout_s=5, domain="hr.test")
+        body = letter([], "ru", "https://hr.test", None, None, subject="Проверка")
+        with pytest.raises(Refused) as refused:
+            await channel.deliver(Outgoing("k1", "gone@example.ru", body, "ru"))
+        with pytest.raises(MailServerError) as later:
+            await channel.deliver(Outgoing("k2", "full@example.ru", body, "ru"))
+        assert "example.ru" not in str(refused.value) and "550" in str(refused.value)
+        assert "example.ru" not in str(later.value) and "452" in str(later.value)
+        assert await channel.deliver(Outgoing("k3", "fine@example.ru", body, "ru")) == "<k3@hr.test>"
+    finally:
+        controller.stop()
