@@ -4,7 +4,7 @@ signature is the only credential)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from libs.contracts import notifications as n
 from libs.kit.rpc import Context, signed_in
@@ -47,7 +47,8 @@ def register_queries(svc: Service, settings: Settings, outbox: Outbox) -> None:
         if q.unread_only:
             where["read"] = False
         if q.before is not None:
-            where["raised_at"] = {"$lt": q.before.isoformat()}
+            # stored in UTC's ISO form: compared as strings, so the bound is written the same way
+            where["raised_at"] = {"$lt": q.before.astimezone(UTC).isoformat()}
         docs = await svc.store.find(NOTIFICATIONS, where, sort=[("raised_at", -1)], limit=q.limit + 1)
         more = len(docs) > q.limit
         items = tuple(view_of(doc, q.lang) for doc in docs[:q.limit])

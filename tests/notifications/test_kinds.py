@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from tests.e2e.helpers import settle
 from tests.e2e.journey import make_moderator, ready_for_review
@@ -81,6 +81,16 @@ async def test_a_join_request_a_mention_a_personal_message_and_tasks_reach_whom_
         await asyncio.sleep(0.1)
     assert overdue and overdue[0]["params"]["due"] == yesterday, overdue
     assert [i for i in await told(platform, anna, "task_overdue") if i["params"]["task_id"] == task_id]
+
+    # pages, newest first, the next one before the last of this one (a bound in any zone)
+    async with platform.client(boris) as c:
+        first = (await c.get("/v1/notifications", params={"limit": 2})).json()
+        assert len(first["items"]) == 2 and first["next_before"], first
+        bound = datetime.fromisoformat(first["next_before"]).astimezone(timezone(timedelta(hours=5)))
+        second = (await c.get("/v1/notifications", params={"limit": 2, "before": bound.isoformat()})).json()
+        assert second["items"] and all(i["raised_at"] < first["items"][-1]["raised_at"] for i in second["items"])
+        seen = [i["notification_id"] for i in (*first["items"], *second["items"])]
+        assert len(seen) == len(set(seen))
 
     # read: one, then all; what is not one's own is not found, in either language
     async with platform.client(boris) as c:
