@@ -108,8 +108,9 @@ class Outbox:
         if verdict is not None:
             await svc.decide(NOTIFICATION, nid, verdict, meta, self._ids(nid, f"{type(verdict).__name__}:{now}"))
             return
-        if self.channel is None:
-            return  # the mail server was taken out of the settings: the e-mail waits for one
+        if self.channel is None:  # the mail server was taken out of the settings since it was queued
+            await svc.decide(NOTIFICATION, nid, d.Drop("no_mail_server"), meta, self._ids(nid, "no_mail_server"))
+            return
         doc = await svc.store.get(NOTIFICATIONS, nid)
         params = dict(doc["params"]) if doc else {}
         lang = prefs.language
@@ -142,6 +143,8 @@ class Outbox:
                              self._ids(timer.key, f"defer:{verdict.until.isoformat()}"))
             return
         if self.channel is None:
+            await svc.decide(DIGEST, timer.key, d.DropDigest("no_mail_server"), meta,
+                             self._ids(timer.key, "no_mail_server"))
             return
         lines = []
         for nid in state.items:

@@ -412,3 +412,30 @@ async def test_a_refusal_for_good_is_told_from_one_for_now_and_neither_repeats_t
         assert await channel.deliver(Outgoing("k3", "fine@example.ru", body, "ru")) == "<k3@hr.test>"
     finally:
         controller.stop()
+
+
+async def test_an_email_due_after_the_mail_server_was_taken_out_of_the_settings_is_dropped_and_says_so(
+        platform, mail, admin):
+    set_clock(platform, local(0, 12))
+    member_id, address, token = await newcomer(platform, admin)
+    set_clock(platform, local(0, 23))
+    await grant(platform, admin, member_id)
+    await settle(platform)
+    with_mail = platform.settings[NTF]
+    platform.settings[NTF] = with_mail.model_copy(update={"smtp_host": None})
+    try:
+        await platform.stop_service(NTF)
+        await platform.start_service(NTF)
+        set_clock(platform, local(1, 9))
+        for _ in range(100):
+            [item] = (await notifications_of(platform, token))["items"]
+            if item["email"] != "queued":
+                break
+            await asyncio.sleep(0.05)
+        assert item["email"] == "dropped", item
+    finally:
+        platform.settings[NTF] = with_mail
+        await platform.stop_service(NTF)
+        await platform.start_service(NTF)
+        set_clock(platform, local(0, 12))
+    await nothing_more(mail, address, 0, seconds=1.5)
