@@ -86,6 +86,8 @@ class Platform:
             own = specific.get(name) or {**verifier, **({"pii_kek": secret["pii_kek"]} if secret else {})}
             if secret and "feed_secret" in declaration.settings.model_fields:  # the calendar's links
                 own["feed_secret"] = secrets.token_urlsafe(32)
+            if secret and "unsubscribe_secret" in declaration.settings.model_fields:  # the e-mails' links
+                own["unsubscribe_secret"] = secrets.token_urlsafe(32)
             self.settings[name] = declaration.settings(**common, **own, nats_url=urls.get(name, nats_url),
                                                        consistency_wait_s=5.0)
         self.gateway_settings = GatewaySettings(nats_url=urls.get("gateway", nats_url), log_level="WARNING", **verifier,
