@@ -4,6 +4,7 @@ from an e-mail turns that kind off for its member (no sign-in: the signature nam
 from __future__ import annotations
 
 from libs.contracts import notifications as n
+from libs.contracts.errors import NotFound
 from libs.kit.rpc import Context, Done, signed_in
 from libs.kit.service import Service, meta_of
 from services.notifications import domain as d
@@ -28,14 +29,21 @@ def register_handlers(svc: Service, settings: Settings, outbox: Outbox) -> None:
         if ids is None:
             docs = await svc.store.find(NOTIFICATIONS, {"member_id": me, "read": False}, limit=MARK_ALL_MAX)
             ids = tuple(doc["notification_id"] for doc in docs)
-        seq, marked = None, 0
-        for nid in ids:
-            before = (await svc.load(NOTIFICATION, nid))[0].read
+        # each named one is the caller's before any is marked: a request naming one that is not theirs (or
+        # none at all) is refused whole, and marks nothing of what it named beside it
+        unread = []
+        for nid in dict.fromkeys(ids):
+            state = (await svc.load(NOTIFICATION, nid))[0]
+            if not state.raised or state.member_id != me:
+                raise NotFound("notification_not_found")
+            if not state.read:
+                unread.append(nid)
+        seq = None
+        for nid in unread:
             done = await svc.decide(NOTIFICATION, nid, d.MarkRead(me), meta_of(ctx))
-            marked += 0 if before else 1
             seq = max(seq or 0, done.seq)
         await svc.wait_applied(seq, [NOTIFICATIONS_VIEW])
-        return Done(seq, n.MarkedRead(marked=marked, unread=await unread_of(svc, me)))
+        return Done(seq, n.MarkedRead(marked=len(unread), unread=await unread_of(svc, me)))
 
     @svc.command(n.SetPreferences)
     async def set_preferences(cmd: n.SetPreferences, ctx: Context) -> Done:
