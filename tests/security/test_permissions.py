@@ -12,6 +12,7 @@ documents (``DOCS_PATHS``: 404 to every role, the admin included).
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import pytest
 from services.gateway.app import create_app
 from services.gateway.problems import PROBLEM_SCHEMA
 from services.gateway.settings import Settings as GatewaySettings
+from services.notifications.links import unsubscribe_token
 from tests.e2e.helpers import log_position, settle
 from tests.e2e.journey import FULL_PROFILE, invite, login, make_member, ready_for_review
 from tests.e2e.test_calendar import game_team, new_season_id, plan
@@ -235,6 +237,15 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/v1/members/{member_id}"): MODERATOR_200,
     ("PUT", "/v1/members/{member_id}/roles"): ADMIN_200,
     ("DELETE", "/v1/members/{member_id}"): ADMIN_200,
+    # notifications: one's own list, read marks and preferences, whoever is signed in (a guest is told of the
+    # decision on them too); an e-mail's unsubscribe link works with no sign-in, its signature the key, whoever
+    # asks (a forged one, or one made over for another member or kind, is refused: tested below)
+    ("GET", "/v1/notifications"): SIGNED_IN,
+    ("POST", "/v1/notifications/read"): SIGNED_IN,
+    ("GET", "/v1/me/notification-preferences"): SIGNED_IN,
+    ("PUT", "/v1/me/notification-preferences"): SIGNED_IN,
+    ("GET", "/v1/notifications/unsubscribe"): PUBLIC_200,
+    ("POST", "/v1/notifications/unsubscribe"): PUBLIC_200,
     ("GET", "/healthz"): PUBLIC_200,
     ("GET", "/readyz"): PUBLIC_200,
     ("GET", "/asyncapi.json"): PUBLIC_200,
@@ -478,6 +489,44 @@ def bystander_with(method: str, template: str, json: Any = None) -> Builder:
 
 async def _sign_in(w: World) -> Call:
     return Call("POST", "/v1/auth/token", {"email": w.bystander.email, "password": PASSWORD})
+
+
+# ------------------------------------------------------------------ notifications' worlds
+
+
+async def _tell_every_role(w: World) -> None:
+    """A personal message to every role signed in (the admin writes to the others, the moderator to the admin):
+    each has a fresh unread notification (personal_message) to list and to mark read."""
+    for role, writer in (("guest", w.admin), ("member", w.admin), ("moderator", w.admin),
+                         ("admin", w.tokens["moderator"])):
+        assert writer is not None
+        await _as(w.p, writer, "POST", f"/v1/conversations/{w.ids[role]}/messages", {"text": "Матрица прав"})
+    await settle(w.p)
+
+
+def told(method: str, url: str, json: Any = None) -> Builder:
+    async def build(w: World) -> Call:
+        await _tell_every_role(w)
+        return Call(method, url, json)
+
+    return build
+
+
+def unsubscribe_secret(p: Platform) -> str:
+    return p.settings["notifications"].unsubscribe_secret.get_secret_value()
+
+
+def unsubscribe_link(method: str) -> Builder:
+    """A genuine link from an e-mail of a fresh member (a guest), for a kind still on: whoever follows it
+    reads or turns off that kind of theirs."""
+
+    async def build(w: World) -> Call:
+        target = await new_guest(w.p, w.admin)
+        assert target.member_id is not None
+        token = unsubscribe_token(unsubscribe_secret(w.p), target.member_id, "event_changed")
+        return Call(method, f"/v1/notifications/unsubscribe?token={token}")
+
+    return build
 
 
 # ------------------------------------------------------------------ the calendar's worlds
@@ -995,6 +1044,14 @@ REQUESTS: dict[tuple[str, str], Builder] = {
     ("GET", "/v1/members/{member_id}"): bystander("GET", "/v1/members/{member_id}"),
     ("PUT", "/v1/members/{member_id}/roles"): _set_roles,
     ("DELETE", "/v1/members/{member_id}"): _erasure,
+    ("GET", "/v1/notifications"): told("GET", "/v1/notifications?unread_only=true"),
+    ("POST", "/v1/notifications/read"): told("POST", "/v1/notifications/read", {}),
+    ("GET", "/v1/me/notification-preferences"): fixed("GET", "/v1/me/notification-preferences"),
+    ("PUT", "/v1/me/notification-preferences"): fixed("PUT", "/v1/me/notification-preferences", {
+        "channels": {"mention": "in_app", "pick_window_opened": "off"}, "language": "en",
+        "time_zone": "Europe/Moscow", "quiet_hours": {"starts": "23:00", "ends": "07:30"}}),
+    ("GET", "/v1/notifications/unsubscribe"): unsubscribe_link("GET"),
+    ("POST", "/v1/notifications/unsubscribe"): unsubscribe_link("POST"),
     ("GET", "/healthz"): fixed("GET", "/healthz"),
     ("GET", "/readyz"): fixed("GET", "/readyz"),
     ("GET", "/asyncapi.json"): fixed("GET", "/asyncapi.json"),
@@ -1103,6 +1160,129 @@ async def test_a_moderator_cannot_make_anyone_admin_and_nothing_changes(secured,
     assert r.status_code == 403 and assert_problem(r, 403)["code"] == "admin_only"
     await settle(platform)
     assert await log_position(platform) == before
+
+
+#: a genuine link made over: its signature forged, or kept while the member or the kind changes, or taken from
+#: another member's link, or made with another secret (development's, in production)
+FORGERIES = ("signature", "member", "kind", "anothers_signature", "another_secret")
+
+
+def _forged(forgery: str, secret: str, member_id: str, other_id: str) -> str:
+    genuine = unsubscribe_token(secret, member_id, "event_changed")
+    signature = genuine.rsplit(".", 1)[1]
+    match forgery:
+        case "signature":
+            return f"{member_id}.event_changed.{signature[::-1]}"
+        case "member":
+            return f"{other_id}.event_changed.{signature}"
+        case "kind":
+            return f"{member_id}.event_cancelled.{signature}"
+        case "anothers_signature":
+            return f"{member_id}.event_changed.{unsubscribe_token(secret, other_id, 'event_changed').rsplit('.', 1)[1]}"
+        case "another_secret":
+            return unsubscribe_token("hrm-notifications-unsubscribe-development-secret"
+                                     if secret != "hrm-notifications-unsubscribe-development-secret"
+                                     else "some-other-secret", member_id, "event_changed")
+    raise ValueError(forgery)
+
+
+async def _channel_of(p: Platform, token: str, kind: str) -> str:
+    async with p.client(token) as c:
+        r = await c.get("/v1/me/notification-preferences")
+    assert r.status_code == 200, r.text
+    return next(k["channel"] for k in r.json()["kinds"] if k["kind"] == kind)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("role", ["anonymous", "member"])
+@pytest.mark.parametrize("forgery", FORGERIES)
+async def test_a_forged_unsubscribe_link_is_refused_in_russian_and_changes_nothing(secured, world, forgery, role,
+                                                                                   method):
+    """The link is the only credential: made over for another member or kind, or with a signature not the
+    service's, it is refused (422 unsubscribe_link_invalid, in Russian unless asked otherwise), to a stranger and
+    to a member signed in alike, and nobody's preferences change."""
+    platform, actors = secured
+    target = await new_guest(platform, world.admin)
+    assert target.member_id and world.bystander.member_id
+    token = _forged(forgery, unsubscribe_secret(platform), target.member_id, world.bystander.member_id)
+    await settle(platform)
+    before = await log_position(platform)
+    async with platform.client(actors[role].token) as c:
+        r = await c.request(method, "/v1/notifications/unsubscribe", params={"token": token})
+    assert r.status_code == 422, (forgery, r.status_code, r.text)
+    body = assert_problem(r, 422)
+    assert body["code"] == "unsubscribe_link_invalid", body
+    assert r.headers["content-language"] == "ru" and re.search("[а-яё]", body["title"]), body
+    await settle(platform)
+    assert await log_position(platform) == before, f"a forged link ({forgery}) appended to the log"
+    for who in (target, world.bystander):
+        assert await _channel_of(platform, who.token or "", "event_changed") == "email_now"
+        assert await _channel_of(platform, who.token or "", "event_cancelled") == "email_now"
+
+
+async def test_a_genuine_unsubscribe_link_turns_off_its_kind_of_its_member_only(secured, world):
+    """Anyone holding the link (a mail scanner's GET changes nothing; the POST does) turns off that one kind of
+    that one member; the same link again changes nothing more."""
+    platform, _ = secured
+    target = await new_guest(platform, world.admin)
+    assert target.member_id and target.token
+    token = unsubscribe_token(unsubscribe_secret(platform), target.member_id, "event_changed")
+    await settle(platform)
+    before = await log_position(platform)
+    async with platform.client() as c:
+        looked = await c.get("/v1/notifications/unsubscribe", params={"token": token})
+        await settle(platform)
+        assert looked.status_code == 200 and looked.json()["channel"] == "email_now", looked.text
+        assert await log_position(platform) == before, "reading what a link turns off appended to the log"
+        done = await c.post("/v1/notifications/unsubscribe", params={"token": token})
+        assert done.status_code == 200 and done.json()["channel"] == "off", done.text
+        await settle(platform)
+        after = await log_position(platform)
+        assert after == before + 1
+        again = await c.post("/v1/notifications/unsubscribe", params={"token": token})
+        assert again.status_code == 200 and again.json()["channel"] == "off", again.text
+    await settle(platform)
+    assert await log_position(platform) == after
+    assert await _channel_of(platform, target.token, "event_changed") == "off"
+    assert await _channel_of(platform, target.token, "event_cancelled") == "email_now"
+    assert await _channel_of(platform, world.bystander.token or "", "event_changed") == "email_now"
+
+
+async def _unread(p: Platform, token: str) -> list[str]:
+    async with p.client(token) as c:
+        r = await c.get("/v1/notifications", params={"unread_only": "true", "limit": 200})
+    assert r.status_code == 200, r.text
+    return [i["notification_id"] for i in r.json()["items"]]
+
+
+@pytest.mark.parametrize("role", ["guest", "moderator", "admin"])
+async def test_a_notification_is_listed_and_marked_read_by_its_member_only(secured, world, role):
+    """Someone else's notification is no one's to see or to mark read (404 notification_not_found, as for one
+    that does not exist), also named beside one's own: the request is refused whole and nothing is marked."""
+    platform, actors = secured
+    me = actors[role]
+    assert me.token and actors["member"].token
+    # a fresh unread notification for the member, and one for the caller
+    await _as(platform, world.admin, "POST", f"/v1/conversations/{actors['member'].member_id}/messages",
+              {"text": "Чужое уведомление"})
+    writer = actors["moderator"].token if role == "admin" else world.admin
+    assert writer
+    await _as(platform, writer, "POST", f"/v1/conversations/{me.member_id}/messages", {"text": "Своё уведомление"})
+    await settle(platform)
+    theirs = (await _unread(platform, actors["member"].token))[0]
+    mine = await _unread(platform, me.token)
+    assert mine and theirs not in mine
+    await settle(platform)
+    before = await log_position(platform)
+    async with platform.client(me.token) as c:
+        for ids in ([theirs], [mine[0], theirs], [str(uuid.uuid4())]):
+            r = await c.post("/v1/notifications/read", json={"notification_ids": ids})
+            assert r.status_code == 404, (ids, r.status_code, r.text)
+            assert assert_problem(r, 404)["code"] == "notification_not_found"
+    await settle(platform)
+    assert await log_position(platform) == before, "a refused mark appended to the log"
+    assert theirs in await _unread(platform, actors["member"].token)
+    assert await _unread(platform, me.token) == mine
 
 
 @pytest.mark.parametrize("role", ROLES)
