@@ -29,6 +29,15 @@ NOTES = {
     "email_index_secret": "keys the e-mail index and the sign-in counters (HMAC)",
     "admin_email": "the first admin, created once",
     "admin_password": "the first admin, created once",
+    "unsubscribe_secret": "signs the e-mails' unsubscribe links (HMAC); changing it voids the links already sent",
+    "smtp_host": "the mail server the e-mails leave by: your provider's or a relay of yours (none runs here)",
+    "smtp_username": "the mail account on it",
+    "smtp_password": "the mail account's password",
+    "mail_sender": "the From of every e-mail: an address the mail server lets that account send as",
+    "smtp_port": "the port and its security (HRM_SMTP_TLS): 587 starttls, 465 tls, none for a relay of yours",
+    "mail_domain": "the right-hand side of the e-mails' Message-IDs (a domain of the platform's)",
+    "web_url": "the web client's address, for the links in e-mails",
+    "api_url": "the gateway's public address: a mail client's one-click unsubscribe posts to it",
 }
 
 
@@ -59,6 +68,8 @@ def compose_block(d) -> str:
         lines.append(f"      {var}: ${{{var}:?set {var} in .env (see README)}}")
     for field, (compose_default, _) in d.deploy_defaults.items():
         var = env_name(field)
+        if field in NOTES:
+            lines.append(f"      # {NOTES[field]}")
         lines.append(f"      {var}: ${{{var}:-{compose_default}}}")
     lines += [f"      HEALTHCHECK_SUBJECT: hr.ctl.{name}.status", "    healthcheck: *service-healthcheck", ""]
     return "\n".join(lines)
@@ -109,7 +120,8 @@ def nats_url(user: str) -> str:
 def k8s(d) -> str:
     name = d.name
     env = "\n".join([secret_env(f) for f in service_fields(d)] + [
-        f"            - name: {env_name(field)}\n              value: {k8s_value}"
+        (f"            # {NOTES[field]}\n" if field in NOTES else "")
+        + f"            - name: {env_name(field)}\n              value: {k8s_value}"
         for field, (_, k8s_value) in d.deploy_defaults.items()])
     probes = "\n".join([PROBE.format(kind="startupProbe", period=5, failures=24),
                         PROBE.format(kind="readinessProbe", period=15, failures=3),

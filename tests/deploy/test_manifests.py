@@ -91,6 +91,10 @@ CONTRACT = {
     "roles": EVERY_PROCESS,
     # the feedback service seals what members write (an observer's four parts, a request for help, its thread)
     "feedback": EVERY_PROCESS | {"HRM_PII_KEK"},
+    # the notifications service opens members' addresses with their keys, signs the unsubscribe links and
+    # sends e-mail as the platform's mail account
+    "notifications": EVERY_PROCESS | {"HRM_PII_KEK", "HRM_UNSUBSCRIBE_SECRET", "HRM_SMTP_HOST", "HRM_SMTP_USERNAME",
+                                      "HRM_SMTP_PASSWORD", "HRM_MAIL_SENDER"},
     "gateway": EVERY_PROCESS | {"HRM_FORWARDED_SECRET"},
     # the web client: nothing of the bus (no HRM_NATS_URL), its cookie key and the gateway's forwarding secret
     "web": {"HRM_ENV", "HRM_LOG_FORMAT", "HRM_WEB_SESSION_KEY", "HRM_FORWARDED_SECRET"},
@@ -108,12 +112,14 @@ NATS_INBOX = {"gateway": "_INBOX_gateway", **{name: f"_INBOX_{name}" for name in
 #: the secrets: compose requires each one (`${NAME:?...}`) and defaults none
 SECRETS = {f"NATS_{u.upper()}_PASSWORD" for u in NATS_INBOX} | {
     "HRM_TOKEN_PRIVATE_KEY", "HRM_EMAIL_INDEX_SECRET", "HRM_PII_KEK", "HRM_FORWARDED_SECRET", "HRM_ADMIN_PASSWORD",
-    "HRM_WEB_SESSION_KEY", "HRM_FEED_SECRET",
+    "HRM_WEB_SESSION_KEY", "HRM_FEED_SECRET", "HRM_UNSUBSCRIBE_SECRET", "HRM_SMTP_PASSWORD",
 }
-#: not secret, but a default would be wrong in production (the development key; a made-up mailbox)
-REQUIRED_NOT_SECRET = {"HRM_TOKEN_PUBLIC_KEY", "HRM_ADMIN_EMAIL"}
+#: not secret, but a default would be wrong in production (the development key; a made-up mailbox; a mail
+#: server, account and sender that are not this installation's)
+REQUIRED_NOT_SECRET = {"HRM_TOKEN_PUBLIC_KEY", "HRM_ADMIN_EMAIL", "HRM_SMTP_HOST", "HRM_SMTP_USERNAME", "HRM_MAIL_SENDER"}
 #: the only variables compose may default: not secrets
-COMPOSE_DEFAULTS = {"HRM_IMAGE_TAG", "HRM_INVITATION_BASE_URL"}
+COMPOSE_DEFAULTS = {"HRM_IMAGE_TAG", "HRM_INVITATION_BASE_URL", "HRM_SMTP_PORT", "HRM_SMTP_TLS", "HRM_MAIL_DOMAIN",
+                    "HRM_WEB_URL", "HRM_API_URL"}
 #: the only variables the k8s manifests may give as a literal value among the governed ones
 K8S_LITERAL = {"HRM_ENV", "HRM_LOG_FORMAT", "HRM_NATS_URL"}  # the URL's password is $(NATS_PASSWORD), from a Secret
 
@@ -1044,6 +1050,64 @@ def test_the_calendar_starts_on_the_deployed_settings_and_refuses_the_feed_secre
             settings_of("calendar", env, monkeypatch)
 
 
+def test_the_notifications_start_on_the_deployed_settings_and_refuse_the_unsubscribe_secrets_placeholder(
+        monkeypatch):
+    """The notifications service with HRM_ENV=production, as compose and its Deployment start it: with real
+    secrets it starts and sends by the mail account it is given (587 with STARTTLS unless told otherwise);
+    with every secret real but the unsubscribe secret's placeholder (or the development one, or none), it
+    refuses, naming HRM_UNSUBSCRIBE_SECRET (a known secret would let anyone turn off anyone's e-mails)."""
+    from services.notifications.outbox import channel_of
+    from services.notifications.settings import DEV_UNSUBSCRIBE_SECRET
+    from tests.platform_harness import production_secrets
+
+    fresh = production_secrets()
+    real = {"token-public-key": fresh["token_public_key"], "pii-kek": fresh["pii_kek"],
+            "unsubscribe-secret": base64.b64encode(os.urandom(48)).decode(), "smtp-host": "smtp.mail.example",
+            "smtp-username": "platform", "smtp-password": "real-smtp-password",
+            "mail-sender": "HR-мнение <noreply@mail.example>"}
+    [container] = [c for _, process, c in our_containers() if process == "notifications"]
+    compose = resolved_compose({**dummy_env(), **{f"HRM_{k.upper().replace('-', '_')}": v for k, v in real.items()}})
+    for where, env in (("k8s", env_of(container, secret=lambda name, key: real.get(key, f"real-{name}-{key}"))),
+                       ("compose", {k: str(v) for k, v in compose["services"]["notifications"]["environment"].items()})):
+        settings = settings_of("notifications", env, monkeypatch)
+        assert settings.env == "production", where
+        assert settings.unsubscribe_secret.get_secret_value() == real["unsubscribe-secret"], where
+        assert (settings.smtp_host, settings.smtp_port, settings.smtp_tls) == ("smtp.mail.example", 587, "starttls"), where
+        assert (settings.smtp_username, settings.mail_sender) == ("platform", real["mail-sender"]), where
+        assert settings.smtp_password.get_secret_value() == "real-smtp-password", where
+        channel = channel_of(settings)
+        assert channel is not None and channel.name == "email", where
+    placeholder = env_of(container, secret=lambda name, key: secret_values(name)[key] if key == "unsubscribe-secret"
+                         else real.get(key, f"real-{name}-{key}"))
+    assert "CHANGE-ME" in placeholder["HRM_UNSUBSCRIBE_SECRET"]
+    for env in (placeholder, {**placeholder, "HRM_UNSUBSCRIBE_SECRET": DEV_UNSUBSCRIBE_SECRET},
+                {k: v for k, v in placeholder.items() if k != "HRM_UNSUBSCRIBE_SECRET"}):
+        with pytest.raises(ValidationError, match="HRM_UNSUBSCRIBE_SECRET"):
+            settings_of("notifications", env, monkeypatch)
+
+
+def test_the_links_in_e_mails_reach_the_pages_and_the_gateway():
+    """An e-mail's links, as the deployed notifications service writes them: its footer opens the web
+    client's pages (the unsubscribe page, which asks first) and its one-click unsubscribe (RFC 8058) posts
+    to the gateway — in Kubernetes on the Ingress host over HTTPS, in compose on the published ports."""
+    [ingress] = of_kind("Ingress")
+    [host] = [r["host"] for r in ingress["spec"]["rules"]]
+    [container] = [c for _, process, c in our_containers() if process == "notifications"]
+    k8s = env_of(container)
+    compose = resolved_compose()["services"]
+    published = {name: {int(p.split(":")[-2]) for p in compose[name]["ports"]} for name in ("web", "gateway")}
+    for where, env in (("k8s", k8s), ("compose", compose["notifications"]["environment"])):
+        web, api = urlsplit(env["HRM_WEB_URL"]), urlsplit(env["HRM_API_URL"])
+        page, one_click = web.path.rstrip("/") + "/notifications/unsubscribe", api.path.rstrip("/") + "/v1/notifications/unsubscribe"
+        assert serves("web", page) and serves("web", "/notifications") and serves("gateway", one_click, "POST"), where
+        if where == "k8s":
+            assert (web.scheme, web.hostname) == (api.scheme, api.hostname) == ("https", host)
+            assert ingress_backend(page) == "web" and ingress_backend(one_click) == "gateway"
+            assert k8s["HRM_MAIL_DOMAIN"] == host
+        else:
+            assert web.port in published["web"] and api.port in published["gateway"], (web, api)
+
+
 def concrete(path: str) -> str:
     """A request path for a route's path: each {parameter} a value."""
     return re.sub(r"\{[^}]*\}", "x", path)
@@ -1067,7 +1131,8 @@ def ingress_backend(path: str) -> str | None:
 
 #: pages of the web client (services/web/pages.py), its files and its health
 WEB_PAGES = ("/", "/login", "/join/x", "/rules", "/profile", "/moderation", "/moderation/x", "/invitations",
-             "/colleagues", "/colleagues/x", "/admin/members", "/lang/en", "/static/x.css", "/healthz")
+             "/colleagues", "/colleagues/x", "/admin/members", "/lang/en", "/static/x.css", "/healthz",
+             "/notifications", "/notifications/preferences", "/notifications/unsubscribe")
 
 
 def test_the_ingress_sends_the_api_to_the_gateway_and_the_rest_to_the_web_client():
@@ -1208,7 +1273,8 @@ def test_the_web_client_reaches_the_gateway_and_nothing_of_the_bus_or_the_data()
 SECRET_KEYS = {
     "hr-mnenie-secrets": {"token-private-key", "token-public-key", "pii-kek", "email-index-secret",
                           "forwarded-secret", "web-session-key", "admin-email", "admin-password",
-                          "feed-secret"},
+                          "feed-secret", "unsubscribe-secret", "smtp-host", "smtp-username", "smtp-password",
+                          "mail-sender"},
     "nats-users": {f"{user}-password" for user in NATS_INBOX} | {"route-password"},
 }
 
