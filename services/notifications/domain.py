@@ -35,11 +35,13 @@ from libs.contracts.notifications import (
     Language,
     NotificationMarkedRead,
     NotificationRaised,
+    NotificationsDataCollected,
     PreferencesChanged,
     PreferencesErased,
     QuietHours,
     Unsubscribed,
 )
+from libs.kit.data_parts import part_decider
 from libs.kit.decider import Decider
 
 
@@ -53,7 +55,7 @@ class TimeZoneUnknown(DomainError):
 def zone_of(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones ("Europe") is no zone
         raise TimeZoneUnknown("time_zone_unknown", time_zone=name) from None
 
 
@@ -398,3 +400,5 @@ def digest_verdict(facts: EmailFacts) -> Defer | Drop | None:
         return Drop("no_address")
     until = quiet_until(facts.now, prefs.quiet_hours, prefs.time_zone)
     return Defer(until) if until else None
+#: its answer to a member's request for their data, once per request (docs/adr/0024)
+DATA: Decider = part_decider(SERVICE, NotificationsDataCollected)
