@@ -69,3 +69,6 @@ class ServiceContracts:
     commands: tuple[type[Command], ...] = ()
     queries: tuple[type[Query], ...] = ()
     replies: tuple[type[Contract], ...] = ()
+    #: the event its answer to a member's request for their data is made of (libs/contracts/my_data.py);
+    #: None: the service keeps nothing of any member
+    member_data: type[Event] | None = None

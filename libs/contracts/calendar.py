@@ -47,6 +47,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 from libs.contracts.base import Command, Contract, Event, Query, ServiceContracts
+from libs.contracts.my_data import MemberDataCollected
 from libs.contracts.types import MULTI_LINE, ONE_LINE, Id, Place
 
 SERVICE = "calendar"
@@ -1021,9 +1022,11 @@ GAMES_COMMANDS = (
 GAMES_QUERIES = (GetGameTeams, GetResearch)
 GAMES_REPLIES = (GameTeamView, GameTeamsView, DistributionReason, ResearchTaskView, ResearchOfferView, ResearchView)
 
+class CalendarDataCollected(MemberDataCollected):
+    """The calendar's part of a member's data: their registrations, event requests, research offers and ICS feed."""
 
-EVENTS = (*CALENDAR_EVENTS, *GAME_EVENTS, *RESEARCH_EVENTS)
+EVENTS = (*CALENDAR_EVENTS, *GAME_EVENTS, *RESEARCH_EVENTS, CalendarDataCollected)
 COMMANDS = (*CALENDAR_COMMANDS, *GAMES_COMMANDS)
 QUERIES = (*CALENDAR_QUERIES, *GAMES_QUERIES)
 REPLIES = (*CALENDAR_REPLIES, *GAMES_REPLIES)
-CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES)
+CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES, member_data=CalendarDataCollected)

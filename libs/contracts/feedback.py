@@ -33,6 +33,7 @@ from pydantic import Field, StringConstraints
 
 from libs.contracts.base import Command, Contract, Event, Query, ServiceContracts
 from libs.contracts.calendar import ReportLine
+from libs.contracts.my_data import MemberDataCollected
 from libs.contracts.roles import Quality
 from libs.contracts.types import MULTI_LINE, Id
 
@@ -554,12 +555,15 @@ class GetHelpRequest(Query):
     reply_model = HelpRequestView
     request_id: Id
 
+class FeedbackDataCollected(MemberDataCollected):
+    """Feedback's part of a member's data: their help requests and threads, the feedback addressed to
+    their teams (without who wrote it) and their marks."""
 
-EVENTS = (*GAME_EVENTS, *FEEDBACK_EVENTS, *HELP_EVENTS, *REPORT_EVENTS, *AUTHOR_EVENTS)
+EVENTS = (*GAME_EVENTS, *FEEDBACK_EVENTS, *HELP_EVENTS, *REPORT_EVENTS, *AUTHOR_EVENTS, FeedbackDataCollected)
 COMMANDS = (AssignObserver, UnassignObserver, OpenRound, CloseRound, WriteFeedback, MarkFeedback, RequestHelp,
             RouteHelpRequest, DeclineHelpRequest, PostHelpMessage, CloseHelpRequest)
 QUERIES = (CheckHelpRequest, CheckFeedback, ListGames, GetGame, GetTeamFeedback, ListOwedFeedback, GetMyFeedback,
            ListHelpRequests, GetHelpRequest)
 REPLIES = (PartProblem, QualityCheck, TeamView, RoundView, GameView, GameList, MarkView, FeedbackView, FeedbackList,
            Owed, OwedList, FeedbackByQuality, MyFeedback, HelpMessageView, HelpRequestView, HelpRequestList)
-CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES)
+CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES, member_data=FeedbackDataCollected)

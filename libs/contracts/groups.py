@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, Field, StringConstraints
 from libs.contracts.base import Command, Contract, Event, Query, ServiceContracts
 from libs.contracts.chat import CHAT_COMMANDS, CHAT_EVENTS, CHAT_QUERIES, CHAT_REPLIES
 from libs.contracts.drive import DRIVE_COMMANDS, DRIVE_EVENTS, DRIVE_QUERIES, DRIVE_REPLIES
+from libs.contracts.my_data import MemberDataCollected
 from libs.contracts.tasks import TASK_COMMANDS, TASK_EVENTS, TASK_QUERIES, TASK_REPLIES
 from libs.contracts.types import MULTI_LINE, ONE_LINE, Id
 
@@ -635,11 +636,17 @@ WORKING_REPLIES = (GroupSettings, WorkingGroupReply, MembershipReply, Coordinato
                    GroupCalls, AnnouncementView, AnnouncementList, MapCoordinator, MapGroup, MapType, GroupMap,
                    GroupMapSvg)
 
+
+class GroupsDataCollected(MemberDataCollected):
+    """Groups' part of a member's data: their groups, what they wrote (chat, personal messages, comments,
+    requests), the files they uploaded (a list with links), their tasks."""
+
+
 #: the service's whole part, base and working groups and their chat (docgen reads these names)
 EVENTS = (*BASE_EVENTS, *WORKING_GROUP_EVENTS, *ANNOUNCEMENT_EVENTS, AuthorErased, *CHAT_EVENTS, *TASK_EVENTS,
-          *DRIVE_EVENTS)
+          *DRIVE_EVENTS, GroupsDataCollected)
 COMMANDS = (*WORKING_COMMANDS, *CHAT_COMMANDS, *TASK_COMMANDS, *DRIVE_COMMANDS)
 QUERIES = (*BASE_QUERIES, *WORKING_QUERIES, *CHAT_QUERIES, *TASK_QUERIES, *DRIVE_QUERIES)
 REPLIES = (*BASE_REPLIES, *WORKING_REPLIES, *CHAT_REPLIES, *TASK_REPLIES, *DRIVE_REPLIES)
 
-CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES)
+CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES, member_data=GroupsDataCollected)

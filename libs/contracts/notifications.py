@@ -25,6 +25,7 @@ from typing import Annotated, ClassVar, Literal, get_args
 from pydantic import AwareDatetime, Field, StringConstraints, field_validator
 
 from libs.contracts.base import Command, Contract, Event, Query, ServiceContracts
+from libs.contracts.my_data import MemberDataCollected
 from libs.contracts.types import Id
 
 SERVICE = "notifications"
@@ -330,10 +331,12 @@ class CheckUnsubscribeLink(Query):
     token: UnsubscribeToken
     lang: Language = "ru"
 
+class NotificationsDataCollected(MemberDataCollected):
+    """Notifications' part of a member's data: their preferences, the address e-mails go to, and their notifications."""
 
-EVENTS = (*NOTIFICATION_EVENTS, *PREFERENCE_EVENTS, *DIGEST_EVENTS)
+EVENTS = (*NOTIFICATION_EVENTS, *PREFERENCE_EVENTS, *DIGEST_EVENTS, NotificationsDataCollected)
 COMMANDS = (MarkNotificationsRead, SetPreferences, UnsubscribeByLink)
 QUERIES = (ListNotifications, GetPreferences, CheckUnsubscribeLink)
 REPLIES = (QuietHours, NotificationView, NotificationPage, MarkedRead, KindPreference, PreferencesView,
            UnsubscribeCheck)
-CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES)
+CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES, member_data=NotificationsDataCollected)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, ClassVar, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import EmailStr, Field, StringConstraints, field_validator
 
 from libs.contracts.base import Command, Contract, Event, Query, ServiceContracts
+from libs.contracts.my_data import MemberDataCollected
 from libs.contracts.types import Cursor, Id, Message, Name, Place, RegisteredName, ShortText
 
 SERVICE = "onboarding"
@@ -197,6 +198,26 @@ class MemberErased(Event):
     erased_by: str
 
 
+class ConsentWithdrawn(Event):
+    """The member withdrew their consent to the processing of their personal data (152-FZ art. 9 §2):
+    appended with the ``MemberErased`` it leads to, in one decision."""
+
+    member_id: str
+    purpose: Literal["personal_data_processing"] = "personal_data_processing"
+
+
+class MemberDataRequested(Event):
+    """The member asked for everything the platform holds about them (docs/adr/0024): each service that
+    keeps a member's data answers with its part (libs/contracts/my_data.py)."""
+
+    request_id: str
+    member_id: str
+
+
+class OnboardingDataCollected(MemberDataCollected):
+    """Onboarding's part of a member's data: the account, the profile, consent and rules, decisions."""
+
+
 EVENTS = (
     InvitationIssued,
     InvitationUsed,
@@ -213,6 +234,9 @@ EVENTS = (
     RolesChanged,
     ProfileVisibilityChanged,
     MemberErased,
+    ConsentWithdrawn,
+    MemberDataRequested,
+    OnboardingDataCollected,
 )
 
 
@@ -285,6 +309,39 @@ class RolesSet(Contract):
 
 
 class Erased(Contract):
+    member_id: str
+    erased: Literal[True] = True
+
+
+DataPartStatus = Literal["received", "awaited", "gone"]
+ExportStatus = Literal["none", "assembling", "ready"]
+
+
+class DataPartState(Contract):
+    service: str
+    #: received: its answer is in; awaited: not yet; gone: in, but the member's key is shredded
+    status: DataPartStatus
+
+
+class MyDataState(Contract):
+    """The member's last request for their data: which services' parts are in, which are awaited."""
+
+    #: none: never asked; assembling: some part is awaited; ready: every part is in
+    status: ExportStatus
+    request_id: str | None = None
+    requested_at: datetime | None = None
+    parts: tuple[DataPartState, ...] = ()
+
+
+class MyDataPart(Contract):
+    """One service's part of the member's data, as that service answered (JSON)."""
+
+    request_id: str
+    service: str
+    data: dict[str, Any]
+
+
+class ConsentWithdrawnReply(Contract):
     member_id: str
     erased: Literal[True] = True
 
@@ -453,6 +510,24 @@ class EraseMember(OnboardingCommand):
     member_id: Id
 
 
+class RequestMyData(OnboardingCommand):
+    """Ask for everything the platform holds about me; a request still being assembled is not asked again."""
+
+    reply_model: ClassVar = MyDataState
+
+
+#: what withdrawing consent must be confirmed with, typed by the member (either language's word)
+WITHDRAWAL_WORDS = ("УДАЛИТЬ", "DELETE")
+
+
+class WithdrawConsent(OnboardingCommand):
+    """Withdraw my consent to the processing of my personal data: my account is erased, at once and for good.
+    ``confirmation``: the word the page asks to type (``WITHDRAWAL_WORDS``), so that no stray request erases."""
+
+    reply_model: ClassVar = ConsentWithdrawnReply
+    confirmation: str = Field(default="", max_length=50)
+
+
 class Login(OnboardingCommand):
     reply_model: ClassVar = Tokens
     replayable: ClassVar[bool] = False  # the answer holds tokens: never stored
@@ -477,6 +552,8 @@ COMMANDS = (
     DecideOnMember,
     ChangeRoles,
     EraseMember,
+    RequestMyData,
+    WithdrawConsent,
     Login,
     RefreshTokens,
 )
@@ -547,10 +624,26 @@ class ListMembers(OnboardingQuery):
     cursor: Cursor | None = None
 
 
-QUERIES = (GetMember, ListInvitations, CheckInvitation, ModerationQueue, FindColleagues, GetColleague, DecisionHistory,
+class GetMyData(OnboardingQuery):
+    """The state of my last request for my data."""
+
+    reply_model: ClassVar = MyDataState
+
+
+class GetMyDataPart(OnboardingQuery):
+    """One service's part of my last request for my data, once it is in."""
+
+    reply_model: ClassVar = MyDataPart
+    #: the service whose part it is
+    part: Id
+
+
+QUERIES = (GetMyData, GetMyDataPart,
+           GetMember, ListInvitations, CheckInvitation, ModerationQueue, FindColleagues, GetColleague, DecisionHistory,
            ListMembers)
 REPLIES = (Tokens, InvitationCreated, InvitationRevokedReply, Registered, StatusReply, ProfileReport, DecisionTaken,
            RolesSet, Erased, VisibilitySet, MemberView, InvitationView, InvitationList, Queue, ColleagueCard,
-           ColleaguePage, DecisionRecord, DecisionList, MemberSummary, MemberPage, InvitationState)
+           ColleaguePage, DecisionRecord, DecisionList, MemberSummary, MemberPage, InvitationState, DataPartState,
+           MyDataState, MyDataPart, ConsentWithdrawnReply)
 
-CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES)
+CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES, member_data=OnboardingDataCollected)

@@ -15,7 +15,7 @@ import libs.contracts
 from libs.contracts.base import Event, ServiceContracts
 
 #: the modules of libs/contracts that belong to no service
-SHARED = frozenset({"base", "envelope", "errors", "registry", "rpc", "subjects", "types"})
+SHARED = frozenset({"base", "envelope", "errors", "my_data", "registry", "rpc", "subjects", "types"})
 
 
 def _catalog() -> tuple[ServiceContracts, ...]:

@@ -31,6 +31,7 @@ from pydantic import AwareDatetime, Field
 
 from libs.contracts.base import Command, Contract, Event, Query, ServiceContracts
 from libs.contracts.calendar import ReportLine
+from libs.contracts.my_data import MemberDataCollected
 from libs.contracts.types import Id
 
 SERVICE = "roles"
@@ -370,10 +371,12 @@ class DrawRoleCoverage(Query):
     season_id: Id | None = None
     lang: Literal["ru", "en"] = "ru"
 
+class RolesDataCollected(MemberDataCollected):
+    """The roles' part of a member's data: the roles they held, season by season."""
 
-EVENTS = (*WINDOW_EVENTS, *PICK_EVENTS, *VACANCY_EVENTS)
+EVENTS = (*WINDOW_EVENTS, *PICK_EVENTS, *VACANCY_EVENTS, RolesDataCollected)
 COMMANDS = (TakeRole, ReleaseRole, SetVacancyCapacity)
 QUERIES = (GetMatrix, GetPickWindow, GetVacancyBoard, GetDevelopmentMap, DrawDevelopmentMap, DrawRoleCoverage)
 REPLIES = (RoleInfo, QualityInfo, Matrix, PickWindowView, VacancyView, VacancyBoard, HeldRole, SeasonHeld,
            Suggestion, DevelopmentMap, DevelopmentMapSvg)
-CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES)
+CONTRACTS = ServiceContracts(SERVICE, EVENTS, COMMANDS, QUERIES, REPLIES, member_data=RolesDataCollected)

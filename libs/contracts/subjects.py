@@ -52,6 +52,17 @@ def events_of(service: str, aggregate: str = "*") -> str:
     return f"{EVENTS_ROOT}.{token(service)}.{aggregate if aggregate in ('*', '>') else token(aggregate)}.*"
 
 
+def events_of_every_service(aggregate: str) -> str:
+    """One aggregate's events in every service (the parts of a member's data, docs/adr/0024): the service
+    is the subject's second token, which only that service may publish."""
+    return f"{EVENTS_ROOT}.*.{token(aggregate)}.*"
+
+
+def service_of(subject: str) -> str:
+    """The service an event's subject belongs to."""
+    return subject.split(".")[2]
+
+
 def command_subject(service: str, command: str) -> str:
     return f"hr.cmd.{token(service)}.{token(command)}"
 

@@ -18,6 +18,7 @@ from libs.contracts.calendar import (
     SERVICE,
     AttendanceRecorded,
     CalendarAuthorErased,
+    CalendarDataCollected,
     EventCancelled,
     EventChanged,
     EventFormat,
@@ -48,6 +49,7 @@ from libs.contracts.calendar import (
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import Conflict, Forbidden, Invalid, NotFound
 from libs.kit.authors import author_decider
+from libs.kit.data_parts import part_decider
 from libs.kit.decider import Decider
 
 # ---------------------------------------------------------------- the season: state
@@ -641,3 +643,5 @@ def evolve_feed(state: Feed, event: Event) -> Feed:
 
 FEED: Decider = Decider(SERVICE, "feed", Feed, evolve_feed, decide_feed, events=(FeedLinkRenewed,))
 AUTHOR: Decider = author_decider(SERVICE, CalendarAuthorErased)
+#: its answer to a member's request for their data, once per request (docs/adr/0024)
+DATA: Decider = part_decider(SERVICE, CalendarDataCollected)

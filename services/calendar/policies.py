@@ -26,11 +26,13 @@ from services.calendar.domain import AUTHOR, REGISTRATION, SEASON
 from services.calendar.games_domain import GAME_TEAMS
 from services.calendar.games_handlers import game_facts
 from services.calendar.handlers import facts_of
+from services.calendar.my_data import register_my_data
 from services.calendar.projections import CALENDAR_VIEW, EVENTS, REGISTRATIONS
 from services.calendar.settings import Settings
 
 
 def register_policies(svc: Service, settings: Settings) -> None:
+    register_my_data(svc)
     svc.tells_members = True
     forget_erased_authors(svc, AUTHOR)
 

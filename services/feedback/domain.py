@@ -25,6 +25,7 @@ from libs.contracts.feedback import (
     REPORT_EVENTS,
     SERVICE,
     FeedbackAuthorErased,
+    FeedbackDataCollected,
     FeedbackEdited,
     FeedbackMarked,
     FeedbackPublished,
@@ -49,6 +50,7 @@ from libs.contracts.feedback import (
 )
 from libs.contracts.roles import Quality, quality_of
 from libs.kit.authors import author_decider
+from libs.kit.data_parts import part_decider
 from libs.kit.decider import Decider
 from services.feedback.quality import check
 
@@ -509,3 +511,5 @@ def evolve_report(state: SeasonReport, event: Event) -> SeasonReport:
 REPORT: Decider = Decider(SERVICE, "season_report", SeasonReport, evolve_report, decide_report,
                           events=REPORT_EVENTS)
 AUTHOR: Decider = author_decider(SERVICE, FeedbackAuthorErased)
+#: its answer to a member's request for their data, once per request (docs/adr/0024)
+DATA: Decider = part_decider(SERVICE, FeedbackDataCollected)

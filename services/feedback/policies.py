@@ -19,6 +19,7 @@ from libs.kit.eventstore import Recorded
 from libs.kit.service import Service
 from services.feedback import domain as d
 from services.feedback.domain import AUTHOR, FEEDBACK, GAME, REPORT
+from services.feedback.my_data import register_my_data
 from services.feedback.projections import FEEDBACK as FEEDBACK_DOCS
 from services.feedback.projections import FEEDBACK_VIEW, GAMES
 from services.feedback.settings import Settings
@@ -28,6 +29,7 @@ LIMIT = 100_000
 
 
 def register_policies(svc: Service, settings: Settings) -> None:
+    register_my_data(svc)
     forget_erased_authors(svc, AUTHOR)
 
     async def on_game(rec: Recorded, game_id: str, command: d.GameCommand, step: str) -> None:

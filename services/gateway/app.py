@@ -42,6 +42,7 @@ from services.gateway.routers import (
     me,
     members,
     moderation,
+    my_data,
     notifications,
     registrations,
     roles,
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.nc = None
     for router in (auth, invitations, registrations, me, moderation, groups, chat, announcements, members, colleagues,
-                   tasks, drive, calendar, roles, feedback, notifications, health, docs):
+                   tasks, drive, calendar, roles, feedback, notifications, my_data, health, docs):
         app.include_router(router.router)
     app.add_exception_handler(Problem, problems.on_problem)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)

@@ -158,6 +158,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "cannot_drop_own_admin": ("Нельзя снять с себя роль администратора.", "You cannot drop your own admin role."),
     "cannot_erase_self": ("Нельзя удалить самого себя.", "You cannot erase yourself."),
+    "data_export_assembling": (
+        "Ваши данные уже собираются по прошлому запросу: дождитесь, пока выгрузка будет готова.",
+        "Your data is already being gathered for your last request: wait until the download is ready.",
+    ),
+    "data_export_not_ready": (
+        "Выгрузка ещё не готова: не все сервисы прислали свою часть данных.",
+        "The download is not ready yet: not every service has sent its part of your data.",
+    ),
+    "data_part_not_found": (
+        "Этой части выгрузки нет: запросите данные заново.",
+        "This part of the download does not exist: ask for your data again.",
+    ),
+    "withdrawal_not_confirmed": (
+        "Отзыв согласия не подтверждён: впишите слово УДАЛИТЬ, чтобы удалить учётную запись.",
+        "The withdrawal is not confirmed: type the word DELETE to erase your account.",
+    ),
+    "admin_cannot_withdraw": (
+        "Администратор не может отозвать согласие, пока у него есть эта роль: сначала передайте её другому.",
+        "An administrator cannot withdraw consent while holding the role: hand it over to someone else first.",
+    ),
     "concurrent_update": (
         "Данные изменились одновременно с вашим запросом. Повторите попытку.",
         "The data changed at the same time as your request. Try again.",

@@ -25,6 +25,7 @@ from libs.contracts.groups import (
     CoordinatorRemoved,
     GroupCreated,
     GroupInvitationWithdrawn,
+    GroupsDataCollected,
     GroupSettings,
     GroupSettingsChanged,
     JoinRequestApproved,
@@ -42,6 +43,7 @@ from libs.contracts.groups import (
     WorkingGroupProposed,
 )
 from libs.kit.authors import author_decider
+from libs.kit.data_parts import part_decider
 from libs.kit.decider import Decider
 
 
@@ -624,3 +626,5 @@ ANNOUNCEMENT: Decider = Decider(SERVICE, "announcement", Announcement, evolve_an
 # ---------------------------------------------------------------- authors erased
 
 AUTHOR: Decider = author_decider(SERVICE, AuthorErased)
+#: its answer to a member's request for their data, once per request (docs/adr/0024)
+DATA: Decider = part_decider(SERVICE, GroupsDataCollected)

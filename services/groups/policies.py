@@ -29,6 +29,7 @@ from services.groups.domain import (
     LeaveGroup,
     PublishAnnouncement,
 )
+from services.groups.my_data import register_my_data
 from services.groups.projections import INVITATIONS, MEMBERS, REQUESTS
 
 #: the projection whose read models the working-group policies read
@@ -46,6 +47,7 @@ async def _membership(svc: Service, rec: Recorded, command: Join | Leave) -> Non
 
 
 def register_policies(svc: Service) -> None:
+    register_my_data(svc)
     @svc.policy("base_groups", [events_of("onboarding", "member")])
     async def when_member_registered_or_granted_place_in_base_groups(rec: Recorded) -> None:
         e = rec.event

@@ -43,6 +43,7 @@ from libs.kit.timers import Due, Timer
 from libs.kit.working_groups import GROUPS_VIEW, WGROUPS
 from services.notifications import domain as d
 from services.notifications.domain import DIGEST, NOTIFICATION, PREFERENCES
+from services.notifications.my_data import register_my_data
 from services.notifications.outbox import Outbox
 from services.notifications.projections import (
     CAL_EVENTS,
@@ -61,6 +62,7 @@ MAX_TOLD = 100_000
 
 
 def register_policies(svc: Service, settings: Settings, outbox: Outbox) -> None:
+    register_my_data(svc)
     svc.tells_members = True
 
     def ids_of(notification_id: str, step: str):

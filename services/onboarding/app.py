@@ -13,6 +13,7 @@ from services.onboarding import domain
 from services.onboarding import handlers as h
 from services.onboarding.accounts import Accounts
 from services.onboarding.domain import INVITATION, MEMBER
+from services.onboarding.my_data import register_my_data
 from services.onboarding.policies import register_policies
 from services.onboarding.projections import register_projections
 from services.onboarding.queries import register_queries
@@ -76,6 +77,7 @@ def bootstrap(settings: Settings | None = None) -> Service:
     register_projections(svc)
     register_queries(svc)
     register_policies(svc, deps)
+    register_my_data(svc, deps)
 
     @svc.on_start
     async def open_accounts_and_bootstrap_admin() -> None:

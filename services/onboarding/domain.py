@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from libs.contracts.base import Event
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import Conflict, Forbidden, Invalid, NotFound
+from libs.contracts.my_data import DATA_AGGREGATE
 from libs.contracts.onboarding import (
     DEFAULT_VISIBLE,
     MEMBERSHIP_ROLES,
@@ -23,11 +24,14 @@ from libs.contracts.onboarding import (
     AccessRevoked,
     ChangesRequested,
     ConsentGiven,
+    ConsentWithdrawn,
     InvitationIssued,
     InvitationRevoked,
     InvitationUsed,
+    MemberDataRequested,
     MemberErased,
     MemberRegistered,
+    OnboardingDataCollected,
     Profile,
     ProfileCompleted,
     ProfileUpdated,
@@ -40,6 +44,7 @@ from libs.contracts.onboarding import (
     privileges_of,
     visible_in_order,
 )
+from libs.kit.data_parts import AnswerRequest, answer
 from libs.kit.decider import Decider
 
 # ------------------------------------------------------------------ invitation
@@ -291,7 +296,16 @@ class Erase:
     member_id: str
 
 
-MemberCommand = Register | BootstrapAdmin | Acknowledge | EditProfile | ChooseVisibility | Decide | AssignRoles | Erase
+@dataclass(frozen=True)
+class Withdraw:
+    """The member withdraws their consent: confirmed (the typed word matched), it erases them."""
+
+    actor: Actor
+    confirmed: bool
+
+
+MemberCommand = (Register | BootstrapAdmin | Acknowledge | EditProfile | ChooseVisibility | Decide | AssignRoles | Erase
+                 | Withdraw)
 
 
 def decide_member(cmd: MemberCommand, state: Member) -> list[Event]:
@@ -325,7 +339,23 @@ def decide_member(cmd: MemberCommand, state: Member) -> list[Event]:
             if cmd.actor.id == cmd.member_id:
                 raise Conflict("cannot_erase_self")
             return [MemberErased(member_id=cmd.member_id, erased_by=cmd.actor.id)]
+        case Withdraw():
+            return _withdraw(cmd, state)
     raise TypeError(f"not a member command: {cmd!r}")
+
+
+def _withdraw(cmd: Withdraw, state: Member) -> list[Event]:
+    """Withdrawing consent ends the processing of the member's data (152-FZ art. 9 §2, GDPR art. 7(3)): the
+    record of the withdrawal and the erasure are one decision. Unconfirmed, nothing changes. An admin hands
+    the role over first: the platform must not lose its last admin to a click (as an admin cannot erase
+    themselves either)."""
+    _alive(state)
+    if not cmd.confirmed:
+        raise Invalid("withdrawal_not_confirmed")
+    if "admin" in state.privileges:
+        raise Conflict("admin_cannot_withdraw")
+    member_id = cmd.actor.id
+    return [ConsentWithdrawn(member_id=member_id), MemberErased(member_id=member_id, erased_by=member_id)]
 
 
 def _register(cmd: Register, state: Member) -> list[Event]:
@@ -424,5 +454,55 @@ MEMBER: Decider = Decider(
     SERVICE, "member", Member, evolve_member, decide_member,
     events=(MemberRegistered, ConsentGiven, RulesAcknowledged, ProfileUpdated, ProfileCompleted,
             ChangesRequested, AccessGranted, AccessDeclined, AccessRevoked, RolesChanged, ProfileVisibilityChanged,
-            MemberErased),
+            MemberErased, ConsentWithdrawn),
 )
+
+
+# ------------------------------------------------------------------ a member's data (docs/adr/0024)
+
+
+@dataclass(frozen=True)
+class MemberData:
+    """A member's requests for their data (and onboarding's own answers to them)."""
+
+    answered: frozenset[str] = frozenset()
+    last_request: str | None = None
+
+
+#: how long a request being assembled holds off another: a service away for longer than this (its part
+#: still awaited) does not keep the member from asking again
+ASSEMBLING_PATIENCE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class RequestData:
+    member_id: str
+    #: drawn by the handler
+    request_id: str
+    at: datetime
+    #: when the last request was made, if it is still being assembled (some service has not answered)
+    assembling_since: datetime | None = None
+
+
+def evolve_member_data(state: MemberData, event: Event) -> MemberData:
+    match event:
+        case MemberDataRequested():
+            return replace(state, last_request=event.request_id)
+        case OnboardingDataCollected():
+            return replace(state, answered=state.answered | {event.request_id})
+    return state
+
+
+def decide_member_data(cmd: RequestData | AnswerRequest, state: MemberData) -> list[Event]:
+    match cmd:
+        case RequestData():
+            if cmd.assembling_since is not None and cmd.at - cmd.assembling_since < ASSEMBLING_PATIENCE:
+                raise Conflict("data_export_assembling")
+            return [MemberDataRequested(request_id=cmd.request_id, member_id=cmd.member_id)]
+        case AnswerRequest():
+            return answer(cmd, state.answered, OnboardingDataCollected)
+    raise TypeError(f"not a member-data command: {cmd!r}")
+
+
+MEMBER_DATA: Decider = Decider(SERVICE, DATA_AGGREGATE, MemberData, evolve_member_data, decide_member_data,
+                               events=(MemberDataRequested, OnboardingDataCollected))

@@ -28,6 +28,7 @@ from libs.contracts.roles import (
     PickWindowOpened,
     Quality,
     RoleReleased,
+    RolesDataCollected,
     RolesSeasonReported,
     RoleTaken,
     VacancyCapacitySet,
@@ -35,6 +36,7 @@ from libs.contracts.roles import (
     VacancyOccupied,
     quality_of,
 )
+from libs.kit.data_parts import part_decider
 from libs.kit.decider import Decider
 
 # ---------------------------------------------------------------- the pick window
@@ -297,3 +299,5 @@ def decide_pick(cmd: PickCommand, picks: Picks, vacancy: Vacancy) -> tuple[list[
 
 def board_id(group_id: str | None) -> str:
     return group_id or COORDINATION
+#: its answer to a member's request for their data, once per request (docs/adr/0024)
+DATA: Decider = part_decider(SERVICE, RolesDataCollected)

@@ -26,6 +26,7 @@ from libs.kit.working_groups import WGROUPS
 from services.roles import domain as d
 from services.roles.domain import PICKS, WINDOW
 from services.roles.handlers import decide_pick
+from services.roles.my_data import register_my_data
 from services.roles.projections import HELD, ROLES_VIEW, VACANCIES, WINDOWS
 from services.roles.queries import COORDINATION_ROLES, GROUP_ROLES, Reads
 from services.roles.settings import Settings
@@ -35,6 +36,7 @@ MAX_GROUPS = 10_000
 
 
 def register_policies(svc: Service, settings: Settings) -> None:
+    register_my_data(svc)
     reads = Reads(svc, settings)
 
     @svc.policy("roles_windows", [events_of(cal.SERVICE, "season")])
