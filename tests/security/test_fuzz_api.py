@@ -27,16 +27,18 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
 
 from services.gateway.app import create_app
 from services.gateway.settings import Settings as GatewaySettings
+from services.notifications.links import unsubscribe_token
 from tests.e2e.helpers import log_position, settle
 from tests.e2e.journey import login
 from tests.e2e.test_calendar import new_season_id, plan
 from tests.platform_harness import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.security.conftest import ROLES
+from tests.security.conftest import ROLES, new_guest
 
 pytestmark = [
     pytest.mark.fuzz,
@@ -174,11 +176,23 @@ async def open_a_pick_window(platform, admin: str) -> None:
         assert (await c.get("/v1/roles/window")).json()["status"] == "open"
 
 
+async def tell_every_role(platform, actors) -> None:
+    """A personal message to every role signed in (the admin writes to the others, the moderator to the admin):
+    each has unread notifications, so marking read is decided on real ones rather than on none."""
+    for role in ("guest", "member", "moderator", "admin"):
+        writer = actors["moderator" if role == "admin" else "admin"].token
+        async with platform.client(writer) as c:
+            r = await c.post(f"/v1/conversations/{actors[role].member_id}/messages", json={"text": "Фаззинг"})
+            assert r.status_code == 201, r.text
+    await settle(platform)
+
+
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("role", ROLES)
 async def test_fuzz_the_gateway_as(secured, role):
     platform, actors = secured
     await open_a_pick_window(platform, actors["admin"].token)
+    await tell_every_role(platform, actors)
     loop = asyncio.get_running_loop()
     base_url = platform.base_url
     me = actors[role]
@@ -217,3 +231,172 @@ async def test_fuzz_the_gateway_as(secured, role):
         if actor.token:
             async with platform.client(actor.token) as c:
                 assert (await c.get("/v1/me")).status_code == 200, actor.role
+
+
+# ---------------------------------------------------------------- notifications: real targets, made over
+
+
+def _links(secret: str, member_id: str, other_id: str):
+    """(the genuine tokens: the target's for event_changed and mention, another member's for event_changed;
+    a strategy of tokens near them: characters changed, cut, added, case flipped, parts swapped between them,
+    padding, extra dots — and the genuine ones themselves now and then)."""
+    genuine = {unsubscribe_token(secret, member_id, "event_changed"): (member_id, "event_changed"),
+               unsubscribe_token(secret, member_id, "mention"): (member_id, "mention"),
+               unsubscribe_token(secret, other_id, "event_changed"): (other_id, "event_changed")}
+    tokens = list(genuine)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.="
+
+    @st.composite
+    def made_over(draw) -> str:
+        token = draw(st.sampled_from(tokens))
+        for _ in range(draw(st.integers(1, 3))):
+            how = draw(st.sampled_from(["change", "cut", "add", "case", "splice", "pad", "dot"]))
+            at = draw(st.integers(0, max(0, len(token) - 1)))
+            match how:
+                case "change":
+                    token = token[:at] + draw(st.sampled_from(alphabet)) + token[at + 1:]
+                case "cut":
+                    token = token[:at] + token[at + draw(st.integers(1, 4)):]
+                case "add":
+                    token = token[:at] + draw(st.text(alphabet, min_size=1, max_size=3)) + token[at:]
+                case "case":
+                    token = token[:at] + token[at:at + 1].swapcase() + token[at + 1:]
+                case "splice":
+                    parts, theirs = token.split("."), draw(st.sampled_from(tokens)).split(".")
+                    i = draw(st.integers(0, min(len(parts), len(theirs)) - 1))
+                    token = ".".join(parts[:i] + theirs[i:i + 1] + parts[i + 1:])
+                case "pad":
+                    token += "=" * draw(st.integers(1, 2))
+                case "dot":
+                    token = token[:at] + "." + token[at:]
+        return token
+
+    return genuine, st.one_of(made_over(), made_over(), made_over(), st.sampled_from(tokens))
+
+
+LINK_EXAMPLES = {"development": 60, "production": 40}
+
+
+@pytest.mark.timeout(300)
+async def test_fuzz_unsubscribe_links_made_over_from_a_genuine_one(secured):
+    """With no sign-in, the genuine link reads and turns off its kind; every token made over from it (or from
+    another member's or kind's) is refused 4xx in problem+json, in Russian, and appends nothing: no 5xx ever."""
+    platform, actors = secured
+    target = await new_guest(platform, actors["admin"].token)
+    other = await new_guest(platform, actors["admin"].token)
+    secret = platform.settings["notifications"].unsubscribe_secret.get_secret_value()
+    genuine, tokens = _links(secret, target.member_id, other.member_id)
+    loop = asyncio.get_running_loop()
+    seen: Counter = Counter()
+    turned_off: set[tuple[str, str]] = set()
+
+    def probe() -> int:
+        async def position() -> int:
+            await settle(platform)
+            return await log_position(platform)
+
+        return asyncio.run_coroutine_threadsafe(position(), loop).result(timeout=30)
+
+    def run() -> None:
+        session = requests.Session()
+
+        @hypothesis.settings(max_examples=LINK_EXAMPLES[platform.env], deadline=None, derandomize=True,
+                             database=None, phases=[Phase.explicit, Phase.generate],
+                             suppress_health_check=list(HealthCheck))
+        @hypothesis.given(token=tokens, method=st.sampled_from(["GET", "POST"]))
+        def check(token: str, method: str) -> None:
+            before = probe()
+            r = session.request(method, f"{platform.base_url}/v1/notifications/unsubscribe", params={"token": token},
+                                timeout=30)
+            seen[r.status_code] += 1
+            if token in genuine:  # genuine (made over into itself, or as it was)
+                assert r.status_code == 200, (token, r.status_code, r.text)
+                assert r.json()["kind"] == genuine[token][1]
+                if method == "POST":
+                    turned_off.add(genuine[token])
+                    assert r.json()["channel"] == "off"
+                else:
+                    assert probe() == before, "reading what a link turns off appended to the log"
+                return
+            assert 400 <= r.status_code < 500, (token, r.status_code, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json"), r.headers
+            body = r.json()
+            assert body["code"] in ("unsubscribe_link_invalid", "invalid_fields"), (token, body)
+            assert any("а" <= ch <= "я" for ch in body["title"].lower()), body
+            assert probe() == before, f"a made-over token {token!r} ({method}) appended to the log"
+
+        check()
+
+    await asyncio.to_thread(run)
+    print(f"{platform.env}: unsubscribe tokens answered {dict(sorted(seen.items()))}, turned off {sorted(turned_off)}")
+    assert seen[200] and sum(n for s, n in seen.items() if s != 200)
+    # what went off is what a genuine link turned off, and nothing else of either member
+    for who in (target, other):
+        async with platform.client(who.token) as c:
+            kinds = {k["kind"]: k["channel"] for k in (await c.get("/v1/me/notification-preferences")).json()["kinds"]}
+        assert {(who.member_id, k) for k, ch in kinds.items() if ch == "off"} == {
+            t for t in turned_off if t[0] == who.member_id}, (who.member_id, kinds, turned_off)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("role", ["guest", "member"])
+async def test_fuzz_marking_read_with_real_ids(secured, role):
+    """Marks naming any mix of the caller's own notifications (read or not, twice), another's and ids that are
+    none: accepted exactly when every id named is the caller's, then those unread are marked and nothing else;
+    otherwise 404 and nothing appended."""
+    platform, actors = secured
+    me, other = actors[role], actors["moderator"]
+    for _ in range(3):
+        await tell_every_role(platform, actors)
+
+    async def ids_of(token: str) -> list[str]:
+        async with platform.client(token) as c:
+            return [i["notification_id"] for i in (await c.get("/v1/notifications", params={"limit": 200})).json()[
+                "items"]][:6]
+
+    own, theirs = await ids_of(me.token), await ids_of(other.token)
+    assert own and theirs
+    loop = asyncio.get_running_loop()
+    seen: Counter = Counter()
+
+    def sync(coro):
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=30)
+
+    async def state() -> tuple[int, list[str], list[str]]:
+        await settle(platform)
+        async with platform.client(me.token) as c:
+            mine = (await c.get("/v1/notifications", params={"unread_only": "true", "limit": 200})).json()
+        async with platform.client(other.token) as c:
+            others = (await c.get("/v1/notifications", params={"unread_only": "true", "limit": 200})).json()
+        return (await log_position(platform), [i["notification_id"] for i in mine["items"]],
+                [i["notification_id"] for i in others["items"]])
+
+    def run() -> None:
+        session = requests.Session()
+        ids = st.one_of(st.sampled_from(own), st.sampled_from(theirs), st.uuids().map(str))
+
+        @hypothesis.settings(max_examples=40, deadline=None, derandomize=True, database=None,
+                             phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @hypothesis.given(named=st.lists(ids, min_size=1, max_size=5))
+        def check(named: list[str]) -> None:
+            before, unread_before, others_before = sync(state())
+            r = session.post(f"{platform.base_url}/v1/notifications/read", json={"notification_ids": named},
+                             headers=me.headers, timeout=30)
+            seen[r.status_code] += 1
+            after, unread_after, others_after = sync(state())
+            assert others_after == others_before, "another's notifications changed"
+            if set(named) <= set(own):
+                assert r.status_code == 200, (named, r.status_code, r.text)
+                marked = [n for n in dict.fromkeys(named) if n in unread_before]
+                assert r.json()["marked"] == len(marked), (named, r.json())
+                assert unread_after == [n for n in unread_before if n not in named]
+                assert after == before + len(marked)
+            else:
+                assert r.status_code == 404 and r.json()["code"] == "notification_not_found", (named, r.text)
+                assert (after, unread_after) == (before, unread_before), f"a refused mark {named} changed something"
+
+        check()
+
+    await asyncio.to_thread(run)
+    print(f"{platform.env} {role}: marks answered {dict(sorted(seen.items()))}")
+    assert seen[200] and seen[404]
