@@ -100,6 +100,11 @@ def test_every_event_type_is_on_exactly_one_aggregate_channel(doc):
         "hr.evt.feedback.game.{game_id}", "hr.evt.feedback.feedback.{feedback_id}",
         "hr.evt.feedback.help_request.{help_request_id}", "hr.evt.feedback.author.{author_id}",
         "hr.evt.feedback.season_report.{season_report_id}",
+        "hr.evt.notifications.notification.{notification_id}",
+        "hr.evt.notifications.preferences.{preferences_id}", "hr.evt.notifications.digest.{digest_id}",
+        # each service's part of a member's data ("my data"), and onboarding's request
+        *(f"hr.evt.{service}.member_data.{{member_data_id}}"
+          for service in ("onboarding", "groups", "calendar", "roles", "feedback", "notifications")),
     }
 
 
