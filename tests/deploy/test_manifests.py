@@ -1269,7 +1269,9 @@ def test_the_web_client_reaches_the_gateway_and_nothing_of_the_bus_or_the_data()
     assert lets("Ingress", pod_of("StatefulSet", "nats"), web, nats_ports["client"], "client", policies=broad)
 
 
-#: the keys of the Secrets, by Secret (each value a CHANGE-ME placeholder)
+#: the keys of the Secrets, by Secret (each value a CHANGE-ME placeholder; the secrets' refused at start,
+#: the first admin's e-mail and the notifications' mail account not: a placeholder account fails the first
+#: e-mail and the service's readiness names the mail server)
 SECRET_KEYS = {
     "hr-mnenie-secrets": {"token-private-key", "token-public-key", "pii-kek", "email-index-secret",
                           "forwarded-secret", "web-session-key", "admin-email", "admin-password",
