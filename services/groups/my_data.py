@@ -34,6 +34,8 @@ def register_my_data(svc: Service) -> None:
             if row["task_id"] not in tasks and (task := await svc.store.get(TASKS, row["task_id"])) is not None:
                 tasks[row["task_id"]] = task
         files = []
+        #: a conversation's id is its two members': the export numbers them instead of naming the other
+        conversations: dict[str, int] = {}
         for v in await mine(VERSIONS, "uploaded_by", member_id, "uploaded_at"):
             f = await svc.store.get(FILES, v["file_id"]) or {}
             files.append({"group_id": v["group_id"], "file_id": v["file_id"], "version": v["version"],
@@ -53,8 +55,9 @@ def register_my_data(svc: Service) -> None:
                                "text": m["text"], "posted_at": m["posted_at"], "edited": m["edited"]}
                               for m in await mine(MESSAGES, "author_id", member_id, "position")
                               if m["text"] is not None],
-            "personal_messages_sent": [{"conversation_id": m["conversation_id"], "text": m["text"],
-                                        "sent_at": m["sent_at"]}
+            "personal_messages_sent": [{"conversation": conversations.setdefault(m["conversation_id"],
+                                                                                 len(conversations) + 1),
+                                        "text": m["text"], "sent_at": m["sent_at"]}
                                        for m in await mine(DIRECT, "sender_id", member_id, "position")
                                        if m["text"] is not None],
             "task_comments": [{"task_id": c["task_id"], "group_id": c["group_id"], "text": c["text"],

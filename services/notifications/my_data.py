@@ -10,6 +10,12 @@ from libs.kit.service import Service
 from services.notifications.domain import DATA, PREFERENCES
 from services.notifications.projections import CONTACTS, NOTIFICATIONS, address_aad
 
+#: what a notification's params may say of other people: who wrote, who applied, with whom one talks (their
+#: ids; a conversation's id is its two members'), and titles
+#: another member may have written (a task's, a group's). The list keeps what was told and about what,
+#: by the things' ids: nothing of anyone else
+OTHERS = frozenset({"member_id", "sender_id", "conversation_id", "title", "group_title"})
+
 
 def register_my_data(svc: Service) -> None:
     async def collect(member_id: str) -> dict[str, Any]:
@@ -23,7 +29,9 @@ def register_my_data(svc: Service) -> None:
                             "time_zone": prefs.time_zone,
                             "quiet_hours": prefs.quiet_hours.model_dump() if prefs.quiet_hours else None},
             "email_address": email,
-            "notifications": [{"kind": n["kind"], "params": n["params"], "raised_at": n["raised_at"],
+            "notifications": [{"kind": n["kind"],
+                               "params": {k: v for k, v in n["params"].items() if k not in OTHERS},
+                               "raised_at": n["raised_at"],
                                "read": n["read"], "email": n.get("email")} for n in notes],
         }
 
