@@ -30,6 +30,7 @@ from services.web import (
     feedback_pages,
     group_pages,
     live,
+    my_data_pages,
     notification_pages,
     pages,
     roles_pages,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(roles_pages.router)
     app.include_router(feedback_pages.router)
     app.include_router(notification_pages.router)
+    app.include_router(my_data_pages.router)
     app.include_router(live.router)
     #: live streams relayed now (each holds a connection to the gateway until its browser goes)
     app.state.relays = 0

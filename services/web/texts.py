@@ -1346,6 +1346,126 @@ TEXTS: dict[str, tuple[str, str]] = {
                        "Notifications of the kind “{kind}” are no longer sent."),
     "ntf_unsub_more": ("Другие виды уведомлений можно настроить после входа:",
                        "Other kinds can be set after signing in:"),
+    # my data and consent (issue 17, docs/adr/0024)
+    "md_nav": ("Мои данные", "My data"),
+    "md_title": ("Мои данные", "My data"),
+    "md_lead": ("Здесь можно получить всё, что платформа хранит о вас во всех своих частях: профиль и согласия, "
+                "группы, ваши сообщения, загруженные файлы, регистрации, роли, обратную связь вашим командам, "
+                "запросы о помощи, уведомления (152-ФЗ, ст. 14). Каждая часть платформы присылает свою долю; "
+                "выгрузка готова, когда пришли все.",
+                "Here you get everything the platform holds about you in all its parts: profile and consents, "
+                "groups, your messages, files you uploaded, registrations, roles, feedback to your teams, help "
+                "requests, notifications (GDPR art. 15 and 20). Each part of the platform sends its share; the "
+                "download is ready when all of them have."),
+    "md_none": ("Вы ещё не запрашивали свои данные.", "You have not asked for your data yet."),
+    "md_assembling": ("Собираем ваши данные: пришло {n} из {total}.", "Gathering your data: {n} of {total} in."),
+    "md_ready": ("Выгрузка готова (запрошена {at}).", "Your download is ready (asked for {at})."),
+    "md_refresh": ("Обновить", "Refresh"),
+    "md_part_received": ("получено", "received"),
+    "md_part_awaited": ("ожидается", "awaited"),
+    "md_view_html": ("Открыть как страницу", "Open as a page"),
+    "md_download_json": ("Скачать JSON", "Download JSON"),
+    "md_download_html": ("Скачать страницу (HTML)", "Download the page (HTML)"),
+    "md_request": ("Запросить мои данные", "Ask for my data"),
+    "md_request_again": ("Собрать заново", "Gather again"),
+    "md_requested": ("Запрос отправлен: части данных приходят от каждой части платформы.",
+                     "Asked: each part of the platform sends its share of your data."),
+    "md_parts": ("Части выгрузки", "Parts of the download"),
+    "md_withdraw_link": ("Отозвать согласие на обработку персональных данных", "Withdraw my consent to the "
+                         "processing of my personal data"),
+    "md_withdraw_short": ("Отзыв согласия удаляет вашу учётную запись и всё, что вы написали, безвозвратно.",
+                          "Withdrawing consent erases your account and everything you wrote, for good."),
+    "md_withdraw_title": ("Отзыв согласия", "Withdrawing consent"),
+    "md_withdraw_lead": ("Вы можете отозвать согласие на обработку персональных данных в любой момент (152-ФЗ, "
+                         "ст. 9). Тогда мы удалим вашу учётную запись сразу же. Прочтите, что это значит.",
+                         "You may withdraw your consent to the processing of your personal data at any time. "
+                         "Your account is then erased at once. Read what that means."),
+    "md_goes_title": ("Что удаляется", "What goes"),
+    "md_goes": ("Ваша учётная запись, профиль, e-mail и телефон; всё, что вы написали: сообщения в чатах и личные "
+                "сообщения, комментарии к задачам, заявки в группы, запросы о помощи и их переписка, обратная "
+                "связь, которую вы писали как наблюдатель; названия загруженных вами файлов, а сами файлы больше "
+                "никто не откроет; ваши настройки уведомлений и адрес для писем.",
+                "Your account, profile, e-mail and phone; everything you wrote: chat and personal messages, task "
+                "comments, requests to join groups, help requests and their threads, feedback you wrote as an "
+                "observer; the names of files you uploaded, and nobody can open those files any more; your "
+                "notification settings and the address e-mails went to."),
+    "md_stays_title": ("Что остаётся, без вашего имени", "What stays, without your name"),
+    "md_stays": ("То, что писали другие, остаётся у них: в чатах вместо вашего имени будет «удалённый участник». "
+                 "Группы, задачи, события календаря и итоги сезонов остаются, но без вас; в журнале событий "
+                 "остаётся запись, что согласие отозвано, — без ваших данных.",
+                 "What others wrote stays theirs: in chats your name is replaced by “deleted member”. Groups, "
+                 "tasks, calendar events and season results stay, without you; the event log keeps a record that "
+                 "consent was withdrawn, with none of your data."),
+    "md_final_title": ("Это необратимо", "This cannot be undone"),
+    "md_final": ("Ключ, которым зашифрованы ваши данные, уничтожается: восстановить их не сможем ни мы, ни вы. "
+                 "Вернуться в сообщество можно только по новому приглашению, как новый участник.",
+                 "The key your data is encrypted with is destroyed: neither we nor you can restore it. You can come "
+                 "back only with a new invitation, as a new member."),
+    "md_first_download": ("Сначала, если нужно, скачайте свои данные:", "First, if you want, download your data:"),
+    "md_confirm_label": ("Чтобы подтвердить, впишите слово УДАЛИТЬ", "To confirm, type the word DELETE"),
+    "md_confirm_hint": ("Без этого слова ничего не изменится.", "Without that word nothing changes."),
+    "md_withdraw_submit": ("Отозвать согласие и удалить учётную запись", "Withdraw consent and erase my account"),
+    "md_withdrawn_title": ("Учётная запись удалена", "Your account is erased"),
+    "md_withdrawn": ("Согласие отозвано, ваши данные удалены. Спасибо, что были с нами.",
+                     "Consent is withdrawn and your data erased. Thank you for having been with us."),
+    "md_back": ("К моим данным", "Back to my data"),
+    "md_export_title": ("Мои данные на платформе HR-мнение", "My data on the HR-mnenie platform"),
+    "md_export_about": ("Участник {member}; выгрузка запрошена {at}. Здесь только ваши данные: то, что писали "
+                        "другие участники, в неё не входит.",
+                        "Member {member}; the download was asked for {at}. Only your data is here: what other "
+                        "members wrote is not part of it."),
+    "md_empty": ("нет", "none"),
+    "md_sec_onboarding": ("Учётная запись, профиль и согласия", "Account, profile and consents"),
+    "md_sec_groups": ("Группы, сообщения, файлы и задачи", "Groups, messages, files and tasks"),
+    "md_sec_calendar": ("Календарь", "Calendar"),
+    "md_sec_roles": ("Роли", "Roles"),
+    "md_sec_feedback": ("Обратная связь и запросы о помощи", "Feedback and help requests"),
+    "md_sec_notifications": ("Уведомления", "Notifications"),
+    # the download's labels (what is not listed shows its key)
+    "mdk_account": ("Учётная запись", "Account"),
+    "mdk_profile": ("Профиль", "Profile"),
+    "mdk_visible_to_colleagues": ("Что видят коллеги", "What colleagues see"),
+    "mdk_consents": ("Согласия", "Consents"),
+    "mdk_rules_acknowledged": ("Ознакомление с правилами", "Rules acknowledged"),
+    "mdk_decisions": ("Решения модераторов", "Moderators’ decisions"),
+    "mdk_groups": ("Группы", "Groups"),
+    "mdk_groups_proposed": ("Предложенные группы", "Groups proposed"),
+    "mdk_join_requests": ("Заявки в группы", "Requests to join"),
+    "mdk_chat_messages": ("Сообщения в чатах", "Chat messages"),
+    "mdk_personal_messages_sent": ("Отправленные личные сообщения", "Personal messages sent"),
+    "mdk_task_comments": ("Комментарии к задачам", "Task comments"),
+    "mdk_tasks": ("Задачи", "Tasks"),
+    "mdk_files_uploaded": ("Загруженные файлы", "Files uploaded"),
+    "mdk_calls_scheduled": ("Назначенные созвоны", "Calls scheduled"),
+    "mdk_announcements": ("Объявления", "Announcements"),
+    "mdk_registrations": ("Регистрации на события", "Registrations"),
+    "mdk_event_requests": ("Заявки на события", "Event requests"),
+    "mdk_requests_supported": ("Поддержанные заявки", "Requests supported"),
+    "mdk_ics_feed_generation": ("Поколение ссылки на календарь (ICS)", "Calendar link (ICS) generation"),
+    "mdk_roles": ("Роли", "Roles"),
+    "mdk_help_requests": ("Запросы о помощи", "Help requests"),
+    "mdk_help_messages": ("Ваши сообщения в запросах о помощи", "Your messages in help requests"),
+    "mdk_feedback_to_my_teams": ("Обратная связь вашим командам", "Feedback to your teams"),
+    "mdk_feedback_written": ("Обратная связь, написанная вами", "Feedback you wrote"),
+    "mdk_preferences": ("Настройки уведомлений", "Notification settings"),
+    "mdk_email_address": ("Адрес для писем", "E-mail address"),
+    "mdk_notifications": ("Уведомления", "Notifications"),
+    "mdk_email": ("Электронная почта", "E-mail"),
+    "mdk_status": ("Статус", "Status"),
+    "mdk_registered_at": ("Зарегистрирован(а)", "Registered"),
+    "mdk_full_name": ("Имя", "Full name"),
+    "mdk_title": ("Название", "Title"),
+    "mdk_text": ("Текст", "Text"),
+    "mdk_posted_at": ("Когда", "When"),
+    "mdk_sent_at": ("Когда", "When"),
+    "mdk_at": ("Когда", "When"),
+    "mdk_link": ("Ссылка", "Link"),
+    "mdk_name": ("Имя файла", "File name"),
+    "mdk_message": ("Сообщение", "Message"),
+    "mdk_version": ("Версия", "Version"),
+    "mdk_given_at": ("Дано", "Given"),
+    "mdk_decision": ("Решение", "Decision"),
+    "mdk_conversation": ("Переписка №", "Conversation no."),
 }
 
 FIELD_LABELS = ("full_name", "city", "company", "position", "years_in_hr", "professional_interests", "phone", "about")
