@@ -60,10 +60,11 @@ async def ready_for_review(p: Platform, moderator_token: str, profile: dict = FU
     return member_id, token
 
 
-async def make_member(p: Platform, admin: str, profile: dict = FULL_PROFILE) -> tuple[str, str, str]:
+async def make_member(p: Platform, admin: str, profile: dict = FULL_PROFILE,
+                      email: str | None = None) -> tuple[str, str, str]:
     """A newcomer taken into the Main group: (member_id, email, token)."""
     inv = await invite(p, admin)
-    member_id, email, token = await register(p, inv["token"], full_name=profile["full_name"])
+    member_id, email, token = await register(p, inv["token"], email, full_name=profile["full_name"])
     async with p.client(token) as c:
         assert (await c.post("/v1/me/rules-acknowledgement")).status_code == 200
         assert (await c.put("/v1/me/profile", json=profile)).status_code == 200

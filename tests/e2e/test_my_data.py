@@ -47,15 +47,8 @@ def marked(label: str, marker: str) -> str:
 
 async def person(p: Platform, admin: str, name: str, email: str, about: str | None = None) -> tuple[str, str]:
     """A Main-group member with this name and e-mail: (member_id, token)."""
-    inv = await invite(p, admin)
-    member_id, _, token = await register(p, inv["token"], email=email, full_name=name)
     profile = {**FULL_PROFILE, "full_name": name, **({"about": about} if about else {})}
-    async with p.client(token) as c:
-        assert (await c.post("/v1/me/rules-acknowledgement")).status_code == 200
-        assert (await c.put("/v1/me/profile", json=profile)).status_code == 200
-    async with p.client(admin) as c:
-        r = await c.post(f"/v1/moderation/{member_id}/decision", json={"decision": "grant"})
-        assert r.status_code == 200, r.text
+    member_id, _, token = await make_member(p, admin, profile, email=email)
     return member_id, token
 
 
