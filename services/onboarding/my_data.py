@@ -139,11 +139,12 @@ def register_my_data(svc: Service, deps: h.Deps) -> None:
         me = h.member_guard(ctx)
         doc = await latest_export(svc, me)
         part = doc["parts"].get(q.part) if doc else None
-        if doc is None or q.part not in PART_EVENTS or not _complete(part):
+        if doc is None or part is None or q.part not in PART_EVENTS or not _complete(part):
             raise NotFound("data_part_not_found")
         stream = await svc.events.load(event_subject(q.part, DATA_AGGREGATE, me), after=part["from_seq"] - 1)
-        chunks = sorted((r.event for r in stream.events if isinstance(r.event, PART_EVENTS[q.part])
-                         and r.event.request_id == doc["request_id"]), key=lambda c: c.chunk)
+        chunks = sorted((r.event for r in stream.events if isinstance(r.event, MemberDataCollected)
+                         and type(r.event) is PART_EVENTS[q.part] and r.event.request_id == doc["request_id"]),
+                        key=lambda c: c.chunk)
         if len(chunks) != part["chunks"] or any(c.data is None for c in chunks):
             raise NotFound("data_part_not_found")
         return MyDataPart(request_id=doc["request_id"], service=q.part,
