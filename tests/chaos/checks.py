@@ -14,6 +14,13 @@
    window's maximum of picks, every pick appended to the member and the vacancy together (or neither);
    every acknowledged pick held (or given up by an acknowledged release, or by the member's leaving), and
    each group's board as the roles service serves it equals that replay.
+6. The notifications: replayed from the log, each raised once (its id the one its cause, kind and member
+   derive), every decision on a newcomer told to them and every completed profile to the admin, an e-mail
+   queued exactly when it goes by e-mail at once, sent at most once, and every queued one whose time came
+   sent or dropped with a reason once the fault healed; the mail server received every e-mail recorded sent, at
+   the member's address, and each Message-ID once — but where the scenario opened the gap ADR 0023 names (the
+   outbox dying, or unable to record, between the server's acceptance and EmailSent): a copy sent again then
+   carries the same Message-ID.
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ import json
 import sqlite3
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -33,8 +42,9 @@ import nats.errors
 import nats.js.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from libs.contracts.notifications import notification_id_of
 from libs.contracts.subjects import DEADLETTER_STREAM, EVENTS_STREAM, NOTIFY_ROOT, NOTIFY_STREAM, control_subject
-from tests.chaos.harness import ADMIN_EMAIL, ADMIN_PASSWORD, SERVICES, Supervisor
+from tests.chaos.harness import ADMIN_EMAIL, ADMIN_PASSWORD, SERVICES, Received, Supervisor
 from tests.chaos.load import Call
 
 #: what one command may append to one aggregate: all of a set, or nothing
@@ -63,6 +73,9 @@ WHOLE = {
     # one decision over two aggregates: the member's picks and the vacancy, each its own event
     "pick": [("RoleTaken",), ("VacancyOccupied",)],
     "unpick": [("RoleReleased",), ("VacancyFreed",)],
+    # a member's own notification preferences (nothing when they are as asked already), and read marks
+    "prefs": [("PreferencesChanged",)],
+    "mark_read": [("NotificationMarkedRead",)],
 }
 #: per kind, what a command appends over all its aggregates together: the whole decision or nothing
 ACROSS = {"pick": ("RoleTaken", "VacancyOccupied"), "unpick": ("RoleReleased", "VacancyFreed")}
@@ -159,10 +172,22 @@ def check_streams(streams: dict[str, list[dict]], log: list[Entry], calls: list[
     told anything twice, whatever was killed meanwhile."""
     problems = []
     for subject, items in streams.items():
-        told = Counter(i["event_id"] for i in items)
+        # one cause may tell a member two things (the task assigned to them, and their notification of it)
+        told = Counter((i["kind"], i.get("notification_id") or i["event_id"]) for i in items)
         twice = [k for k, n in told.items() if n > 1]
         if twice:
             problems.append(f"{subject} was told {len(twice)} things twice, e.g. {twice[:3]}")
+    # every notification raised was told on its member's stream once (an erased member's stream is gone)
+    erased = {e.subject.rsplit(".", 1)[1] for e in log if e.type == "MemberErased"}
+    for e in log:
+        if e.type != "NotificationRaised" or e.envelope["payload"]["member_id"] in erased:
+            continue
+        p = e.envelope["payload"]
+        items = [i for i in streams.get(f"{NOTIFY_ROOT}.{p['member_id']}", [])
+                 if i["kind"] == "notification" and i.get("notification_id") == p["notification_id"]]
+        if len(items) != 1:
+            problems.append(f"notification {p['notification_id']} ({p['kind']}) told {len(items)} times on the"
+                            f" stream of {p['member_id']}")
     coordinator = {e.envelope["payload"]["group_id"]: e.envelope["payload"]["member_id"]
                    for e in log if e.type == "CoordinatorAppointed"}
     # a message posted, a task assigned to the coordinator: (the item's kind, the id it carries)
@@ -201,7 +226,8 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
                 e.subject.startswith(("hr.evt.groups.working_group.", "hr.evt.groups.message.",
                                       "hr.evt.groups.task.", "hr.evt.groups.drive.", "hr.evt.calendar.season.",
                                       "hr.evt.calendar.registration.", "hr.evt.roles.picks.",
-                                      "hr.evt.roles.vacancy."))
+                                      "hr.evt.roles.vacancy.", "hr.evt.notifications.preferences.",
+                                      "hr.evt.notifications.notification."))
                 and e.envelope.get("actor") != "system"):
             by_cid[e.envelope.get("correlation_id")].append(e)
 
@@ -277,6 +303,12 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
                           e.type == "RegistrationCancelled" and e.envelope["payload"].get("member_id") ==
                           call.params["member_id"] for e in by_subject.get(
                               f"hr.evt.calendar.registration.{call.params['event_id']}", [])))
+            case "prefs":  # nothing when they were as asked already (the admin's, again by the probe)
+                ok = got in ([], ["PreferencesChanged"]) and all(
+                    e.subject == f"hr.evt.notifications.preferences.{call.params['member_id']}" for e in mine)
+            case "mark_read":  # each one marked theirs, as many as the answer says
+                ok = (set(got) <= {"NotificationMarkedRead"} and len(mine) == call.body.get("marked") and all(
+                    e.envelope["payload"].get("member_id") == call.params["member_id"] for e in mine))
             case "join" | "call" | "message":
                 who = {"join": "member_id", "call": "scheduled_by", "message": "author_id"}[call.kind]
                 ok = got == list(WHOLE[call.kind][0]) and mine[0].envelope["payload"].get(who) == call.params["member_id"]
@@ -615,7 +647,10 @@ async def settle(sup: Supervisor, timeout: float = 60.0) -> None:
                 seq = (await js.stream_info(EVENTS_STREAM)).state.last_seq
             except Exception as e:  # noqa: BLE001 - a service may still be recovering
                 st, seq = repr(e), None
-            idle = isinstance(st, dict) and all(c["lag"] == 0 and "rebuild" not in c for cs in st.values() for c in cs)
+            # a channel's lag is the e-mails and digests waiting for their time (a digest, the next morning): the
+            # outbox is waited for by wait_outbox, not here
+            idle = isinstance(st, dict) and all(c["lag"] == 0 and "rebuild" not in c for cs in st.values() for c in cs
+                                                if c.get("kind") != "channel")
             quiet = quiet + 1 if idle and seq == last_seq else 0
             if quiet >= 3:
                 return
@@ -636,8 +671,16 @@ def snapshot(sup: Supervisor) -> dict[str, dict]:
             rows = conn.execute("SELECT coll, id, body FROM docs ORDER BY coll, id").fetchall()
         finally:
             conn.close()
-        out[svc] = {(coll, id_): json.loads(body) for coll, id_, body in rows}
+        out[svc] = {(coll, id_): _unsealed(json.loads(body)) for coll, id_, body in rows}
     return out
+
+
+def _unsealed(doc: dict) -> dict:
+    """A value sealed with a member's key (the notifications' copy of an address) is sealed with a fresh nonce
+    each time a projection writes it: compared as sealed or not, never byte for byte."""
+    if isinstance(doc.get("sealed"), str) and doc["sealed"]:
+        return {**doc, "sealed": "<sealed>"}
+    return doc
 
 
 async def rebuild_all(sup: Supervisor) -> None:
@@ -675,3 +718,157 @@ async def check_projections(sup: Supervisor, log: list[Entry]) -> list[str]:
     rebuilt = snapshot(sup)
     problems += diff(live, rebuilt)
     return problems
+
+
+# ---------------------------------------------------------------- notifications
+
+NTF_NOTIFICATION = "hr.evt.notifications.notification."
+NTF_DIGEST = "hr.evt.notifications.digest."
+#: what a decision on a newcomer tells them
+TOLD_OF_DECISION = {"AccessGranted": "access_granted", "AccessDeclined": "access_declined",
+                    "ChangesRequested": "changes_requested"}
+
+
+def _when(value: str) -> float:
+    return datetime.fromisoformat(value).timestamp()
+
+
+def outbox_waiting(log: list[Entry], now: float) -> list[str]:
+    """The notifications whose e-mail was queued, whose time has come, and that are neither sent nor dropped."""
+    due: dict[str, float] = {}
+    for e in log:
+        if not e.subject.startswith(NTF_NOTIFICATION):
+            continue
+        nid = e.subject[len(NTF_NOTIFICATION):]
+        if e.type in ("EmailQueued", "EmailDeferred"):
+            due[nid] = _when(e.envelope["payload"]["send_after"])
+        elif e.type in ("EmailSent", "EmailDropped"):
+            due[nid] = float("inf")
+    return [nid for nid, at in due.items() if at <= now]
+
+
+async def wait_outbox(sup: Supervisor, timeout: float = 60.0) -> list[Entry]:
+    """Until every e-mail whose time has come is sent or dropped (the fault healed, the outbox caught up); the
+    log then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = await read_log(sup)
+        waiting = outbox_waiting(log, time.time())
+        if not waiting or time.monotonic() > deadline:
+            return log
+        await asyncio.sleep(1.0)
+
+
+def no_resend(copies: list[Received]) -> bool:
+    return False
+
+
+def check_notifications(log: list[Entry], calls: list[Call], received: list[Received], admin_id: str | None,
+                        resend_ok: Callable[[list[Received]], bool] = no_resend) -> tuple[list[str], list[str]]:
+    """(problems, notes) of the notifications replayed from the log, and of what the mail server received.
+    ``resend_ok(copies)``: whether this scenario may have sent one e-mail's copies (same Message-ID) more than
+    once — only where the outbox could die or fail between the server's acceptance and recording it."""
+    problems: list[str] = []
+    notes: list[str] = []
+    now = time.time()
+    by_nid: dict[str, list[Entry]] = defaultdict(list)
+    by_digest: dict[str, list[Entry]] = defaultdict(list)
+    for e in log:
+        if e.subject.startswith(NTF_NOTIFICATION):
+            by_nid[e.subject[len(NTF_NOTIFICATION):]].append(e)
+        elif e.subject.startswith(NTF_DIGEST):
+            by_digest[e.subject[len(NTF_DIGEST):]].append(e)
+
+    raised: dict[str, dict] = {}
+    message_ids: dict[str, str] = {}  # Message-ID -> the member it is for, of every e-mail queued or digest sent
+    sent: dict[str, str] = {}  # Message-ID recorded sent -> notification or digest
+    for nid, entries in by_nid.items():
+        t = Counter(e.type for e in entries)
+        raise_ = next((e for e in entries if e.type == "NotificationRaised"), None)
+        if t["NotificationRaised"] != 1 or entries[0].type != "NotificationRaised":
+            problems.append(f"notification {nid}: raised {t['NotificationRaised']} times, first {entries[0].type}")
+        if raise_ is None:
+            continue
+        p = raise_.envelope["payload"]
+        raised[nid] = p
+        cause = raise_.envelope.get("causation_id")
+        if cause and notification_id_of(cause, p["kind"], p["member_id"]) != nid:
+            problems.append(f"notification {nid} is not the one its cause {cause}, {p['kind']} and {p['member_id']}"
+                            " derive")
+        if t["EmailSent"] > 1 or t["EmailSent"] + t["EmailDropped"] > 1 or t["EmailQueued"] > 1:
+            problems.append(f"notification {nid}: its e-mail {dict(t)}")
+        queued = t["EmailQueued"] == 1
+        if queued != (p["channel"] == "email_now"):
+            problems.append(f"notification {nid} goes by {p['channel']} but its e-mail was queued {t['EmailQueued']}"
+                            " times")
+        if (t["EmailSent"] or t["EmailDropped"] or t["EmailDeferred"]) and not queued:
+            problems.append(f"notification {nid}: an e-mail never queued was {dict(t)}")
+        if queued:
+            message_ids[f"<{nid}@"] = p["member_id"]
+        for e in entries:
+            if e.type == "EmailSent":
+                sent[e.envelope["payload"]["message_id"]] = nid
+            if e.type == "EmailDropped" and not e.envelope["payload"].get("reason"):
+                problems.append(f"notification {nid}: dropped with no reason")
+    for nid in outbox_waiting(log, now):
+        problems.append(f"notification {nid}: its e-mail was due and is neither sent nor dropped after the fault")
+    for digest_id, entries in by_digest.items():
+        t = Counter(e.type for e in entries)
+        if t["DigestSent"] + t["DigestDropped"] > 1:
+            problems.append(f"digest {digest_id}: {dict(t)}")
+        for e in entries:
+            if e.type == "DigestSent":
+                sent[e.envelope["payload"]["message_id"]] = digest_id
+                message_ids[f"<{digest_id}@"] = digest_id.rsplit("_", 1)[0]
+
+    # nothing acknowledged lost: every decision on a newcomer told them, every completed profile the admin
+    told = {(p["member_id"], p["kind"], nid) for nid, p in raised.items()}
+    for e in log:
+        member = e.subject.rsplit(".", 1)[1]
+        if e.type in TOLD_OF_DECISION:
+            kind = TOLD_OF_DECISION[e.type]
+            want = (member, kind, notification_id_of(e.envelope["event_id"], kind, member))
+        elif e.type == "ProfileCompleted" and admin_id:
+            want = (admin_id, "new_applicant", notification_id_of(e.envelope["event_id"], "new_applicant", admin_id))
+        else:
+            continue
+        if want not in told:
+            problems.append(f"{e.type} {e.envelope['event_id']} told {want[0]} nothing ({want[1]})")
+
+    # the mail server: every e-mail recorded sent received, at its member's address, each Message-ID once but
+    # where the scenario opened the gap (a copy sent again carries the same Message-ID)
+    address = {call.body["member_id"]: call.params["email"] for call in calls
+               if call.kind == "register" and call.ok}
+    if admin_id:
+        address[admin_id] = ADMIN_EMAIL
+    copies: dict[str, list[Received]] = defaultdict(list)
+    for r in received:
+        copies[r.message_id].append(r)
+    for mid, of in sent.items():
+        if mid not in copies:
+            problems.append(f"{of}: recorded sent as {mid}, never received by the mail server")
+    resent = 0
+    for mid, got in copies.items():
+        member = next((m for prefix, m in message_ids.items() if mid.startswith(prefix)), None)
+        if member is None:
+            problems.append(f"the mail server received {mid}, no e-mail queued nor digest sent")
+            continue
+        if member in address and any(r.recipients != (address[member],) for r in got):
+            problems.append(f"{mid} for {member} went to {[r.recipients for r in got]}")
+        if len(got) > 1:
+            if resend_ok(got):
+                resent += 1
+            else:
+                problems.append(f"the mail server received {mid} {len(got)} times (this scenario opened no gap)")
+    if resent:
+        notes.append(f"{resent} e-mails received again with the same Message-ID (the gap ADR 0023 names)")
+    return problems, notes
+
+
+def notifications_summary(log: list[Entry], received: list[Received]) -> str:
+    t = Counter(e.type for e in log if e.subject.startswith((NTF_NOTIFICATION, NTF_DIGEST)))
+    dropped = Counter(e.envelope["payload"].get("reason") for e in log if e.type == "EmailDropped")
+    return (f"{t['NotificationRaised']} raised, {t['EmailQueued']} e-mails queued, {t['EmailSent']} sent, "
+            f"{t['EmailDropped']} dropped {dict(dropped)}, {t['NotificationMarkedRead']} marked read, "
+            f"{t['DigestItemAdded']} digest items; the mail server received {len(received)} messages, "
+            f"{len({r.message_id for r in received})} Message-IDs")

@@ -1,5 +1,6 @@
 """A small process supervisor for the chaos suite: the real platform as separate
-OS processes (nats-server, onboarding, groups, gateway), so that kill -9 is real.
+OS processes (nats-server, onboarding, groups, gateway), so that kill -9 is real; and the mail server the
+notifications service sends to (``sup.mail``, an SMTP server in the test process).
 
     sup = Supervisor(tmp_path)
     sup.add_nats("nats")                      # or sup.add_nats_cluster(3)
@@ -15,6 +16,8 @@ shows the end of it when an assertion fails.
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import json
 import os
 import signal
@@ -22,10 +25,12 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import nats
+from aiosmtpd.controller import Controller
 
 from libs.contracts.subjects import EVENTS_STREAM
 from libs.kit.natsserver import NatsServer, free_port
@@ -124,6 +129,53 @@ class NatsNode:
         self.server.stop(timeout)
 
 
+@dataclass(frozen=True)
+class Received:
+    message_id: str
+    recipients: tuple[str, ...]
+    t: float
+
+
+class _Handler:
+    def __init__(self, sink: MailSink):
+        self.sink = sink
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        message = email.message_from_bytes(envelope.original_content or envelope.content,
+                                           policy=email.policy.default)
+        self.sink.received.append(Received(str(message["Message-ID"] or ""), tuple(envelope.rcpt_tos), time.time()))
+        return "250 OK"
+
+
+class MailSink:
+    """The platform's mail server: an SMTP server in the test process (aiosmtpd, a thread of its own) that
+    keeps every message's Message-ID and recipients; taken down and brought back on the same port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.received: list[Received] = []
+        self._controller: Controller | None = None
+        #: when it was last taken down and brought back (wall clock)
+        self.downs: list[tuple[float, float | None]] = []
+
+    @property
+    def up(self) -> bool:
+        return self._controller is not None
+
+    def start(self) -> None:
+        if self._controller is None:
+            self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+            self._controller.start()
+            if self.downs and self.downs[-1][1] is None:
+                self.downs[-1] = (self.downs[-1][0], time.time())
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+            self.downs.append((time.time(), None))
+
+
 class Supervisor:
     def __init__(self, base: Path, *, replicas: int = 1):
         self.base = Path(base)
@@ -135,6 +187,7 @@ class Supervisor:
         self.web_port = free_port()
         self.nodes: dict[str, NatsNode] = {}
         self.procs: dict[str, ManagedProcess] = {}
+        self.mail = MailSink()
 
     # ------------------------------------------------------------ set-up
 
@@ -185,6 +238,13 @@ class Supervisor:
             "HRM_LOG_LEVEL": "INFO",
             "HRM_REQUEST_TIMEOUT_S": "8",
             "OTEL_SDK_DISABLED": "true",
+            # the notifications service sends its e-mails to the test's mail server, retrying soon after a failure
+            "HRM_SMTP_HOST": "127.0.0.1",
+            "HRM_SMTP_PORT": str(self.mail.port),
+            "HRM_SMTP_TLS": "none",
+            "HRM_SMTP_TIMEOUT_S": "5",
+            "HRM_MAIL_FIRST_BACKOFF_S": "0.2",
+            "HRM_MAIL_MAX_BACKOFF_S": "2",
         }
 
     def add_service(self, name: str, replica: int = 1) -> ManagedProcess:
@@ -285,6 +345,7 @@ class Supervisor:
         p.start()
 
     async def start_all(self) -> None:
+        self.mail.start()
         for node in self.nodes.values():
             node.start()
         await self.wait_jetstream()
@@ -303,6 +364,8 @@ class Supervisor:
             p.stop()
         for node in self.nodes.values():
             node.stop()
+        if self.mail.up:
+            self.mail.stop()
 
     def dead(self) -> list[str]:
         """Processes that should run and do not (crashed by themselves)."""

@@ -7,7 +7,9 @@ in it, writing in its chat, and creating a task there assigned to its coordinato
 "in progress". In the group they joined, members race for the roles of the season's pick window (opened at
 the start by the calendar closing a season of the load's own): each picks up to two roles still open on the
 board (the first places of roles 1–3 made two by the group's coordinator), a quarter try a third one over
-the maximum, and a third give one up again at once.
+the maximum, and a third give one up again at once. Every newcomer sets their notification preferences first
+(no quiet hours, so their e-mails go whatever the time of day; Russian or English), the admin too at the start;
+a third of those decided on mark what they were told read.
 
 Each command carries its own ``X-Correlation-Id``; the events it appends carry
 it too, which is how the checks find a command's events in the log.
@@ -35,7 +37,7 @@ PASSWORD = "chaos-pass-123"
 @dataclass
 class Call:
     # invite | register | rules | profile | decision | group | join | call | message | task | task_status | upload
-    # | season | cal_register | cal_cancel | window | capacity | pick | unpick
+    # | season | cal_register | cal_cancel | window | capacity | pick | unpick | prefs | mark_read
     kind: str
     cid: str
     ok: bool
@@ -82,6 +84,12 @@ class Load:
         self._admin = await self._login(ADMIN_EMAIL, ADMIN_PASSWORD, retry=True)
         me = await self._client.get("/v1/me", headers={"Authorization": f"Bearer {self._admin}"})
         self._admin_id = me.json()["member_id"] if me.status_code == 200 else None  # the group's coordinator
+        # the admin hears of every new applicant by e-mail at once, whatever the time of day (no quiet hours)
+        for _ in range(20):
+            if (await self._call("prefs", "PUT", "/v1/me/notification-preferences", self._admin,
+                                 {"member_id": self._admin_id}, {"no_quiet_hours": True})).ok:
+                break
+            await asyncio.sleep(0.5)
         for _ in range(20):  # the working group the admitted join
             made = await self._call("group", "POST", "/v1/groups", self._admin, {}, {
                 "title": f"Нагрузка {self.seed}", "group_type": "practice", "direct": True,
@@ -270,6 +278,12 @@ class Load:
             return False
         if self._stop.is_set():
             return True
+        # e-mails at once whatever the time of day, in the language they chose
+        # (the notifications service away: they go on with the defaults)
+        await self._call("prefs", "PUT", "/v1/me/notification-preferences", access, {"member_id": member_id},
+                         {"no_quiet_hours": True, "language": self._rng.choice(["ru", "en"])})
+        if self._stop.is_set():
+            return True
         if not (await self._call("rules", "POST", "/v1/me/rules-acknowledgement", access, {"member_id": member_id})).ok:
             return False
         if not (await self._call("profile", "PUT", "/v1/me/profile", access, {"member_id": member_id}, PROFILE)).ok:
@@ -280,6 +294,10 @@ class Load:
                              {"member_id": member_id, "decision": decision}, body)
         if not d.ok or decision == "decline" or self._stop.is_set():
             return d.ok
+        if self._rng.random() < 1 / 3:  # what they were told so far, marked read (the decision's, once raised)
+            await self._call("mark_read", "POST", "/v1/notifications/read", access, {"member_id": member_id}, {})
+            if self._stop.is_set():
+                return True
         if decision == "request_changes":
             again = await self._call("profile", "PUT", "/v1/me/profile", access, {"member_id": member_id},
                                      {**PROFILE, "about": "Исправил."})

@@ -13,7 +13,12 @@ After each disruption:
    served in order, every acknowledged registration held (or given up by an acknowledged cancellation);
 7. the roles members raced for: no vacancy over its capacity, no member over the maximum of picks, no pick
    on one aggregate without the other, every acknowledged pick held (or given up), each group's board the
-   log's replay.
+   log's replay;
+8. the notifications: each raised once per cause and member and told once on the member's stream, every
+   decision on a newcomer told them, at most one e-mail sent per notification, every e-mail due sent or dropped
+   with a reason once the fault healed, the mail server given each at the member's address and each Message-ID
+   once — but where the scenario opened ADR 0023's gap (the outbox killed, or unable to record, between the
+   server's acceptance and EmailSent), where a copy sent again carries the same Message-ID.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import pytest
 
 from libs.contracts.subjects import EVENTS_STREAM, control_subject
 from tests.chaos import checks
-from tests.chaos.harness import ADMIN_EMAIL, ADMIN_PASSWORD, SERVICES, Supervisor
+from tests.chaos.harness import ADMIN_EMAIL, ADMIN_PASSWORD, SERVICES, Received, Supervisor
 from tests.chaos.load import PROFILE, Load
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(300)]
@@ -37,7 +42,9 @@ RATE = 30.0  # commands per second offered by the load
 STEADY_S = 4.0  # seconds of load before the disruption and after the recovery
 
 
-async def run_scenario(sup: Supervisor, disrupt: Callable[[Supervisor, Load], Awaitable[None]]) -> None:
+async def run_scenario(sup: Supervisor, disrupt: Callable[[Supervisor, Load], Awaitable[None]],
+                       resend_ok: Callable[[list[Received]], bool] = checks.no_resend) -> None:
+    """``resend_ok``: whether the disruption may have made the outbox send one e-mail again (ADR 0023's gap)."""
     t0 = time.monotonic()
     load = probe = None
     try:
@@ -68,9 +75,10 @@ async def run_scenario(sup: Supervisor, disrupt: Callable[[Supervisor, Load], Aw
         await probe.stop()
         problems = [f"after recovery {c.kind} failed: {c.status} {c.body}" for c in probe.failed]
 
-        # (1) the log
+        # (1) the log, once every e-mail due is sent or dropped
         await checks.settle(sup)
-        log = await checks.read_log(sup)
+        log = await checks.wait_outbox(sup)
+        await checks.settle(sup)
         log_problems, notes = checks.check_log(log, load.calls + probe.calls)
         problems += log_problems
         dlq = await checks.deadletters(sup)
@@ -90,12 +98,19 @@ async def run_scenario(sup: Supervisor, disrupt: Callable[[Supervisor, Load], Aw
         # up), the boards the log's
         problems += checks.check_roles(log, load.calls + probe.calls)
         problems += await checks.check_roles_reads(sup.base_url, log)
+        # (8) the notifications: each raised once, every decision told, every e-mail due sent or dropped, the mail
+        # server given each at the member's address, a Message-ID twice only where the scenario opened the gap
+        ntf_problems, ntf_notes = checks.check_notifications(log, load.calls + probe.calls, sup.mail.received,
+                                                             load._admin_id, resend_ok)
+        problems += ntf_problems
+        notes += ntf_notes
 
         print(f"\n[chaos] up {t_up:.1f}s, disruption+recovery {t_recovered:.1f}s, total {time.monotonic() - t0:.1f}s;"
               f" restarted {sorted(restarted)}; log {len(log)} events;"
               f" acked/s before {load.rate_between(w0, w1):.1f}, after {load.rate_between(w2, w3):.1f}; {load.summary()}")
         print(f"[chaos] calendar: {checks.calendar_summary(log)}")
         print(f"[chaos] roles: {checks.roles_summary(log)}")
+        print(f"[chaos] notifications: {checks.notifications_summary(log, sup.mail.received)}")
         for n in notes[:5]:
             print(f"[chaos] note: {n}")
         if len(notes) > 5:
@@ -123,11 +138,22 @@ def build_platform(tmp_path, *, cluster: bool = False) -> Supervisor:
 # ---------------------------------------------------------------- a. services
 
 
-@pytest.mark.parametrize("service", ["onboarding", "groups", "gateway"])
+#: per service killed, the projection whose rebuild it is killed in the middle of
+REBUILT = {"onboarding": "members", "groups": "directory", "notifications": "notifications"}
+
+
+def resends(copies: list[Received]) -> bool:
+    """The outbox may have died, or been unable to record, between the server's acceptance and EmailSent: the
+    copies sent again carry the same Message-ID (ADR 0023), which is all that is asked of them."""
+    return True
+
+
+@pytest.mark.parametrize("service", ["onboarding", "groups", "notifications", "gateway"])
 async def test_kill9_a_service_under_load(tmp_path, service):
     """kill -9 at a random moment; then, for a service with consumers, kill -9 exactly while
     a consumer is between receiving a batch and committing it: in groups after a freeze
-    (SIGSTOP) left its policy a backlog, and in each service in the middle of a rebuild."""
+    (SIGSTOP) left its policy a backlog, in notifications while its policy telling newcomers and
+    moderators holds a batch, and in each service in the middle of a rebuild."""
 
     async def disrupt(sup: Supervisor, load: Load) -> None:
         sup.kill9(service)
@@ -147,11 +173,18 @@ async def test_kill9_a_service_under_load(tmp_path, service):
             took = await sup.wait_ready()
             print(f"[chaos] {service} frozen 2s, killed -9 {'mid-batch' if caught else '(batch not caught)'}"
                   f" of its policy; ready again after {took:.1f}s")
+        if service == "notifications":
+            await load.wait_for(10)
+            caught = await sup.kill9_mid_batch(service, "tell_onboarding", "policy")
+            sup.start(service)
+            took = await sup.wait_ready()
+            print(f"[chaos] {service} killed -9 {'mid-batch' if caught else '(batch not caught)'} of its policy"
+                  f" telling newcomers and moderators; ready again after {took:.1f}s")
         await load.wait_for(10)
         nc = await checks.connect(sup)
         try:
             rebuild = asyncio.create_task(nc.request(control_subject(service, "rebuild"), b"{}", timeout=10))
-            caught = await sup.kill9_mid_batch(service, "members" if service == "onboarding" else "directory")
+            caught = await sup.kill9_mid_batch(service, REBUILT[service])
             await asyncio.gather(rebuild, return_exceptions=True)
         finally:
             await nc.close()
@@ -160,7 +193,7 @@ async def test_kill9_a_service_under_load(tmp_path, service):
         print(f"[chaos] {service} killed -9 {'mid-batch' if caught else '(batch not caught)'} of a rebuild;"
               f" ready again after {took:.1f}s")
 
-    await run_scenario(build_platform(tmp_path), disrupt)
+    await run_scenario(build_platform(tmp_path), disrupt, resends if service == "notifications" else checks.no_resend)
 
 
 # ---------------------------------------------------------------- b. nats-server
@@ -175,7 +208,7 @@ async def test_nats_server_restart_under_load(tmp_path, how):
         took = await sup.wait_ready()
         print(f"\n[chaos] nats-server {how}: platform ready again after {took:.1f}s")
 
-    await run_scenario(build_platform(tmp_path), disrupt)
+    await run_scenario(build_platform(tmp_path), disrupt, resends)  # the outbox could not record meanwhile
 
 
 # ---------------------------------------------------------------- c. a NATS cluster
@@ -204,7 +237,7 @@ async def test_kill9_the_stream_leader_of_a_three_node_cluster(tmp_path):
         print(f"\n[chaos] stream leader {leader} killed -9 under load; {new_leader} took over; "
               f"{leader} back, platform ready after {took:.1f}s")
 
-    await run_scenario(build_platform(tmp_path, cluster=True), disrupt)
+    await run_scenario(build_platform(tmp_path, cluster=True), disrupt, resends)
 
 
 # ---------------------------------------------------------------- d. the read-model store
@@ -356,5 +389,44 @@ async def test_two_replicas_of_each_service_the_active_one_killed_under_load(tmp
     sup = Supervisor(tmp_path)
     sup.add_nats()
     sup.add_platform(replicas=2)
-    await run_scenario(sup, disrupt)
+    await run_scenario(sup, disrupt, resends)  # the active outbox killed
     assert took_over.keys() == set(SERVICES)
+
+
+# ---------------------------------------------------------------- f. the mail server
+
+MAIL_DOWN_S = 20.0
+
+
+async def test_the_mail_server_down_under_load(tmp_path):
+    """The mail server goes away for a while as newcomers are decided on: the e-mails wait (nothing dropped
+    for it, nothing lost), readiness says the mail server is failing and why while it lasts, and once it is
+    back each goes, once."""
+    not_ready: list[dict] = []
+
+    async def disrupt(sup: Supervisor, load: Load) -> None:
+        sup.mail.stop()
+        t0 = time.monotonic()
+        async with httpx.AsyncClient(base_url=sup.base_url, timeout=10.0) as c:
+            while time.monotonic() - t0 < MAIL_DOWN_S:
+                r = await c.get("/readyz")
+                if r.status_code == 503:
+                    not_ready.append(r.json())
+                await asyncio.sleep(1.0)
+        sup.mail.start()
+        took = await sup.wait_ready()
+        print(f"\n[chaos] mail server down {MAIL_DOWN_S:.0f}s; /readyz 503 {len(not_ready)} times;"
+              f" ready again {took:.1f}s after it came back")
+
+    sup = build_platform(tmp_path)
+
+    def taken_as_it_went_down(copies: list[Received]) -> bool:
+        """A copy the server took in its last moment (its answer lost as it stopped) is sent again."""
+        went_down = sup.mail.downs[0][0] if sup.mail.downs else 0.0
+        return all(went_down - 2.0 <= r.t <= went_down for r in copies[:-1])
+
+    await run_scenario(sup, disrupt, taken_as_it_went_down)
+    stalled = [c for body in not_ready for s in body["services"] if s["service"] == "notifications"
+               for c in s.get("consumers", []) if c.get("state") == "stalled"]
+    assert stalled and all(c["name"] == "mail_server" for c in stalled), not_ready[-1:] or "readiness never failed"
+    assert all(c["stalled"]["reason"] and "@" not in c["stalled"]["reason"] for c in stalled), stalled[-1]
