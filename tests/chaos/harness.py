@@ -25,6 +25,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,7 +144,11 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         message = email.message_from_bytes(envelope.original_content or envelope.content,
                                            policy=email.policy.default)
-        self.sink.received.append(Received(str(message["Message-ID"] or ""), tuple(envelope.rcpt_tos), time.time()))
+        got = Received(str(message["Message-ID"] or ""), tuple(envelope.rcpt_tos), time.time())
+        self.sink.received.append(got)
+        then, self.sink.on_next = self.sink.on_next, None
+        if then is not None:
+            then(got)  # e.g. kill -9 the sender: the message is taken, its answer never reaches it
         return "250 OK"
 
 
@@ -157,6 +162,8 @@ class MailSink:
         self._controller: Controller | None = None
         #: when it was last taken down and brought back (wall clock)
         self.downs: list[tuple[float, float | None]] = []
+        #: called once (in the server's thread) with the next message taken, before the server answers it
+        self.on_next: Callable[[Received], None] | None = None
 
     @property
     def up(self) -> bool:
