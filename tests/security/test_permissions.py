@@ -11,6 +11,7 @@ documents (``DOCS_PATHS``: 404 to every role, the admin included).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import uuid
@@ -26,7 +27,7 @@ from services.gateway.problems import PROBLEM_SCHEMA
 from services.gateway.settings import Settings as GatewaySettings
 from services.notifications.links import unsubscribe_token
 from tests.e2e.helpers import log_position, settle
-from tests.e2e.journey import FULL_PROFILE, invite, login, make_member, ready_for_review
+from tests.e2e.journey import FULL_PROFILE, invite, login, make_member, make_moderator, ready_for_review
 from tests.e2e.test_calendar import game_team, new_season_id, plan
 from tests.platform_harness import Platform
 from tests.security.conftest import PASSWORD, ROLES, Actor, new_guest
@@ -246,6 +247,13 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("PUT", "/v1/me/notification-preferences"): SIGNED_IN,
     ("GET", "/v1/notifications/unsubscribe"): PUBLIC_200,
     ("POST", "/v1/notifications/unsubscribe"): PUBLIC_200,
+    # one's own data: asked for, followed and downloaded by whoever is signed in (a guest too); withdrawing
+    # one's consent erases the caller, so the matrix sends it unconfirmed, refused alike to everyone signed in
+    # (the confirmed withdrawal of each role is tested below)
+    ("POST", "/v1/me/data"): row(401, 202, 202, 202, 202),
+    ("GET", "/v1/me/data"): SIGNED_IN,
+    ("GET", "/v1/me/data/export.json"): SIGNED_IN,
+    ("POST", "/v1/me/consent/withdrawal"): row(401, 422, 422, 422, 422),
     ("GET", "/healthz"): PUBLIC_200,
     ("GET", "/readyz"): PUBLIC_200,
     ("GET", "/asyncapi.json"): PUBLIC_200,
@@ -271,6 +279,8 @@ REFUSAL_CODES = {
           "not_in_group", "own_picks_only", "own_map_only"},
     # the documents in production; a working group hidden from the caller, an invitation they lack
     404: {"not_found", "group_not_found", "group_invitation_not_found"},
+    # one's consent withdrawn without the word typed
+    422: {"withdrawal_not_confirmed"},
 }
 
 
@@ -527,6 +537,23 @@ def unsubscribe_link(method: str) -> Builder:
         return Call(method, f"/v1/notifications/unsubscribe?token={token}")
 
     return build
+
+
+async def _every_roles_data_ready(w: World) -> Call:
+    """Every role signed in has asked for their data, and every service's part of it is in: the download is
+    theirs to take."""
+    loop = asyncio.get_running_loop()
+    for role, token in w.tokens.items():
+        if token is None:
+            continue
+        async with w.p.client(token) as c:
+            r = await c.post("/v1/me/data")
+            assert r.status_code in (202, 409), r.text  # 409: one of theirs is being assembled still
+            deadline = loop.time() + 30
+            while (state := (await c.get("/v1/me/data")).json())["status"] != "ready":
+                assert loop.time() < deadline, (role, state)
+                await asyncio.sleep(0.1)
+    return Call("GET", "/v1/me/data/export.json")
 
 
 # ------------------------------------------------------------------ the calendar's worlds
@@ -1052,6 +1079,10 @@ REQUESTS: dict[tuple[str, str], Builder] = {
         "time_zone": "Europe/Moscow", "quiet_hours": {"starts": "23:00", "ends": "07:30"}}),
     ("GET", "/v1/notifications/unsubscribe"): unsubscribe_link("GET"),
     ("POST", "/v1/notifications/unsubscribe"): unsubscribe_link("POST"),
+    ("POST", "/v1/me/data"): fixed("POST", "/v1/me/data"),
+    ("GET", "/v1/me/data"): fixed("GET", "/v1/me/data"),
+    ("GET", "/v1/me/data/export.json"): _every_roles_data_ready,
+    ("POST", "/v1/me/consent/withdrawal"): fixed("POST", "/v1/me/consent/withdrawal", {"confirmation": "нет"}),
     ("GET", "/healthz"): fixed("GET", "/healthz"),
     ("GET", "/readyz"): fixed("GET", "/readyz"),
     ("GET", "/asyncapi.json"): fixed("GET", "/asyncapi.json"),
@@ -1283,6 +1314,42 @@ async def test_a_notification_is_listed_and_marked_read_by_its_member_only(secur
     assert await log_position(platform) == before, "a refused mark appended to the log"
     assert theirs in await _unread(platform, actors["member"].token)
     assert await _unread(platform, me.token) == mine
+
+
+@pytest.mark.parametrize("role", ["guest", "member", "moderator", "admin"])
+async def test_withdrawing_ones_consent_erases_the_caller_alone(secured, world, role):
+    """Confirmed, a withdrawal erases the one who sends it, whatever their role but the admin's (refused 409
+    admin_cannot_withdraw: the platform must not lose its admin to a click; nothing appended); the bystander
+    is untouched. Each role is a fresh account of its own here: the shared ones must live on."""
+    platform, actors = secured
+    admin = world.admin
+    if role == "guest":
+        who = await new_guest(platform, admin)
+        me, token = who.member_id, who.token
+    elif role == "member":
+        me, _, token = await make_member(platform, admin)
+    elif role == "moderator":
+        token = await make_moderator(platform, admin)
+        async with platform.client(token) as c:
+            me = (await c.get("/v1/me")).json()["member_id"]
+    else:
+        me, token = actors["admin"].member_id, actors["admin"].token
+    await settle(platform)
+    before = await log_position(platform)
+    async with platform.client(token) as c:
+        r = await c.post("/v1/me/consent/withdrawal", json={"confirmation": "УДАЛИТЬ"})
+    await settle(platform)
+    if role == "admin":
+        assert r.status_code == 409 and assert_problem(r, 409)["code"] == "admin_cannot_withdraw", r.text
+        assert await log_position(platform) == before
+        return
+    assert r.status_code == 200 and r.json()["member_id"] == me, r.text
+    async with platform.client(admin) as c:
+        assert (await c.get(f"/v1/members/{me}")).status_code == 404
+        assert (await c.get(f"/v1/members/{world.bystander.member_id}")).status_code == 200
+    async with platform.client() as c:
+        r = await c.post("/v1/me/consent/withdrawal", json={"confirmation": "УДАЛИТЬ"})
+    assert r.status_code == 401 and assert_problem(r, 401)["code"] == "login_required"
 
 
 @pytest.mark.parametrize("role", ROLES)
