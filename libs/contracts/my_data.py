@@ -17,9 +17,13 @@ from libs.contracts.base import Event
 
 #: the aggregate every service answers on (and onboarding asks on): hr.evt.<service>.member_data.<member_id>
 DATA_AGGREGATE = "member_data"
-#: what one chunk of a part holds at most, in UTF-8 bytes of its JSON: sealed (base64) and escaped in an
-#: envelope it stays well under the stream's largest message (256 KiB)
-CHUNK_BYTES = 48 * 1024
+#: what one chunk of a part holds at most, in UTF-8 bytes of its JSON: escaped again (at worst twice as long),
+#: sealed (base64) and in its envelope it stays under what one event may weigh (64 KiB, MAX_EVENT_BYTES)
+CHUNK_BYTES = 20 * 1024
+#: the most chunks one answer is appended in (one atomic batch, which JetStream bounds): some 10 MB of JSON.
+#: A larger part is answered with what it would have weighed instead (``too_large``), never by a consumer
+#: stalled on an append that can never succeed
+MAX_CHUNKS = 500
 
 
 class MemberDataCollected(Event):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal, get_args
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import EmailStr, Field, StringConstraints, field_validator
 
@@ -334,11 +334,14 @@ class MyDataState(Contract):
 
 
 class MyDataPart(Contract):
-    """One service's part of the member's data, as that service answered (JSON)."""
+    """One chunk of one service's part of the member's data, as that service answered: the chunks' texts
+    joined in order are the part's JSON. A chunk at a time, so that no reply on the bus has to hold a part."""
 
     request_id: str
     service: str
-    data: dict[str, Any]
+    chunk: int
+    chunks: int
+    text: str
 
 
 class ConsentWithdrawnReply(Contract):
@@ -631,11 +634,12 @@ class GetMyData(OnboardingQuery):
 
 
 class GetMyDataPart(OnboardingQuery):
-    """One service's part of my last request for my data, once it is in."""
+    """One chunk of one service's part of my last request for my data, once the part is in."""
 
     reply_model: ClassVar = MyDataPart
     #: the service whose part it is
     part: Id
+    chunk: int = Field(default=0, ge=0, le=10_000)
 
 
 QUERIES = (GetMyData, GetMyDataPart,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from libs.contracts.base import Event
-from libs.contracts.my_data import CHUNK_BYTES, DATA_AGGREGATE, MemberDataCollected
+from libs.contracts.my_data import CHUNK_BYTES, DATA_AGGREGATE, MAX_CHUNKS, MemberDataCollected
 from libs.kit.decider import Decider
 
 
@@ -51,6 +51,8 @@ def answer(cmd: AnswerRequest, answered: frozenset[str], event: type[MemberDataC
     if cmd.request_id in answered:
         return []
     pieces = chunks_of(cmd.data)
+    if len(pieces) > MAX_CHUNKS:
+        pieces = chunks_of({"too_large": True, "size_bytes": sum(len(p.encode()) for p in pieces)})
     return [event(request_id=cmd.request_id, member_id=cmd.member_id, chunk=i, chunks=len(pieces), data=piece)
             for i, piece in enumerate(pieces)]
 

@@ -9,7 +9,6 @@ A part is read from the log when the member asks for it."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from uuid6 import uuid7
@@ -135,20 +134,24 @@ def register_my_data(svc: Service, deps: h.Deps) -> None:
 
     @svc.query(GetMyDataPart, reads=["data_exports"])
     async def get_my_data_part(q: GetMyDataPart, ctx: Context) -> MyDataPart:
-        """A part is read from the log, where it is sealed with the member's key: erased, it reads as gone."""
+        """A chunk is read from the log, where it is sealed with the member's key: erased, it reads as gone.
+        The chunks of an answer were appended as one batch, so chunk ``i`` is the ``i``-th event from where
+        the part starts."""
         me = h.member_guard(ctx)
         doc = await latest_export(svc, me)
         part = doc["parts"].get(q.part) if doc else None
-        if doc is None or part is None or q.part not in PART_EVENTS or not _complete(part):
+        if doc is None or part is None or q.part not in PART_EVENTS or not _complete(part) \
+                or q.chunk >= part["chunks"]:
             raise NotFound("data_part_not_found")
-        stream = await svc.events.load(event_subject(q.part, DATA_AGGREGATE, me), after=part["from_seq"] - 1)
-        chunks = sorted((r.event for r in stream.events if isinstance(r.event, MemberDataCollected)
-                         and type(r.event) is PART_EVENTS[q.part] and r.event.request_id == doc["request_id"]),
-                        key=lambda c: c.chunk)
-        if len(chunks) != part["chunks"] or any(c.data is None for c in chunks):
+        stream = await svc.events.load(event_subject(q.part, DATA_AGGREGATE, me),
+                                       after=part["from_seq"] - 1 + q.chunk)
+        found = next((r.event for r in stream.events if isinstance(r.event, MemberDataCollected)
+                      and type(r.event) is PART_EVENTS[q.part] and r.event.request_id == doc["request_id"]
+                      and r.event.chunk == q.chunk), None)
+        if found is None or found.data is None:
             raise NotFound("data_part_not_found")
-        return MyDataPart(request_id=doc["request_id"], service=q.part,
-                          data=json.loads("".join(c.data or "" for c in chunks)))
+        return MyDataPart(request_id=doc["request_id"], service=q.part, chunk=q.chunk, chunks=found.chunks,
+                          text=found.data)
 
     @svc.command(WithdrawConsent)
     async def withdraw_consent(cmd: WithdrawConsent, ctx: Context) -> Done:

@@ -204,6 +204,12 @@ async def test_my_data_holds_my_items_from_every_service_and_nothing_of_another_
     assert fb["help_messages"] == []  # only the expert wrote in the thread: their words are theirs
     assert s["notifications"]["email_address"] == world["me_email"]
     assert "access_granted" in [n["kind"] for n in s["notifications"]["notifications"]]
+    # the tracking read model is disposable: rebuilt from the log, the same download
+    runner = next(r for r in platform.services["onboarding"].runners if r.c.name == "data_exports")
+    await runner.rebuild()
+    await settle(platform)
+    assert await ok(platform, me, "GET", "/v1/me/data") == state
+    assert (await download(platform, me))[1] == got
     # nothing of Олег: not his name, his e-mail, his id, nor any of his words
     other_id, _ = world["other"]
     for needle in [world["other_name"], world["other_email"], other_id, *world["others"].values()]:
@@ -306,3 +312,22 @@ async def test_withdrawal_unconfirmed_changes_nothing_and_confirmed_erases_and_t
     messages = await ok(platform, other, "GET",
                         f"/v1/groups/{world['group_id']}/messages?thread_id={world['my_message']}")
     assert world["others"]["Чужое сообщение в чате"] in [m["text"] for m in messages["items"]]
+
+
+async def test_a_part_larger_than_a_message_comes_in_chunks_and_back_whole(platform, world):
+    """Fifteen messages of 4000 Cyrillic letters are some 120 KB of JSON: the groups part is appended in
+    chunks (one decision) and read back whole."""
+    admin = world["admin"]
+    writer_id, _, writer = await make_member(platform, admin)
+    await settle(platform)
+    await ok(platform, writer, "POST", f"/v1/groups/{world['group_id']}/join", {})
+    long = [f"{i:02d} " + "ж" * 3996 for i in range(15)]
+    for text in long:
+        await ok(platform, writer, "POST", f"/v1/groups/{world['group_id']}/messages", {"text": text})
+    assert (await ask(platform, writer)).status_code == 202
+    state = await ready(platform, writer)
+    stream = await platform.services["onboarding"].events.load(event_subject("groups", DATA_AGGREGATE, writer_id))
+    chunks = [r.event for r in stream.events if r.event.request_id == state["request_id"]]
+    assert len(chunks) >= 3 and [c.chunk for c in chunks] == list(range(len(chunks)))
+    _, got = await download(platform, writer)
+    assert [m["text"] for m in got["services"]["groups"]["chat_messages"]] == long

@@ -2,8 +2,8 @@
 services' parts are in, download it as one JSON document once every part is; and withdraw one's consent,
 which erases the account (confirmed by typing the word the page shows).
 
-The download is put together here, part by part (one query per service), so no one reply on the bus has
-to hold all of it; it is the parts as the services answered, under their names."""
+The download is put together here, chunk by chunk of each part (one query each), so no reply on the bus
+has to hold a part; it is the parts as the services answered, under their names."""
 
 from __future__ import annotations
 
@@ -47,8 +47,13 @@ async def export_of(bus: Any) -> dict[str, Any]:
         raise Problem(ErrorBody(kind="conflict", code="data_export_not_ready"))
     parts = {}
     for part in state["parts"]:
-        got = await bus.query(c.SERVICE, c.GetMyDataPart(part=part["service"]))
-        parts[part["service"]] = got["data"]
+        texts: list[str] = []
+        chunks = 1
+        while len(texts) < chunks:
+            got = await bus.query(c.SERVICE, c.GetMyDataPart(part=part["service"], chunk=len(texts)))
+            texts.append(got["text"])
+            chunks = got["chunks"]
+        parts[part["service"]] = json.loads("".join(texts))
     return {"member_id": bus.member_id, "request_id": state["request_id"], "requested_at": state["requested_at"],
             "services": parts}
 
