@@ -5,11 +5,14 @@ once — a redelivered request appends nothing."""
 from __future__ import annotations
 
 import json
+import uuid
 
-from libs.contracts.my_data import CHUNK_BYTES, DATA_AGGREGATE
+from libs.contracts.my_data import CHUNK_BYTES, DATA_AGGREGATE, MAX_CHUNKS
 from libs.contracts.registry import CATALOG
 from libs.kit.data_parts import AnswerRequest, chunks_of, part_decider
 from libs.kit.decider import given
+from libs.kit.eventstore import Meta
+from libs.kit.memory_eventstore import MemoryEventStore, MemoryVault
 from services.registry import domain_services
 
 
@@ -46,3 +49,19 @@ def test_every_domain_service_answers_requests_for_a_members_data():
         assert contracts.member_data in contracts.events and contracts.member_data.pii_fields == {"data"}
         svc = declaration.bootstrap()
         assert "data_requests" in [c.name for c in svc.consumers], declaration.name
+
+
+async def test_the_worst_chunks_fit_an_event_and_a_part_too_large_says_its_size():
+    """Chunks of quotes and backslashes (escaped again when sealed) and of four-byte characters still
+    weigh less than an event may; a part past MAX_CHUNKS is answered with what it would have weighed."""
+    event = next(c.member_data for c in CATALOG if c.service == "groups")
+    parts = part_decider("groups", event)
+    store = MemoryEventStore(MemoryVault())
+    meta = Meta(actor="system", correlation_id=str(uuid.uuid4()))
+    for i, text in enumerate(('"\\' * 20_000, "😀" * 20_000, "ж" * 40_000)):
+        events = given(parts).when(AnswerRequest(f"r{i}", "m1", {"t": text})).events
+        stream = await store.load(parts.subject("m1"))
+        await store.append(stream, events, meta)  # TooLarge if a chunk weighed more than an event may
+    huge = {"t": "x" * (CHUNK_BYTES * (MAX_CHUNKS + 1))}
+    [only] = given(parts).when(AnswerRequest("big", "m1", huge)).events
+    assert json.loads(only.data) == {"too_large": True, "size_bytes": len(json.dumps(huge).encode())}
