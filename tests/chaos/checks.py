@@ -16,7 +16,7 @@
    each group's board as the roles service serves it equals that replay.
 6. The notifications: replayed from the log, each raised once (its id the one its cause, kind and member
    derive), every decision on a newcomer told to them and every completed profile to the admin, an e-mail
-   queued exactly when it goes by e-mail at once, sent at most once, and every queued one whose time came
+   queued exactly when it goes by e-mail at once, sent at most once and in the member's language, and every queued one whose time came
    sent or dropped with a reason once the fault healed; the mail server received every e-mail recorded sent, at
    the member's address, and each Message-ID once — but where the scenario opened the gap ADR 0023 names (the
    outbox dying, or unable to record, between the server's acceptance and EmailSent): a copy sent again then
@@ -782,6 +782,16 @@ def check_notifications(log: list[Entry], calls: list[Call], received: list[Rece
     raised: dict[str, dict] = {}
     message_ids: dict[str, str] = {}  # Message-ID -> the member it is for, of every e-mail queued or digest sent
     sent: dict[str, str] = {}  # Message-ID recorded sent -> notification or digest
+    # each member's language as their preferences said at each point of the log (Russian unless they chose)
+    language: dict[str, str] = {}
+    for e in log:
+        if e.type == "PreferencesChanged":
+            language[e.envelope["payload"]["member_id"]] = e.envelope["payload"]["language"]
+        elif e.type == "EmailSent":
+            p = e.envelope["payload"]
+            if p["language"] != language.get(p["member_id"], "ru"):
+                problems.append(f"notification {p['notification_id']} was sent in {p['language']}, its member's"
+                                f" preferences said {language.get(p['member_id'], 'ru')}")
     for nid, entries in by_nid.items():
         t = Counter(e.type for e in entries)
         raise_ = next((e for e in entries if e.type == "NotificationRaised"), None)
@@ -844,9 +854,13 @@ def check_notifications(log: list[Entry], calls: list[Call], received: list[Rece
     copies: dict[str, list[Received]] = defaultdict(list)
     for r in received:
         copies[r.message_id].append(r)
+    sent_in = {e.envelope["payload"]["message_id"]: e.envelope["payload"]["language"] for e in log
+               if e.type in ("EmailSent", "DigestSent")}
     for mid, of in sent.items():
         if mid not in copies:
             problems.append(f"{of}: recorded sent as {mid}, never received by the mail server")
+        elif any(r.language != sent_in[mid] for r in copies[mid]):
+            problems.append(f"{of}: recorded sent in {sent_in[mid]}, received as {[r.language for r in copies[mid]]}")
     resent = 0
     for mid, got in copies.items():
         member = next((m for prefix, m in message_ids.items() if mid.startswith(prefix)), None)

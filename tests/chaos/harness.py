@@ -135,6 +135,7 @@ class Received:
     message_id: str
     recipients: tuple[str, ...]
     t: float
+    language: str = ""
 
 
 class _Handler:
@@ -144,7 +145,8 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         message = email.message_from_bytes(envelope.original_content or envelope.content,
                                            policy=email.policy.default)
-        got = Received(str(message["Message-ID"] or ""), tuple(envelope.rcpt_tos), time.time())
+        got = Received(str(message["Message-ID"] or ""), tuple(envelope.rcpt_tos), time.time(),
+                       str(message["Content-Language"] or ""))
         self.sink.received.append(got)
         then, self.sink.on_next = self.sink.on_next, None
         if then is not None:
