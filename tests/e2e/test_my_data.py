@@ -2,7 +2,8 @@
 
 A member active everywhere — a chat message, a personal message, a file, tasks in a working group; a
 registration in the calendar; a role picked in an open window; feedback to their team in a game; a help
-request — asks for their data: every service answers with its part, and the download holds their items
+request — asks for their data: every service answers with its part, and the download (JSON, and the page the
+web client makes of it) holds their items
 from each and nothing of another member's personal data (the other's name, e-mail and words are in the
 same chat, the same conversation, the same group's tasks and the same help thread). A second request while
 one is assembling is refused in words, and names what is awaited; nobody anonymous asks. Withdrawing
@@ -29,6 +30,7 @@ from tests.e2e.test_drive import upload
 from tests.e2e.test_roles import run_season
 from tests.e2e.test_working_groups import ok
 from tests.platform_harness import Platform
+from tests.web.test_web_security import Visitor
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -210,9 +212,16 @@ async def test_my_data_holds_my_items_from_every_service_and_nothing_of_another_
     await settle(platform)
     assert await ok(platform, me, "GET", "/v1/me/data") == state
     assert (await download(platform, me))[1] == got
-    # nothing of Олег: not his name, his e-mail, his id, nor any of his words
+    # the same as a page through the web client
+    await platform.start_web()
+    async with Visitor(platform) as browser:
+        await browser.sign_in(world["me_email"])
+        page = await browser.get("/my-data/export.html")
+    assert page.status_code == 200 and words["Моё сообщение в чате"] in page.text and PARTS["impact"] in page.text
+    # nothing of Олег, in the JSON nor the page: not his name, his e-mail, his id, nor any of his words
     other_id, _ = world["other"]
     for needle in [world["other_name"], world["other_email"], other_id, *world["others"].values()]:
+        assert needle.encode() not in page.content, needle
         assert needle.encode() not in raw, (needle, [raw[max(0, m.start() - 300):m.end() + 50].decode(errors="replace")
                                                      for m in re.finditer(re.escape(needle.encode()), raw)])
         assert needle not in json.dumps(got, ensure_ascii=False), needle
