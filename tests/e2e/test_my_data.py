@@ -2,10 +2,10 @@
 
 A member active everywhere — a chat message, a personal message, a file, tasks in a working group; a
 registration in the calendar; a role picked in an open window; feedback to their team in a game; a help
-request — asks for their data: every service answers with its part, and the download (JSON, and the page the
-web client makes of it) holds their items
-from each and nothing of another member's personal data (the other's name, e-mail and words are in the
-same chat, the same conversation, the same group's tasks and the same help thread). A second request while
+request — asks for their data: every service answers with its part, and the download (JSON, and the page
+the web client makes of it) holds their items from each and nothing of another member's personal data (the
+other's name, e-mail and words are in the same chat, the same conversation, the same group's tasks and the
+same help thread). A second request while
 one is assembling is refused in words, and names what is awaited; nobody anonymous asks. Withdrawing
 consent without the typed word changes nothing; with it the member is erased, their parts in the log open
 to nothing and their words are gone from every file on disk."""
