@@ -553,10 +553,16 @@ def replay_roles(log: list[Entry]) -> tuple[Roles, list[str]]:
 
 
 def check_roles(log: list[Entry], calls: list[Call]) -> list[str]:
-    """The replay holds (see replay_roles), and every acknowledged pick is held — or was given up by an
-    acknowledged release, or by the platform when its member left."""
+    """The replay holds (see replay_roles), and every acknowledged pick is held — or was given up by a release
+    the member asked (acknowledged, or in the log though its answer was lost), or by the platform when its
+    member left."""
     roles, problems = replay_roles(log)
     released = {(c.params["member_id"], vacancy_of(c.params)) for c in calls if c.kind == "unpick" and c.ok}
+    # a release the member asked whose answer was lost (a 503, a 504 outcome_unknown) and that happened
+    unpicks = {c.cid for c in calls if c.kind == "unpick"}
+    released |= {(e.envelope["payload"]["member_id"], vacancy_of({
+        **e.envelope["payload"], "group_id": e.envelope["payload"]["group_id"] or "coordination"}))
+        for e in log if e.type == "RoleReleased" and e.envelope.get("correlation_id") in unpicks}
     picks = [c for c in calls if c.kind == "pick" and c.ok]
     for call in picks:
         member, vacancy = call.params["member_id"], vacancy_of(call.params)

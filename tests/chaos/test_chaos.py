@@ -309,6 +309,9 @@ async def test_a_locked_read_model_store_during_erasures_and_grants(tmp_path):
     await run_scenario(build_platform(tmp_path), disrupt)
 
     assert erased, "no erasure happened during the fault"
+    # every service answered its status while its store was locked: readiness names what stalls and why
+    silent = sorted({f"{s['service']} ({s['error']})" for body in not_ready for s in body["services"] if "error" in s})
+    assert not silent, f"services whose status did not answer during the fault: {silent}"
     reasons = [c["stalled"]["reason"] for body in not_ready for s in body["services"] for c in s["consumers"]
                if c.get("state") == "stalled"]
     assert reasons and any("locked" in r for r in reasons), not_ready[-1:] or "readiness never failed"
