@@ -13,6 +13,7 @@ from libs.contracts import calendar as cal
 from libs.contracts import feedback as fb
 from libs.contracts import notifications as n
 from libs.contracts import tasks as t
+from libs.contracts.errors import NotFound
 from libs.contracts.onboarding import SERVICE as ONBOARDING
 from libs.contracts.onboarding import MemberErased, MemberRegistered
 from libs.contracts.subjects import events_of
@@ -69,7 +70,10 @@ def register_projections(svc: Service) -> None:
         match e:
             case MemberRegistered():
                 if e.email:  # None once the member's key is shredded (a rebuild after an erasure)
-                    sealed = await svc.vault.seal(e.member_id, {"email": e.email}, address_aad(e.member_id))
+                    try:
+                        sealed = await svc.vault.seal(e.member_id, {"email": e.email}, address_aad(e.member_id))
+                    except NotFound:  # the key shredded since the event was read (erased meanwhile): keep nothing
+                        return
                     await view.put(CONTACTS, e.member_id, {"key": e.member_id, "member_id": e.member_id,
                                                            "sealed": sealed})
             case MemberErased():
