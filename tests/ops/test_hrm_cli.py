@@ -27,7 +27,7 @@ from hrm import cli as hrm
 from libs.contracts.subjects import DEADLETTER_STREAM, EVENTS_STREAM
 from libs.kit.natsserver import NatsServer
 from tests.e2e.helpers import settle
-from tests.e2e.journey import admin_token, invite, register
+from tests.e2e.journey import admin_token, invite, ready_for_review, register
 from tests.e2e.test_calendar import new_season_id, plan
 from tests.platform_harness import ADMIN_EMAIL, ADMIN_PASSWORD, Platform
 
@@ -172,7 +172,8 @@ async def test_status_shows_a_stopped_service_lagging_then_catching_up(ops, bus,
                                                                        "erased_streams", "tasks",
                                                                        "task_assignments_stream", "drive",
                                                                        "drive_objects", "timers_drive_bin",
-                                                                       "calendar_announcements", "role_boards"}
+                                                                       "calendar_announcements", "role_boards",
+                                                                       "data_requests"}
             assert rows[("groups", "directory")]["state"] == "down"
             assert rows[("groups", "directory")]["consumer_state"] == "down"
             assert rows[("groups", "directory")]["dead_letters"] == "0"
@@ -195,7 +196,8 @@ async def test_status_shows_a_stopped_service_lagging_then_catching_up(ops, bus,
 CALENDAR_CONSUMERS = {"actors": "projection", "calendar": "projection", "working_groups": "projection",
                       "erased_authors": "policy", "calendar_tells": "policy", "calendar_leavers": "policy",
                       "timers_team_offers": "projection",  # a durable timer keeps its schedule as a projection
-                      "season_reports_roles": "projection", "season_reports_feedback": "projection"}
+                      "season_reports_roles": "projection", "season_reports_feedback": "projection",
+                      "data_requests": "policy"}
 
 
 async def test_status_shows_the_calendar_down_lagging_on_members_then_catching_up(ops, bus, admin):
@@ -232,7 +234,7 @@ async def test_status_shows_the_calendar_down_lagging_on_members_then_catching_u
 ROLES_CONSUMERS = {"actors": "projection", "roles": "projection", "seasons": "projection",
                    "working_groups": "projection", "timers_pick_windows": "projection", "roles_windows": "policy",
                    "roles_reports": "policy", "roles_leavers": "policy", "roles_group_leavers": "policy",
-                   "feedback_seen": "projection"}
+                   "feedback_seen": "projection", "data_requests": "policy"}
 
 
 async def test_status_shows_the_roles_service_down_lagging_on_a_closed_season_then_opening_its_window(
@@ -283,7 +285,7 @@ async def test_status_shows_the_roles_service_down_lagging_on_a_closed_season_th
 #: the feedback service's durable consumers and their kinds, as its code registers them
 FEEDBACK_CONSUMERS = {"actors": "projection", "feedback": "projection", "working_groups": "projection",
                       "erased_authors": "policy", "feedback_games": "policy", "feedback_publishing": "policy",
-                      "feedback_reports": "policy"}
+                      "feedback_reports": "policy", "data_requests": "policy"}
 
 
 async def test_status_shows_the_feedback_service_down_lagging_on_the_calendars_game_then_keeping_it(
@@ -339,6 +341,63 @@ async def test_status_shows_the_feedback_service_down_lagging_on_the_calendars_g
         results = (await c.get(f"/v1/seasons/{season_id}/results")).json()
     figures = {line["key"]: line["value"] for line in results["reports"] if line["source"] == "feedback"}
     assert figures and figures["rounds"] == 0, results
+
+
+#: the notifications service's durable consumers and their kinds, as its code registers them (its two
+#: durable timers, the outbox's e-mails and digests, and the reminders' and overdue tasks' keep their
+#: schedules as projections)
+NOTIFICATIONS_CONSUMERS = {"actors": "projection", "working_groups": "projection", "notifications": "projection",
+                           "contacts": "projection", "calendar_facts": "projection", "task_facts": "projection",
+                           "feedback_facts": "projection", "timers_emails": "projection",
+                           "timers_digests": "projection", "timers_reminders": "projection",
+                           "timers_overdue_tasks": "projection", "tell_onboarding": "policy",
+                           "tell_groups": "policy", "tell_calendar": "policy", "tell_feedback": "policy",
+                           "tell_roles": "policy", "data_requests": "policy"}
+
+
+async def test_status_shows_the_notifications_service_down_lagging_on_an_applicant_then_telling_the_moderators(
+        ops, bus, admin):
+    """Up, the notifications service shows its consumers and its mail server's row (kind channel: the
+    e-mails waiting as its lag; here no mail server is configured and nothing waits). Stopped, it lags on
+    what onboarding appends (the actors it knows, the addresses it keeps, the decisions and applicants it
+    tells of), not on its own log (its notifications, its outbox's timers), and no mail server row is read
+    from JetStream; started again it catches up, and the applicant whose profile was completed meanwhile is
+    in the admin's notifications."""
+    await settle(ops)
+    rc, rows, table = await status_rows(ops, bus)
+    assert rc == 0, table
+    assert {name: r["kind"] for (svc, name), r in rows.items() if svc == "notifications"} == {
+        **NOTIFICATIONS_CONSUMERS, "mail_server": "channel"}, table
+    assert (rows[("notifications", "mail_server")]["lag"], rows[("notifications", "mail_server")]["consumer_state"]) \
+        == ("0", "running"), table
+    await ops.stop_service("notifications")
+    try:
+        applicant, _ = await ready_for_review(ops, admin)
+        rc, rows, table = await status_rows(ops, bus)
+        assert rc == 1 and table.splitlines()[-1] == "NOT OK: notifications is down", table
+        assert {name for svc, name in rows if svc == "notifications"} == set(NOTIFICATIONS_CONSUMERS), table
+        assert all(rows[("notifications", name)]["state"] == "down" for name in NOTIFICATIONS_CONSUMERS), table
+        for name in ("actors", "contacts", "tell_onboarding"):
+            assert int(rows[("notifications", name)]["lag"]) > 0, (name, table)
+        for name in ("notifications", "timers_emails", "timers_digests"):
+            assert rows[("notifications", name)]["lag"] == "0", (name, table)
+    finally:
+        await ops.start_service("notifications")
+
+    async def caught_up():
+        rc, rows, table = await status_rows(ops, bus)
+        return rc == 0 and all(r["lag"] == "0" for r in rows.values()) and rows
+
+    rows = await until(caught_up, what="the notifications service did not catch up")
+    assert all(rows[("notifications", name)]["consumer_state"] == "running" for name in NOTIFICATIONS_CONSUMERS)
+
+    async def told():
+        async with ops.client(admin) as c:
+            page = (await c.get("/v1/notifications")).json()
+        return [n for n in page["items"] if n["kind"] == "new_applicant" and n["params"].get("member_id") == applicant]
+
+    [notification] = await until(told, what="the admin was not told of the applicant")
+    assert notification["read"] is False and notification["email"] is None, notification
 
 
 INJECTED = "database or disk is full (injected by the test)"
