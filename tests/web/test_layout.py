@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.notifications.links import unsubscribe_token
 from tests.e2e.helpers import settle
 from tests.e2e.journey import admin_token, ready_for_review
 from tests.platform_harness import ADMIN_EMAIL, ADMIN_PASSWORD
@@ -45,7 +46,8 @@ async def test_every_page_fits_the_screen_and_labels_every_control(people, web, 
              "/games", f"/games/{game_id}", f"/games/{game_id}?who=Зинаида", f"/games/{game_id}/teams/{team_id}",
              f"/games/{game_id}/rounds/1/teams/{team_id}", f"/games/{game_id}/rounds/2/teams/{team_id}",
              "/feedback/owed", "/feedback/my", "/help", "/help/new", "/help/queue?who=Зинаида",
-             f"/help/requests/{request_id}"]
+             f"/help/requests/{request_id}", "/notifications", "/notifications?unread=true",
+             "/notifications/preferences"]
     for path in pages:
         await person.open(path, f"{path}-{lang}-{width}")
         # what a disclosure holds (removing a member) is checked as it looks once opened
@@ -57,7 +59,9 @@ async def test_every_page_fits_the_screen_and_labels_every_control(people, web, 
     anonymous = await people(f"layout-anon-{lang}-{width}", width=width, height=800)
     if lang == "en":
         await anonymous.open("/lang/en?next=/login")
-    for path in ("/login", "/join/some-invitation", "/rules"):
+    secret = web.settings["notifications"].unsubscribe_secret.get_secret_value()
+    unsubscribe = f"/notifications/unsubscribe?token={unsubscribe_token(secret, newcomer_id, 'changes_requested')}"
+    for path in ("/login", "/join/some-invitation", "/rules", unsubscribe):
         await anonymous.open(path, f"anon-{path}-{lang}-{width}")
         assert await anonymous.page.evaluate(OVERFLOW) <= 0, path
         assert await anonymous.page.evaluate(UNLABELLED) == [], path
