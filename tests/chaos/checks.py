@@ -425,14 +425,19 @@ def replay_places(log: list[Entry]) -> tuple[dict[str, Places], list[str]]:
 
 def check_calendar(log: list[Entry], calls: list[Call]) -> list[str]:
     """The places of every event hold (see replay_places), no place is free while someone waits, and every
-    acknowledged registration is there — or was given up by an acknowledged cancellation, or taken away
-    because its member left the community (revoked, erased)."""
+    acknowledged registration is there — or was given up by a cancellation the member asked (acknowledged, or
+    in the log though its answer was lost), or taken away because its member left the community (revoked,
+    erased)."""
     places, problems = replay_places(log)
     for event_id, p in places.items():
         if p.capacity is not None and p.line and len(p.registered) < p.capacity:
             problems.append(f"event {event_id}: {p.capacity - len(p.registered)} places free while "
                             f"{len(p.line)} wait")
     given_up = {(c.params["event_id"], c.params["member_id"]) for c in calls if c.kind == "cal_cancel" and c.ok}
+    # a cancellation the member asked whose answer was lost (a 503, a 504 outcome_unknown) and that happened
+    cancels = {c.cid for c in calls if c.kind == "cal_cancel"}
+    given_up |= {(e.subject.rsplit(".", 1)[1], e.envelope["payload"]["member_id"]) for e in log
+                 if e.type == "RegistrationCancelled" and e.envelope.get("correlation_id") in cancels}
     left = {e.subject.rsplit(".", 1)[1] for e in log if e.type in ("AccessRevoked", "MemberErased")}
     registrations = [c for c in calls if c.kind == "cal_register" and c.ok]
     for call in registrations:
