@@ -89,6 +89,8 @@ CONTRACT = {
     "calendar": EVERY_PROCESS | {"HRM_PII_KEK", "HRM_FEED_SECRET"},
     # the roles service keeps ids and numbers only: no one's words to seal, no secret of its own
     "roles": EVERY_PROCESS,
+    # the feedback service seals what members write (an observer's four parts, a request for help, its thread)
+    "feedback": EVERY_PROCESS | {"HRM_PII_KEK"},
     "gateway": EVERY_PROCESS | {"HRM_FORWARDED_SECRET"},
     # the web client: nothing of the bus (no HRM_NATS_URL), its cookie key and the gateway's forwarding secret
     "web": {"HRM_ENV", "HRM_LOG_FORMAT", "HRM_WEB_SESSION_KEY", "HRM_FORWARDED_SECRET"},
