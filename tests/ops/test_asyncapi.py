@@ -97,6 +97,9 @@ def test_every_event_type_is_on_exactly_one_aggregate_channel(doc):
         "hr.evt.calendar.feed.{feed_id}", "hr.evt.calendar.author.{author_id}",
         "hr.evt.calendar.game_teams.{game_teams_id}", "hr.evt.calendar.research.{research_id}",
         "hr.evt.roles.window.{window_id}", "hr.evt.roles.picks.{picks_id}", "hr.evt.roles.vacancy.{vacancy_id}",
+        "hr.evt.feedback.game.{game_id}", "hr.evt.feedback.feedback.{feedback_id}",
+        "hr.evt.feedback.help_request.{help_request_id}", "hr.evt.feedback.author.{author_id}",
+        "hr.evt.feedback.season_report.{season_report_id}",
     }
 
 

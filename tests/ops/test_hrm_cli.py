@@ -195,7 +195,7 @@ async def test_status_shows_a_stopped_service_lagging_then_catching_up(ops, bus,
 CALENDAR_CONSUMERS = {"actors": "projection", "calendar": "projection", "working_groups": "projection",
                       "erased_authors": "policy", "calendar_tells": "policy", "calendar_leavers": "policy",
                       "timers_team_offers": "projection",  # a durable timer keeps its schedule as a projection
-                      "season_reports_roles": "projection"}
+                      "season_reports_roles": "projection", "season_reports_feedback": "projection"}
 
 
 async def test_status_shows_the_calendar_down_lagging_on_members_then_catching_up(ops, bus, admin):
@@ -231,7 +231,8 @@ async def test_status_shows_the_calendar_down_lagging_on_members_then_catching_u
 #: the roles service's durable consumers and their kinds, as its code registers them
 ROLES_CONSUMERS = {"actors": "projection", "roles": "projection", "seasons": "projection",
                    "working_groups": "projection", "timers_pick_windows": "projection", "roles_windows": "policy",
-                   "roles_reports": "policy", "roles_leavers": "policy", "roles_group_leavers": "policy"}
+                   "roles_reports": "policy", "roles_leavers": "policy", "roles_group_leavers": "policy",
+                   "feedback_seen": "projection"}
 
 
 async def test_status_shows_the_roles_service_down_lagging_on_a_closed_season_then_opening_its_window(
@@ -277,6 +278,67 @@ async def test_status_shows_the_roles_service_down_lagging_on_a_closed_season_th
     async with ops.client(admin) as c:
         window = (await c.get("/v1/roles/window")).json()
     assert (window["status"], window["season_id"]) == ("open", f"{season_id[:4]}-autumn"), window
+
+
+#: the feedback service's durable consumers and their kinds, as its code registers them
+FEEDBACK_CONSUMERS = {"actors": "projection", "feedback": "projection", "working_groups": "projection",
+                      "erased_authors": "policy", "feedback_games": "policy", "feedback_publishing": "policy",
+                      "feedback_reports": "policy"}
+
+
+async def test_status_shows_the_feedback_service_down_lagging_on_the_calendars_game_then_keeping_it(
+        ops, bus, admin):
+    """Stopped, the feedback service lags on what onboarding appends (the actors it knows, the erased authors
+    it forgets) and on what the calendar appends meanwhile (a game scheduled, the games it keeps; its season
+    closed, the season it reports), not on its own log; started again it catches up: the game scheduled while
+    it was away is kept, and the season closed meanwhile is reported in the calendar's results."""
+    await settle(ops)
+    rc, rows, table = await status_rows(ops, bus)
+    assert rc == 0, table
+    assert {name: r["kind"] for (svc, name), r in rows.items() if svc == "feedback"} == FEEDBACK_CONSUMERS, table
+    assert rows[("calendar", "season_reports_feedback")]["kind"] == "projection"
+    assert rows[("roles", "feedback_seen")]["kind"] == "projection"
+    season_id = new_season_id()
+    async with ops.client(admin) as c:
+        assert (await c.post("/v1/seasons", json={"season_id": season_id, "title": "Игры"})).status_code == 201
+        host = (await c.get("/v1/me")).json()["member_id"]
+    await ops.stop_service("feedback")
+    try:
+        await newcomer(ops, admin)
+        game = {**plan(season_id, host, title="Игра HR-ВЛИЯНИЕ", capacity=4), "kind": "game",
+                "place": "Екатеринбург", "call_link": None}
+        async with ops.client(admin) as c:
+            added = await c.post(f"/v1/seasons/{season_id}/events", json=game)
+            assert added.status_code == 201, added.text
+            game_id = added.json()["event_id"]
+            assert (await c.post(f"/v1/seasons/{season_id}/open")).status_code == 200
+            assert (await c.post(f"/v1/seasons/{season_id}/close")).status_code == 200
+        rc, rows, table = await status_rows(ops, bus)
+        assert rc == 1 and table.splitlines()[-1] == "NOT OK: feedback is down", table
+        assert {name for svc, name in rows if svc == "feedback"} == set(FEEDBACK_CONSUMERS), table
+        assert all(rows[("feedback", name)]["state"] == "down" for name in FEEDBACK_CONSUMERS), table
+        for name in ("actors", "erased_authors", "feedback_games", "feedback_reports"):
+            assert int(rows[("feedback", name)]["lag"]) > 0, (name, table)
+        for name in ("feedback", "feedback_publishing", "working_groups"):
+            assert rows[("feedback", name)]["lag"] == "0", (name, table)
+    finally:
+        await ops.start_service("feedback")
+
+    async def caught_up():
+        rc, rows, table = await status_rows(ops, bus)
+        return rc == 0 and all(r["lag"] == "0" for r in rows.values()) and rows
+
+    rows = await until(caught_up, what="the feedback service did not catch up")
+    assert all(rows[("feedback", name)]["consumer_state"] == "running" for name in FEEDBACK_CONSUMERS)
+    await settle(ops)
+    async with ops.client(admin) as c:
+        kept = await c.get(f"/v1/games/{game_id}")
+        assert kept.status_code == 200, kept.text
+        assert (kept.json()["status"], kept.json()["season_id"]) == ("scheduled", season_id), kept.text
+        assert (await c.post(f"/v1/seasons/{season_id}/results")).status_code == 200
+        results = (await c.get(f"/v1/seasons/{season_id}/results")).json()
+    figures = {line["key"]: line["value"] for line in results["reports"] if line["source"] == "feedback"}
+    assert figures and figures["rounds"] == 0, results
 
 
 INJECTED = "database or disk is full (injected by the test)"
