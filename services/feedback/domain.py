@@ -88,10 +88,16 @@ class Game:
     observers: tuple[str, ...] = ()
     #: round number → open?
     rounds: dict[int, bool] = field(default_factory=dict)
+    #: the rosters of the teams that left the game, as they left it: their feedback stays their members'
+    former: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def open_round(self) -> int | None:
         return next((n for n, is_open in self.rounds.items() if is_open), None)
+
+    def roster_of(self, group_id: str) -> tuple[str, ...]:
+        """Who reads and answers a team's feedback: its roster in the game, or as it left the game."""
+        return self.teams.get(group_id, self.former.get(group_id, ()))
 
 
 @dataclass(frozen=True)
@@ -232,9 +238,11 @@ def evolve_game(state: Game, event: Event) -> Game:  # noqa: C901 — one branch
         case GameCancelled():
             return replace(state, status="cancelled")
         case TeamJoinedGame():
-            return replace(state, teams={**state.teams, event.group_id: event.roster})
+            return replace(state, teams={**state.teams, event.group_id: event.roster},
+                           former={k: v for k, v in state.former.items() if k != event.group_id})
         case TeamLeftGame():
-            return replace(state, teams={k: v for k, v in state.teams.items() if k != event.group_id})
+            return replace(state, teams={k: v for k, v in state.teams.items() if k != event.group_id},
+                           former={**state.former, event.group_id: state.teams.get(event.group_id, ())})
         case ObserverAssigned():
             return replace(state, observers=(*state.observers, event.observer_id))
         case ObserverUnassigned():
@@ -286,7 +294,7 @@ class MarkFeedback:
     feedback_id: str
     useful: bool
     intention: str | None
-    #: the team's roster in its game
+    #: the team's roster in its game (as it left it, if it did)
     roster: tuple[str, ...]
 
 

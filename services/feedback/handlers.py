@@ -76,7 +76,7 @@ def register_handlers(svc: Service, settings: Settings) -> None:  # noqa: C901 â
         group_id = rest.split(":")[1] if rest.count(":") == 2 else ""
         game, _ = await svc.load(GAME, game_id) if game_id else (d.Game(), None)
         done = await svc.decide(FEEDBACK, cmd.feedback_id, d.MarkFeedback(
-            ctx.actor, cmd.feedback_id, cmd.useful, cmd.intention, game.teams.get(group_id, ())), meta_of(ctx))
+            ctx.actor, cmd.feedback_id, cmd.useful, cmd.intention, game.roster_of(group_id)), meta_of(ctx))
         return await feedback_answer(done, cmd.feedback_id, ctx)
 
     async def on_help(request_id: str, command: d.HelpCommand, ctx: Context) -> Done:

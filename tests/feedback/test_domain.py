@@ -85,6 +85,14 @@ def test_teams_come_and_go_with_the_calendars_confirmations():
     given(GAME, scheduled).when(d.LeaveTeam(G, T)).then()
 
 
+def test_a_team_that_left_the_game_keeps_its_roster_for_its_feedback_until_it_comes_back():
+    left = GAME.fold([scheduled, team, f.TeamLeftGame(game_id=G, group_id=T)])
+    assert (left.teams, left.roster_of(T)) == ({}, ("anna", "boris"))
+    back = GAME.evolve(left, f.TeamJoinedGame(game_id=G, group_id=T, roster=("anna", "vera")))
+    assert (back.former, back.roster_of(T)) == ({}, ("anna", "vera"))
+    assert GAME.fold([scheduled]).roster_of(T) == ()
+
+
 def test_moderators_assign_observers_who_hold_the_role():
     given(GAME, scheduled).when(d.AssignObserver(MOD, G, "obs", True)).then(observer)
     given(GAME, scheduled, observer).when(d.AssignObserver(MOD, G, "obs", True)).then()
