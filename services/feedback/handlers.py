@@ -115,4 +115,7 @@ def register_handlers(svc: Service, settings: Settings) -> None:  # noqa: C901 â
 
     @svc.command(f.CloseHelpRequest)
     async def close_help_request(cmd: f.CloseHelpRequest, ctx: Context) -> Done:
-        return await on_help(cmd.request_id, d.CloseHelp(ctx.actor, cmd.request_id, cmd.outcome, cmd.helped), ctx)
+        state, _ = await svc.load(HELP, cmd.request_id)
+        in_group = await reads.in_group(state.group_id, ctx.actor.id)
+        return await on_help(cmd.request_id, d.CloseHelp(ctx.actor, cmd.request_id, cmd.outcome, cmd.helped,
+                                                         in_group), ctx)

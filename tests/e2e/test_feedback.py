@@ -157,8 +157,11 @@ async def test_a_help_request_meets_the_standard_reaches_its_expert_and_the_thre
     assert [m["author_id"] for m in thread] == [expert_id, people["anna"][0]]
     # to anyone else the request does not exist
     await refused(platform, people["boris"][1], "GET", url, 404, "help_request_not_found")
-    await refused(platform, people["boris"][1], "POST", url + "/messages", 403, "help_participants_only",
+    await refused(platform, people["boris"][1], "POST", url + "/messages", 404, "help_request_not_found",
                   {"text": "А можно и мне?"})
+    await refused(platform, people["boris"][1], "POST", url + "/close", 404, "help_request_not_found",
+                  {"outcome": "—", "helped": "yes"})
+    await refused(platform, people["boris"][1], "POST", url + "/route", 403, "moderator_only", {"expert_id": expert_id})
     await refused(platform, expert, "POST", url + "/close", 403, "asker_only", {"outcome": "—", "helped": "yes"})
     closed = await ok(platform, anna, "POST", url + "/close", {"outcome": "План запущен в цехе", "helped": "yes"})
     assert (closed["status"], closed["helped"]) == ("closed", "yes")
