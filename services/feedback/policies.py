@@ -78,13 +78,17 @@ def register_policies(svc: Service, settings: Settings) -> None:
         await consumer_at(svc, "feedback_publishing", rec.seq, rec.subject)
         await consumer_at(svc, FEEDBACK_VIEW, await svc.events.last_seq(), kind="projection")
         lines = await season_lines(e.season_id)
+        if lines is None:  # a season without games: nothing of feedback to report (its results say nothing)
+            return
         await svc.decide(REPORT, e.season_id, d.ReportSeason(e.season_id, lines), caused_meta(rec),
                          caused_ids(rec, "feedback:report"))
 
-    async def season_lines(season_id: str) -> tuple[ReportLine, ...]:
+    async def season_lines(season_id: str) -> tuple[ReportLine, ...] | None:
         """What the season's games gave: from the read model (it holds every game the calendar scheduled
         before it closed the season)."""
         games = await svc.store.find(GAMES, {"season_id": season_id}, limit=LIMIT)
+        if not games:
+            return None
         published = []
         for game in games:
             published += await svc.store.find(FEEDBACK_DOCS, {"game_id": game["game_id"], "status": "published"},
