@@ -34,10 +34,16 @@ class NotYet(RuntimeError):
 async def view_at(svc: Any, view: str, rec: Recorded) -> None:
     """Wait (bounded) until ``svc``'s read model ``view`` has applied ``rec``; else NotYet (retried): a policy
     that reads its read model sees everything up to the event it reacts to."""
+    await consumer_at(svc, view, rec.seq, rec.subject, kind="projection")
+
+
+async def consumer_at(svc: Any, name: str, seq: int, subject: str | None = None, kind: str | None = None) -> None:
+    """Wait (bounded) until ``svc``'s consumer ``name`` has seen ``seq``; else NotYet (retried). For a policy
+    that counts what another of its service's policies appends (which may run behind it after a restart)."""
     for runner in svc.runners:
-        if runner.c.kind == "projection" and runner.c.name == view:
-            if not await runner.wait_caught_up(rec.seq, svc.settings.consistency_wait_s, rec.subject):
-                raise NotYet(f"the {view} read model has not reached {rec.seq} yet")
+        if runner.c.name == name and kind in (None, runner.c.kind):
+            if not await runner.wait_caught_up(seq, svc.settings.consistency_wait_s, subject):
+                raise NotYet(f"the {name} consumer has not reached {seq} yet")
 
 
 def caused_ids(rec: Recorded, step: str) -> Callable[[int], list[uuid.UUID]]:

@@ -11,7 +11,7 @@ from services.feedback.settings import Settings
 
 def bootstrap(settings: Settings | None = None) -> Service:
     settings = settings or Settings()
-    svc = Service(SERVICE, settings, pii_writer=True)
+    svc = Service(SERVICE, settings)
     register_projections(svc)
     register_queries(svc, settings)
     register_handlers(svc, settings)

@@ -90,10 +90,16 @@ class Game:
     observers: tuple[str, ...] = ()
     #: round number → open?
     rounds: dict[int, bool] = field(default_factory=dict)
+    #: the rosters of the teams that left the game, as they left it: their feedback stays their members'
+    former: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def open_round(self) -> int | None:
         return next((n for n, is_open in self.rounds.items() if is_open), None)
+
+    def roster_of(self, group_id: str) -> tuple[str, ...]:
+        """Who reads and answers a team's feedback: its roster in the game, or as it left the game."""
+        return self.teams.get(group_id, self.former.get(group_id, ()))
 
 
 @dataclass(frozen=True)
@@ -234,9 +240,11 @@ def evolve_game(state: Game, event: Event) -> Game:  # noqa: C901 — one branch
         case GameCancelled():
             return replace(state, status="cancelled")
         case TeamJoinedGame():
-            return replace(state, teams={**state.teams, event.group_id: event.roster})
+            return replace(state, teams={**state.teams, event.group_id: event.roster},
+                           former={k: v for k, v in state.former.items() if k != event.group_id})
         case TeamLeftGame():
-            return replace(state, teams={k: v for k, v in state.teams.items() if k != event.group_id})
+            return replace(state, teams={k: v for k, v in state.teams.items() if k != event.group_id},
+                           former={**state.former, event.group_id: state.teams.get(event.group_id, ())})
         case ObserverAssigned():
             return replace(state, observers=(*state.observers, event.observer_id))
         case ObserverUnassigned():
@@ -288,7 +296,7 @@ class MarkFeedback:
     feedback_id: str
     useful: bool
     intention: str | None
-    #: the team's roster in its game
+    #: the team's roster in its game (as it left it, if it did)
     roster: tuple[str, ...]
 
 
@@ -405,6 +413,8 @@ class CloseHelp:
     request_id: str
     outcome: str
     helped: Helped
+    #: the caller is in the group the request went to
+    in_group: bool = False
 
 
 HelpCommand = RequestHelp | RouteHelp | DeclineHelp | PostHelpMessage | CloseHelp
@@ -413,6 +423,14 @@ HelpCommand = RequestHelp | RouteHelp | DeclineHelp | PostHelpMessage | CloseHel
 def _exists(state: HelpRequest, request_id: str) -> None:
     if state.status == "none":
         raise NotFound("help_request_not_found", request_id=request_id)
+
+
+def _for_its_people(state: HelpRequest, cmd: PostHelpMessage | CloseHelp) -> None:
+    """A request exists only for its people (ADR 0022): to anyone else, writing or closing it answers as
+    reading it does, not found, so that no answer tells an outsider it exists."""
+    _exists(state, cmd.request_id)
+    if not (cmd.actor.id in (state.asker_id, state.expert_id) or cmd.in_group or cmd.actor.is_moderator):
+        raise NotFound("help_request_not_found", request_id=cmd.request_id)
 
 
 def decide_help(cmd: HelpCommand, state: HelpRequest) -> list[Event]:  # noqa: C901 — one branch per command
@@ -427,9 +445,9 @@ def decide_help(cmd: HelpCommand, state: HelpRequest) -> list[Event]:  # noqa: C
             return [HelpRequested(request_id=cmd.request_id, asker_id=cmd.actor.id, title=cmd.title,
                                   **{p: cmd.parts[p] for p in HELP_PARTS})]
         case RouteHelp():
-            _exists(state, cmd.request_id)
-            if not cmd.actor.is_moderator:
+            if not cmd.actor.is_moderator:  # before its existence: a refusal tells nobody whether it exists
                 raise Forbidden("moderator_only")
+            _exists(state, cmd.request_id)
             if (cmd.group_id is None) == (cmd.expert_id is None):
                 raise Invalid("route_to_one")
             if not cmd.target_exists:
@@ -441,23 +459,20 @@ def decide_help(cmd: HelpCommand, state: HelpRequest) -> list[Event]:  # noqa: C
             return [HelpRequestRouted(request_id=cmd.request_id, group_id=cmd.group_id, expert_id=cmd.expert_id,
                                       routed_by=cmd.actor.id)]
         case DeclineHelp():
-            _exists(state, cmd.request_id)
             if not cmd.actor.is_moderator:
                 raise Forbidden("moderator_only")
+            _exists(state, cmd.request_id)
             if state.status != "submitted":
                 raise Conflict("help_request_not_open")
             return [HelpRequestDeclined(request_id=cmd.request_id, declined_by=cmd.actor.id, reason=cmd.reason)]
         case PostHelpMessage():
-            _exists(state, cmd.request_id)
-            talking = cmd.actor.id in (state.asker_id, state.expert_id) or cmd.in_group or cmd.actor.is_moderator
-            if not talking:
-                raise Forbidden("help_participants_only")
+            _for_its_people(state, cmd)
             if state.status != "routed":
                 raise Conflict("help_request_not_routed")
             return [HelpMessagePosted(request_id=cmd.request_id, message_id=cmd.message_id, author_id=cmd.actor.id,
                                       text=cmd.text)]
         case CloseHelp():
-            _exists(state, cmd.request_id)
+            _for_its_people(state, cmd)
             if cmd.actor.id != state.asker_id:
                 raise Forbidden("asker_only")
             if state.status == "closed":

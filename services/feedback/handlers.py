@@ -9,7 +9,7 @@ from uuid6 import uuid7
 from libs.contracts import feedback as f
 from libs.contracts.errors import NotFound
 from libs.kit.rpc import Context, Done, community_member
-from libs.kit.service import Service, meta_of
+from libs.kit.service import Executed, Service, meta_of
 from services.feedback import domain as d
 from services.feedback.domain import FEEDBACK, GAME, HELP
 from services.feedback.projections import FEEDBACK_VIEW
@@ -26,10 +26,12 @@ def register_handlers(svc: Service, settings: Settings) -> None:  # noqa: C901 â
         community_member(ctx, "community_members_only")
 
     async def on_game(game_id: str, command: d.GameCommand, ctx: Context) -> Done:
+        """The answer is the game as the decision left it (its aggregate), not the read model, which may lag
+        behind it (the chaos suite saw a round opened answered with no round)."""
         member(ctx)
         done = await svc.decide(GAME, game_id, command, meta_of(ctx))
-        await svc.wait_applied(done.seq, [FEEDBACK_VIEW])
-        return Done(done.seq, await reads.game_view(await reads.game_doc(game_id), ctx.actor))
+        await svc.wait_applied(done.seq, [FEEDBACK_VIEW])  # the caller's next page reads it
+        return Done(done.seq, await reads.game_view(game_doc_of(game_id, done.state), ctx.actor))
 
     @svc.command(f.AssignObserver)
     async def assign_observer(cmd: f.AssignObserver, ctx: Context) -> Done:
@@ -50,13 +52,21 @@ def register_handlers(svc: Service, settings: Settings) -> None:  # noqa: C901 â
     async def close_round(cmd: f.CloseRound, ctx: Context) -> Done:
         return await on_game(cmd.game_id, d.CloseRound(ctx.actor, cmd.game_id), ctx)
 
-    async def feedback_answer(done, feedback_id: str, ctx: Context) -> Done:
-        await svc.wait_applied(done.seq, [FEEDBACK_VIEW])
-        doc = await svc.store.get("feedback", feedback_id)
-        if doc is None:
+    async def feedback_answer(done: Executed[d.Feedback], feedback_id: str, ctx: Context) -> Done:
+        """The piece as the decision left it (its aggregate): a read model lagging behind would answer a first
+        write "not found", or a rewrite with the words before it."""
+        await svc.wait_applied(done.seq, [FEEDBACK_VIEW])  # the caller's next page reads it
+        piece, words = done.state, done.state.written
+        if words is None:
             raise NotFound("feedback_not_found")
-        return Done(done.seq, reads.feedback_view(doc, ctx.actor, ctx.actor.id == doc["observer_id"]
-                                                  or ctx.actor.is_moderator))
+        sees_all = ctx.actor.id == words.observer_id or ctx.actor.is_moderator
+        return Done(done.seq, f.FeedbackView(
+            feedback_id=feedback_id, game_id=words.game_id, round_no=words.round_no, group_id=words.group_id,
+            observer_id=words.observer_id, quality=words.quality, role=words.role,
+            status="published" if piece.published else "draft",
+            marks=tuple(f.MarkView(member_id=m, useful=useful, intention=intention)
+                        for m, (useful, intention) in sorted(piece.marks.items()) if sees_all or m == ctx.actor.id),
+            **{p: getattr(words, p) for p in f.FEEDBACK_PARTS}))
 
     @svc.command(f.WriteFeedback)
     async def write_feedback(cmd: f.WriteFeedback, ctx: Context) -> Done:
@@ -76,7 +86,7 @@ def register_handlers(svc: Service, settings: Settings) -> None:  # noqa: C901 â
         group_id = rest.split(":")[1] if rest.count(":") == 2 else ""
         game, _ = await svc.load(GAME, game_id) if game_id else (d.Game(), None)
         done = await svc.decide(FEEDBACK, cmd.feedback_id, d.MarkFeedback(
-            ctx.actor, cmd.feedback_id, cmd.useful, cmd.intention, game.teams.get(group_id, ())), meta_of(ctx))
+            ctx.actor, cmd.feedback_id, cmd.useful, cmd.intention, game.roster_of(group_id)), meta_of(ctx))
         return await feedback_answer(done, cmd.feedback_id, ctx)
 
     async def on_help(request_id: str, command: d.HelpCommand, ctx: Context) -> Done:
@@ -115,4 +125,17 @@ def register_handlers(svc: Service, settings: Settings) -> None:  # noqa: C901 â
 
     @svc.command(f.CloseHelpRequest)
     async def close_help_request(cmd: f.CloseHelpRequest, ctx: Context) -> Done:
-        return await on_help(cmd.request_id, d.CloseHelp(ctx.actor, cmd.request_id, cmd.outcome, cmd.helped), ctx)
+        state, _ = await svc.load(HELP, cmd.request_id)
+        in_group = await reads.in_group(state.group_id, ctx.actor.id)
+        return await on_help(cmd.request_id, d.CloseHelp(ctx.actor, cmd.request_id, cmd.outcome, cmd.helped,
+                                                         in_group), ctx)
+
+
+def game_doc_of(game_id: str, game: d.Game) -> dict:
+    """The game's aggregate in the read model's shape, for the answer to a command on it."""
+    return {"game_id": game_id, "season_id": game.season_id, "title": game.title, "host_id": game.host_id,
+            "starts_at": game.starts_at.isoformat() if game.starts_at else None, "place": game.place,
+            "status": game.status, "teams": {g: list(roster) for g, roster in game.teams.items()},
+            "observers": list(game.observers),
+            "rounds": [{"round_no": n, "status": "open" if is_open else "closed"}
+                       for n, is_open in sorted(game.rounds.items())]}

@@ -14,7 +14,7 @@ from libs.contracts import calendar as cal
 from libs.contracts import feedback as f
 from libs.contracts.calendar import ReportLine
 from libs.contracts.subjects import events_of
-from libs.kit.erasure import caused_ids, caused_meta, forget_erased_authors, view_at
+from libs.kit.erasure import caused_ids, caused_meta, consumer_at, forget_erased_authors, view_at
 from libs.kit.eventstore import Recorded
 from libs.kit.service import Service
 from services.feedback import domain as d
@@ -73,15 +73,24 @@ def register_policies(svc: Service, settings: Settings) -> None:
         e = rec.event
         if not isinstance(e, cal.SeasonClosed):
             return
-        await view_at(svc, FEEDBACK_VIEW, rec)
+        # the games and the publications of the season are appended by the two other policies, which may run
+        # behind this one (after a restart all three catch up at once): both must have reacted to everything
+        # up to the close, and the read model must hold what they appended by then
+        await consumer_at(svc, "feedback_games", rec.seq, rec.subject)
+        await consumer_at(svc, "feedback_publishing", rec.seq, rec.subject)
+        await consumer_at(svc, FEEDBACK_VIEW, await svc.events.last_seq(), kind="projection")
         lines = await season_lines(e.season_id)
+        if lines is None:  # a season without games: nothing of feedback to report (its results say nothing)
+            return
         await svc.decide(REPORT, e.season_id, d.ReportSeason(e.season_id, lines), caused_meta(rec),
                          caused_ids(rec, "feedback:report"))
 
-    async def season_lines(season_id: str) -> tuple[ReportLine, ...]:
+    async def season_lines(season_id: str) -> tuple[ReportLine, ...] | None:
         """What the season's games gave: from the read model (it holds every game the calendar scheduled
         before it closed the season)."""
         games = await svc.store.find(GAMES, {"season_id": season_id}, limit=LIMIT)
+        if not games:
+            return None
         published = []
         for game in games:
             published += await svc.store.find(FEEDBACK_DOCS, {"game_id": game["game_id"], "status": "published"},

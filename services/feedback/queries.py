@@ -2,7 +2,8 @@
 requests and their threads, and the quality check the web client asks as a member types.
 
 Who reads what: games are the community's (members of Main, moderators); a team's feedback is its
-members' once published, the game's observers' and the moderators' always; the answers to a piece of
+members' once published (and still theirs after the team left the game: its roster as it left, kept by the
+game's aggregate), the game's observers' and the moderators' always; the answers to a piece of
 feedback are its observer's and the moderators' (a member reads their own); a help request is its asker's,
 its expert's or group's, and the moderators' — to anyone else it does not exist."""
 
@@ -17,6 +18,7 @@ from libs.contracts.roles import QUALITIES, Quality
 from libs.kit.rpc import Context, community_member, signed_in
 from libs.kit.service import Service
 from libs.kit.working_groups import GROUPS_VIEW, WGROUPS, WMEMBERS, membership_key
+from services.feedback.domain import GAME as GAME_AGGREGATE
 from services.feedback.projections import FEEDBACK, FEEDBACK_VIEW, GAMES, HELP, MESSAGES
 from services.feedback.quality import check
 from services.feedback.settings import Settings
@@ -64,6 +66,14 @@ class Reads:
             feedback_id=doc["feedback_id"], game_id=doc["game_id"], round_no=doc["round_no"], group_id=doc["group_id"],
             observer_id=doc["observer_id"], quality=doc["quality"], role=doc["role"], status=doc["status"],
             marks=marks, **{p: doc[p] for p in f.FEEDBACK_PARTS})
+
+    async def former_roster(self, game_id: str, group_id: str, game: dict) -> tuple[str, ...]:
+        """The roster of a team that left the game, as it left it (the game's aggregate keeps it; the read model
+        keeps the teams in the game): its feedback stays its members'."""
+        if group_id in game["teams"]:
+            return ()
+        state, _ = await self.svc.load(GAME_AGGREGATE, game_id)
+        return state.former.get(group_id, ())
 
     async def in_group(self, group_id: str | None, member_id: str) -> bool:
         if not group_id:
@@ -123,7 +133,8 @@ def register_queries(svc: Service, settings: Settings) -> None:
         game = await reads.game_doc(q.game_id)
         me = ctx.actor
         sees_drafts = me.is_moderator or me.id in game["observers"]
-        if not sees_drafts and me.id not in game["teams"].get(q.group_id, []):
+        if not sees_drafts and me.id not in game["teams"].get(q.group_id, []) \
+                and me.id not in await reads.former_roster(q.game_id, q.group_id, game):
             raise Forbidden("team_members_only")
         docs = await svc.store.find(FEEDBACK, {"game_id": q.game_id, "group_id": q.group_id},
                                     sort=[("round_no", 1), ("written_at", 1)], limit=LIMIT)
@@ -153,12 +164,15 @@ def register_queries(svc: Service, settings: Settings) -> None:
     async def get_my_feedback(q: f.GetMyFeedback, ctx: Context) -> f.MyFeedback:
         reader(ctx)
         by_quality: dict[Quality, list[f.FeedbackView]] = {}
+        me = ctx.actor.id
         for game in await svc.store.find(GAMES, {}, sort=[("starts_at", 1)], limit=LIMIT):
-            for group_id, roster in sorted(game["teams"].items()):
-                if ctx.actor.id not in roster:
-                    continue
-                for d in await svc.store.find(FEEDBACK, {"game_id": game["game_id"], "group_id": group_id,
-                                                         "status": "published"}, sort=[("round_no", 1)], limit=LIMIT):
+            docs = await svc.store.find(FEEDBACK, {"game_id": game["game_id"], "status": "published"},
+                                        sort=[("round_no", 1)], limit=LIMIT)
+            rosters = dict(game["teams"])  # and a team that left the game: its roster as it left it
+            for d in sorted(docs, key=lambda d: d["group_id"]):  # by team, each by round
+                if d["group_id"] not in rosters:
+                    rosters[d["group_id"]] = await reads.former_roster(game["game_id"], d["group_id"], game)
+                if me in rosters[d["group_id"]]:
                     by_quality.setdefault(d["quality"], []).append(reads.feedback_view(d, ctx.actor, False))
         return f.MyFeedback(qualities=tuple(f.FeedbackByQuality(quality=q_, items=tuple(by_quality[q_]))
                                             for q_ in QUALITIES if q_ in by_quality))

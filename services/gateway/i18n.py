@@ -392,8 +392,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "route_to_one": ("Укажите одно: рабочую группу или эксперта.", "Name one: a working group or an expert."),
     "help_request_not_found": ("Такого запроса нет.", "There is no such request."),
     "help_request_not_open": ("Запрос уже решён.", "The request is settled already."),
-    "help_participants_only": ("Писать в обсуждение запроса могут его автор, эксперт или группа и модераторы.",
-                               "Only the asker, the expert or group and moderators write in the request's thread."),
     "help_request_not_routed": ("Обсуждение откроется, когда модератор направит запрос.",
                                 "The thread opens once a moderator routes the request."),
     "asker_only": ("Закрыть запрос может только его автор.", "Only the asker may close the request."),

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from libs.contracts import roles as c
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import Forbidden, NotFound
-from libs.kit.rpc import Context, community_member, signed_in
+from libs.kit.rpc import Context, community_member
 from libs.kit.service import Service
 from libs.kit.working_groups import GROUPS_VIEW, WGROUPS, WMEMBERS, membership_key
 from services.roles.projections import (
@@ -198,7 +198,7 @@ def register_queries(svc: Service, settings: Settings) -> None:
 
     @svc.query(c.GetMatrix)
     async def get_matrix(q: c.GetMatrix, ctx: Context) -> c.Matrix:
-        signed_in(ctx)
+        reader(ctx)
         return c.MATRIX
 
     @svc.query(c.GetPickWindow, reads=VIEWS)

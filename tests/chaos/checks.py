@@ -14,7 +14,14 @@
    window's maximum of picks, every pick appended to the member and the vacancy together (or neither);
    every acknowledged pick held (or given up by an acknowledged release, or by the member's leaving), and
    each group's board as the roles service serves it equals that replay.
-6. The notifications: replayed from the log, each raised once (its id the one its cause, kind and member
+6. The feedback (issue 15): replayed from the log, every piece written once and then only edited, nothing
+   written or edited on a piece after its publication, every piece of a closed round published exactly
+   once (after the close, never before), what is published the piece's last words; every acknowledged write
+   in the log (checked with the others in 1.), acknowledged writes of one piece in the order they were
+   answered, none sent after its round's close was acknowledged and yet appended; and each team's feedback
+   as the feedback service serves it (to a moderator, drafts too, and to a member of the team, published
+   only) equals that replay, words included (the words of the call whose event is the piece's last).
+7. The notifications: replayed from the log, each raised once (its id the one its cause, kind and member
    derive), every decision on a newcomer told to them and every completed profile to the admin, an e-mail
    queued exactly when it goes by e-mail at once, sent at most once and in the member's language, and every queued one whose time came
    sent or dropped with a reason once the fault healed; the mail server received every e-mail recorded sent, at
@@ -76,7 +83,16 @@ WHOLE = {
     # a member's own notification preferences (nothing when they are as asked already), and read marks
     "prefs": [("PreferencesChanged",)],
     "mark_read": [("NotificationMarkedRead",)],
+    # the feedback game: its season and event, the observers' role, their place at the game, rounds, words
+    "game": [("SeasonPlanningStarted",), ("GridEventAdded",), ("EventScheduled", "SeasonOpened")],
+    "observer_role": [("RolesChanged",)],
+    "fb_assign": [("ObserverAssigned",)],
+    "fb_open": [("RoundOpened",)],
+    "fb_close": [("RoundClosed",)],
+    "fb_write": [("FeedbackWritten",), ("FeedbackEdited",)],
 }
+#: calls of the load's set-up whose events are not held to account (the game's teams, retried until done)
+SETUP = {"setup"}
 #: per kind, what a command appends over all its aggregates together: the whole decision or nothing
 ACROSS = {"pick": ("RoleTaken", "VacancyOccupied"), "unpick": ("RoleReleased", "VacancyFreed")}
 #: what a registration's answer says the caller holds, by the event it appended
@@ -226,7 +242,8 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
                 e.subject.startswith(("hr.evt.groups.working_group.", "hr.evt.groups.message.",
                                       "hr.evt.groups.task.", "hr.evt.groups.drive.", "hr.evt.calendar.season.",
                                       "hr.evt.calendar.registration.", "hr.evt.roles.picks.",
-                                      "hr.evt.roles.vacancy.", "hr.evt.notifications.preferences.",
+                                      "hr.evt.roles.vacancy.", "hr.evt.feedback.game.",
+                                      "hr.evt.feedback.feedback.", "hr.evt.notifications.preferences.",
                                       "hr.evt.notifications.notification."))
                 and e.envelope.get("actor") != "system"):
             by_cid[e.envelope.get("correlation_id")].append(e)
@@ -236,6 +253,8 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
 
     # nothing by halves, and nothing twice, for every command the load sent
     for call in calls:
+        if call.kind in SETUP:
+            continue
         mine = by_cid.get(call.cid, [])
         per_subject: dict[str, list[Entry]] = defaultdict(list)
         for e in mine:
@@ -281,7 +300,7 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
                 ok = (got == ["FileUploaded"] and payload.get("uploaded_by") == call.params["member_id"]
                       and payload.get("file_id") == call.body["file_id"]
                       and payload.get("sha256") == call.params["sha256"])
-            case "season" | "window":
+            case "season" | "window" | "game":
                 ok = tuple(got) in WHOLE[call.kind] and all(
                     e.subject == f"hr.evt.calendar.season.{call.params['season_id']}" for e in mine)
             case "capacity":  # nothing when an earlier try, whose answer was lost, set it already
@@ -292,6 +311,23 @@ def check_log(log: list[Entry], calls: list[Call]) -> tuple[list[str], list[str]
                 ok = (got == sorted(ACROSS[call.kind]) and {e.subject for e in mine} == {
                     f"hr.evt.roles.picks.{p['member_id']}", "hr.evt.roles.vacancy." + vacancy_of(p)} and all(
                     e.envelope["payload"].get("member_id") == p["member_id"] for e in mine))
+            case "observer_role":
+                ok = got == ["RolesChanged"] and mine[0].subject.endswith("." + call.params["member_id"])
+            case "fb_assign":  # nothing when an earlier try, whose answer was lost, assigned them already
+                ok = got in ([], ["ObserverAssigned"]) and all(
+                    e.subject == f"hr.evt.feedback.game.{call.params['game_id']}" for e in mine)
+            case "fb_open" | "fb_close":
+                # the round a close closed is the log's (the load's idea of the open round may lag)
+                ok = (got == list(WHOLE[call.kind][0]) and mine[0].subject == f"hr.evt.feedback.game."
+                      f"{call.params['game_id']}" and (call.kind == "fb_close" or mine[0].envelope["payload"][
+                          "round_no"] == call.params["round_no"]))
+            case "fb_write":
+                p = call.params
+                payload = mine[0].envelope["payload"] if mine else {}
+                ok = (len(mine) == 1 and got[0] in ("FeedbackWritten", "FeedbackEdited")
+                      and mine[0].subject == "hr.evt.feedback.feedback." + piece_of(p)
+                      and all(payload.get(k) == p[k] for k in ("observer_id", "group_id", "round_no", "quality",
+                                                                "role")))
             case "cal_register":
                 ok = (len(mine) == 1 and got[0] in PLACE and mine[0].envelope["payload"].get("member_id") ==
                       call.params["member_id"] and mine[0].subject.endswith("." + call.params["event_id"])
@@ -609,6 +645,175 @@ async def check_roles_reads(base_url: str, log: list[Entry]) -> list[str]:
                     problems.append(f"the board shows role {v['role']} of {group_id} in {season_id} held by "
                                     f"{sorted(v['holders'])} of {v['capacity']}; the log has "
                                     f"{sorted(roles.holders.get(vacancy, []))} of {capacity}")
+    return problems
+
+
+def piece_of(params: dict) -> str:
+    """The feedback aggregate's id of a write's call (game, round, team, observer)."""
+    return f"{params['game_id']}:{params['round_no']}:{params['group_id']}:{params['observer_id']}"
+
+
+#: what a publication repeats of the piece's last words (the parts themselves are sealed in the log)
+PIECE_FIELDS = ("game_id", "round_no", "group_id", "observer_id", "quality", "role")
+
+
+@dataclass
+class Piece:
+    """One piece of feedback as the log makes it: its writes and edits, and its publications, in log order."""
+
+    writes: list[Entry] = field(default_factory=list)
+    published: list[Entry] = field(default_factory=list)
+
+    @property
+    def last(self) -> dict:
+        return self.writes[-1].envelope["payload"]
+
+
+@dataclass
+class Games:
+    """The feedback of the games as the log makes it."""
+
+    pieces: dict[str, Piece] = field(default_factory=lambda: defaultdict(Piece))
+    #: (game, round) -> its RoundClosed
+    closed: dict[tuple[str, int], Entry] = field(default_factory=dict)
+    #: writes and edits appended after their round's close: decided on the round still open an instant before
+    #: (ADR 0022), and published when they land
+    late: list[Entry] = field(default_factory=list)
+
+
+def replay_feedback(log: list[Entry]) -> tuple[Games, list[str]]:
+    """Every piece of feedback, replayed from the log, and what went wrong: a piece written twice or edited
+    before it was written, changed after its publication, published twice, before its round closed, or with
+    other facts than its last words; a piece of a closed round never published."""
+    g, problems = Games(), []
+    for e in log:
+        if not e.subject.startswith("hr.evt.feedback."):
+            continue
+        p = e.envelope.get("payload", {})
+        match e.type:
+            case "RoundClosed":
+                key = (p["game_id"], p["round_no"])
+                if key in g.closed:
+                    problems.append(f"round {p['round_no']} of {p['game_id']} closed twice (seq {e.seq})")
+                g.closed.setdefault(key, e)
+            case "FeedbackWritten" | "FeedbackEdited":
+                piece = g.pieces[p["feedback_id"]]
+                if piece.published:
+                    problems.append(f"feedback {p['feedback_id']}: {e.type} at seq {e.seq} after its publication "
+                                    f"at seq {piece.published[0].seq}")
+                if (e.type == "FeedbackWritten") != (not piece.writes):
+                    problems.append(f"feedback {p['feedback_id']}: {e.type} at seq {e.seq} after "
+                                    f"{len(piece.writes)} writes")
+                if (p["game_id"], p["round_no"]) in g.closed:
+                    g.late.append(e)
+                piece.writes.append(e)
+            case "FeedbackPublished":
+                piece = g.pieces[p["feedback_id"]]
+                if not piece.writes:
+                    problems.append(f"feedback {p['feedback_id']} published (seq {e.seq}) but never written")
+                elif any(p.get(k) != piece.last.get(k) for k in PIECE_FIELDS):
+                    problems.append(f"feedback {p['feedback_id']} published as {[p.get(k) for k in PIECE_FIELDS]}, "
+                                    f"its last words say {[piece.last.get(k) for k in PIECE_FIELDS]}")
+                if (p["game_id"], p["round_no"]) not in g.closed:
+                    problems.append(f"feedback {p['feedback_id']} published (seq {e.seq}) before its round closed")
+                piece.published.append(e)
+    for feedback_id, piece in g.pieces.items():
+        if len(piece.published) > 1:
+            problems.append(f"feedback {feedback_id} published {len(piece.published)} times (seqs "
+                            f"{[e.seq for e in piece.published]})")
+        if piece.writes and not piece.published and (piece.last["game_id"], piece.last["round_no"]) in g.closed:
+            problems.append(f"feedback {feedback_id} of round {piece.last['round_no']}, closed at seq "
+                            f"{g.closed[(piece.last['game_id'], piece.last['round_no'])].seq}, was never published")
+    return g, problems
+
+
+def check_feedback(log: list[Entry], calls: list[Call]) -> list[str]:
+    """The replay holds (see replay_feedback); the acknowledged writes of a piece are in the log in the order
+    they were answered; and no write sent after its round's close was acknowledged changed the piece."""
+    games, problems = replay_feedback(log)
+    writes = [c for c in calls if c.kind == "fb_write"]
+    seq_of = {e.envelope.get("correlation_id"): e.seq for p in games.pieces.values() for e in p.writes}
+    by_piece: dict[str, list[Call]] = defaultdict(list)
+    for c in writes:
+        if c.ok:
+            by_piece[piece_of(c.params)].append(c)
+    for feedback_id, acked in by_piece.items():
+        seqs = [seq_of[c.cid] for c in sorted(acked, key=lambda c: c.t) if c.cid in seq_of]
+        if seqs != sorted(seqs):
+            problems.append(f"feedback {feedback_id}: acknowledged writes in the log out of the order they were "
+                            f"answered (seqs {seqs})")
+    # the moment each round's close was acknowledged (the round it closed is the log's)
+    closes = {c.cid: c for c in calls if c.kind == "fb_close" and c.ok}
+    acked_close = {key: closes[e.envelope.get("correlation_id")].t for key, e in games.closed.items()
+                   if e.envelope.get("correlation_id") in closes}
+    by_cid = {c.cid: c for c in writes}
+    for e in games.late:
+        call = by_cid.get(e.envelope.get("correlation_id"))
+        key = (e.envelope["payload"]["game_id"], e.envelope["payload"]["round_no"])
+        if call is not None and key in acked_close and call.sent > acked_close[key]:
+            problems.append(f"feedback {e.envelope['payload']['feedback_id']}: a write sent "
+                            f"{call.sent - acked_close[key]:.3f}s after its round's close was acknowledged changed "
+                            f"it (seq {e.seq}, the close at seq {games.closed[key].seq})")
+    if not any(c.ok for c in writes) and any(c.kind == "fb_open" and c.ok for c in calls):
+        problems.append("the load's observers wrote no feedback: the feedback service was never exercised")
+    return problems
+
+
+def feedback_summary(log: list[Entry], calls: list[Call]) -> str:
+    games, _ = replay_feedback(log)
+    t = Counter(e.type for e in log if e.subject.startswith("hr.evt.feedback."))
+    refused = Counter(c.body.get("code") for c in calls if c.kind == "fb_write" and c.expected)
+    return (f"{len(games.pieces)} pieces, {t['FeedbackWritten']} written, {t['FeedbackEdited']} edits, "
+            f"{t['RoundClosed']} of {t['RoundOpened']} rounds closed, {t['FeedbackPublished']} published, "
+            f"{len(games.late)} appended just after their round's close; writes refused by their rule "
+            f"{dict(refused)}")
+
+
+async def check_feedback_reads(base_url: str, log: list[Entry], calls: list[Call],
+                               team_readers: dict[str, str]) -> list[str]:
+    """Each team's feedback, as the feedback service serves it after the disruption, is the log's replay: to a
+    moderator every piece with its status, facts and words (those of the call whose event is the piece's last);
+    to a member of the team (``team_readers``: group -> token) the published ones."""
+    games, _ = replay_feedback(log)
+    words_of = {c.cid: c.params["words"] for c in calls if c.kind == "fb_write"}
+    by_team: dict[tuple[str, str], dict[str, Piece]] = defaultdict(dict)
+    for feedback_id, piece in games.pieces.items():
+        if piece.writes:
+            by_team[(piece.last["game_id"], piece.last["group_id"])][feedback_id] = piece
+    problems = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as client:
+        token = (await client.post("/v1/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+                 ).json()["access_token"]
+        for (game_id, group_id), pieces in sorted(by_team.items()):
+            url = f"/v1/games/{game_id}/teams/{group_id}/feedback"
+            r = await client.get(url, headers={"Authorization": f"Bearer {token}"})
+            if r.status_code != 200:
+                problems.append(f"the feedback of {group_id} in {game_id} reads {r.status_code} {r.text[:200]}")
+                continue
+            items = {i["feedback_id"]: i for i in r.json()["items"]}
+            if set(items) != set(pieces):
+                problems.append(f"the feedback of {group_id} in {game_id} serves {sorted(set(items) - set(pieces))} "
+                                f"the log has not and lacks {sorted(set(pieces) - set(items))}")
+            for feedback_id in sorted(set(items) & set(pieces)):
+                piece, got = pieces[feedback_id], items[feedback_id]
+                want = {"status": "published" if piece.published else "draft",
+                        **{k: piece.last[k] for k in PIECE_FIELDS}}
+                words = words_of.get(piece.writes[-1].envelope.get("correlation_id"))
+                if words:
+                    want.update(words)
+                if {k: got.get(k) for k in want} != want:
+                    problems.append(f"feedback {feedback_id} is served as "
+                                    f"{ {k: got.get(k) for k in want if got.get(k) != want[k]} }; the log has "
+                                    f"{ {k: v for k, v in want.items() if got.get(k) != v} }")
+            member = team_readers.get(group_id)
+            if member:
+                r = await client.get(url, headers={"Authorization": f"Bearer {member}"})
+                seen = {i["feedback_id"] for i in r.json().get("items", [])} if r.status_code == 200 else None
+                published = {f for f, p in pieces.items() if p.published}
+                if seen != published:
+                    problems.append(f"a member of {group_id} reads {r.status_code} "
+                                    f"{sorted(seen) if seen is not None else r.text[:200]}; published in the log: "
+                                    f"{sorted(published)}")
     return problems
 
 

@@ -11,6 +11,14 @@ the maximum, and a third give one up again at once. Every newcomer sets their no
 (no quiet hours, so their e-mails go whatever the time of day; Russian or English), the admin too at the start;
 a third of those decided on mark what they were told read.
 
+HR-ВЛИЯНИЕ feedback (issue 15): at the start the load sets up a game of its own — a season with an in-person
+game event, two game-team groups (the admin's, and one a new member proposes) whose teams the calendar
+confirms, three members given the observer role and assigned to the game, round 1 opened by its host (the
+admin). While the load runs, each observer writes and rewrites (new words every time) its feedback for one
+team or the other in the open round, and now and then for the round before, closed (refused by its rule);
+every few seconds the host closes the open round (its feedback is published and changes no more) and opens
+the next. The last round is closed when the load stops.
+
 Each command carries its own ``X-Correlation-Id``; the events it appends carry
 it too, which is how the checks find a command's events in the log.
 """
@@ -28,16 +36,29 @@ from typing import Any
 
 import httpx
 
+from libs.contracts.feedback import MAX_ROUNDS
 from tests.chaos.harness import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.journey import FULL_PROFILE as PROFILE
 
 PASSWORD = "chaos-pass-123"
+#: an observer's feedback in the unified format (the recommendation gets a new ending at every write)
+WORDS = {
+    "situation": "Команда распределяла роли в первые десять минут раунда",
+    "behaviour": "Капитан сам назначил всех, никого не спросив о предпочтениях",
+    "impact": "Двое участников молчали до конца раунда и не предложили своих идей",
+    "recommendation": "В следующем раунде спросите каждого, какую задачу он хочет взять",
+}
+
+
+class SetupFailed(RuntimeError):
+    """The load's game could not be set up (with every process up, before any disruption)."""
 
 
 @dataclass
 class Call:
     # invite | register | rules | profile | decision | group | join | call | message | task | task_status | upload
     # | season | cal_register | cal_cancel | window | capacity | pick | unpick | prefs | mark_read
+    # | game | observer_role | fb_assign | fb_open | fb_close | fb_write | setup (the game's teams: not checked)
     kind: str
     cid: str
     ok: bool
@@ -48,6 +69,8 @@ class Call:
     #: refused by the rule the call put to the test (a vacancy filled in a race, the maximum of picks): an
     #: answer, not a failure
     expected: bool = False
+    #: when the request was sent (``t`` is when its answer came)
+    sent: float = 0.0
 
 
 @dataclass
@@ -75,6 +98,24 @@ class Load:
     roles_season: str | None = None
     #: roles whose places in the load's group the coordinator makes two, and how many each member picks at most
     doubled_roles: tuple[int, ...] = (1, 2, 3)
+    #: the feedback game (set up at the start unless ``feedback`` is false)
+    feedback: bool = True
+    observers_n: int = 3
+    #: seconds between the host's closing a round and opening the next
+    round_s: float = 4.0
+    game_id: str | None = None
+    game_season: str | None = None
+    #: the game's teams, and a token of a member of each (to read what the team reads)
+    teams: dict[str, str] = field(default_factory=dict)
+    #: observer id -> access token
+    observers: dict[str, str] = field(default_factory=dict)
+    #: the round the host opened last and has not closed (as far as the answers tell), and the last it opened
+    open_round: int | None = None
+    _last_round: int = 0
+    #: members the game needs (observers, a team's coordinator): a scenario does not erase them
+    game_people: set[str] = field(default_factory=set)
+    #: why the game could not be set up (None: set up, or not asked)
+    game_error: str | None = None
 
     # ------------------------------------------------------------ control
 
@@ -100,7 +141,15 @@ class Load:
             await asyncio.sleep(0.5)
         await self._season()
         await self._pick_window()
+        if self.feedback:
+            try:
+                await self._game()
+            except SetupFailed as e:
+                self.game_error = str(e)
         self._tasks = [asyncio.create_task(self._worker(i)) for i in range(self.concurrency)]
+        if self.open_round is not None:
+            self._tasks += [asyncio.create_task(self._observer(o)) for o in self.observers]
+            self._tasks.append(asyncio.create_task(self._host()))
         return self
 
     async def _season(self) -> None:
@@ -167,7 +216,181 @@ class Load:
     async def stop(self) -> None:
         self._stop.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for _ in range(20):  # the host closes the last round: every piece of feedback is published
+            if self.open_round is None or await self._close_round():
+                break
+            await asyncio.sleep(0.5)
         await self._client.aclose()
+
+    # ------------------------------------------------------------ the feedback game
+
+    async def _until(self, kind: str, method: str, url: str, token: str | None, params: dict, body=None, *,
+                     done=lambda c: c.ok, tries: int = 40) -> Call:
+        """One step of a set-up, sent again until ``done`` says it is (a service still learning by events,
+        an earlier try whose answer was lost)."""
+        for _ in range(tries):
+            made = await self._call(kind, method, url, token, params, body)
+            if done(made):
+                return made
+            await asyncio.sleep(0.5)
+        raise SetupFailed(f"{kind} {method} {url}: {made.status} {str(made.body)[:200]}")
+
+    async def _member(self) -> tuple[str, str, str]:
+        """A member admitted to Main, by the same calls as a journey: (member id, e-mail, access token)."""
+        inv = await self._until("invite", "POST", "/v1/invitations", self._admin, {},
+                                {"max_uses": 1, "expires_in_days": 7})
+        email = f"chaos-fb-{uuid.uuid4().hex[:12]}@example.ru"
+        token = inv.body["token"]
+        reg = await self._until("register", "POST", "/v1/registrations", None, {"invitation": token, "email": email}, {
+            "invitation_token": token, "email": email, "password": PASSWORD, "full_name": "Наблюдатель Игры",
+            "consent_personal_data": True}, tries=1)
+        member_id = reg.body["member_id"]
+        self.game_people.add(member_id)
+        access = await self._login(email, PASSWORD, retry=True)
+        await self._until("rules", "POST", "/v1/me/rules-acknowledgement", access, {"member_id": member_id}, tries=1)
+        await self._until("profile", "PUT", "/v1/me/profile", access, {"member_id": member_id}, PROFILE, tries=1)
+        await self._until("decision", "POST", f"/v1/moderation/{member_id}/decision", self._admin,
+                          {"member_id": member_id, "decision": "grant"}, {"decision": "grant"}, tries=1)
+        return member_id, email, access
+
+    async def _game(self) -> None:
+        """A game of the load's own, with two confirmed teams, assigned observers and round 1 open."""
+        if self._admin_id is None:
+            raise SetupFailed("the admin's member id is unknown")
+        people = [await self._member() for _ in range(self.observers_n + 1)]
+        (coordinator_id, _, coordinator), observers = people[0], people[1:]
+        year = 2900 + self.seed
+        season_id = f"{year}-spring"
+        plan = {"kind": "game", "title": f"Игра {self.seed}", "starts_at": f"{year}-04-11T07:00:00Z",
+                "ends_at": f"{year}-04-11T12:00:00Z", "place": "Екатеринбург, ул. Ленина, 1", "capacity": 4,
+                "host_id": self._admin_id}
+        again = lambda c: c.ok or c.status == 409  # noqa: E731 - done by an earlier try whose answer was lost
+        await self._until("game", "POST", "/v1/seasons", self._admin, {"season_id": season_id},
+                          {"season_id": season_id, "title": f"Игра {self.seed}"}, done=again)
+        made = await self._until("game", "POST", f"/v1/seasons/{season_id}/events", self._admin,
+                                 {"season_id": season_id}, plan)
+        game_id = made.body["event_id"]
+        await self._until("game", "POST", f"/v1/seasons/{season_id}/open", self._admin, {"season_id": season_id},
+                          done=again)
+        # two game teams: the admin's (created at once) and one a new member proposes and a moderator approves
+        team = {"description": "", "group_type": "game_team", "settings": {"joining": "open", "content": "main"}}
+        mine = await self._until("setup", "POST", "/v1/groups", self._admin, {},
+                                 {**team, "title": f"Команда A {self.seed}", "direct": True})
+        theirs = await self._until("setup", "POST", "/v1/groups", coordinator, {},
+                                   {**team, "title": f"Команда B {self.seed}"})
+        await self._until("setup", "POST", f"/v1/groups/{theirs.body['group_id']}/decision", self._admin, {},
+                          {"decision": "approve"})
+        teams_url = f"/v1/seasons/{season_id}/events/{game_id}/teams"
+        for (group_id, token, roster) in ((mine.body["group_id"], self._admin, [self._admin_id]),
+                                          (theirs.body["group_id"], coordinator, [coordinator_id])):
+            await self._until("setup", "POST", teams_url, token, {}, {"group_id": group_id, "roster": roster})
+            await self._until("setup", "POST", f"{teams_url}/{group_id}/confirm", self._admin, {})
+            self.teams[group_id] = token
+        # the observers: the role, then a place at the game (once the feedback service knows both)
+        url = f"/v1/games/{game_id}"
+        for member_id, email, _ in observers:
+            await self._until("observer_role", "PUT", f"/v1/members/{member_id}/roles", self._admin,
+                              {"member_id": member_id}, {"roles": ["observer"]})
+            self.observers[member_id] = await self._login(email, PASSWORD, retry=True)
+        for _ in range(100):  # the feedback service keeps the game and its teams from the calendar's events
+            seen = await self._client.get(url, headers={"Authorization": f"Bearer {self._admin}"})
+            if seen.status_code == 200 and {t["group_id"] for t in seen.json()["teams"]} == set(self.teams):
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise SetupFailed(f"the feedback service does not show the game's teams: {seen.status_code} {seen.text}")
+        for member_id in self.observers:
+            await self._until("fb_assign", "PUT", f"{url}/observers/{member_id}", self._admin,
+                              {"game_id": game_id, "observer_id": member_id})
+        self.game_id, self.game_season = game_id, season_id
+        if not await self._open_round():
+            raise SetupFailed("the host could not open round 1")
+
+    # The host follows the rounds by the commands' own answers, decided on the game's aggregate: how many rounds
+    # it opened, the round a refused open names as open, a refused close saying none is. Not by the game as
+    # the answers or the page show it: that is the read model, which may lag (an answer waits for it a
+    # bounded time, then answers as it stands).
+
+    async def _open_round(self) -> bool:
+        """The host opens the next round; whether one is open now (and which: ``open_round``)."""
+        for _ in range(20):
+            made = await self._call("fb_open", "POST", f"/v1/games/{self.game_id}/rounds", self._admin,
+                                    {"game_id": self.game_id})
+            if made.ok:
+                self._last_round += 1
+                self.open_round = made.params["round_no"] = self._last_round
+                return True
+            if made.status == 409 and isinstance(made.body, dict) and made.body.get("code") == "round_already_open":
+                # an earlier try whose answer was lost opened it
+                made.expected = True
+                self.open_round = self._last_round = made.body["params"]["round_no"]
+                return True
+            if made.status == 409 or self._stop.is_set():  # too many rounds
+                return False
+            await asyncio.sleep(0.5)
+        return False
+
+    async def _close_round(self) -> bool:
+        """The host closes the open round; whether none is open now."""
+        made = await self._call("fb_close", "POST", f"/v1/games/{self.game_id}/rounds/close", self._admin,
+                                {"game_id": self.game_id, "round_no": self.open_round})
+        if made.status == 409 and isinstance(made.body, dict) and made.body.get("code") == "no_round_open":
+            made.expected = True  # closed by an earlier try whose answer was lost
+        if made.ok or made.expected:
+            self.open_round = None
+        return self.open_round is None
+
+    async def _host(self) -> None:
+        """Every ``round_s`` seconds the host closes the open round (trying again until it is closed) and opens
+        the next (20 at most)."""
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), self.round_s)
+                return
+            except TimeoutError:
+                pass
+            try:
+                while self.open_round is not None and not await self._close_round():
+                    if self._stop.is_set():
+                        return
+                    await asyncio.sleep(0.5)  # the host tries again
+                if self._last_round < MAX_ROUNDS:
+                    await self._open_round()
+            except Exception as e:  # noqa: BLE001 - the load never dies of one surprise
+                self.errors[f"host:{type(e).__name__}"] = self.errors.get(f"host:{type(e).__name__}", 0) + 1
+
+    async def _observer(self, observer_id: str) -> None:
+        """Write and rewrite one's feedback for the game's teams in the open round, new words every time; one
+        time in ten, for the round before (closed: refused by its rule)."""
+        token, n = self.observers[observer_id], 0
+        teams = sorted(self.teams)
+        while not self._stop.is_set():
+            round_no = self.open_round
+            if round_no is None:
+                await asyncio.sleep(0.2)
+                continue
+            if round_no > 1 and self._rng.random() < 0.1:
+                round_no -= 1
+            n += 1
+            group_id = self._rng.choice(teams)
+            quality, role = self._rng.choice([("expertise", 5), ("expertise", None), ("systemic", None)])
+            words = {**WORDS, "recommendation": f"{WORDS['recommendation']} (версия {n} от {observer_id[:8]})"}
+            params = {"game_id": self.game_id, "round_no": round_no, "group_id": group_id,
+                      "observer_id": observer_id, "words": words, "quality": quality, "role": role}
+            written = await self._call("fb_write", "PUT", f"/v1/games/{self.game_id}/rounds/{round_no}/teams/"
+                                       f"{group_id}/feedback", token, params, {**words, "quality": quality,
+                                                                               "role": role})
+            if not written.ok and written.status in (403, 409) and isinstance(written.body, dict) and \
+                    written.body.get("code") in ("round_closed", "assigned_observers_only"):
+                written.expected = True
+            elif not written.ok:
+                await asyncio.sleep(0.2)  # something is down: do not spin
+
+    @property
+    def team_readers(self) -> dict[str, str]:
+        """A member's token per team of the game, for the teams whose member is no moderator (the admin's team
+        is read as a moderator reads it)."""
+        return {g: t for g, t in self.teams.items() if t != self._admin}
 
     @property
     def acked(self) -> list[Call]:
@@ -230,6 +453,7 @@ class Load:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         status = body = None
+        sent = time.time()
         try:
             body_of = {"content": content} if content is not None else {"json": json_body}
             r = await self._client.request(method, url, headers=headers, **body_of)
@@ -241,7 +465,8 @@ class Load:
         except httpx.HTTPError as e:
             body = repr(e)
             self.errors[type(e).__name__] = self.errors.get(type(e).__name__, 0) + 1
-        call = Call(kind, cid, status is not None and 200 <= status < 300, status, body, params, time.time())
+        call = Call(kind, cid, status is not None and 200 <= status < 300, status, body, params, time.time(),
+                    sent=sent)
         self.calls.append(call)
         if not call.ok and status is not None:
             self.errors[str(status)] = self.errors.get(str(status), 0) + 1

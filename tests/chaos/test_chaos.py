@@ -14,7 +14,11 @@ After each disruption:
 7. the roles members raced for: no vacancy over its capacity, no member over the maximum of picks, no pick
    on one aggregate without the other, every acknowledged pick held (or given up), each group's board the
    log's replay;
-8. the notifications: each raised once per cause and member and told once on the member's stream, every
+8. the feedback observers wrote while the host opened and closed rounds: every piece written once and then
+   only edited, nothing changed after its publication nor by a write sent after its round's close was
+   acknowledged, every piece of a closed round published exactly once, acknowledged writes in the log in
+   their order, each team's feedback as served (words included) the log's replay.
+9. the notifications: each raised once per cause and member and told once on the member's stream, every
    decision on a newcomer told them, at most one e-mail sent per notification, every e-mail due sent or dropped
    with a reason once the fault healed, the mail server given each at the member's address and each Message-ID
    once — but where the scenario opened ADR 0023's gap (the outbox killed, or unable to record, between the
@@ -70,7 +74,7 @@ async def run_scenario(sup: Supervisor, disrupt: Callable[[Supervisor, Load], Aw
         assert not sup.dead(), f"processes died: {sup.dead()}\n" + "\n".join(sup.tail(n) for n in sup.dead())
         restarted = {n for n, p in {**sup.nodes, **sup.procs}.items() if p.starts != starts[n]}
         await sup.wait_ready(timeout=30)
-        probe = await Load(sup.base_url, rate=RATE, concurrency=1, seed=99).start()
+        probe = await Load(sup.base_url, rate=RATE, concurrency=1, seed=99, feedback=False).start()
         await probe.wait_for(6, timeout=30)
         await probe.stop()
         problems = [f"after recovery {c.kind} failed: {c.status} {c.body}" for c in probe.failed]
@@ -98,7 +102,14 @@ async def run_scenario(sup: Supervisor, disrupt: Callable[[Supervisor, Load], Aw
         # up), the boards the log's
         problems += checks.check_roles(log, load.calls + probe.calls)
         problems += await checks.check_roles_reads(sup.base_url, log)
-        # (8) the notifications: each raised once, every decision told, every e-mail due sent or dropped, the mail
+        # (8) the feedback: written, edited, published once when its round closed, never changed after; the
+        # teams' feedback as served the log's
+        if load.game_error:
+            problems.append(f"the load's feedback game was not set up: {load.game_error}")
+        problems += checks.check_feedback(log, load.calls + probe.calls)
+        problems += await checks.check_feedback_reads(sup.base_url, log, load.calls + probe.calls,
+                                                      load.team_readers)
+        # (9) the notifications: each raised once, every decision told, every e-mail due sent or dropped, the mail
         # server given each at the member's address, a Message-ID twice only where the scenario opened the gap
         ntf_problems, ntf_notes = checks.check_notifications(log, load.calls + probe.calls, sup.mail.received,
                                                              load._admin_id, resend_ok)
@@ -110,6 +121,7 @@ async def run_scenario(sup: Supervisor, disrupt: Callable[[Supervisor, Load], Aw
               f" acked/s before {load.rate_between(w0, w1):.1f}, after {load.rate_between(w2, w3):.1f}; {load.summary()}")
         print(f"[chaos] calendar: {checks.calendar_summary(log)}")
         print(f"[chaos] roles: {checks.roles_summary(log)}")
+        print(f"[chaos] feedback: {checks.feedback_summary(log, load.calls)}")
         print(f"[chaos] notifications: {checks.notifications_summary(log, sup.mail.received)}")
         for n in notes[:5]:
             print(f"[chaos] note: {n}")
@@ -139,7 +151,8 @@ def build_platform(tmp_path, *, cluster: bool = False) -> Supervisor:
 
 
 #: per service killed, the projection whose rebuild it is killed in the middle of
-REBUILT = {"onboarding": "members", "groups": "directory", "notifications": "notifications"}
+REBUILT = {"onboarding": "members", "groups": "directory", "roles": "roles", "feedback": "feedback",
+           "notifications": "notifications"}
 
 
 def resends(copies: list[Received]) -> bool:
@@ -148,11 +161,12 @@ def resends(copies: list[Received]) -> bool:
     return True
 
 
-@pytest.mark.parametrize("service", ["onboarding", "groups", "notifications", "gateway"])
+@pytest.mark.parametrize("service", ["onboarding", "groups", "roles", "feedback", "notifications", "gateway"])
 async def test_kill9_a_service_under_load(tmp_path, service):
     """kill -9 at a random moment; then, for a service with consumers, kill -9 exactly while
     a consumer is between receiving a batch and committing it: in groups after a freeze
-    (SIGSTOP) left its policy a backlog, in notifications while its policy telling newcomers and
+    (SIGSTOP) left its policy a backlog, in feedback while its publishing policy holds a batch (the
+    observers' writes, a round's close), in notifications while its policy telling newcomers and
     moderators holds a batch, and in each service in the middle of a rebuild."""
 
     async def disrupt(sup: Supervisor, load: Load) -> None:
@@ -199,6 +213,13 @@ async def test_kill9_a_service_under_load(tmp_path, service):
             took = await sup.wait_ready()
             print(f"[chaos] {service} killed -9 {'mid-batch' if caught else '(batch not caught)'} of its policy"
                   f" telling newcomers and moderators; ready again after {took:.1f}s")
+        if service == "feedback":
+            await load.wait_for(10)
+            caught = await sup.kill9_mid_batch(service, "feedback_publishing", "policy")
+            sup.start(service)
+            took = await sup.wait_ready()
+            print(f"[chaos] {service} killed -9 {'mid-batch' if caught else '(batch not caught)'} of its publishing"
+                  f" policy; ready again after {took:.1f}s")
         await load.wait_for(10)
         nc = await checks.connect(sup)
         try:
@@ -287,7 +308,8 @@ async def test_a_locked_read_model_store_during_erasures_and_grants(tmp_path):
                          ).json()["access_token"]
                 admin = {"Authorization": f"Bearer {token}"}
                 while time.monotonic() - t0 < FAULT_S:
-                    registered = [call.body["member_id"] for call in load.acked if call.kind == "register"]
+                    registered = [call.body["member_id"] for call in load.acked if call.kind == "register"
+                                  and call.body["member_id"] not in load.game_people]  # the game's people stay
                     candidates = [m for m in registered if m not in erased]
                     if candidates and len(erased) < 8:
                         member = candidates[len(candidates) // 2]

@@ -397,10 +397,6 @@ async def test_the_feedback_service_writes_only_its_own_events(deployed, platfor
         await roles.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known service bug: services/feedback/app.py registers the service with pii_writer=True, so its generated "
-    "NATS user may create and shred anyone's personal-data key (libs/kit/pii.py: onboarding alone does); it "
-    "reads keys to seal and open what members write, and creates none"))
 async def test_the_feedback_service_writes_or_erases_no_key(deployed, platform_as_users):
     p = platform_as_users
     admin = await admin_token(p)

@@ -6,13 +6,17 @@ both ways; nobody else sees it."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from services.feedback.projections import FEEDBACK_VIEW
 from tests.e2e.helpers import log_position, settle
 from tests.e2e.journey import login, make_member
 from tests.e2e.test_calendar import event_url, plan, planned_season, refused
 from tests.e2e.test_chat import people
-from tests.e2e.test_working_groups import ok
+from tests.e2e.test_working_groups import call, ok
+from tests.ops.test_hrm_cli import fail_checkpoints_of, free_disk
 from tests.platform_harness import Platform
 
 __all__ = ["people"]
@@ -157,8 +161,11 @@ async def test_a_help_request_meets_the_standard_reaches_its_expert_and_the_thre
     assert [m["author_id"] for m in thread] == [expert_id, people["anna"][0]]
     # to anyone else the request does not exist
     await refused(platform, people["boris"][1], "GET", url, 404, "help_request_not_found")
-    await refused(platform, people["boris"][1], "POST", url + "/messages", 403, "help_participants_only",
+    await refused(platform, people["boris"][1], "POST", url + "/messages", 404, "help_request_not_found",
                   {"text": "А можно и мне?"})
+    await refused(platform, people["boris"][1], "POST", url + "/close", 404, "help_request_not_found",
+                  {"outcome": "—", "helped": "yes"})
+    await refused(platform, people["boris"][1], "POST", url + "/route", 403, "moderator_only", {"expert_id": expert_id})
     await refused(platform, expert, "POST", url + "/close", 403, "asker_only", {"outcome": "—", "helped": "yes"})
     closed = await ok(platform, anna, "POST", url + "/close", {"outcome": "План запущен в цехе", "helped": "yes"})
     assert (closed["status"], closed["helped"]) == ("closed", "yes")
@@ -196,3 +203,45 @@ async def test_an_erased_observers_words_and_an_erased_askers_request_leave_ever
     assert files, "the feedback service's files were not found"
     for word in ("Уникальная ситуация наблюдателя", "Уникальные данные спрашивающего"):
         assert word.encode() not in files, word
+
+
+@pytest.mark.skipif(bool(os.environ.get("HRM_MONGO_URL")), reason="the failure is injected into a SQLite file")
+async def test_a_command_answers_what_it_decided_while_the_read_model_lags(platform, people, game):
+    """The answer to a command on a game or a piece is its aggregate as the decision left it: with the
+    service's read model unable to write (a full disk, injected), a round opened answers open, a first piece
+    its words (not "not found"), a rewrite its new words; once it writes again, the pages say the same."""
+    moderator, admin, host = people["moderator"][1], people["admin"][1], people["coordinator"][1]
+    observer_id, observer_token = await observer(platform, admin)
+    await ok(platform, moderator, "PUT", f"/v1/games/{game['game_id']}/observers/{observer_id}")
+    await settle(platform)
+    [db] = [p for p in platform.data_dir.rglob("*feedback*.sqlite3")]
+    fail_checkpoints_of(db, f"projection:{FEEDBACK_VIEW}")
+
+    async def answer(token: str, method: str, url: str, json=None) -> dict:  # no settling: it cannot settle
+        r = await call(platform, token, method, url, json)
+        assert r.status_code in (200, 201), r.text
+        return r.json()
+
+    try:
+        opened = await answer(host, "POST", f"/v1/games/{game['game_id']}/rounds")
+        round_no = opened["rounds"][-1]["round_no"]
+        assert opened["rounds"][-1]["status"] == "open" and observer_id in opened["observers"], opened
+        url = f"/v1/games/{game['game_id']}/rounds/{round_no}/teams/{game['group_id']}/feedback"
+        first = await answer(observer_token, "PUT", url, {**PARTS, "quality": "awareness"})
+        assert (first["status"], first["situation"], first["quality"]) == ("draft", PARTS["situation"], "awareness")
+        again = {**PARTS, "recommendation": "Перед следующим раундом договоритесь, кто ведёт обсуждение и зачем"}
+        rewritten = await answer(observer_token, "PUT", url, {**again, "quality": "expertise"})
+        assert (rewritten["recommendation"], rewritten["quality"]) == (again["recommendation"], "expertise")
+        closed = await answer(host, "POST", f"/v1/games/{game['game_id']}/rounds/close")
+        assert [r["status"] for r in closed["rounds"] if r["round_no"] == round_no] == ["closed"]
+        # the read model did not have it: the answers were not read from it
+        stale = (await answer(moderator, "GET", f"/v1/games/{game['game_id']}"))["rounds"]
+        assert round_no not in [r["round_no"] for r in stale], stale
+    finally:
+        free_disk(db)
+    await settle(platform, timeout=30)  # the stalled read model retries after a back-off of up to 10 s
+    team_url = f"/v1/games/{game['game_id']}/teams/{game['group_id']}/feedback"
+    piece = next(i for i in (await ok(platform, people["anna"][1], "GET", team_url))["items"]
+                 if i["feedback_id"] == rewritten["feedback_id"])
+    assert (piece["status"], piece["recommendation"], piece["quality"]) == (
+        "published", again["recommendation"], "expertise")

@@ -14,15 +14,19 @@ import pytest
 from libs.contracts.subjects import DEADLETTER_STREAM, EVENTS_STREAM, control_subject
 from libs.kit.eventstore import EventStore
 from libs.kit.pii import PiiVault
+from services.feedback import domain as feedback_domain
 from services.registry import domain_services
 from tests.e2e.helpers import settle
 from tests.e2e.journey import FULL_PROFILE, admin_token, invite, ready_for_review, register
-from tests.e2e.test_calendar import game_team, new_season_id, plan
+from tests.e2e.test_calendar import event_url, game_team, new_season_id, plan
+from tests.e2e.test_feedback import HELP, PARTS, observer
 from tests.e2e.test_roles import _years as role_years
 from tests.e2e.test_roles import run_season
+from tests.e2e.test_working_groups import ok
 
 #: every domain service of the registry: each one's read models are compared (the roles' pick windows, vacancies,
-#: held roles, the seasons and groups it knows, its window timers included)
+#: held roles, the seasons and groups it knows, its window timers included; the feedback service's games, pieces
+#: of feedback with their answers, help requests and their threads)
 DOMAIN = tuple(d.name for d in domain_services())
 
 
@@ -43,6 +47,88 @@ async def snapshot(platform, service: str) -> dict:
         if r.c.kind == "projection"
         for coll in r.c.collections
     }
+
+
+async def play_a_feedback_game(platform, admin) -> dict:
+    """A game of HR-ВЛИЯНИЕ in a season of its own, in every read model of the feedback service and in what it
+    tells the others: its team confirmed by the calendar, two observers assigned; in round 1 the first observer's
+    piece written and edited, the round closed (published), the second's piece landing after the close (decided
+    on the round still open: published as it lands), the team's answers (useful with an intention, not useful);
+    round 2 left open; a help request routed to an expert, its thread both ways and closed, another declined;
+    the season closed (the feedback service reports it to the calendar). What the others must then hold."""
+    svc = platform.services["feedback"]
+    admin_id = (await ok(platform, admin, "GET", "/v1/me"))["member_id"]
+    group_id, member_id, member = await game_team(platform, admin, admin)
+    (first_id, first), (second_id, second) = [await observer(platform, admin) for _ in range(2)]
+    season_id = new_season_id()
+    seasons = f"/v1/seasons/{season_id}"
+    game = {**plan(season_id, admin_id, title="Игра", day=25, capacity=2), "kind": "game", "place": "Екатеринбург",
+            "call_link": None}
+    await ok(platform, admin, "POST", "/v1/seasons", {"season_id": season_id, "title": "Обратная связь"})
+    game_id = (await ok(platform, admin, "POST", f"{seasons}/events", game))["event_id"]
+    await ok(platform, admin, "POST", f"{seasons}/open")
+    teams = event_url(season_id, game_id) + "/teams"
+    await ok(platform, member, "POST", teams, {"group_id": group_id, "roster": [member_id]})
+    await ok(platform, admin, "POST", f"{teams}/{group_id}/confirm")
+    await settle(platform)
+    games = f"/v1/games/{game_id}"
+    for observer_id in (first_id, second_id):
+        await ok(platform, admin, "PUT", f"{games}/observers/{observer_id}")
+    await ok(platform, admin, "POST", f"{games}/rounds")
+    url = f"{games}/rounds/1/teams/{group_id}/feedback"
+    await ok(platform, first, "PUT", url, {**PARTS, "quality": "expertise", "role": 5})
+    edited = await ok(platform, first, "PUT", url, {
+        **PARTS, "quality": "expertise", "role": 5,
+        "recommendation": "Перед следующим раундом спросите каждого, какую задачу он возьмёт сам"})
+    # the second observer's handler reads the game before the close and decides after it: the piece is appended
+    # after RoundClosed, on a round its aggregate had open (the race the publishing policy is for)
+    open_game, _ = await svc.load(feedback_domain.GAME, game_id)
+    real_load = svc.load
+
+    async def load_the_game_as_it_was(aggregate, aggregate_id):
+        if aggregate is feedback_domain.GAME and aggregate_id == game_id:
+            del svc.load  # once: the policy that publishes the late piece reads the game as it is
+            return open_game, None
+        return await real_load(aggregate, aggregate_id)
+
+    await ok(platform, admin, "POST", f"{games}/rounds/close")
+    await settle(platform)
+    svc.load = load_the_game_as_it_was
+    try:
+        late = await ok(platform, second, "PUT", url, {**PARTS, "quality": "systemic"})
+    finally:
+        svc.__dict__.pop("load", None)
+    await settle(platform)
+    items = {i["feedback_id"]: i for i in (await ok(platform, member, "GET", f"{games}/teams/{group_id}/feedback"))[
+        "items"]}
+    assert {i["feedback_id"]: i["status"] for i in items.values()} == {
+        edited["feedback_id"]: "published", late["feedback_id"]: "published"}, items
+    assert items[edited["feedback_id"]]["recommendation"].startswith("Перед следующим раундом"), items
+    await ok(platform, member, "PUT", f"/v1/feedback/{edited['feedback_id']}/mark",
+             {"useful": True, "intention": "Спрошу каждого перед раундом"})
+    await ok(platform, member, "PUT", f"/v1/feedback/{late['feedback_id']}/mark", {"useful": False})
+    await ok(platform, admin, "POST", f"{games}/rounds")
+    # help: one request through routing, its thread and its close; another declined
+    asked = (await ok(platform, member, "POST", "/v1/help-requests", HELP))["request_id"]
+    declined = (await ok(platform, member, "POST", "/v1/help-requests", {**HELP, "title": "Второй запрос"}))[
+        "request_id"]
+    help_url = f"/v1/help-requests/{asked}"
+    await ok(platform, admin, "POST", f"{help_url}/route", {"expert_id": first_id})
+    await ok(platform, first, "POST", f"{help_url}/messages", {"text": "Начнём с карты первого дня"})
+    await ok(platform, member, "POST", f"{help_url}/messages", {"text": "Спасибо, во вторник удобно"})
+    await ok(platform, member, "POST", f"{help_url}/close", {"outcome": "План запущен", "helped": "yes"})
+    await ok(platform, admin, "POST", f"/v1/help-requests/{declined}/decline", {"reason": "Не по теме сообщества"})
+    await ok(platform, admin, "POST", f"{seasons}/close")
+    await settle(platform)
+    lines = {line["key"]: line["value"] for line in (await platform.services["calendar"].store.get(
+        "season_reports_feedback", f"{season_id}:feedback"))["lines"]}
+    assert (lines["games"], lines["rounds"], lines["rounds_commented"], lines["feedback_published"],
+            lines["observers"], lines["marked_useful"], lines["marked_not_useful"], lines["quality_expertise"],
+            lines["quality_systemic"]) == (1, 2, 1, 2, 2, 1, 1, 1, 1), lines
+    seen = await platform.services["roles"].store.get("feedback_seen", member_id)
+    assert seen["qualities"] == {"expertise": 1, "systemic": 1}, seen
+    return {"feedback": {"games": game_id, "feedback": edited["feedback_id"], "help_requests": asked},
+            "roles": {"feedback_seen": member_id}, "calendar": {"season_reports_feedback": f"{season_id}:feedback"}}
 
 
 async def test_redelivered_events_change_no_projection(platform, admin):
@@ -141,6 +227,9 @@ async def test_redelivered_events_change_no_projection(platform, admin):
     async with platform.client(admin) as c:
         r = await c.put(f"/v1/conversations/{member_id}/read", json={"up_to": 2**40})
         assert r.status_code == 200 and r.json()["up_to"] > 0, r.text
+    # and a game of the feedback service, with what the roles service and the calendar keep of it (before the
+    # roles' seasons: closing its season opens a pick window, which the roles' seasons below close)
+    played = await play_a_feedback_game(platform, admin)
     # and what the roles service tells the others: a pick window opened by closing a season, a role taken in
     # the chat's group (the groups' boards), the window's season closed (the calendar keeps its roles report);
     # and in every read model of the roles service: a second role taken and given up, a capacity set by the
@@ -162,6 +251,8 @@ async def test_redelivered_events_change_no_projection(platform, admin):
         # every collection has documents to compare, but pending join requests, which come and go
         assert before and all(docs for coll, docs in before.items() if coll != "join_requests"), {
             coll: len(docs) for coll, docs in before.items()}
+        for coll, key in played.get(service, {}).items():
+            assert any(d["key"] == key for d in before[coll].values()), (service, coll, key)
         # a crash after the documents were written but before the checkpoint:
         # the whole log comes again over the existing documents
         for runner in [r for r in svc.runners if r.c.kind == "projection"]:
@@ -236,7 +327,7 @@ async def test_malformed_messages_go_to_dead_letters_and_consumers_carry_on(plat
         subjects = {s for entries in found.values() for s, _ in entries}
         assert {"hr.dlq.onboarding.members", "hr.dlq.groups.directory", "hr.dlq.groups.base_groups",
                 "hr.dlq.calendar.actors", "hr.dlq.calendar.calendar_leavers", "hr.dlq.roles.actors",
-                "hr.dlq.roles.roles_leavers"} <= subjects
+                "hr.dlq.roles.roles_leavers", "hr.dlq.feedback.actors", "hr.dlq.feedback.erased_authors"} <= subjects
         reasons = {name: " ".join(r for _, r in entries) for name, entries in found.items()}
         assert "invalid JSON" in reasons["invalid_json"]
         assert "unknown event type" in reasons["unknown_type"]

@@ -85,6 +85,14 @@ def test_teams_come_and_go_with_the_calendars_confirmations():
     given(GAME, scheduled).when(d.LeaveTeam(G, T)).then()
 
 
+def test_a_team_that_left_the_game_keeps_its_roster_for_its_feedback_until_it_comes_back():
+    left = GAME.fold([scheduled, team, f.TeamLeftGame(game_id=G, group_id=T)])
+    assert (left.teams, left.roster_of(T)) == ({}, ("anna", "boris"))
+    back = GAME.evolve(left, f.TeamJoinedGame(game_id=G, group_id=T, roster=("anna", "vera")))
+    assert (back.former, back.roster_of(T)) == ({}, ("anna", "vera"))
+    assert GAME.fold([scheduled]).roster_of(T) == ()
+
+
 def test_moderators_assign_observers_who_hold_the_role():
     given(GAME, scheduled).when(d.AssignObserver(MOD, G, "obs", True)).then(observer)
     given(GAME, scheduled, observer).when(d.AssignObserver(MOD, G, "obs", True)).then()
@@ -188,13 +196,16 @@ def test_a_moderator_routes_to_one_place_and_its_people_talk():
     given(HELP, requested).when(d.RouteHelp(MOD, "r-1", "g", None, False)).refused(NotFound, "group_not_found")
     given(HELP, requested, routed).when(d.RouteHelp(MOD, "r-1", None, "obs", True)).then()
     post = d.PostHelpMessage(OBS, "r-1", "m-1", "Давайте начнём с карты первого дня", False)
-    given(HELP, requested).when(post).refused(Forbidden, "help_participants_only")  # not routed to them yet
+    given(HELP, requested).when(post).refused(NotFound, "help_request_not_found")  # not routed to them yet
     early = d.PostHelpMessage(ANNA, "r-1", "m-0", "Жду ответа", False)
     given(HELP, requested).when(early).refused(Conflict, "help_request_not_routed")
     given(HELP, requested, routed).when(post).then(f.HelpMessagePosted(
         request_id="r-1", message_id="m-1", author_id="obs", text="Давайте начнём с карты первого дня"))
     stranger = d.PostHelpMessage(Actor(id="vera", roles=("member",)), "r-1", "m-2", "Привет", False)
-    given(HELP, requested, routed).when(stranger).refused(Forbidden, "help_participants_only")
+    given(HELP, requested, routed).when(stranger).refused(NotFound, "help_request_not_found")  # not "forbidden": it
+    # would tell an outsider that the request exists
+    given(HELP).when(d.RouteHelp(ANNA, "r-9", None, "obs", True)).refused(Forbidden, "moderator_only")  # any id
+    given(HELP).when(d.DeclineHelp(ANNA, "r-9", "—")).refused(Forbidden, "moderator_only")
 
 
 def test_the_asker_closes_with_the_outcome_and_a_declined_request_stays_declined():
@@ -202,6 +213,10 @@ def test_the_asker_closes_with_the_outcome_and_a_declined_request_stays_declined
     given(HELP, requested, routed).when(close).then(f.HelpRequestClosed(request_id="r-1", closed_by="anna",
                                                                         outcome="План запущен", helped="yes"))
     given(HELP, requested, routed).when(d.CloseHelp(OBS, "r-1", "—", "no")).refused(Forbidden, "asker_only")
+    outsider = d.CloseHelp(Actor(id="vera", roles=("member",)), "r-1", "—", "no")
+    given(HELP, requested, routed).when(outsider).refused(NotFound, "help_request_not_found")
+    in_group = d.CloseHelp(Actor(id="vera", roles=("member",)), "r-1", "—", "no", in_group=True)
+    given(HELP, requested, routed).when(in_group).refused(Forbidden, "asker_only")
     declined = f.HelpRequestDeclined(request_id="r-1", declined_by="mod", reason="Не по теме сообщества")
     given(HELP, requested).when(d.DeclineHelp(MOD, "r-1", "Не по теме сообщества")).then(declined)
     given(HELP, requested, declined).when(close).refused(Conflict, "help_request_not_open")

@@ -340,7 +340,9 @@ async def test_status_shows_the_feedback_service_down_lagging_on_the_calendars_g
         assert (await c.post(f"/v1/seasons/{season_id}/results")).status_code == 200
         results = (await c.get(f"/v1/seasons/{season_id}/results")).json()
     figures = {line["key"]: line["value"] for line in results["reports"] if line["source"] == "feedback"}
-    assert figures and figures["rounds"] == 0, results
+    # the report counts the game the service kept on its return, though its games policy caught up beside
+    # the report's (both behind the close): the report waits for it
+    assert figures and (figures["games"], figures["rounds"]) == (1, 0), results
 
 
 #: the notifications service's durable consumers and their kinds, as its code registers them (its two

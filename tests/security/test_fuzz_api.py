@@ -8,8 +8,17 @@ operation schemathesis generates valid (positive) and invalid (negative)
 requests, a bounded and seeded number of each; every response must be:
 no 5xx, of a status and content type the schema declares, conforming to the
 declared schema, and — for every 4xx — problem+json with title, status and
-code. A request answered 4xx must append nothing to the event log: the log
+code, the title the code's own words in the language asked for (Russian by
+default). A request answered 4xx must append nothing to the event log: the log
 position is taken (consumers settled) before and after each such call.
+
+The feedback routes take ids of a world the test builds first (``a_feedback_world``):
+a game of its own with a confirmed team, an assigned observer, a closed round with
+its published piece and an open round, and a help request routed to the observer.
+About half of each feedback operation's cases aim at those ids (the rest keep their
+random ones), so its commands are decided on what they carry, not all refused for a
+missing target; the observer and the team's member (also the request's asker) fuzz
+the feedback routes too (``test_fuzz_the_feedback_routes_as``).
 
 The HTTP calls are blocking (requests), and the gateway runs in this test's
 event loop: the fuzzing runs in a worker thread and reaches the loop for the
@@ -32,13 +41,15 @@ from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
 
 from services.gateway.app import create_app
+from services.gateway.i18n import MESSAGES, language, message
 from services.gateway.settings import Settings as GatewaySettings
 from services.notifications.links import unsubscribe_token
 from tests.e2e.helpers import log_position, settle
-from tests.e2e.journey import login
-from tests.e2e.test_calendar import new_season_id, plan
-from tests.platform_harness import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.security.conftest import ROLES, new_guest
+from tests.e2e.journey import login, make_member
+from tests.e2e.test_calendar import event_url, game_team, new_season_id, plan
+from tests.e2e.test_feedback import HELP, PARTS
+from tests.platform_harness import ADMIN_EMAIL, ADMIN_PASSWORD, Platform
+from tests.security.conftest import ROLES, Actor, new_guest
 
 pytestmark = [
     pytest.mark.fuzz,
@@ -56,6 +67,12 @@ COMMAND_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 STREAM_SECONDS = 0.2
 #: static documents with no input to fuzz (the permission matrix covers them)
 NOT_FUZZED_TAGS = {"docs"}
+FEEDBACK_TAG = "feedback"
+#: the gateway's own refusals: the request never reached the service
+EDGE_CODES = {"invalid_fields", "malformed_request", "login_required", "invalid_token", "unauthorized",
+              "rate_limited", "payload_too_large", "method_not_allowed", "not_found", "unavailable"}
+#: the people of the feedback world who are no role of the suite's: each fuzzes the feedback routes
+PERSONAS = ("observer", "team_member")
 CHECKS = [
     st_checks.not_a_server_error,
     st_checks.status_code_conformance,
@@ -79,6 +96,13 @@ class Run:
     statuses: Counter = field(default_factory=Counter)
     accepted_commands: int = 0
     failures: list[str] = field(default_factory=list)
+    #: the answers to commands aimed at the feedback world's ids: "ok" or the problem's code
+    aimed: Counter = field(default_factory=Counter)
+
+    def decided_past_their_target(self) -> bool:
+        """Some command aimed at the world reached the service and was accepted or refused for something else
+        than a missing target (the edge's refusals of a request's form or its token do not count)."""
+        return any(code not in EDGE_CODES and not code.endswith("not_found") for code in self.aimed)
 
 
 def gateway_schema():
@@ -87,10 +111,27 @@ def gateway_schema():
     return schemathesis.openapi.from_dict(create_app(GatewaySettings()).openapi())
 
 
+def aiming(operation, aim: dict[str, object]):
+    """A map over the operation's cases that puts the world's ids in its path (None: it has none to aim)."""
+    names = {p.name for p in operation.path_parameters} & set(aim) if FEEDBACK_TAG in (operation.tags or ()) \
+        else set()
+    if not names:
+        return None
+
+    def aimed(case):
+        case.path_parameters = {**case.path_parameters, **{name: aim[name] for name in names}}
+        return case
+
+    return aimed
+
+
 def fuzz(schema, base_url: str, headers: dict[str, str], protected_ids: set[str], probe, run: Run,
-         max_examples: int, seed: int | None) -> None:
-    """Blocking: every operation, positive then negative; failures are collected, not raised."""
+         max_examples: int, seed: int | None, aim: dict[str, object] | None = None,
+         only_tags: set[str] | None = None) -> None:
+    """Blocking: every operation (or those of ``only_tags``), positive then negative; failures are collected,
+    not raised. About half the cases of a feedback operation aim at ``aim``'s ids."""
     session = requests.Session()
+    aim = aim or {}
 
     def exercise(case) -> None:
         # random ids only: never aim a generated request at the fixtures' own accounts
@@ -107,8 +148,12 @@ def fuzz(schema, base_url: str, headers: dict[str, str], protected_ids: set[str]
             return
         run.statuses[status] += 1
         case.validate_response(response, checks=CHECKS, headers=headers)
+        is_aimed = case.method.upper() in COMMAND_METHODS and any(
+            case.path_parameters.get(name) == value for name, value in aim.items())
         if 200 <= status < 300 and case.method.upper() in COMMAND_METHODS:
             run.accepted_commands += 1
+            if is_aimed:
+                run.aimed["ok"] += 1
         if 400 <= status < 500:
             content_type = (response.headers.get("content-type") or [""])[0]  # lower-case keys, list values
             assert content_type.startswith("application/problem+json"), (content_type, response.text)
@@ -116,6 +161,12 @@ def fuzz(schema, base_url: str, headers: dict[str, str], protected_ids: set[str]
             assert body["status"] == status, body
             assert isinstance(body["title"], str) and body["title"], body
             assert isinstance(body["code"], str) and body["code"], body
+            # clear: the code's own words (no generic fallback), in the language asked for, Russian by default
+            lang = language(response.request.headers.get("accept-language"))
+            assert body["code"] in MESSAGES and body["title"] == message(body["code"], lang), (lang, body)
+            assert response.headers.get("content-language") == [lang], (response.headers, body)
+            if is_aimed:
+                run.aimed[body["code"]] += 1
             after = probe()
             assert after == before, f"refused with {status} {body['code']} yet the log grew {before} -> {after}"
 
@@ -123,7 +174,13 @@ def fuzz(schema, base_url: str, headers: dict[str, str], protected_ids: set[str]
         operation = result.ok()
         if NOT_FUZZED_TAGS & set(operation.tags or ()):
             continue
+        if only_tags is not None and not only_tags & set(operation.tags or ()):
+            continue
+        aimed = aiming(operation, aim)
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            strategy = operation.as_strategy(generation_mode=mode)
+            if aimed is not None:
+                strategy = st.one_of(strategy, strategy.map(aimed))
 
             @hypothesis.settings(
                 max_examples=max_examples,
@@ -133,7 +190,7 @@ def fuzz(schema, base_url: str, headers: dict[str, str], protected_ids: set[str]
                 phases=[Phase.explicit, Phase.generate],  # no shrinking: bounded time; the failing case is shown
                 suppress_health_check=list(HealthCheck),
             )
-            @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+            @hypothesis.given(case=strategy)
             def test(case) -> None:
                 exercise(case)
 
@@ -187,15 +244,80 @@ async def tell_every_role(platform, actors) -> None:
     await settle(platform)
 
 
-@pytest.mark.timeout(300)
-@pytest.mark.parametrize("role", ROLES)
-async def test_fuzz_the_gateway_as(secured, role):
-    platform, actors = secured
-    await open_a_pick_window(platform, actors["admin"].token)
-    await tell_every_role(platform, actors)
+@dataclass(frozen=True)
+class FeedbackPeople:
+    observer: Actor
+    #: the game team's coordinator, on its roster
+    team_member: Actor
+    group_id: str
+
+
+#: the feedback world's people, once a platform (by its env)
+_FEEDBACK_PEOPLE: dict[str, tuple[Platform, FeedbackPeople]] = {}
+
+
+async def feedback_people(platform: Platform, admin: str) -> FeedbackPeople:
+    """A member with the observer role, and a game team of its own coordinator (who asks for help too); none of
+    them a fixture of the security suites, so the fuzzer may aim at them."""
+    cached = _FEEDBACK_PEOPLE.get(platform.env)
+    if cached is None or cached[0] is not platform:
+        observer_id, email, _ = await make_member(platform, admin)
+        async with platform.client(admin) as c:
+            r = await c.put(f"/v1/members/{observer_id}/roles", json={"roles": ["observer"]})
+            assert r.status_code == 200, r.text
+        observer = (await login(platform, email, "s3cret-pass"))["access_token"]
+        group_id, coordinator_id, coordinator = await game_team(platform, admin, admin)
+        people = FeedbackPeople(Actor("observer", observer, observer_id),
+                                Actor("team_member", coordinator, coordinator_id), group_id)
+        _FEEDBACK_PEOPLE[platform.env] = cached = (platform, people)
+    return cached[1]
+
+
+async def a_feedback_world(platform: Platform, admin: Actor) -> tuple[dict[str, object], FeedbackPeople]:
+    """A game of its own (a test's fuzzing may close its rounds and take its observer off): its team confirmed
+    by the calendar, the observer assigned, round 1 closed with the observer's piece published, round 2 open;
+    and the team member's help request routed to the observer. Returns the ids the fuzzer aims at, by path
+    parameter, and the people."""
+    people = await feedback_people(platform, admin.token)
+    observer, member, group_id = people.observer, people.team_member, people.group_id
+    season_id = new_season_id()
+    game = {**plan(season_id, admin.member_id, title="Игра под фаззингом", capacity=4), "kind": "game",
+            "place": "Екатеринбург", "call_link": None}
+
+    async def ok(token: str, method: str, url: str, body=None) -> dict:
+        async with platform.client(token) as c:
+            r = await c.request(method, url, json=body)
+        assert r.status_code in (200, 201), (method, url, r.text)
+        return r.json()
+
+    await ok(admin.token, "POST", "/v1/seasons", {"season_id": season_id, "title": "Фаззинг обратной связи"})
+    game_id = (await ok(admin.token, "POST", f"/v1/seasons/{season_id}/events", game))["event_id"]
+    await ok(admin.token, "POST", f"/v1/seasons/{season_id}/open")
+    teams = event_url(season_id, game_id) + "/teams"
+    await ok(member.token, "POST", teams, {"group_id": group_id, "roster": [member.member_id]})
+    await ok(admin.token, "POST", f"{teams}/{group_id}/confirm")
+    await settle(platform)
+    games = f"/v1/games/{game_id}"
+    await ok(admin.token, "PUT", f"{games}/observers/{observer.member_id}")
+    await ok(admin.token, "POST", f"{games}/rounds")
+    written = await ok(observer.token, "PUT", f"{games}/rounds/1/teams/{group_id}/feedback",
+                       {**PARTS, "quality": "expertise"})
+    await ok(admin.token, "POST", f"{games}/rounds/close")
+    await ok(admin.token, "POST", f"{games}/rounds")
+    request_id = (await ok(member.token, "POST", "/v1/help-requests", HELP))["request_id"]
+    await ok(admin.token, "POST", f"/v1/help-requests/{request_id}/route", {"expert_id": observer.member_id})
+    await settle(platform)
+    got = await ok(member.token, "GET", f"{games}/teams/{group_id}/feedback")
+    assert [(i["feedback_id"], i["status"]) for i in got["items"]] == [(written["feedback_id"], "published")], got
+    aim = {"game_id": game_id, "group_id": group_id, "observer_id": observer.member_id, "round_no": 2,
+           "feedback_id": written["feedback_id"], "request_id": request_id}
+    return aim, people
+
+
+async def fuzz_as(platform: Platform, actors: dict[str, Actor], me: Actor, aim: dict[str, object],
+                  only_tags: set[str] | None = None) -> tuple[Run, str]:
+    """Fuzz the gateway as ``me`` (in a worker thread), the log's growth reported; (the run, its summary)."""
     loop = asyncio.get_running_loop()
-    base_url = platform.base_url
-    me = actors[role]
     protected_ids = {a.member_id for a in actors.values() if a.member_id}
 
     def probe() -> int:
@@ -210,20 +332,25 @@ async def test_fuzz_the_gateway_as(secured, role):
     start = await log_position(platform)
     run = Run()
     with platform.bounded_streams(STREAM_SECONDS):
-        await asyncio.to_thread(fuzz, schema, base_url, me.headers, protected_ids, probe, run,
-                                MAX_EXAMPLES[platform.env], SEED[platform.env])
+        await asyncio.to_thread(fuzz, schema, platform.base_url, me.headers, protected_ids, probe, run,
+                                MAX_EXAMPLES[platform.env], SEED[platform.env], aim, only_tags)
     await settle(platform)
     grown = await log_position(platform) - start
 
-    summary = f"{platform.env} {role}: {sum(run.statuses.values())} requests, " \
+    summary = f"{platform.env} {me.role}: {sum(run.statuses.values())} requests, " \
               f"statuses {dict(sorted(run.statuses.items()))}, " \
-              f"{run.accepted_commands} accepted commands, log grew by {grown}"
+              f"{run.accepted_commands} accepted commands, log grew by {grown}; " \
+              f"commands aimed at the feedback world: {dict(sorted(run.aimed.items()))}"
     print(summary)
     assert not run.failures, summary + "\n\n" + "\n\n".join(run.failures)
     assert sum(run.statuses.values()) > 0
     if run.accepted_commands == 0:
         assert grown == 0, summary
-    # the fixtures survived: the admin still signs in as admin, every actor's token still works
+    return run, summary
+
+
+async def the_fixtures_survived(platform: Platform, actors: dict[str, Actor]) -> None:
+    """The admin still signs in as admin, every actor's token still works."""
     tokens = await login(platform, ADMIN_EMAIL, ADMIN_PASSWORD)
     async with platform.client(tokens["access_token"]) as c:
         assert "admin" in (await c.get("/v1/me")).json()["roles"]
@@ -231,6 +358,36 @@ async def test_fuzz_the_gateway_as(secured, role):
         if actor.token:
             async with platform.client(actor.token) as c:
                 assert (await c.get("/v1/me")).status_code == 200, actor.role
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("role", ROLES)
+async def test_fuzz_the_gateway_as(secured, role):
+    platform, actors = secured
+    await open_a_pick_window(platform, actors["admin"].token)
+    await tell_every_role(platform, actors)
+    aim, _ = await a_feedback_world(platform, actors["admin"])
+    run, summary = await fuzz_as(platform, actors, actors[role], aim)
+    if role in ("moderator", "admin"):
+        # the game's rounds are theirs to open and close, its observers theirs to assign
+        assert "ok" in run.aimed, summary
+    if role == "member":
+        assert run.decided_past_their_target(), summary
+    await the_fixtures_survived(platform, actors)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("persona", PERSONAS)
+async def test_fuzz_the_feedback_routes_as(secured, persona):
+    """The feedback routes as the world's own people: the assigned observer writes in the open round (every part
+    checked), the team's member answers the published piece and talks in, then closes, the request they asked."""
+    platform, actors = secured
+    aim, people = await a_feedback_world(platform, actors["admin"])
+    run, summary = await fuzz_as(platform, actors, getattr(people, persona), aim, only_tags={FEEDBACK_TAG})
+    assert run.decided_past_their_target(), summary
+    if persona == "team_member":
+        assert "ok" in run.aimed, summary  # an answer to the piece, a message, the close
+    await the_fixtures_survived(platform, actors)
 
 
 # ---------------------------------------------------------------- notifications: real targets, made over

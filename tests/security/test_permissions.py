@@ -244,7 +244,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # a published piece is answered by its team's members: the member and the admin, not the moderator; the two
     # checks store nothing and answer anyone signed in; help is asked by the Main group, the queue is the
     # moderators'; someone else's request does not exist for a member outside it (404), it is routed and declined
-    # by moderators, its thread written by its people and moderators (help_participants_only); one's own request
+    # by moderators, its thread written by its people and moderators (to others it does not exist); one's own request
     # is closed by oneself alone, a moderator included (asker_only)
     ("GET", "/v1/games"): CALENDAR_READER,
     ("GET", "/v1/games/{game_id}"): CALENDAR_READER,
@@ -264,7 +264,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/v1/help-requests/{request_id}"): row(401, 403, 404, 200, 200),
     ("POST", "/v1/help-requests/{request_id}/route"): MODERATOR_200,
     ("POST", "/v1/help-requests/{request_id}/decline"): MODERATOR_200,
-    ("POST", "/v1/help-requests/{request_id}/messages"): row(401, 403, 403, 201, 201),
+    ("POST", "/v1/help-requests/{request_id}/messages"): row(401, 403, 404, 201, 201),
     ("POST", "/v1/help-requests/{request_id}/close"): row(401, 403, 200, 403, 403),
     ("GET", "/v1/members"): MODERATOR_200,
     # someone else's record: moderators only (one's own is tested below)
@@ -310,7 +310,7 @@ REFUSAL_CODES = {
           "not_your_message", "not_your_task", "calendar_members_only", "own_registration_only",
           "host_or_moderator_only", "team_coordinator_only", "own_offer_only", "community_members_only",
           "not_in_group", "own_picks_only", "own_map_only", "assigned_observers_only", "team_members_only",
-          "help_participants_only", "asker_only"},
+          "asker_only"},
     # the documents in production; a working group hidden from the caller, an invitation they lack, someone
     # else's help request
     404: {"not_found", "group_not_found", "group_invitation_not_found", "help_request_not_found"},
@@ -334,7 +334,7 @@ _FEEDBACK_RULES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/v1/help-requests/{request_id}"): {"member": "help_request_not_found"},
     ("POST", "/v1/help-requests/{request_id}/route"): {"member": "moderator_only"},
     ("POST", "/v1/help-requests/{request_id}/decline"): {"member": "moderator_only"},
-    ("POST", "/v1/help-requests/{request_id}/messages"): {"member": "help_participants_only"},
+    ("POST", "/v1/help-requests/{request_id}/messages"): {"member": "help_request_not_found"},
     ("POST", "/v1/help-requests/{request_id}/close"): {"moderator": "asker_only", "admin": "asker_only"},
 }
 REFUSED_BY: dict[tuple[tuple[str, str], str], str] = {
@@ -1350,13 +1350,7 @@ def assert_problem(r, status: int) -> dict:
 #: (strictly: once the service is fixed, the cell passes and its entry here must go). The earlier ones are fixed:
 #: a guest giving up a place they never had got the event's view; a guest read the roles' matrix (get_matrix
 #: checked signed_in, not the community's members)
-KNOWN_SERVICE_BUGS: dict[tuple[tuple[str, str], str], str] = {
-    # this branch forked before main fixed it (2d0ebbe, services/roles/queries.py); the merge takes the fix
-    (("GET", "/v1/roles"), "guest"): (
-        "the roles service answers a guest (in Introduction only) the matrix, 200, where its other reads refuse a "
-        "guest with 403 community_members_only: services/roles/queries.py get_matrix checks signed_in(ctx) instead "
-        "of reader(ctx) (fixed on main by 2d0ebbe)"),
-}
+KNOWN_SERVICE_BUGS: dict[tuple[tuple[str, str], str], str] = {}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -1596,9 +1590,6 @@ async def _status(p: Platform, token: str, method: str, url: str, json: Any = No
     return r.status_code, (assert_problem(r, r.status_code)["code"] if r.status_code >= 400 else None)
 
 
-# this branch forked before main's 3a52582 (services/feedback): the merge takes the fix
-@pytest.mark.xfail(strict=True, reason="a team that left the game is refused its own feedback (403 team_members_only) "
-                   "where ADR 0022 says its members keep reading it: fixed on main by 3a52582")
 async def test_a_teams_feedback_is_its_members_once_published_and_no_other_teams_nor_an_observer_elsewheres(
         secured, world):
     """The member's team (the roles') and another play one game: the observer's draft for the member's team is
@@ -1675,11 +1666,11 @@ async def test_a_help_request_is_its_peoples_and_no_one_elses(secured, world):
         assert request_id not in [r["request_id"] for r in got["items"]]
     before = await log_position(platform)
     assert await _status(platform, stranger, "GET", url) == (404, "help_request_not_found")
+    # writing or closing it answers as reading it does: nothing tells the stranger it exists
     assert await _status(platform, stranger, "POST", url + "/messages", {"text": "А мне?"}) == (
-        403, "help_participants_only")
-    for token in (stranger, member):
-        assert await _status(platform, token, "POST", url + "/close", {"outcome": "—", "helped": "no"}) == (
-            403, "asker_only")
+        404, "help_request_not_found")
+    for token, answer in ((stranger, (404, "help_request_not_found")), (member, (403, "asker_only"))):
+        assert await _status(platform, token, "POST", url + "/close", {"outcome": "—", "helped": "no"}) == answer
     await settle(platform)
     assert await log_position(platform) == before
     thread = await _as(platform, member, "POST", url + "/messages", {"text": "Группа готова помочь"})
