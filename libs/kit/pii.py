@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import os
 import time
@@ -67,7 +68,7 @@ class Vault(Protocol):
     JetStream and the in-memory one of libs/kit/memory_eventstore.py keep; their common contract is
     tests/kit/test_vault_contract.py)."""
 
-    async def seal(self, subject: str, fields: dict[str, Any], aad: str) -> str: ...
+    async def seal(self, subject: str, fields: dict[str, Any], aad: str, stable: bool = False) -> str: ...
 
     async def open(self, subject: str | None, blob: str, aad: str) -> dict[str, Any]: ...
 
@@ -92,14 +93,20 @@ class Sealing:
     async def is_shredded(self, subject: str) -> bool:
         return await self.key(subject) == _SHREDDED
 
-    async def seal(self, subject: str, fields: dict[str, Any], aad: str) -> str:
+    async def seal(self, subject: str, fields: dict[str, Any], aad: str, stable: bool = False) -> str:
+        """``stable``: the nonce derived from the key, the aad and the fields (synthetic, as in AES-GCM-SIV's
+        idea) rather than drawn, so sealing the same fields again gives the same bytes — for a read model a
+        rebuild must reproduce exactly. It tells only that a subject's same fields under the same aad are equal
+        (never across subjects or aads); a drawn nonce stays the default, for events."""
         key = await self.key(subject, create=self._writer)
         if key == _SHREDDED:
             raise NotFound("member_not_found")  # erased: nothing new is ever sealed for them
         if key is None:
             raise KeyUnavailable(f"no key for {subject}: keys are created by onboarding at registration")
-        nonce = os.urandom(12)
-        ct = AESGCM(key).encrypt(nonce, json.dumps(fields, ensure_ascii=False).encode(), aad.encode())
+        plain = json.dumps(fields, ensure_ascii=False, sort_keys=stable).encode()
+        nonce = hmac.new(key, b"hr-seal-nonce\0" + aad.encode() + b"\0" + plain, hashlib.sha256).digest()[:12] \
+            if stable else os.urandom(12)
+        ct = AESGCM(key).encrypt(nonce, plain, aad.encode())
         return base64.b64encode(nonce + ct).decode()
 
     async def open(self, subject: str | None, blob: str, aad: str) -> dict[str, Any]:

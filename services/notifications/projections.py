@@ -71,7 +71,9 @@ def register_projections(svc: Service) -> None:
             case MemberRegistered():
                 if e.email:  # None once the member's key is shredded (a rebuild after an erasure)
                     try:
-                        sealed = await svc.vault.seal(e.member_id, {"email": e.email}, address_aad(e.member_id))
+                        # stable: a rebuild seals the same bytes again, the rebuilt read model the one it replaces
+                        sealed = await svc.vault.seal(e.member_id, {"email": e.email}, address_aad(e.member_id),
+                                                      stable=True)
                     except NotFound:  # the key shredded since the event was read (erased meanwhile): keep nothing
                         return
                     await view.put(CONTACTS, e.member_id, {"key": e.member_id, "member_id": e.member_id,

@@ -113,6 +113,27 @@ async def test_two_seals_of_the_same_fields_differ(vaults):
     assert a != b  # a fresh nonce each time
 
 
+async def test_a_stable_seal_is_the_same_bytes_for_the_same_fields_subject_and_aad_only(vaults):
+    """What a read model seals is rebuilt byte for byte; equal bytes tell nothing across subjects or aads."""
+    w = vaults.writer
+    s, t = subject(), subject()
+    await w.seal(t, {"x": 1}, "aad")  # t has a key of its own
+    fields = {"email": "anna@example.ru", "lang": "ru"}
+    a = await w.seal(s, fields, "aad", stable=True)
+    assert await w.seal(s, dict(reversed(fields.items())), "aad", stable=True) == a  # key order aside
+    reader = await vaults.reader()
+    assert await reader.open(s, a, "aad") == fields
+    assert await w.seal(s, {**fields, "lang": "en"}, "aad", stable=True) != a
+    assert await w.seal(s, fields, "other", stable=True) != a
+    assert await w.seal(t, fields, "aad", stable=True) != a
+    assert await w.seal(s, fields, "aad") != a  # drawn, as by default
+    with pytest.raises(Undecryptable):
+        await w.open(s, a, "other")
+    await w.shred(s)
+    with pytest.raises(NotFound):
+        await w.seal(s, fields, "aad", stable=True)
+
+
 async def test_a_shredded_subject_opens_empty_and_is_never_sealed_for_again(vaults):
     w = vaults.writer
     s, other = subject(), subject()

@@ -21,11 +21,11 @@ async def test_a_registration_sealed_after_the_members_key_was_shredded_keeps_no
     shredded: set[str] = set()
     real_seal = svc.vault.seal
 
-    async def seal(subject, fields, aad):
+    async def seal(subject, fields, aad, **kw):
         if fields.get("email") == ADDRESS:  # the key shredded between the event's reading and this seal
             shredded.add(subject)
             raise NotFound("member_not_found")  # as the vault says for a shredded key
-        return await real_seal(subject, fields, aad)
+        return await real_seal(subject, fields, aad, **kw)
 
     monkeypatch.setattr(svc.vault, "seal", seal)
     member_id, _, _ = await register(platform, inv["token"], email=ADDRESS)
