@@ -94,6 +94,12 @@ def register_policies(svc: Service, settings: Settings, outbox: Outbox) -> None:
                 await add_to_digest(meta, member_id, nid, prefs, now)
             await svc.member_streams.tell(member_id, {"kind": "notification", "notification_id": nid,
                                                       "notification_kind": kind, "event_id": cause}, f"ntf:{nid}")
+            # erased meanwhile (after the Raise, before the tell): the erasure's purge may have gone before
+            # our item, which would outlive them. Either this load sees PreferencesErased and we purge
+            # ourselves, or our publish came before PreferencesErased was appended, hence before the purge
+            # tell_onboarding makes right after appending it: nothing is left either way.
+            if (await svc.load(PREFERENCES, member_id))[0].erased:
+                await svc.member_streams.forget(member_id)
 
     async def add_to_digest(meta: Meta, member_id: str, nid: str, prefs: d.Preferences, now: datetime) -> None:
         """Into the digest of the member's day; a digest already sent (the policy lagged past the morning)
@@ -136,6 +142,9 @@ def register_policies(svc: Service, settings: Settings, outbox: Outbox) -> None:
                 # their choices and their list go; nothing is raised or sent to them any more
                 await svc.decide(PREFERENCES, e.member_id, d.ErasePreferences(e.member_id), caused_meta(rec),
                                  ids_of(str(rec.envelope.event_id), "notifications:erase"))
+                # then their stream: a notification told before PreferencesErased was appended is purged
+                # here (one told after it is purged by tell_of itself, which loads the preferences again)
+                await svc.member_streams.forget(e.member_id)
 
     # ------------------------------------------------------------ groups: join requests, chat, tasks
 
