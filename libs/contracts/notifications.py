@@ -55,7 +55,9 @@ CHANNELS: tuple[Channel, ...] = get_args(Channel)
 Language = Literal["ru", "en"]
 #: why an e-mail was not sent: the member erased, no address known, the kind turned off meanwhile, the mail
 #: server refusing the address for good, no mail server configured any more when it was due
-DropReason = Literal["erased", "no_address", "turned_off", "refused", "no_mail_server"]
+#: address_unreadable: the member's address did not open (their key missing past every retry, or the sealed
+#: copy corrupt) — dropped so that it holds no later e-mail behind it
+DropReason = Literal["erased", "no_address", "turned_off", "refused", "no_mail_server", "address_unreadable"]
 
 #: what a member who never chose gets: e-mail at once for what they must act on or would miss, the
 #: digest for the rest, in the app only for what happens while they are in it

@@ -11,17 +11,22 @@ again with the same Message-ID (derived from the notification id), which mail cl
 
 A failing mail server fails the timer (it stays due and the later ones behind it) and backs off, doubling
 up to the setting's maximum; meanwhile the channel's health is part of the service's status, so
-readiness says the mail server is failing and why, until a send goes through."""
+readiness says the mail server is failing and why, until a send goes through. One member's address that
+does not open is no reason to hold everyone's: a missing key (a passing cause: a replica behind) defers
+that e-mail with the same back-off a few times, then drops it (``address_unreadable``), as a corrupt
+sealed copy is dropped at once."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 from libs.contracts import notifications as n
 from libs.contracts.subjects import events_of
 from libs.kit.eventstore import Meta, Recorded
 from libs.kit.logging import get_logger
+from libs.kit.pii import KeyUnavailable, Undecryptable
 from libs.kit.service import Service
 from libs.kit.timers import Due, Timer
 from services.notifications import domain as d
@@ -33,6 +38,18 @@ from services.notifications.settings import Settings
 from services.notifications.texts import Line, letter, word
 
 log = get_logger(__name__)
+
+
+#: how often a member's missing key defers their e-mail before it is dropped
+ADDRESS_TRIES = 5
+
+
+class Unreadable(Exception):
+    """The address did not open: ``until`` the time to try again, None when it never will."""
+
+    def __init__(self, until, why: str):
+        super().__init__(why)
+        self.until = until
 
 
 class MailServerFailing(RuntimeError):
@@ -56,6 +73,8 @@ class Outbox:
         self.health = Health("mail_server")
         self._counting: asyncio.Task[int] | None = None
         self._last_pending = 0
+        #: per e-mail (its key), how often its member's key was missing (in memory: a restart tries afresh)
+        self._missing_key: dict[str, int] = {}
 
     @property
     def available(self) -> bool:
@@ -66,6 +85,24 @@ class Outbox:
         if doc is None:
             return None
         return (await self.svc.vault.open(member_id, doc["sealed"], address_aad(member_id))).get("email")
+
+    async def address_to_send(self, key: str, member_id: str, now) -> str | None:
+        """``address_of`` for an e-mail due now; raises ``Unreadable`` rather than fail the timer."""
+        try:
+            address = await self.address_of(member_id)
+        except Undecryptable as e:
+            log.error("email_address_unreadable", key=key, error=str(e))
+            raise Unreadable(None, str(e)) from None
+        except KeyUnavailable as e:
+            tries = self._missing_key[key] = self._missing_key.get(key, 0) + 1
+            log.warning("email_address_key_missing", key=key, tries=tries, error=str(e))
+            if tries >= ADDRESS_TRIES:
+                self._missing_key.pop(key, None)
+                raise Unreadable(None, str(e)) from None
+            pause = min(self.settings.mail_first_backoff_s * 2 ** (tries - 1), self.settings.mail_max_backoff_s)
+            raise Unreadable(now + timedelta(seconds=pause), str(e)) from None
+        self._missing_key.pop(key, None)
+        return address
 
     async def address_known(self, member_id: str) -> bool:
         return await self.svc.store.get(CONTACTS, member_id) is not None
@@ -105,9 +142,15 @@ class Outbox:
         member_id = state.member_id or ""
         prefs, _ = await svc.load(PREFERENCES, member_id)
         now = svc.clock()
-        address = None if prefs.erased else await self.address_of(member_id)
-        verdict = d.email_verdict(state.kind or "", d.EmailFacts(prefs, address is not None, now))
         meta = Meta(actor="system", correlation_id=nid)
+        try:
+            address = None if prefs.erased else await self.address_to_send(nid, member_id, now)
+        except Unreadable as u:
+            step = f"unreadable:{u.until.isoformat()}" if u.until else "address_unreadable"
+            await svc.decide(NOTIFICATION, nid, d.Defer(u.until) if u.until else d.Drop("address_unreadable"), meta,
+                             self._ids(nid, step))
+            return
+        verdict = d.email_verdict(state.kind or "", d.EmailFacts(prefs, address is not None, now))
         if verdict is not None:
             await svc.decide(NOTIFICATION, nid, verdict, meta, self._ids(nid, f"{type(verdict).__name__}:{now}"))
             return
@@ -135,9 +178,15 @@ class Outbox:
         member_id = state.member_id or ""
         prefs, _ = await svc.load(PREFERENCES, member_id)
         now = svc.clock()
-        address = None if prefs.erased else await self.address_of(member_id)
-        verdict = d.digest_verdict(d.EmailFacts(prefs, address is not None, now))
         meta = Meta(actor="system", correlation_id=timer.key)
+        try:
+            address = None if prefs.erased else await self.address_to_send(timer.key, member_id, now)
+        except Unreadable as u:
+            step = f"unreadable:{u.until.isoformat()}" if u.until else "address_unreadable"
+            await svc.decide(DIGEST, timer.key, d.DeferDigest(u.until) if u.until else d.DropDigest(
+                "address_unreadable"), meta, self._ids(timer.key, step))
+            return
+        verdict = d.digest_verdict(d.EmailFacts(prefs, address is not None, now))
         if isinstance(verdict, d.Drop):
             await svc.decide(DIGEST, timer.key, d.DropDigest(verdict.reason), meta, self._ids(timer.key, "drop"))
             return

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -439,3 +440,53 @@ async def test_an_email_due_after_the_mail_server_was_taken_out_of_the_settings_
         await platform.start_service(NTF)
         set_clock(platform, local(0, 12))
     await nothing_more(mail, address, 0, seconds=1.5)
+
+
+async def test_a_members_address_that_does_not_open_holds_no_one_elses_email(platform, mail, admin, monkeypatch):
+    """One member's key missing (a passing cause: tried again with the back-off, then given up) and another's
+    sealed address corrupt (given up at once): each of their e-mails is dropped as address_unreadable, and the
+    e-mail of a member queued after them goes all the same."""
+    from libs.kit.pii import KeyUnavailable, Undecryptable
+    from services.notifications.outbox import ADDRESS_TRIES
+    from services.notifications.projections import address_aad
+
+    set_clock(platform, local(0, 12))
+    missing, _, missing_token = await newcomer(platform, admin)
+    corrupt, _, corrupt_token = await newcomer(platform, admin)
+    fine, fine_address, fine_token = await newcomer(platform, admin)
+    set_clock(platform, local(0, 23))  # queued in this order for the morning: the unreadable ones first
+    for member_id in (missing, corrupt, fine):
+        await grant(platform, admin, member_id)
+    await settle(platform)
+    svc = platform.services[NTF]
+    real_open, asked = svc.vault.open, {missing: 0, corrupt: 0}
+
+    async def opening(subject, blob, aad):
+        if subject in asked and aad == address_aad(subject):
+            asked[subject] += 1
+            raise (KeyUnavailable if subject == missing else Undecryptable)(f"made so by the test for {subject}")
+        return await real_open(subject, blob, aad)
+
+    monkeypatch.setattr(svc.vault, "open", opening)
+    start = await log_position(platform)
+    set_clock(platform, local(1, 9))
+    [message] = await mails_to(mail, fine_address, 1, timeout=30)
+    assert message["To"] == fine_address
+    for token in (missing_token, corrupt_token):
+        for _ in range(300):
+            [item] = (await notifications_of(platform, token))["items"]
+            if item["email"] != "queued":
+                break
+            await asyncio.sleep(0.05)
+        assert item["email"] == "dropped", item
+    assert asked == {missing: ADDRESS_TRIES, corrupt: 1}, asked
+    await settle(platform)
+    js = svc.js
+    dropped = {}
+    for seq in range(start + 1, await log_position(platform) + 1):
+        msg = await js.get_msg(EVENTS_STREAM, seq)
+        if msg.subject.startswith("hr.evt.notifications.notification.") and b'"EmailDropped"' in msg.data:
+            body = json.loads(msg.data)
+            dropped[body["payload"]["member_id"]] = body["payload"]["reason"]
+    assert dropped == {missing: "address_unreadable", corrupt: "address_unreadable"}, dropped
+    set_clock(platform, local(0, 12))
