@@ -1,8 +1,13 @@
+import re
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
-from libs.kit.settings import KitSettings
+from libs.kit.settings import ENV_PREFIX, PLACEHOLDER, KitSettings
+
+#: what the manifests' and .env.example's mail placeholders say (not PLACEHOLDER's "example": a real provider's
+#: host may well be on a domain of that name in tests)
+MANIFEST_PLACEHOLDER = re.compile(r"change[-_ .]?me|your-provider|your-domain|<your", re.IGNORECASE)
 
 #: signs the unsubscribe links in development only (production refuses it)
 DEV_UNSUBSCRIBE_SECRET = "hrm-notifications-unsubscribe-development-secret"
@@ -40,3 +45,35 @@ class Settings(KitSettings):
     #: the first pause after the mail server failed, doubled on each failure up to the maximum
     mail_first_backoff_s: float = Field(default=1.0, gt=0, le=600)
     mail_max_backoff_s: float = Field(default=300.0, gt=0, le=3600)
+
+    @field_validator("smtp_host", "smtp_username", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value):
+        """An empty variable (``HRM_SMTP_USERNAME=`` as .env.example leaves it) means none, not an empty login."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("smtp_password", mode="before")
+    @classmethod
+    def _empty_password_is_unset(cls, value):
+        return None if isinstance(value, str) and not value else value
+
+    def production_problems(self) -> list[str]:
+        """With a mail server in production, e-mails go from the community's account: the repository's sender,
+        or a mail login or password left as a placeholder (deploy/k8s/secrets.yaml's CHANGE-ME), is refused."""
+        problems = super().production_problems()
+        if not self.smtp_host:
+            return problems
+        if self.mail_sender == type(self).model_fields["mail_sender"].default:
+            problems.append(f"{ENV_PREFIX}MAIL_SENDER is the development default (e-mail is on)")
+        for name in ("smtp_host", "mail_sender"):
+            if MANIFEST_PLACEHOLDER.search(getattr(self, name) or ""):
+                problems.append(f"{ENV_PREFIX}{name.upper()} looks like a placeholder")
+        for name in ("smtp_username", "smtp_password"):
+            value = getattr(self, name)
+            plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if plain and (PLACEHOLDER.search(plain) or plain in self.KNOWN_DEVELOPMENT_VALUES):
+                problems.append(f"{ENV_PREFIX}{name.upper()} looks like a placeholder")
+        if self.smtp_tls == "none" and self.smtp_password is not None:
+            problems.append(f"{ENV_PREFIX}SMTP_TLS=none with {ENV_PREFIX}SMTP_PASSWORD: the password would cross the "
+                            "network in clear")
+        return problems

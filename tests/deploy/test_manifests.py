@@ -1084,6 +1084,20 @@ def test_the_notifications_start_on_the_deployed_settings_and_refuse_the_unsubsc
                 {k: v for k, v in placeholder.items() if k != "HRM_UNSUBSCRIBE_SECRET"}):
         with pytest.raises(ValidationError, match="HRM_UNSUBSCRIBE_SECRET"):
             settings_of("notifications", env, monkeypatch)
+    # the mail account as the manifests leave it: every variable of it named; an empty login is none
+    mail = env_of(container, secret=lambda name, key: secret_values(name)[key] if key.startswith(("smtp-", "mail-"))
+                  else real.get(key, f"real-{name}-{key}"))
+    with pytest.raises(ValidationError) as refused:
+        settings_of("notifications", mail, monkeypatch)
+    for var in ("HRM_SMTP_HOST", "HRM_SMTP_USERNAME", "HRM_SMTP_PASSWORD", "HRM_MAIL_SENDER"):
+        assert var in str(refused.value), (var, str(refused.value))
+    good = {k: v for k, v in env_of(container, secret=lambda name, key: real.get(key, f"real-{name}-{key}")).items()}
+    with pytest.raises(ValidationError, match="HRM_MAIL_SENDER is the development default"):
+        settings_of("notifications", {k: v for k, v in good.items() if k != "HRM_MAIL_SENDER"}, monkeypatch)
+    settings = settings_of("notifications", {**good, "HRM_SMTP_USERNAME": "", "HRM_SMTP_PASSWORD": ""}, monkeypatch)
+    assert (settings.smtp_username, settings.smtp_password) == (None, None)
+    with pytest.raises(ValidationError, match="in clear"):
+        settings_of("notifications", {**good, "HRM_SMTP_TLS": "none"}, monkeypatch)
 
 
 def test_the_links_in_e_mails_reach_the_pages_and_the_gateway():
