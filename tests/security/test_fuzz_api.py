@@ -58,8 +58,8 @@ pytestmark = [
 ]
 
 #: per operation, per generation mode, per role; by env. Production runs fewer, with a seed of its own:
-#: derandomized alone, it would send development's very cases again. Both stay reproducible. With some
-#: 230 operations the gateway runs took 85-130 s per role and env (19.5 min for the module on two idle
+#: derandomized alone, it would send development's very cases again. Both stay reproducible. With 175
+#: operations the gateway runs took 85-130 s per role and env (19.5 min for the module on two idle
 #: cores, the slowest part of `make test`): 12 and 8 keep every operation fuzzed in both modes, about a
 #: fifth fewer cases.
 MAX_EXAMPLES = {"development": 12, "production": 8}
