@@ -84,7 +84,15 @@ class Ticker:
     async def _loop(self) -> None:
         while True:
             if not self._lease.held:
-                if not await self._lease.acquire():
+                try:
+                    acquired = await self._lease.acquire()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:  # noqa: BLE001 - the lease store away (a stream leader killed): try again
+                    # (the chaos suite saw it end this loop, and with it every e-mail of the outbox for good)
+                    log.warning("timer_lease_unavailable", timer=self.spec.name, error=describe(e))
+                    acquired = False
+                if not acquired:
                     await asyncio.sleep(RENEW_S)
                     continue
                 self._keeper = asyncio.create_task(keep(self._lease, self._lost))

@@ -162,6 +162,45 @@ async def test_a_timer_fires_once_on_one_replica_and_survives_a_restart(nats_ser
             await svc.stop()
 
 
+async def test_a_timer_fires_after_its_lease_store_failed_while_it_was_taking_the_lease(nats_server, tmp_path,
+                                                                                         monkeypatch):
+    """The lease store answers with errors for a while (its stream's leader killed): the ticker keeps trying
+    and fires its timers once the store answers again, rather than stop for good."""
+    from nats.js.errors import NoStreamResponseError
+
+    from libs.kit import lease as lease_module
+
+    name = f"probe{uuid.uuid4().hex[:8]}"
+    fired: list = []
+    failing = {"left": 3}
+    real_acquire = lease_module.Lease.acquire
+
+    async def acquire(self):
+        if self.name.endswith(".timer.expiry"):  # the ticker's lease, not its projection's
+            if failing["left"] > 0:
+                failing["left"] -= 1
+                raise NoStreamResponseError
+        return await real_acquire(self)
+
+    monkeypatch.setattr(lease_module.Lease, "acquire", acquire)
+    monkeypatch.setattr("libs.kit.timers.RENEW_S", 0.1)
+    svc = Service(name, KitSettings(nats_url=nats_server.url, docstore_url=f"sqlite://{tmp_path}", log_level="WARNING"))
+    offers = offer_timers(svc, name, fired, delay=0.2)
+    await svc.start()
+    try:
+        stream = await svc.events.load(offers.subject("o1"))
+        await svc.events.append(stream, [MemberJoinedGroup(group_id="offer", member_id="o1", reason="offered")],
+                                meta())
+        for _ in range(100):
+            if fired:
+                break
+            await asyncio.sleep(0.1)
+        assert failing["left"] == 0, "the lease store never failed: the test tested nothing"
+        assert [key for _, key in fired] == ["o1"]
+    finally:
+        await svc.stop()
+
+
 async def test_an_only_read_part_is_not_appended(nats_server):
     name = f"probe{uuid.uuid4().hex[:8]}"
     svc = await started(nats_server, name)
