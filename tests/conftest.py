@@ -60,10 +60,17 @@ async def production_platform(tmp_path_factory):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """A browser suite that did not run is said at the end of the run, where nobody misses it."""
-    from tests.web.conftest import SKIPPED
+    """A browser suite that did not run is said at the end of the run, where nobody misses it. Read off the
+    skip reports, not a list in this process: with workers (make test), the browser tests ran in theirs."""
+    from tests.web.conftest import NOT_RUN
 
-    if SKIPPED:
-        terminalreporter.write_sep("!", "BROWSER SUITE NOT RUN", red=True, bold=True)
-        for reason in dict.fromkeys(SKIPPED):
+    reasons = []
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        if NOT_RUN in reason:
+            reasons.append(reason.split(f"{NOT_RUN}: ", 1)[-1])
+    if reasons:
+        terminalreporter.write_sep("!", NOT_RUN, red=True, bold=True)
+        for reason in dict.fromkeys(reasons):
             terminalreporter.write_line(f"  {reason}", red=True)

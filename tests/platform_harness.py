@@ -60,6 +60,8 @@ class Platform:
         urls = nats_urls or {}
         self.data_dir = data_dir
         self.env = env
+        #: the log's position when it was last found settled and still (tests.e2e.helpers.settled_position)
+        self.quiet_at: int | None = None
         # With HRM_MONGO_URL (make test-mongo) the read models live in MongoDB, in
         # databases named after this run and data_dir: unique per platform, the same after a restart.
         mongo_url = os.environ.get("HRM_MONGO_URL")

@@ -3,11 +3,11 @@ contracts catalog, the service's own registrations and the lists other parts kee
 
 from __future__ import annotations
 
-import shutil
 import uuid
 
 import pytest
 
+import services
 from libs.contracts.registry import CATALOG
 from services import registry
 from services.gateway.settings import Settings as GatewaySettings
@@ -17,15 +17,18 @@ def test_every_service_folder_is_declared():
     assert set(registry.service_folders()) == set(registry.SERVICES)
 
 
-def test_a_folder_without_a_declaration_is_refused():
-    folder = registry.SERVICES_DIR / f"zz{uuid.uuid4().hex[:8]}"
+def test_a_folder_without_a_declaration_is_refused(tmp_path, monkeypatch):
+    """In a copy of services/ (the real folders linked, one undeclared folder added), never in the real one:
+    another test worker, or a service started meanwhile, would find the stray folder there and fail."""
+    for name in registry.service_folders():
+        (tmp_path / name).symlink_to(registry.SERVICES_DIR / name, target_is_directory=True)
+    folder = tmp_path / f"zz{uuid.uuid4().hex[:8]}"
     folder.mkdir()
     (folder / "__init__.py").write_text("")
-    try:
-        with pytest.raises(registry.Undeclared, match=folder.name):
-            registry._load()
-    finally:
-        shutil.rmtree(folder)
+    monkeypatch.setattr(registry, "SERVICES_DIR", tmp_path)
+    monkeypatch.setattr(services, "__path__", [*services.__path__, str(tmp_path)])
+    with pytest.raises(registry.Undeclared, match=folder.name):
+        registry._load()
 
 
 def test_the_domain_services_are_the_contracts_catalog():

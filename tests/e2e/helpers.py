@@ -22,3 +22,20 @@ async def settle(p: Platform, timeout: float = 10.0) -> None:
 
 async def log_position(p: Platform) -> int:
     return await p.services["onboarding"].events.last_seq()
+
+
+async def settled_position(p: Platform) -> int:
+    """The log's position once every consumer has applied it, settling only when the log moved since it was
+    last found quiet. Settling asks each of the services' consumers (about 60) for its lag: around every
+    request of the fuzzer and the permission matrix, that was most of their time, while a refused request
+    appends nothing and leaves nothing to wait for. Quiet: the position read before the wait is the one read
+    after it, so every event up to it was applied and none came meanwhile (a policy appends before it
+    acknowledges, so a cascade shows as a moved position). Not for a test that resets a consumer: that changes
+    no position."""
+    seen = await log_position(p)
+    if p.quiet_at == seen:
+        return seen
+    await settle(p)
+    after = await log_position(p)
+    p.quiet_at = after if after == seen else None
+    return after

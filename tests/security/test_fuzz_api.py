@@ -44,7 +44,7 @@ from services.gateway.app import create_app
 from services.gateway.i18n import MESSAGES, language, message
 from services.gateway.settings import Settings as GatewaySettings
 from services.notifications.links import unsubscribe_token
-from tests.e2e.helpers import log_position, settle
+from tests.e2e.helpers import log_position, settle, settled_position
 from tests.e2e.journey import login, make_member
 from tests.e2e.test_calendar import event_url, game_team, new_season_id, plan
 from tests.e2e.test_feedback import HELP, PARTS
@@ -323,11 +323,7 @@ async def fuzz_as(platform: Platform, actors: dict[str, Actor], me: Actor, aim: 
     protected_ids = {a.member_id for a in actors.values() if a.member_id}
 
     def probe() -> int:
-        async def position() -> int:
-            await settle(platform)
-            return await log_position(platform)
-
-        return asyncio.run_coroutine_threadsafe(position(), loop).result(timeout=30)
+        return asyncio.run_coroutine_threadsafe(settled_position(platform), loop).result(timeout=30)
 
     schema = gateway_schema()
     await settle(platform)
@@ -450,11 +446,7 @@ async def test_fuzz_unsubscribe_links_made_over_from_a_genuine_one(secured):
     turned_off: set[tuple[str, str]] = set()
 
     def probe() -> int:
-        async def position() -> int:
-            await settle(platform)
-            return await log_position(platform)
-
-        return asyncio.run_coroutine_threadsafe(position(), loop).result(timeout=30)
+        return asyncio.run_coroutine_threadsafe(settled_position(platform), loop).result(timeout=30)
 
     def run() -> None:
         session = requests.Session()
@@ -522,12 +514,12 @@ async def test_fuzz_marking_read_with_real_ids(secured, role):
         return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=30)
 
     async def state() -> tuple[int, list[str], list[str]]:
-        await settle(platform)
+        at = await settled_position(platform)
         async with platform.client(me.token) as c:
             mine = (await c.get("/v1/notifications", params={"unread_only": "true", "limit": 200})).json()
         async with platform.client(other.token) as c:
             others = (await c.get("/v1/notifications", params={"unread_only": "true", "limit": 200})).json()
-        return (await log_position(platform), [i["notification_id"] for i in mine["items"]],
+        return (at, [i["notification_id"] for i in mine["items"]],
                 [i["notification_id"] for i in others["items"]])
 
     def run() -> None:

@@ -26,7 +26,7 @@ from services.gateway.app import create_app
 from services.gateway.problems import PROBLEM_SCHEMA
 from services.gateway.settings import Settings as GatewaySettings
 from services.notifications.links import unsubscribe_token
-from tests.e2e.helpers import log_position, settle
+from tests.e2e.helpers import log_position, settle, settled_position
 from tests.e2e.journey import FULL_PROFILE, invite, login, make_member, make_moderator, ready_for_review
 from tests.e2e.test_calendar import game_team, new_season_id, plan
 from tests.e2e.test_feedback import HELP as HELP_BODY
@@ -1362,8 +1362,7 @@ async def test_permission_matrix(secured, world, operation, role, request):
     assert operation in EXPECTED and operation in REQUESTS, f"no row in the permission matrix for {operation}"
     expected = expected_row(platform.env, operation)[role]
     call = await REQUESTS[operation](world)
-    await settle(platform)
-    before = await log_position(platform)
+    before = await settled_position(platform)
     async with platform.client(actors[role].token) as c:
         body = {"content": call.content} if call.content is not None else {"json": call.json}
         r = await c.request(call.method, call.url, **body)
@@ -1372,8 +1371,7 @@ async def test_permission_matrix(secured, world, operation, role, request):
         body = assert_problem(r, expected)
         assert body["code"] in REFUSAL_CODES[expected], body
         assert body["code"] == REFUSED_BY.get((operation, role), body["code"]), body
-        await settle(platform)
-        assert await log_position(platform) == before, f"a refused {call.method} {call.url} appended to the log"
+        assert await settled_position(platform) == before, f"a refused {call.method} {call.url} appended to the log"
 
 
 @pytest.mark.parametrize("role", ["guest", "member"])
