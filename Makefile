@@ -19,11 +19,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m scripts.run
 
-## test: the whole suite: a module per worker (TEST_WORKERS, 2: one per core), then the chaos suite alone (it
-## kills processes under load and would be timed against the other worker); tests start their own nats-server
-TEST_WORKERS ?= 2
+## test: the whole suite in two workers, one per core (the security suites on one, the rest on the other:
+## tests/conftest.py), then the chaos suite alone (it kills processes under load and would be timed against
+## the other worker); tests start their own nats-server on free ports
 test: $(STAMP)
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not chaos"
+	$(PY) -m pytest -q -n 2 --dist loadgroup -m "not chaos"
 	$(PY) -m pytest -q -m chaos tests/chaos
 
 ## lint: ruff (style, imports, bugbear, asyncio) and mypy over the code
