@@ -37,6 +37,15 @@ class Settings(KitSettings):
     #: what the stream tells the browser to wait before it reconnects
     stream_retry_ms: int = Field(default=1000, ge=100, le=60000)
 
+    #: requests carried at once; past it the gateway answers 503 `overloaded` at once rather than queueing
+    #: (health probes and live streams are not counted)
+    max_in_flight: int = Field(default=64, ge=1, le=100_000)
+    #: of them, from one client address (the web client's forwarded one when it proves itself with the secret;
+    #: behind a proxy that does not, the proxy is one address: raise this to max_in_flight there)
+    max_in_flight_per_address: int = Field(default=16, ge=1, le=100_000)
+    #: what a refused client is told to wait (Retry-After, seconds)
+    overload_retry_after_s: int = Field(default=1, ge=1, le=3600)
+
     PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = ("token_public_key", "forwarded_secret")
 
     @property

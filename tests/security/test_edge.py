@@ -333,7 +333,9 @@ async def test_a_flood_of_bogus_sign_ins_does_not_keep_the_admin_out(platform):
 
     *floods, mine = await asyncio.gather(*(bogus(i) for i in range(120)), admin())
     assert mine.status_code == 200, mine.text
-    assert {r.status_code for r in floods} <= {401, 429}
+    # past its share of the gateway's places (16 of 64), the flooding address is refused at once (503)
+    statuses = {r.status_code for r in floods}
+    assert statuses <= {401, 429, 503} and 503 in statuses, statuses
 
 
 async def test_sign_ins_are_handled_side_by_side_not_one_after_another(platform, actors):
