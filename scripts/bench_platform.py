@@ -124,8 +124,6 @@ class BenchPlatform:
             "HRM_ARGON2_TIME_COST": "1",
             "HRM_ARGON2_MEMORY_KIB": "1024",
             "HRM_LOG_LEVEL": "WARNING",
-            # the load comes from one address (this machine): the bound in all applies, not one address's share
-            "HRM_MAX_IN_FLIGHT_PER_ADDRESS": os.environ.get("HRM_MAX_IN_FLIGHT", "64"),
             "PYTHONUNBUFFERED": "1",
         }
 

@@ -107,7 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        streamed=drive.UPLOAD_PATHS)
     app.state.load = Load()
     app.add_middleware(InFlightLimit, load=app.state.load, limit=settings.max_in_flight,
-                       per_address=min(settings.max_in_flight_per_address, settings.max_in_flight),
+                       per_address=min(settings.max_in_flight_per_address or settings.max_in_flight,
+                                       settings.max_in_flight),
                        retry_after_s=settings.overload_retry_after_s)
     app.add_middleware(CorrelationMiddleware)
     # added last, so outermost: the access log above runs inside the request's span

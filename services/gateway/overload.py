@@ -2,8 +2,8 @@
 
 Without a bound, a gateway past its capacity queues: every request waits behind the others, latency grows to
 seconds and then requests time out, the ones it had accepted included. Refusing the excess at once (503 with
-Retry-After) keeps the accepted ones fast and tells a client when to come back. One address may take only a
-share of the bound, so a flood from one place (a script, a bot) leaves room for everyone else.
+Retry-After) keeps the accepted ones fast and tells a client when to come back. One address may be given
+only a share of the bound (a setting), so a flood from one place (a script, a bot) leaves room for the others.
 """
 
 from __future__ import annotations
