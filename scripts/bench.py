@@ -13,10 +13,27 @@ as a separate OS process, then measures:
 3. command to visible: PUT /v1/me/profile, then GET /v1/me with the
    X-Consistency-Token; also, for information, polling GET /v1/me every 2 ms
    without the token.
-4. projection rebuild: the onboarding "members" projection rebuilt over a log
-   of 20,000+ member events vs a bare JetStream pull consumer (ephemeral, same
-   filter, fetch 256, ack each — as the runner does) reading them to the end.
-5. resident memory (VmRSS) of each service process, idle and under load.
+4. rawcmd: the raw command path as the baseline — a bare FastAPI app
+   (scripts/bench_raw.py, one uvicorn process, no middleware) whose
+   PUT /v1/me/profile sends a NATS request to a bare responder that does one
+   awaited js.publish (Nats-Msg-Id, expected last subject sequence) to a
+   stream of its own on the same nats-server — vs our gateway's
+   PUT /v1/me/profile, both under the same closed loop (32 connections, 10 s,
+   one member per connection). Throughput, p50/p99, the ratio ours/raw, and
+   CPU per command summed over every process of each side (ours: every
+   service + gateway + nats-server, until the consumers have caught up;
+   raw: app + responder + nats-server).
+5. overload: an open loop offering twice our measured closed-loop capacity
+   for the duration; accepted (200) and refused (503 "overloaded") counts,
+   their p99 (from the scheduled start), and a loss check: ProfileUpdated
+   events appended during the phase (message count of those members'
+   subjects, before and after) == the 200 answers.
+6. projection rebuild: the onboarding "members" projection rebuilt over a log
+   of 20,000+ member events vs bare JetStream readers of the same filter to
+   the end: an ephemeral pull consumer that acks each message (fetch 256, as
+   the runner does), one without acks (ack policy none), and an ordered push
+   consumer; ours is compared with the fastest of them.
+7. resident memory (VmRSS) of each service process, idle and under load.
 
 Prints a table (measured, baseline, ratio, target, PASS/MISS) and writes
 bench-results.json at the repository root. ``--quick`` for a short run.
@@ -48,7 +65,16 @@ from libs.kit.eventstore import EventStore, Meta, Stream
 from libs.kit.pii import PiiVault
 from libs.kit.provision import provision
 from scripts.bench_http import RawHttp
-from scripts.bench_platform import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, BenchPlatform, RssSampler, cpu_seconds, rss_mib
+from scripts.bench_platform import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    ROOT,
+    BenchPlatform,
+    RawPlatform,
+    RssSampler,
+    cpu_seconds,
+    rss_mib,
+)
 from services.registry import domain_services, edge_services
 
 DOMAIN = tuple(d.name for d in domain_services())
@@ -68,8 +94,11 @@ TARGETS = {
     "append_ratio": 0.7,
     "gateway_p99_ms": 50.0,
     "visible_p99_ms": 100.0,
-    "rebuild_ratio": 0.6,
-    "rebuild_eps": 10_000.0,
+    "rawcmd_ratio": 0.6,
+    "rawcmd_cpu_ms": 3.0,
+    "overload_accepted_p99_ms": 50.0,
+    "rebuild_ratio": 0.8,  # of the fastest bare reader
+    "rebuild_eps": 20_000.0,
     "rss_mib": 150.0,
 }
 
@@ -203,15 +232,28 @@ async def newcomers(base_url: str, count: int) -> list[dict]:
 # ---------------------------------------------------------------- 2. open loop
 
 
-async def open_loop(client: httpx.AsyncClient, rate: float, duration: float, request) -> dict:
+def outcome(r) -> str:
+    """"200", "503 overloaded" (a problem's code after the status), ... for the tallies."""
+    if r.status_code < 400:
+        return str(r.status_code)
+    try:
+        code = r.json().get("code")
+    except (ValueError, AttributeError):
+        code = None
+    return f"{r.status_code} {code}" if code else str(r.status_code)
+
+
+async def open_loop(client: httpx.AsyncClient, rate: float, duration: float, request, detail: bool = False) -> dict:
     """Offer ``rate`` requests/s for ``duration`` s on a fixed grid, never
     waiting for a response before the next start; latency from the scheduled
-    start, so a stall is charged to every request it delays."""
+    start, so a stall is charged to every request it delays. ``detail``: also
+    each request's latency and outcome (``_lat``, ``_outcome``)."""
     loop = asyncio.get_running_loop()
     n = max(1, int(rate * duration))
     t0 = loop.time() + 0.05
     lat: list[float] = [0.0] * n
     good: list[bool] = [False] * n
+    outcomes: list[str] = ["none"] * n
     errors: list[str] = []
     late: list[float] = []
     done_at = [t0]
@@ -220,10 +262,12 @@ async def open_loop(client: httpx.AsyncClient, rate: float, duration: float, req
         try:
             r = await request(client, i)
             ok = r.status_code < 400
+            outcomes[i] = outcome(r) if detail else ""
             if not ok:
                 errors.append(f"{r.status_code} {r.text[:200]}")
         except Exception as e:  # noqa: BLE001 - counted, reported
             ok = False
+            outcomes[i] = type(e).__name__
             errors.append(repr(e)[:200])
         end = loop.time()
         done_at[0] = max(done_at[0], end)
@@ -244,7 +288,9 @@ async def open_loop(client: httpx.AsyncClient, rate: float, duration: float, req
     codes: dict[str, int] = {}
     for e in errors:
         codes[e.split(" ", 1)[0]] = codes.get(e.split(" ", 1)[0], 0) + 1
+    extra = {"_lat": lat, "_outcome": outcomes} if detail else {}
     return {
+        **extra,
         "offered_rate": rate,
         "requests": n,
         "ok": ok,
@@ -349,6 +395,191 @@ async def bench_gateway(plat: BenchPlatform, people: list[dict], sweep_people: l
             "highest_rate_meeting_p99": max((st["rate"] for st in steps if st["ok"]), default=None)}
 
 
+# ---------------------------------------------------------------- rawcmd: our command path vs the raw one
+
+
+async def closed_loop(client, conns: int, duration: float, request) -> dict:
+    """``conns`` workers, each sending its next request as soon as the previous
+    one is answered, for ``duration`` s: the throughput a side sustains with
+    that many commands in flight. ``request(client, worker, i)``."""
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    stop_at = t0 + duration
+    lat_ok: list[float] = []
+    tally: dict[str, int] = {}
+    samples: list[str] = []
+    done_at = [t0]
+
+    async def worker(k: int) -> None:
+        i = 0
+        while loop.time() < stop_at:
+            start = loop.time()
+            try:
+                r = await request(client, k, i)
+                what = outcome(r)
+                if r.status_code >= 400 and len(samples) < 5:
+                    samples.append(f"{r.status_code} {r.text[:200]}")
+            except Exception as e:  # noqa: BLE001 - counted, reported
+                what = type(e).__name__
+                if len(samples) < 5:
+                    samples.append(repr(e)[:200])
+            end = loop.time()
+            done_at[0] = max(done_at[0], end)
+            tally[what] = tally.get(what, 0) + 1
+            if what == "200":
+                lat_ok.append((end - start) * 1000)
+            i += 1
+
+    await asyncio.gather(*(worker(k) for k in range(conns)))
+    elapsed = done_at[0] - t0
+    ok = len(lat_ok)
+    return {
+        "connections": conns,
+        "duration_s": duration,
+        "elapsed_s": elapsed,
+        "ok": ok,
+        "errors": sum(tally.values()) - ok,
+        "outcomes": tally,
+        "error_samples": samples,
+        "throughput": ok / elapsed if elapsed > 0 else 0.0,
+        "p50_ms": pct(lat_ok, 50),
+        "p90_ms": pct(lat_ok, 90),
+        "p99_ms": pct(lat_ok, 99),
+        "max_ms": max(lat_ok, default=float("nan")),
+    }
+
+
+def profile_put(headers: list[dict]):
+    """PUT /v1/me/profile, one member per closed-loop worker (no two commands
+    of one aggregate in flight at once, on either side)."""
+
+    async def put(c, k: int, i: int):
+        return await c.put("/v1/me/profile", json={**PROFILE, "about": f"load {k} {i}"},
+                           headers=headers[k % len(headers)])
+
+    return put
+
+
+async def measure_closed(url: str, conns: int, duration: float, request, pids: dict[str, int],
+                         drain=None) -> dict:
+    """A closed loop with a fresh client; CPU of ``pids`` from its start until
+    ``drain()`` (the asynchronous work the commands caused) has returned."""
+    async with RawHttp(url) as c:
+        before = {k: cpu_seconds(p) for k, p in pids.items()}
+        out = await closed_loop(c, conns, duration, request)
+        if drain is not None:
+            out["drain_s"] = await drain()
+        after = {k: cpu_seconds(p) for k, p in pids.items()}
+    n = max(out["ok"], 1)
+    out["cpu_ms_per_command"] = {k: (after[k] - before[k]) * 1000 / n
+                                 for k in pids if before[k] is not None and after[k] is not None}
+    return out
+
+
+async def bench_rawcmd(plat: BenchPlatform, people: list[dict], conns: int, duration: float) -> dict:
+    raw = RawPlatform(plat.nats_url, plat.tmp)
+    nats_pid = {"nats-server": plat.nats.proc.pid}
+    client = {"bench client": os.getpid()}
+    nc = await nats.connect(plat.nats_url, name="bench-rawcmd")
+    try:
+        await raw.start()
+        our_put = profile_put([{"Authorization": f"Bearer {p['token']}"} for p in people])
+        raw_put = profile_put([{"Authorization": f"Bearer {p['member_id']}"} for p in people])
+        ours_pids = {**plat.pids, **nats_pid, **client}
+        raw_pids = {**raw.pids, **nats_pid, **client}
+
+        async def drain() -> float:
+            return await wait_idle(nc, DOMAIN, timeout=300)
+
+        # warm-up: connections, first calls, caches
+        for url, put in ((raw.base_url, raw_put), (plat.base_url, our_put)):
+            async with RawHttp(url) as c:
+                await closed_loop(c, conns, 1.0, put)
+        await quiet(plat)
+        log(f"rawcmd: raw path, closed loop of {conns} for {duration:.0f}s")
+        base = await measure_closed(raw.base_url, conns, duration, raw_put, raw_pids)
+        await quiet(plat)
+        log(f"rawcmd: ours, closed loop of {conns} for {duration:.0f}s")
+        ours = await measure_closed(plat.base_url, conns, duration, our_put, ours_pids, drain)
+        await quiet(plat)
+    finally:
+        raw.stop()
+        await nc.close()
+    for o in (base, ours):
+        cpu = o["cpu_ms_per_command"]
+        o["cpu_ms_per_command_sum"] = sum(v for k, v in cpu.items() if k != "bench client")
+    log(f"rawcmd: ours {ours['throughput']:.0f}/s p50 {ours['p50_ms']:.1f} p99 {ours['p99_ms']:.1f} ms "
+        f"cpu {ours['cpu_ms_per_command_sum']:.2f} ms ({ours['errors']} err); raw {base['throughput']:.0f}/s "
+        f"p50 {base['p50_ms']:.1f} p99 {base['p99_ms']:.1f} ms cpu {base['cpu_ms_per_command_sum']:.2f} ms "
+        f"({base['errors']} err)")
+    return {"ours": ours, "raw": base, "ratio": ours["throughput"] / max(base["throughput"], 1e-9),
+            "cpu_ratio": ours["cpu_ms_per_command_sum"] / max(base["cpu_ms_per_command_sum"], 1e-9)}
+
+
+# ---------------------------------------------------------------- overload
+
+
+async def member_event_counts(js, members: list[str]) -> int:
+    """Messages in the log on these members' subjects."""
+    info = await js.stream_info(EVENTS_STREAM, subjects_filter=events_of("onboarding", "member"))
+    subjects = info.state.subjects or {}
+    return sum(subjects.get(event_subject("onboarding", "member", m), 0) for m in members)
+
+
+async def bench_overload(plat: BenchPlatform, people: list[dict], capacity: float, duration: float) -> dict:
+    """Offer twice the measured capacity on an open loop: the gateway should
+    refuse the excess at once (503 overloaded) and keep the accepted fast —
+    and every accepted command must be in the log, no more, no less."""
+    rate = 2 * capacity
+    headers = [{"Authorization": f"Bearer {p['token']}"} for p in people]
+
+    async def put(c, i: int):
+        return await c.put("/v1/me/profile", json={**PROFILE, "about": f"overload {i}"}, headers=headers[i % len(headers)])
+
+    nc = await nats.connect(plat.nats_url, name="bench-overload")
+    js = nc.jetstream(timeout=30.0)
+    try:
+        members = [p["member_id"] for p in people]
+        before = await member_event_counts(js, members)
+        log(f"overload: open loop at {rate:.0f}/s (2 x {capacity:.0f}/s) for {duration:.0f}s")
+        async with RawHttp(plat.base_url) as c:
+            out = await open_loop(c, rate, duration, put, detail=True)
+            opened = c.opened
+        await quiet(plat)  # a command the client gave up on might still land: count after the platform is calm
+        after = await member_event_counts(js, members)
+    finally:
+        await nc.close()
+    lat, outcomes = out.pop("_lat"), out.pop("_outcome")
+    tally: dict[str, int] = {}
+    for o in outcomes:
+        tally[o] = tally.get(o, 0) + 1
+    accepted = [t for t, o in zip(lat, outcomes) if o == "200"]
+    refused = [t for t, o in zip(lat, outcomes) if o == "503 overloaded"]
+    appended = after - before
+    res = {
+        "capacity": capacity,
+        "offered_rate": rate,
+        "requests": out["requests"],
+        "outcomes": tally,
+        "accepted": len(accepted),
+        "refused": len(refused),
+        "other": out["requests"] - len(accepted) - len(refused),
+        "accepted_rate": out["achieved_rate"],
+        "accepted_p50_ms": pct(accepted, 50),
+        "accepted_p99_ms": pct(accepted, 99),
+        "refused_p50_ms": pct(refused, 50),
+        "refused_p99_ms": pct(refused, 99),
+        "events_appended": appended,
+        "lost_or_extra": appended - len(accepted),
+        "connections_opened": opened,
+        "client_start_lag_p99_ms": out["client_start_lag_p99_ms"],
+        "error_samples": [e for e in out["error_samples"] if "overloaded" not in e],
+    }
+    log(f"overload: {res['accepted']} accepted (p99 {res['accepted_p99_ms']:.1f} ms), {res['refused']} refused "
+        f"(p99 {res['refused_p99_ms']:.1f} ms), {res['other']} other {tally}; {appended} events appended")
+    return res
+
+
 # ---------------------------------------------------------------- 3. command to visible
 
 
@@ -448,11 +679,12 @@ async def wait_idle(nc, services: tuple[str, ...], timeout: float) -> float:
         await asyncio.sleep(0.2)
 
 
-async def raw_read(js, subjects: list[str]) -> tuple[int, float]:
-    """A bare ephemeral pull consumer reading the filter to the end."""
+async def raw_read(js, subjects: list[str], ack: bool = True) -> tuple[int, float]:
+    """A bare ephemeral pull consumer reading the filter to the end (``ack``:
+    acking each message, as the runner does; else ack policy none)."""
     info = await js.add_consumer(EVENTS_STREAM, ConsumerConfig(
-        ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL, filter_subjects=subjects,
-        inactive_threshold=30.0, max_ack_pending=256 * 4,
+        ack_policy=AckPolicy.EXPLICIT if ack else AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL,
+        filter_subjects=subjects, inactive_threshold=30.0, max_ack_pending=256 * 4 if ack else None,
     ))
     total = info.num_pending
     sub = await js.pull_subscribe_bind(consumer=info.name, stream=EVENTS_STREAM)
@@ -463,7 +695,8 @@ async def raw_read(js, subjects: list[str]) -> tuple[int, float]:
             msgs = await sub.fetch(256, timeout=5.0)
             for m in msgs:
                 _ = m.metadata.sequence.stream  # as the runner reads it
-                await m.ack()
+                if ack:
+                    await m.ack()
             got += len(msgs)
         await js._nc.flush()
         elapsed = time.perf_counter() - t0
@@ -473,6 +706,30 @@ async def raw_read(js, subjects: list[str]) -> tuple[int, float]:
             await js.delete_consumer(EVENTS_STREAM, info.name)
         except Exception:  # noqa: BLE001 - ephemeral: it goes away by itself
             pass
+    return got, elapsed
+
+
+async def ordered_read(js, subject: str, total: int) -> tuple[int, float]:
+    """A bare ordered push consumer (nats-py ``ordered_consumer=True``: no
+    acks, flow control, server-side push) reading the filter to the end."""
+    got = 0
+    done = asyncio.Event()
+
+    async def on_msg(m) -> None:
+        nonlocal got
+        _ = m.metadata.sequence.stream
+        got += 1
+        if got >= total:
+            done.set()
+
+    t0 = time.perf_counter()
+    sub = await js.subscribe(subject, stream=EVENTS_STREAM, cb=on_msg, ordered_consumer=True,
+                             deliver_policy=DeliverPolicy.ALL)
+    try:
+        await asyncio.wait_for(done.wait(), timeout=300)
+        elapsed = time.perf_counter() - t0
+    finally:
+        await sub.unsubscribe()
     return got, elapsed
 
 
@@ -503,13 +760,19 @@ async def bench_rebuild(nats_url: str, aggregates: int, rounds: int, sampler: Rs
         log(f"rebuild: log filled in {fill_s:.1f}s ({written / fill_s:,.0f} appends/s in flight), "
             f"consumers caught up {settle_s:.1f}s later")
         subjects = [events_of("onboarding", "member")]
-        raw_rates, our_rates, raw_counts = [], [], []
+        raw_rates, noack_rates, ordered_rates, our_rates, raw_counts = [], [], [], [], []
         sampler.start()
         for r in range(rounds):
             got, secs = await raw_read(js, subjects)
             raw_counts.append(got)
             raw_rates.append(got / secs)
             log(f"rebuild round {r + 1}: bare pull consumer read {got:,} events in {secs:.2f}s = {got / secs:,.0f}/s")
+            n, secs = await raw_read(js, subjects, ack=False)
+            noack_rates.append(n / secs)
+            log(f"rebuild round {r + 1}: bare pull consumer, no acks, read {n:,} events in {secs:.2f}s = {n / secs:,.0f}/s")
+            n, secs = await ordered_read(js, subjects[0], got)
+            ordered_rates.append(n / secs)
+            log(f"rebuild round {r + 1}: ordered consumer read {n:,} events in {secs:.2f}s = {n / secs:,.0f}/s")
             secs = await rebuild_once(nc, "members")
             our_rates.append(got / secs)
             log(f"rebuild round {r + 1}: members projection rebuilt in {secs:.2f}s = {got / secs:,.0f}/s")
@@ -517,8 +780,17 @@ async def bench_rebuild(nats_url: str, aggregates: int, rounds: int, sampler: Rs
     finally:
         await nc.close()
     ours_med, raw_med = statistics.median(our_rates), statistics.median(raw_rates)
+    readers = {"acked pull": raw_med, "pull, no acks": statistics.median(noack_rates),
+               "ordered": statistics.median(ordered_rates)}
+    fastest = max(readers, key=readers.__getitem__)
     return {
         "events_in_filter": raw_counts[-1],
+        "noack_rates": noack_rates,
+        "ordered_rates": ordered_rates,
+        "readers_median": readers,
+        "fastest_reader": fastest,
+        "fastest_median": readers[fastest],
+        "ratio_to_fastest": ours_med / readers[fastest],
         "events_written_for_bench": written,
         "fill_seconds": fill_s,
         "settle_seconds": settle_s,
@@ -579,12 +851,49 @@ def build_rows(res: dict) -> list[tuple[str, str, str, str, str, str]]:
         rows.append(("command→visible, token, p50", f"{w['p50_ms']:.1f} ms", "", "", "", "info"))
         rows.append(("command→visible, no token, 2 ms polls p50/p99", f"{p['p50_ms']:.1f} / {p['p99_ms']:.1f} ms", "", "", "",
                      "info"))
+    c = res.get("rawcmd")
+    if c:
+        o, b = c["ours"], c["raw"]
+        rows.append((f"rawcmd PUT /v1/me/profile, {o['connections']} conns, cmd/s", f"{o['throughput']:,.0f}",
+                     f"{b['throughput']:,.0f} raw path", f"{c['ratio']:.2f}", f"ratio ≥ {TARGETS['rawcmd_ratio']}",
+                     verdict(c["ratio"] >= TARGETS["rawcmd_ratio"] and o["errors"] == 0)))
+        rows.append(("  p50 / p99", f"{o['p50_ms']:.1f} / {o['p99_ms']:.1f} ms", f"{b['p50_ms']:.1f} / {b['p99_ms']:.1f} ms",
+                     f"{o['p99_ms'] / b['p99_ms']:.1f}", "", "info"))
+        if o["errors"] or b["errors"]:
+            rows.append(("  errors", f"{o['errors']} {o['outcomes']}", f"{b['errors']} {b['outcomes']}", "", "", "info"))
+        rows.append(("  CPU ms per command, all processes", f"{o['cpu_ms_per_command_sum']:.2f}",
+                     f"{b['cpu_ms_per_command_sum']:.2f} raw path", f"{c['cpu_ratio']:.1f}",
+                     f"≤ {TARGETS['rawcmd_cpu_ms']:.0f} ms (ours)",
+                     verdict(o["cpu_ms_per_command_sum"] <= TARGETS["rawcmd_cpu_ms"])))
+        short = {"onboarding": "onb", "groups": "grp", "gateway": "gw", "nats-server": "nats", "bench client": "client",
+                 "notifications": "notif", "calendar": "cal", "feedback": "fb", "raw app": "app",
+                 "raw responder": "resp"}
+        for side, x in (("ours", o), ("raw", b)):
+            rows.append((f"    per process ({side})",
+                         " ".join(f"{short.get(k, k)} {v:.2f}" for k, v in x["cpu_ms_per_command"].items()),
+                         "", "", "client not in the sum", "info"))
+    ov = res.get("overload")
+    if ov:
+        rows.append((f"overload @{ov['offered_rate']:.0f}/s (2 × {ov['capacity']:.0f}), accepted p99",
+                     f"{ov['accepted_p99_ms']:.1f} ms ({ov['accepted']} ok)", "", "",
+                     f"p99 ≤ {TARGETS['overload_accepted_p99_ms']:.0f} ms",
+                     verdict(ov["accepted_p99_ms"] <= TARGETS["overload_accepted_p99_ms"])))
+        rows.append(("  refused 503 overloaded, p99", f"{ov['refused_p99_ms']:.1f} ms ({ov['refused']} refused)", "", "",
+                     "", "info"))
+        if ov["other"]:
+            rows.append(("  other outcomes", str({k: v for k, v in ov["outcomes"].items()
+                                                  if k not in ("200", "503 overloaded")}), "", "", "", "info"))
+        rows.append(("  accepted commands in the log", f"{ov['events_appended']} events / {ov['accepted']} × 200", "", "",
+                     "equal (none lost)", verdict(ov["lost_or_extra"] == 0)))
     r = res.get("rebuild")
     if r:
-        ok = r["ratio"] >= TARGETS["rebuild_ratio"] and r["ours_median"] >= TARGETS["rebuild_eps"]
+        ok = r["ratio_to_fastest"] >= TARGETS["rebuild_ratio"] and r["ours_median"] >= TARGETS["rebuild_eps"]
         rows.append((f"rebuild members ({r['events_in_filter']:,} ev), ev/s", f"{r['ours_median']:,.0f}",
-                     f"{r['raw_median']:,.0f} bare pull", f"{r['ratio']:.2f}",
+                     f"{r['fastest_median']:,.0f} {r['fastest_reader']}", f"{r['ratio_to_fastest']:.2f}",
                      f"ratio ≥ {TARGETS['rebuild_ratio']} & ≥ {TARGETS['rebuild_eps']:,.0f}/s", verdict(ok)))
+        for name, rate in r["readers_median"].items():
+            rows.append((f"  vs bare reader: {name}", f"{r['ours_median']:,.0f}", f"{rate:,.0f}",
+                         f"{r['ours_median'] / rate:.2f}", "", "info"))
     m = res.get("rss")
     if m:
         for name in (*DOMAIN, *(d.name for d in edge_services())):
@@ -659,6 +968,21 @@ async def main(args) -> int:
                 log(f"command to visible: {args.visible_n} samples")
                 res["visible"] = await bench_visible(plat.base_url, people, args.visible_n)
 
+        if not only or only & {"rawcmd", "overload"}:
+            conns = args.connections
+            log(f"registering {max(conns, args.newcomers)} newcomers for the closed loop and overload")
+            load_people = await newcomers(plat.base_url, max(conns, args.newcomers))
+            if not only or "rawcmd" in only:
+                res["rawcmd"] = await bench_rawcmd(plat, load_people, conns, args.duration)
+                capacity = res["rawcmd"]["ours"]["throughput"]
+            else:
+                log(f"overload: measuring our capacity (closed loop of {conns} for {args.duration:.0f}s)")
+                headers = [{"Authorization": f"Bearer {p['token']}"} for p in load_people]
+                capacity = (await measure_closed(plat.base_url, conns, args.duration, profile_put(headers), {}))["throughput"]
+                await quiet(plat)
+            if not only or "overload" in only:
+                res["overload"] = await bench_overload(plat, load_people, capacity, args.duration)
+
         if not only or "rebuild" in only:
             res["rebuild"] = await bench_rebuild(plat.nats_url, args.rebuild_aggregates, args.rebuild_rounds, sampler)
             res["rss"]["rebuild_peak_mib"] = res["rebuild"].pop("rss_peak_mib")
@@ -686,7 +1010,8 @@ def parse(argv=None):
     p.add_argument("--append-n", type=int, help="events per append round (5000; quick 1000)")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds of the append measurement")
     p.add_argument("--rate", type=float, default=200.0, help="offered commands per second")
-    p.add_argument("--duration", type=float, help="seconds of offered load (10; quick 4)")
+    p.add_argument("--duration", type=float, help="seconds of offered load, of each side of rawcmd and of overload "
+                   "(10; quick 4)")
     p.add_argument("--client", choices=("raw", "httpx"), default="raw",
                    help="HTTP client of the open-loop load (raw: lean stdlib HTTP/1.1; httpx costs more CPU)")
     p.add_argument("--sweep", default=None,
@@ -697,10 +1022,14 @@ def parse(argv=None):
     p.add_argument("--visible-n", type=int, help="command-to-visible samples (200; quick 50)")
     p.add_argument("--rebuild-aggregates", type=int, help="aggregates x 2 events in the log (10000; quick 2500)")
     p.add_argument("--rebuild-rounds", type=int, help="rounds of rebuild vs bare reader (2; quick 1)")
-    p.add_argument("--only", help="comma list of: append,gateway,visible,rebuild")
+    p.add_argument("--connections", type=int, default=32, help="closed-loop connections of rawcmd (the same for both sides)")
+    p.add_argument("--only", help="comma list of: append,gateway,visible,rawcmd,overload,rebuild")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     a = p.parse_args(argv)
+    phases = {"append", "gateway", "visible", "rawcmd", "overload", "rebuild"}
+    if a.only and not set(a.only.split(",")) <= phases:
+        p.error(f"--only: unknown {', '.join(sorted(set(a.only.split(',')) - phases))} (known: {', '.join(sorted(phases))})")
     q = a.quick
     a.append_n = a.append_n or (1000 if q else 5000)
     a.duration = a.duration or (4.0 if q else 10.0)

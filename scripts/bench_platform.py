@@ -196,3 +196,83 @@ class BenchPlatform:
             self.nats.stop()
         if not self.keep:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class RawPlatform:
+    """The raw command path (scripts/bench_raw.py): a bare FastAPI app and a bare JetStream responder, two
+    OS processes on the platform's nats-server, logs in its temporary directory."""
+
+    ROLES = ("raw app", "raw responder")
+
+    def __init__(self, nats_url: str, tmp: Path):
+        self.nats_url = nats_url
+        self.tmp = tmp
+        self.port = free_port()
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pids(self) -> dict[str, int]:
+        return {name: p.pid for name, p in self.procs.items()}
+
+    def _spawn(self, name: str, *args: str) -> None:
+        log = open(self.tmp / f"{name.replace(' ', '-')}.log", "ab")
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "scripts.bench_raw", *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
+        )
+        log.close()
+
+    async def start(self, timeout: float = 60.0) -> RawPlatform:
+        import nats
+
+        from scripts.bench_raw import RAW_PING
+
+        self._spawn("raw responder", "responder", "--nats", self.nats_url)
+        self._spawn("raw app", "app", "--nats", self.nats_url, "--port", str(self.port))
+        deadline = time.monotonic() + timeout
+        nc = await nats.connect(self.nats_url, name="bench-raw-wait")
+        try:
+            while True:
+                self._check_alive()
+                try:
+                    await nc.request(RAW_PING, b"", timeout=1.0)
+                    break
+                except Exception:  # noqa: BLE001 - not up yet
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"the raw responder did not answer; logs in {self.tmp}") from None
+                    await asyncio.sleep(0.1)
+        finally:
+            await nc.close()
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=5.0) as c:
+            while True:
+                self._check_alive()
+                try:
+                    if (await c.get("/healthz")).status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the raw app did not answer; logs in {self.tmp}")
+                await asyncio.sleep(0.1)
+
+    def _check_alive(self) -> None:
+        for name, p in self.procs.items():
+            if p.poll() is not None:
+                log = (self.tmp / f"{name.replace(' ', '-')}.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{name} exited with {p.returncode}:\n{log}")
+
+    def stop(self) -> None:
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs.values():
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.procs.clear()

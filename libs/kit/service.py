@@ -395,7 +395,8 @@ class Service:
         logging.getLogger("faststream.access.nats").setLevel(logging.WARNING)
         if self.resolve_actor is None:
             raise RuntimeError(f"{self.name}: own_actors is set but resolve_actor is not")
-        provider = self._tracer_provider = setup_tracing(self.name, self.settings.otel_service_namespace)
+        provider = self._tracer_provider = setup_tracing(self.name, self.settings.otel_service_namespace,
+                                                         sample_ratio=self.settings.trace_sample_ratio)
         self.broker = NatsBroker(
             self.settings.nats_servers,
             middlewares=[NatsTelemetryMiddleware(tracer_provider=provider)],

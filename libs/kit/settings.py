@@ -115,6 +115,9 @@ class KitSettings(BaseSettings):
     #: commands and queries handled at once per subscription (argon2 has its own, smaller bound)
     max_concurrent_requests: int = Field(default=32, ge=1, le=1024)
     otel_service_namespace: str = "hr-mnenie"
+    #: with an OTLP exporter, the share of user actions traced (decided at the root, kept whole across
+    #: processes); with none, nothing is recorded whatever this says (docs/adr/0026)
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 
     #: fields that must hold real values with HRM_ENV=production; a subclass lists all of its own
     PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = ("token_public_key",)

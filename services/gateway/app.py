@@ -26,6 +26,7 @@ from libs.kit.rpc import ServiceClient
 from libs.kit.settings import redact_url, secret_values
 from libs.kit.tracing import setup_tracing
 from services.gateway import problems
+from services.gateway.overload import InFlightLimit, Load
 from services.gateway.problems import Problem
 from services.gateway.routers import (
     announcements,
@@ -104,9 +105,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, refuse=refuse_body,
                        streamed=drive.UPLOAD_PATHS)
+    app.state.load = Load()
+    app.add_middleware(InFlightLimit, load=app.state.load, limit=settings.max_in_flight,
+                       per_address=min(settings.max_in_flight_per_address or settings.max_in_flight,
+                                       settings.max_in_flight),
+                       retry_after_s=settings.overload_retry_after_s)
     app.add_middleware(CorrelationMiddleware)
     # added last, so outermost: the access log above runs inside the request's span
-    provider = setup_tracing("gateway", settings.otel_service_namespace)
+    provider = setup_tracing("gateway", settings.otel_service_namespace,
+                             sample_ratio=settings.trace_sample_ratio)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz")
     return app
 

@@ -205,6 +205,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The guest and member roles are not assigned: a moderator's decision sets them.",
     ),
     "payload_too_large": ("Слишком большой запрос.", "The request is too large."),
+    "overloaded": (
+        "Сервер сейчас перегружен, запрос не выполнен. Повторите через несколько секунд.",
+        "The server is overloaded right now and did not carry out the request. Try again in a few seconds.",
+    ),
     "event_too_large": ("Слишком большой объём данных для одного изменения.", "Too much data for one change."),
     "idempotency_key_reused": (
         "Этот ключ Idempotency-Key уже использован для другого запроса.",

@@ -130,6 +130,9 @@ PROBLEM_RESPONSES = {
     413: _problem("The body, or the event it would make, is too large"),
     429: _problem("Too many attempts (sign-in); wait Retry-After seconds",
                   {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}}),
-    503: _problem("A service is unavailable; nothing was carried out"),
+    503: _problem("A service is unavailable, or the gateway is overloaded (`overloaded`: try again after "
+                  "Retry-After seconds); nothing was carried out",
+                  {"Retry-After": {"description": "seconds to wait (when overloaded)",
+                                   "schema": {"type": "integer", "minimum": 1}}}),
     504: _problem("The outcome is unknown: repeat with the same Idempotency-Key to learn it"),
 }

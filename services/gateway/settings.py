@@ -37,6 +37,16 @@ class Settings(KitSettings):
     #: what the stream tells the browser to wait before it reconnects
     stream_retry_ms: int = Field(default=1000, ge=100, le=60000)
 
+    #: requests carried at once; past it the gateway answers 503 `overloaded` at once rather than queueing
+    #: (health probes and live streams are not counted)
+    max_in_flight: int = Field(default=64, ge=1, le=100_000)
+    #: of them, from one client address (the web client's forwarded one when it proves itself with the secret);
+    #: unset: no share below the bound. Set it where clients come from many addresses: one address's flood then
+    #: leaves room for the others (an office behind one NAT address counts as one)
+    max_in_flight_per_address: int | None = Field(default=None, ge=1, le=100_000)
+    #: what a refused client is told to wait (Retry-After, seconds)
+    overload_retry_after_s: int = Field(default=1, ge=1, le=3600)
+
     PRODUCTION_REQUIRED: ClassVar[tuple[str, ...]] = ("token_public_key", "forwarded_secret")
 
     @property

@@ -32,6 +32,9 @@ class Readiness(BaseModel):
     lag: int
     dead_letters: int
     services: list[ServiceReadiness]
+    #: requests the gateway carries now, and those it refused as overloaded since it started
+    in_flight: int = 0
+    refused_overloaded: int = 0
 
 
 @router.get("/healthz", response_model=Health, summary="The gateway process is alive")
@@ -67,5 +70,6 @@ async def readyz(request: Request):
     services = await asyncio.gather(*(status_of(s) for s in settings.services))
     ready = nc is not None and nc.is_connected and all(s["ready"] for s in services)
     body = {"status": "ready" if ready else "not_ready", "lag": sum(s.get("lag", 0) for s in services),
-            "dead_letters": sum(s.get("dead_letters", 0) for s in services), "services": services}
+            "dead_letters": sum(s.get("dead_letters", 0) for s in services), "services": services,
+            "in_flight": request.app.state.load.in_flight, "refused_overloaded": request.app.state.load.refused}
     return JSONResponse(body, status_code=200 if ready else 503)
