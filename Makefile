@@ -19,12 +19,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m scripts.run
 
-## test: the whole suite in two workers, one per core (the security suites on one, the rest on the other:
-## tests/conftest.py), then the chaos suite alone (it kills processes under load and would be timed against
-## the other worker); tests start their own nats-server on free ports
+## test: the whole suite, one module after another (docs/adr/0025); tests start their own nats-server on a free port
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 --dist loadgroup -m "not chaos"
-	$(PY) -m pytest -q -m chaos tests/chaos
+	$(PY) -m pytest -q
 
 ## lint: ruff (style, imports, bugbear, asyncio) and mypy over the code
 lint: $(STAMP)

@@ -59,22 +59,9 @@ async def production_platform(tmp_path_factory):
         server.stop()
 
 
-#: make test's two workers (docs/adr/0025) each take a fixed part of the modules, in the order of a serial run:
-#: the security suites (the fuzzer, the permission matrix) on one, everything else on the other. Fixed, not
-#: handed out as workers free up: the modules sharing a worker's session platform, and their order, are the
-#: same on every run and on every machine, so what one run saw, the next sees.
-SECOND_WORKER = ("tests/security/",)
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        worker = "second" if item.nodeid.startswith(SECOND_WORKER) else "first"
-        item.add_marker(pytest.mark.xdist_group(worker))
-
-
 def pytest_terminal_summary(terminalreporter):
     """A browser suite that did not run is said at the end of the run, where nobody misses it. Read off the
-    skip reports, not a list in this process: with workers (make test), the browser tests ran in theirs."""
+    skip reports (in this process or, under pytest-xdist, sent by the workers)."""
     from tests.web.conftest import NOT_RUN
 
     reasons = []

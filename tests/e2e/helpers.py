@@ -7,8 +7,7 @@ from tests.platform_harness import Platform
 
 async def settle(p: Platform, timeout: float = 30.0) -> None:
     """Wait until every projection and policy has applied everything in the log. The bound is generous: a test
-    that rebuilds projections over the shared platform's whole log (12,000 events late in a run) shares the
-    machine with the other test worker."""
+    may rebuild every projection over the shared platform's whole log (12,000 events late in a run)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     runners = [r for svc in p.services.values() for r in svc.runners]
