@@ -166,12 +166,12 @@ async def bench_append(nats_url: str, n: int, rounds: int) -> dict:
     rates: dict[str, list[float]] = {k: [] for k in variants}
     try:
         for name, fn in variants.items():
-            await fn(min(500, n), f"warm-{name}")
+            await fn(min(500, n), f"warm-{name.replace('+', '-')}")  # a subject token: no '+'
         for r in range(rounds):
             names = list(variants)
             names = names[r % len(names):] + names[:r % len(names)]  # rotate the order each round
             for name in names:
-                rate = await variants[name](n, f"{name}{r}")
+                rate = await variants[name](n, f"{name.replace('+', '-')}{r}")
                 rates[name].append(rate)
                 log(f"append round {r + 1}: {name} {rate:,.0f} events/s")
     finally:
