@@ -87,12 +87,46 @@ class RssSampler:
         return dict(self.max)
 
 
-class BenchPlatform:
+class _Processes:
+    """OS processes of one side of a measurement, each logging to ``<tmp>/<name>.log``: their pids, a check that
+    none has died (with its log's tail), and a stop that asks them (in ``stop_order``) before it kills."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    @property
+    def pids(self) -> dict[str, int]:
+        return {name: p.pid for name, p in self.procs.items()}
+
+    def log_of(self, name: str) -> Path:
+        return self.tmp / f"{name.replace(' ', '-')}.log"
+
+    def _check_alive(self) -> None:
+        for name, p in self.procs.items():
+            if p.poll() is not None:
+                log = self.log_of(name).read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{name} exited with {p.returncode}:\n{log}")
+
+    def _stop_processes(self, stop_order: list[str] | None = None) -> None:
+        for name in stop_order or list(self.procs):
+            p = self.procs.get(name)
+            if p is not None and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs.values():
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.procs.clear()
+
+
+class BenchPlatform(_Processes):
     def __init__(self, keep: bool = False):
-        self.tmp = Path(tempfile.mkdtemp(prefix="hrm-bench-"))
+        super().__init__(Path(tempfile.mkdtemp(prefix="hrm-bench-")))
         self.keep = keep
         self.nats: NatsServer | None = None
-        self.procs: dict[str, subprocess.Popen] = {}
         self.port = free_port()
         self.web_port = free_port()
 
@@ -103,10 +137,6 @@ class BenchPlatform:
     @property
     def nats_url(self) -> str:
         return self.nats.url
-
-    @property
-    def pids(self) -> dict[str, int]:
-        return {name: p.pid for name, p in self.procs.items()}
 
     def env(self) -> dict[str, str]:
         data = self.tmp / "data"
@@ -131,7 +161,7 @@ class BenchPlatform:
         self.nats = NatsServer(self.tmp / "nats", log_file=self.tmp / "nats.log").start()
         env = self.env()
         for name in SERVICES:
-            log = open(self.tmp / f"{name}.log", "ab")
+            log = open(self.log_of(name), "ab")
             self.procs[name] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -174,52 +204,31 @@ class BenchPlatform:
         finally:
             await nc.close()
 
-    def _check_alive(self) -> None:
-        for name, p in self.procs.items():
-            if p.poll() is not None:
-                log = (self.tmp / f"{name}.log").read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"{name} exited with {p.returncode}:\n{log}")
-
     def stop(self) -> None:
-        for name in reversed(SERVICES):
-            p = self.procs.get(name)
-            if p is not None and p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs.values():
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        self.procs.clear()
+        self._stop_processes(list(reversed(SERVICES)))
         if self.nats:
             self.nats.stop()
         if not self.keep:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-class RawPlatform:
+class RawPlatform(_Processes):
     """The raw command path (scripts/bench_raw.py): a bare FastAPI app and a bare JetStream responder, two
     OS processes on the platform's nats-server, logs in its temporary directory."""
 
     ROLES = ("raw app", "raw responder")
 
     def __init__(self, nats_url: str, tmp: Path):
+        super().__init__(tmp)
         self.nats_url = nats_url
-        self.tmp = tmp
         self.port = free_port()
-        self.procs: dict[str, subprocess.Popen] = {}
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def pids(self) -> dict[str, int]:
-        return {name: p.pid for name, p in self.procs.items()}
-
     def _spawn(self, name: str, *args: str) -> None:
-        log = open(self.tmp / f"{name.replace(' ', '-')}.log", "ab")
+        log = open(self.log_of(name), "ab")
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "scripts.bench_raw", *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
@@ -259,20 +268,5 @@ class RawPlatform:
                     raise TimeoutError(f"the raw app did not answer; logs in {self.tmp}")
                 await asyncio.sleep(0.1)
 
-    def _check_alive(self) -> None:
-        for name, p in self.procs.items():
-            if p.poll() is not None:
-                log = (self.tmp / f"{name.replace(' ', '-')}.log").read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"{name} exited with {p.returncode}:\n{log}")
-
     def stop(self) -> None:
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs.values():
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        self.procs.clear()
+        self._stop_processes()
