@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
+import nats
 
 from libs.kit.natsserver import NatsServer, free_port
 from services.registry import domain_services, edge_services
@@ -108,6 +109,23 @@ class _Processes:
                 log = self.log_of(name).read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"{name} exited with {p.returncode}:\n{log}")
 
+    async def _answering(self, nats_url: str, subject: str, payload: bytes, timeout: float, why: str) -> None:
+        """Until a request on ``subject`` is answered (a process up), every process still alive."""
+        nc = await nats.connect(nats_url, name="bench-wait")
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                self._check_alive()
+                try:
+                    await nc.request(subject, payload, timeout=1.0)
+                    return
+                except Exception:  # noqa: BLE001 - not up yet
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(why) from None
+                    await asyncio.sleep(0.1)
+        finally:
+            await nc.close()
+
     def _stop_processes(self, stop_order: list[str] | None = None) -> None:
         for name in stop_order or list(self.procs):
             p = self.procs.get(name)
@@ -187,22 +205,8 @@ class BenchPlatform(_Processes):
                 await asyncio.sleep(0.1)
 
     async def _wait_status(self, service: str, timeout: float) -> None:
-        import nats
-
-        nc = await nats.connect(self.nats.url)
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                self._check_alive()
-                try:
-                    await nc.request(f"hr.ctl.{service}.status", b"{}", timeout=1.0)
-                    return
-                except Exception:  # noqa: BLE001 - not up yet
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"{service} did not answer; log in {self.tmp / (service + '.log')}") from None
-                    await asyncio.sleep(0.1)
-        finally:
-            await nc.close()
+        await self._answering(self.nats.url, f"hr.ctl.{service}.status", b"{}", timeout,
+                              f"{service} did not answer; log in {self.log_of(service)}")
 
     def stop(self) -> None:
         self._stop_processes(list(reversed(SERVICES)))
@@ -236,26 +240,12 @@ class RawPlatform(_Processes):
         log.close()
 
     async def start(self, timeout: float = 60.0) -> RawPlatform:
-        import nats
-
         from scripts.bench_raw import RAW_PING
 
         self._spawn("raw responder", "responder", "--nats", self.nats_url)
         self._spawn("raw app", "app", "--nats", self.nats_url, "--port", str(self.port))
         deadline = time.monotonic() + timeout
-        nc = await nats.connect(self.nats_url, name="bench-raw-wait")
-        try:
-            while True:
-                self._check_alive()
-                try:
-                    await nc.request(RAW_PING, b"", timeout=1.0)
-                    break
-                except Exception:  # noqa: BLE001 - not up yet
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"the raw responder did not answer; logs in {self.tmp}") from None
-                    await asyncio.sleep(0.1)
-        finally:
-            await nc.close()
+        await self._answering(self.nats_url, RAW_PING, b"", timeout, f"the raw responder did not answer; logs in {self.tmp}")
         async with httpx.AsyncClient(base_url=self.base_url, timeout=5.0) as c:
             while True:
                 self._check_alive()
