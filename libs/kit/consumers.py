@@ -41,6 +41,7 @@ from libs.kit.lease import RENEW_S, keep
 from libs.kit.logging import describe, get_logger
 from libs.kit.pii import Undecryptable
 from libs.kit.projection import View
+from libs.kit.tasks import cancel_and_wait
 
 log = get_logger(__name__)
 tracer = trace.get_tracer("hr.kit.consumers")
@@ -332,13 +333,8 @@ class Runner:
     async def _pause(self) -> None:
         """Stop applying without giving up the lease (a rebuild keeps it)."""
         self._stopping = True
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self._drop_subscription()
 
     # ------------------------------------------------------------ dead letters

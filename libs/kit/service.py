@@ -51,6 +51,7 @@ from libs.kit.pii import PiiVault
 from libs.kit.provision import BUCKETS, provision
 from libs.kit.rpc import Context, Done, Server
 from libs.kit.settings import KitSettings, exit_refused, redact_url, secret_values
+from libs.kit.tasks import cancel_and_wait
 from libs.kit.timers import Ticker, TimerSpec, timer_projection
 from libs.kit.tracing import setup_tracing
 
@@ -533,9 +534,7 @@ class Service:
 
     async def stop(self) -> None:
         self.started = False
-        for task in self._chore_tasks:
-            task.cancel()
-        await asyncio.gather(*self._chore_tasks, return_exceptions=True)
+        await asyncio.gather(*(cancel_and_wait(task) for task in self._chore_tasks), return_exceptions=True)
         self._chore_tasks = []
         for sub in self._control_subs:
             await unsubscribe(sub)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from libs.kit.eventstore import Recorded
 from libs.kit.lease import RENEW_S, Lease, keep
 from libs.kit.logging import describe, get_logger
+from libs.kit.tasks import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -69,12 +70,7 @@ class Ticker:
 
     async def stop(self) -> None:
         for task in (self._task, self._keeper):
-            if task:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
+            await cancel_and_wait(task)
         self._task = self._keeper = None
         await self._lease.release()
 
