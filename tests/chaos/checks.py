@@ -118,11 +118,14 @@ async def connect(sup: Supervisor):
 
 
 async def read_log(sup: Supervisor) -> list[Entry]:
-    """Every message of the event stream, from sequence 1, through an ephemeral consumer."""
+    """Every message of the event stream, from sequence 1 up to its last when asked, through an ephemeral
+    consumer. The log may grow meanwhile (a policy still reacting, a timer firing): what came after the
+    snapshot is left for the next read, so the count compared is the snapshot's."""
     nc = await connect(sup)
     try:
         js = nc.jetstream(timeout=10)
-        total = (await js.stream_info(EVENTS_STREAM)).state.messages
+        state = (await js.stream_info(EVENTS_STREAM)).state
+        total, last = state.messages, state.last_seq
         sub = await js.pull_subscribe(
             "hr.evt.>", stream=EVENTS_STREAM,
             config=ConsumerConfig(ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL,
@@ -143,11 +146,15 @@ async def read_log(sup: Supervisor) -> list[Entry]:
                 await asyncio.sleep(0.5)
                 continue
             for m in msgs:
+                if m.metadata.sequence.stream > last:
+                    break
                 try:
                     env = json.loads(m.data)
                 except ValueError:
                     env = {"type": "<garbage>"}
                 out.append(Entry(m.metadata.sequence.stream, m.subject, (m.headers or {}).get("Nats-Msg-Id"), env))
+            if out and out[-1].seq >= last:
+                break
         await sub.unsubscribe()
         assert len(out) == total, f"read {len(out)} of {total} messages of {EVENTS_STREAM}"
         return out
