@@ -204,9 +204,8 @@ class Runner:
                 log.error("consumer_loop_failed", consumer=self.durable, attempt=failures, error=describe(e))
                 self._stalled(f"cannot read the log: {describe(e)}", self.checkpoint + 1, failures)
                 await self._drop_subscription()
-                if self._keeper is not None:
-                    self._keeper.cancel()
-                    self._keeper = None
+                await cancel_and_wait(self._keeper)  # a keeper left renewing would hold the lease for ever
+                self._keeper = None
                 if self._lease is not None:
                     self._lease.forget()  # take it over afresh (it lapses after its time-to-live)
                 await asyncio.sleep(self._backoff(failures))
@@ -244,9 +243,8 @@ class Runner:
         log.warning("lease_lost", consumer=self.durable, checkpoint=self.checkpoint)
 
     async def _step_down(self) -> None:
-        if self._keeper is not None:
-            self._keeper.cancel()
-            self._keeper = None
+        await cancel_and_wait(self._keeper)
+        self._keeper = None
         await self._drop_subscription()
 
     async def _subscribe(self) -> None:
