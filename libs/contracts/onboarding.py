@@ -240,6 +240,12 @@ EVENTS = (
 )
 
 
+#: the member events ``actor_facts`` folds: the only ones an ``actors`` read model applies
+ACTOR_EVENTS = (MemberRegistered, AccessGranted, AccessDeclined, AccessRevoked, RolesChanged, MemberErased)
+#: the member events after which a member is out of the community's work
+LEAVING_EVENTS = (AccessRevoked, MemberErased)
+
+
 def actor_facts(facts: dict | None, event: Event) -> dict:
     """What every service keeps of a member to authorise them (libs/kit/actors.py): whether they
     exist, are erased, are in the Main group, and their assigned roles. The onboarding deciders

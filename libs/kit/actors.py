@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 
 from libs.contracts.envelope import Actor
 from libs.contracts.errors import Unavailable
+from libs.contracts.onboarding import ACTOR_EVENTS, actor_facts, effective_roles
 from libs.contracts.onboarding import SERVICE as ONBOARDING
-from libs.contracts.onboarding import actor_facts, effective_roles
 from libs.contracts.subjects import event_subject, events_of
 from libs.kit.eventstore import Recorded
 from libs.kit.projection import View
@@ -32,7 +32,7 @@ Resolver = Callable[[str], Awaitable[Actor | None]]
 def register_actors(svc) -> Resolver:
     """Add the ``actors`` projection to ``svc`` and return the resolver that reads it."""
 
-    @svc.projection(CONSUMER, [events_of(ONBOARDING, "member")], [ACTORS])
+    @svc.projection(CONSUMER, [events_of(ONBOARDING, "member")], [ACTORS], types=ACTOR_EVENTS)
     async def when_member_event_update_actor(rec: Recorded, view: View) -> None:
         member_id = rec.envelope.aggregate_id
         facts = actor_facts(await view.get(ACTORS, member_id), rec.event)

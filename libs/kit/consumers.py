@@ -32,7 +32,8 @@ from nats.js.errors import NotFoundError
 from opentelemetry import propagate, trace
 from pydantic import ValidationError
 
-from libs.contracts.registry import UnknownEvent, UnsupportedVersion
+from libs.contracts.base import Event
+from libs.contracts.registry import EVENT_TYPES, UnknownEvent, UnsupportedVersion
 from libs.contracts.subjects import DEADLETTER_STREAM, EVENTS_STREAM, deadletter_subject
 from libs.kit.direct import DirectReader
 from libs.kit.docstore.port import DocumentStore, Fenced
@@ -54,6 +55,9 @@ Handler = Callable[..., Awaitable[None]]
 RECHECK_S = 0.005
 #: the first pause after a failure; doubled on each attempt up to the setting's maximum
 FIRST_BACKOFF_S = 0.2
+#: past events it does not apply, a consumer stores its checkpoint at most this often (a write per event
+#: was most of what passing one cost): a restart passes over at most that much again
+PASSED_STORE_EVERY_S = 1.0
 
 
 class Malformed(Exception):
@@ -83,14 +87,37 @@ class Consumer:
     #: a policy's store writes are applied atomically with its checkpoint (a store transaction around
     #: it); False for a policy that writes only to the log and waits for projections (``Service.policy``)
     atomic: bool = True
+    #: the event types it applies (None: every one its subject carries). The others it passes over
+    #: reading only their type: no decryption, no span, no handler (docs/adr/0027)
+    types: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if len(self.subjects) != 1:
             raise ValueError(f"consumer {self.name}: exactly one filter subject (use a wildcard), got {self.subjects}")
+        if self.types is not None:
+            unknown = sorted(set(self.types) - set(EVENT_TYPES))
+            if unknown or not self.types:
+                raise ValueError(f"consumer {self.name}: declares no event type or unknown ones: {unknown}")
+
+    def passes_over(self, data: bytes) -> bool:
+        """Whether the message is an event of a known type this consumer does not apply. Anything
+        else — a type it applies, a message that cannot be read, an unknown type — goes the whole
+        way, where what can never be applied is dead-lettered."""
+        if self.types is None or len(data) > MAX_MESSAGE_BYTES:
+            return False
+        try:
+            kind = json.loads(data).get("type")
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            return False
+        return isinstance(kind, str) and kind in EVENT_TYPES and kind not in self.types
 
     @property
     def subject(self) -> str:
         return self.subjects[0]
+
+
+def type_names(types: tuple[type[Event], ...] | None) -> frozenset[str] | None:
+    return None if types is None else frozenset(t.type_name for t in types)
 
 
 def covers(pattern: str, subject: str) -> bool:
@@ -136,6 +163,8 @@ class Runner:
         self._progress = asyncio.Event()
         self._lease = lease
         self._keeper: asyncio.Task | None = None
+        #: when the checkpoint was last stored (monotonic): see ``_pass``
+        self._stored_at = 0.0
 
     @property
     def active(self) -> bool:
@@ -423,6 +452,14 @@ class Runner:
             self.checkpoint = await self._store.get_checkpoint(self.checkpoint_name)
             if self.checkpoint >= seq:
                 return True
+            # or from its acknowledgement: the holder acknowledges a batch once it has stored what it
+            # applied, and it stores its checkpoint past events it only passes over now and then (``_pass``)
+            try:
+                info = await self._js.consumer_info(EVENTS_STREAM, self.durable)
+            except NotFoundError:  # being re-created by the holder
+                return False
+            if info.ack_floor is not None and (info.ack_floor.stream_seq or 0) >= seq:
+                return True
         if subject is not None and any(covers(pattern, subject) for pattern in self.c.subjects):
             # this consumer applies that event: only its checkpoint says it has. A consumer that looks idle
             # may not be (a new consumer leader right after a cluster's stream leader died reported nothing
@@ -556,10 +593,14 @@ class Runner:
 
     async def _process(self, msgs) -> None:
         good: list[tuple[object, Recorded]] = []
+        passed = 0
         for msg in msgs:
             seq = msg.metadata.sequence.stream
             if seq <= self.checkpoint:
                 continue  # already applied: a redelivery changes nothing (acked with the batch)
+            if self.c.passes_over(msg.data):
+                passed = seq
+                continue
             try:
                 rec = await self._until_done(seq, "decode", lambda m=msg: self._decode(m))
             except Malformed as e:
@@ -570,6 +611,8 @@ class Runner:
                 continue
             good.append((msg, rec))
         await self._apply(good)
+        if passed > self.checkpoint:
+            await self._until_done(passed, "checkpoint", lambda: self._pass(passed))
         if msgs:
             await msgs[-1].ack()  # AckPolicy.ALL: one ack for everything up to here
 
@@ -589,6 +632,16 @@ class Runner:
                     item[1].seq, f"{self.c.kind} {item[1].envelope.type}", lambda i=item: self._commit([i])
                 )
 
+    async def _pass(self, seq: int) -> None:
+        """Past events it does not apply, after the last it did. Stored now and then only: nothing was
+        written for them, so starting again from an earlier checkpoint passes them over again; and a
+        standby learns that the holder has passed them from the acknowledgement (``caught_up_to``)."""
+        now = time.monotonic()
+        if now - self._stored_at >= PASSED_STORE_EVERY_S:
+            await self._store.set_checkpoint(self.checkpoint_name, seq, self.fence)
+            self._stored_at = now
+        self.checkpoint = seq
+
     async def _commit(self, items: list[tuple[object, Recorded]]) -> None:
         if self.c.kind == "projection" or self.c.atomic:
             async with self._store.batch():
@@ -603,6 +656,7 @@ class Runner:
                 await self._handle(msg, rec)
             await self._store.set_checkpoint(self.checkpoint_name, items[-1][1].seq, self.fence)
         self.checkpoint = items[-1][1].seq
+        self._stored_at = time.monotonic()
         if any(rec.event.erases for _, rec in items):
             # the person's data must not linger in the store's files (freed pages, the WAL)
             await self._until_done(self.checkpoint, "scrub", self._store.scrub)

@@ -72,7 +72,7 @@ def forget_erased_authors(svc: Any, author: Decider) -> None:
 
     # only appends, and may wait a moment for the shred: outside the store's transaction, so the
     # projections go on writing meanwhile
-    @svc.policy("erased_authors", [events_of(ONBOARDING, "member")], waits_for_views=True)
+    @svc.policy("erased_authors", [events_of(ONBOARDING, "member")], waits_for_views=True, types=(MemberErased,))
     async def when_member_erased_forget_their_words(rec: Recorded) -> None:
         e = rec.event
         if not isinstance(e, MemberErased):

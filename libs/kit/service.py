@@ -39,7 +39,7 @@ from libs.contracts.subjects import (
     query_subject,
 )
 from libs.kit.actors import register_actors
-from libs.kit.consumers import Consumer, Runner
+from libs.kit.consumers import Consumer, Runner, type_names
 from libs.kit.decider import Decider
 from libs.kit.direct import unsubscribe
 from libs.kit.docstore.port import DocumentStore, open_store
@@ -170,23 +170,28 @@ class Service:
         return register
 
     def projection(self, name: str, subjects: list[str], collections: list[str], batch: int = 256,
-                   version: int = 1):
+                   version: int = 1, *, types: tuple[type[Event], ...] | None = None):
         """``fn(rec, view)``: ``view`` is the store with the ``_seq`` guard applied (libs/kit/projection.py).
         Raise ``version`` with every change of what the projection writes: its collections are then
-        rebuilt from the log on the next start (libs/kit/consumers.py, ``Runner._resume``)."""
+        rebuilt from the log on the next start (libs/kit/consumers.py, ``Runner._resume``).
+        ``types``: the only events it applies; the others of its subjects are passed over unread."""
 
         def register(fn: Callable[[Any, Any], Awaitable[None]]):
-            self._consumers.append(Consumer(name, subjects, fn, "projection", collections, batch, version))
+            self._consumers.append(Consumer(name, subjects, fn, "projection", collections, batch, version,
+                                            types=type_names(types)))
             return fn
 
         return register
 
-    def policy(self, name: str, subjects: list[str], *, waits_for_views: bool = False):
+    def policy(self, name: str, subjects: list[str], *, waits_for_views: bool = False,
+               types: tuple[type[Event], ...] | None = None):
         """``waits_for_views``: the policy only appends to the log and waits for this service's projections
         (``Runner.wait_caught_up``) before it reads them; it then runs outside the store's transaction,
-        which would keep those projections from writing while it waits."""
+        which would keep those projections from writing while it waits. ``types``: the only events it
+        reacts to; the others of its subjects are passed over unread."""
         def register(fn):
-            self._consumers.append(Consumer(name, subjects, fn, "policy", [], 64, atomic=not waits_for_views))
+            self._consumers.append(Consumer(name, subjects, fn, "policy", [], 64, atomic=not waits_for_views,
+                                            types=type_names(types)))
             return fn
 
         return register

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from libs.contracts import calendar as c
 from libs.contracts.calendar import TeamConfirmed, TeamOfferExpired, TeamPlaceDeclined, TeamPlaceOffered, TeamWithdrawn
 from libs.contracts.envelope import SYSTEM_ACTOR
+from libs.contracts.onboarding import LEAVING_EVENTS, AccessRevoked, MemberErased
 from libs.contracts.onboarding import SERVICE as ONBOARDING
-from libs.contracts.onboarding import AccessRevoked, MemberErased
 from libs.contracts.subjects import events_of
 from libs.kit.erasure import NotYet, caused_ids, caused_meta, forget_erased_authors, view_at
 from libs.kit.eventstore import Meta, Recorded
@@ -66,7 +66,7 @@ def register_policies(svc: Service, settings: Settings) -> None:
                                                  "season_id": event["season_id"] if event else None,
                                                  "title": event["plan"]["title"] if event else None})
 
-    @svc.policy("calendar_leavers", [events_of(ONBOARDING, "member")], waits_for_views=True)
+    @svc.policy("calendar_leavers", [events_of(ONBOARDING, "member")], waits_for_views=True, types=LEAVING_EVENTS)
     async def when_member_leaves_the_community_free_their_places(rec: Recorded) -> None:
         """Revoked or erased: out of every event still open, so the next in line moves up."""
         e = rec.event

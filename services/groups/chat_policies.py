@@ -118,7 +118,7 @@ def register_chat_policies(svc: Service) -> None:  # noqa: C901 — one policy p
                     "kind": "conversation_read", "member_id": other, "up_to": e.up_to,
                     "unread": await unread_in_conversation(svc.store, e.conversation_id, e.member_id)})
 
-    @svc.policy("erased_streams", [events_of("onboarding", "member")], waits_for_views=True)
+    @svc.policy("erased_streams", [events_of("onboarding", "member")], waits_for_views=True, types=(MemberErased,))
     async def when_member_erased_forget_their_stream(rec: Recorded) -> None:
         """What an erased member was told goes with them (others' words in it were sealed anyway)."""
         if isinstance(rec.event, MemberErased):

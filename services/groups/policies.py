@@ -48,7 +48,8 @@ async def _membership(svc: Service, rec: Recorded, command: Join | Leave) -> Non
 
 def register_policies(svc: Service) -> None:
     register_my_data(svc)
-    @svc.policy("base_groups", [events_of("onboarding", "member")])
+    @svc.policy("base_groups", [events_of("onboarding", "member")],
+                types=(MemberRegistered, AccessGranted, AccessRevoked, MemberErased))
     async def when_member_registered_or_granted_place_in_base_groups(rec: Recorded) -> None:
         e = rec.event
         match e:

@@ -133,7 +133,8 @@ def register_projections(svc: Service) -> None:
             case c.AuthorErased():
                 await _forget_author(view, e.member_id)
 
-    @svc.projection("directory", [events_of("onboarding", "member")], [DIRECTORY])
+    @svc.projection("directory", [events_of("onboarding", "member")], [DIRECTORY],
+                    types=(MemberRegistered, ProfileUpdated, MemberErased))
     async def when_member_named_update_directory(rec: Recorded, view: View) -> None:
         e = rec.event
         member_id = rec.envelope.aggregate_id

@@ -123,7 +123,8 @@ def register_policies(svc: Service, settings: Settings, outbox: Outbox) -> None:
 
     # ------------------------------------------------------------ onboarding
 
-    @svc.policy("tell_onboarding", [events_of(ONBOARDING, "member")], waits_for_views=True)
+    @svc.policy("tell_onboarding", [events_of(ONBOARDING, "member")], waits_for_views=True,
+                types=(AccessGranted, AccessDeclined, ChangesRequested, ProfileCompleted, MemberErased))
     async def when_a_newcomer_is_decided_on_tell_them_and_applicants_the_moderators(rec: Recorded) -> None:
         e = rec.event
         if isinstance(e, AccessGranted | AccessDeclined | ChangesRequested):

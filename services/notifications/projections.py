@@ -64,7 +64,8 @@ def register_projections(svc: Service) -> None:
                 for doc in await view.find(NOTIFICATIONS, {"member_id": e.member_id}, limit=1_000_000):
                     await view.delete(NOTIFICATIONS, doc["key"])
 
-    @svc.projection(CONTACTS_VIEW, [events_of(ONBOARDING, "member")], [CONTACTS])
+    @svc.projection(CONTACTS_VIEW, [events_of(ONBOARDING, "member")], [CONTACTS],
+                    types=(MemberRegistered, MemberErased))
     async def when_a_member_registers_keep_their_address_sealed(rec: Recorded, view: View) -> None:
         e = rec.event
         match e:

@@ -10,7 +10,7 @@ from services.onboarding import handlers as h
 
 
 def register_policies(svc: Service, deps: h.Deps) -> None:
-    @svc.policy("erasures", [events_of("onboarding", "member")])
+    @svc.policy("erasures", [events_of("onboarding", "member")], types=(MemberErased,))
     async def when_member_erased_finish_the_erasure(rec: Recorded) -> None:
         """The erasure command shreds right after recording MemberErased; if its process died in
         between, this finishes the job (both steps are safe to repeat)."""

@@ -134,7 +134,8 @@ def register_projections(svc: Service) -> None:
         else:
             await view.delete(DIRECTORY, member_id)
 
-    @svc.projection("decisions", [events_of("onboarding", "member")], [DECISIONS])
+    @svc.projection("decisions", [events_of("onboarding", "member")], [DECISIONS],
+                    types=(AccessGranted, ChangesRequested, AccessDeclined, AccessRevoked, MemberErased))
     async def when_a_moderator_decides_record_the_decision(rec: Recorded, view: View) -> None:
         """One document per decision. The messages are the member's personal data: their erasure
         takes every decision on them away (a moderator's erasure leaves the decisions, which then name

@@ -15,8 +15,8 @@ from libs.contracts import calendar as cal
 from libs.contracts import groups as g
 from libs.contracts import roles as c
 from libs.contracts.envelope import SYSTEM_ACTOR
+from libs.contracts.onboarding import LEAVING_EVENTS, AccessRevoked, MemberErased
 from libs.contracts.onboarding import SERVICE as ONBOARDING
-from libs.contracts.onboarding import AccessRevoked, MemberErased
 from libs.contracts.subjects import events_of
 from libs.kit.erasure import caused_ids, caused_meta, view_at
 from libs.kit.eventstore import Meta, Recorded
@@ -123,7 +123,7 @@ def register_policies(svc: Service, settings: Settings) -> None:
                               member_id, caused_meta(rec),
                               lambda part, n, step=step: caused_ids(rec, f"{step}:{part}")(n))
 
-    @svc.policy("roles_leavers", [events_of(ONBOARDING, "member")])
+    @svc.policy("roles_leavers", [events_of(ONBOARDING, "member")], types=LEAVING_EVENTS)
     async def when_member_leaves_the_community_release_their_picks(rec: Recorded) -> None:
         """A pick is a place in the community's work this season: who is no longer there holds it no more."""
         if isinstance(rec.event, AccessRevoked | MemberErased):
