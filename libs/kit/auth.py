@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -79,7 +80,30 @@ def issue(private_pem: str, member_id: str, roles: tuple[str, ...], kind: str, t
     return token, claims
 
 
+#: tokens already verified: every request is verified by the gateway and again by the service, and the
+#: signature check was most of the cost of both (issue 18); the same bytes under the same key verify the
+#: same way, so only the expiry is checked again
+VERIFIED_KEPT = 4096
+_verified: OrderedDict[tuple[str, str, str], Claims] = OrderedDict()
+
+
 def verify(public_pem: str, token: str, kind: str) -> Claims:
+    key = (public_pem, token, kind)
+    claims = _verified.get(key)
+    if claims is not None:
+        if time.time() >= claims.expires_at:  # as PyJWT decides: valid while now < exp
+            del _verified[key]
+            raise InvalidToken("ExpiredSignatureError")
+        _verified.move_to_end(key)
+        return claims
+    claims = _verify(public_pem, token, kind)
+    _verified[key] = claims
+    if len(_verified) > VERIFIED_KEPT:
+        _verified.popitem(last=False)
+    return claims
+
+
+def _verify(public_pem: str, token: str, kind: str) -> Claims:
     try:
         data = jwt.decode(token, public_key(public_pem), algorithms=[ALGORITHM], issuer=ISSUER,
                           options={"require": ["exp", "sub", "jti"]})
