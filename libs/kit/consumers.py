@@ -42,7 +42,7 @@ from libs.kit.lease import RENEW_S, keep
 from libs.kit.logging import describe, get_logger
 from libs.kit.pii import Undecryptable
 from libs.kit.projection import View
-from libs.kit.tasks import cancel_and_wait
+from libs.kit.tasks import cancel_and_wait, cancel_and_wait_quietly
 
 log = get_logger(__name__)
 tracer = trace.get_tracer("hr.kit.consumers")
@@ -53,6 +53,8 @@ Handler = Callable[..., Awaitable[None]]
 #: a read-your-writes waiter is woken by the runner after each batch; this is
 #: only the fallback re-check, e.g. for acks still in flight when it last asked the server
 RECHECK_S = 0.005
+#: a rebuild fetches this many batches at once (the live loop one): also the bound of unacknowledged deliveries
+REBUILD_BATCHES = 4
 #: the first pause after a failure; doubled on each attempt up to the setting's maximum
 FIRST_BACKOFF_S = 0.2
 #: past events it does not apply, a consumer stores its checkpoint at most this often (a write per event
@@ -163,6 +165,7 @@ class Runner:
         self._progress = asyncio.Event()
         self._lease = lease
         self._keeper: asyncio.Task | None = None
+        self._ahead: asyncio.Task | None = None
         #: when the checkpoint was last stored (monotonic): see ``_pass``
         self._stored_at = 0.0
 
@@ -295,7 +298,7 @@ class Runner:
             opt_start_seq=self.checkpoint + 1 if self.checkpoint else None,
             filter_subject=self.c.subject,
             ack_wait=60,
-            max_ack_pending=self.c.batch * 4,
+            max_ack_pending=self.c.batch * REBUILD_BATCHES * 2,  # a rebuild's batch and the one read ahead
         )
         if await self._exists():
             await self._js.delete_consumer(EVENTS_STREAM, self.durable)
@@ -501,11 +504,26 @@ class Runner:
     # ------------------------------------------------------------ the loop
 
     async def _loop(self) -> None:
+        # ``_ahead``: a rebuild's next batch, read while this one is applied (dropped whenever the loop starts
+        # over: what it read comes again from the checkpoint)
+        try:
+            await self._loop_reading()
+        finally:
+            await self._drop_ahead()
+
+    async def _drop_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return
+        await cancel_and_wait_quietly(ahead)
+
+    async def _loop_reading(self) -> None:
         rewind = self._sub is None and self._lease is None  # started over after a failure
         reconnects = self._nc.stats["reconnects"]
         fetch_failures = 0
         while not self._stopping:
             if not self.active:
+                await self._drop_ahead()
                 await self._step_down()
                 if not await self._take_over_or_stand_by():
                     continue
@@ -515,11 +533,19 @@ class Runner:
                 # and acks too: start over from the checkpoint
                 reconnects = self._nc.stats["reconnects"]
                 rewind = True
+            # a rebuild reads in larger batches (one store transaction and one acknowledgement per batch),
+            # the next one while it applies this one
+            size = self.c.batch * (REBUILD_BATCHES if self.rebuilding else 1)
             try:
                 if rewind:
+                    await self._drop_ahead()
                     await self._rewind()
                     rewind = False
-                msgs = await self._sub.fetch(self.c.batch, timeout=1.0)
+                if self._ahead is not None:
+                    ahead, self._ahead = self._ahead, None
+                    msgs = await ahead
+                else:
+                    msgs = await self._sub.fetch(size, timeout=1.0)
                 fetch_failures = 0
             except (TimeoutError, nats.errors.TimeoutError):
                 continue
@@ -535,6 +561,9 @@ class Runner:
                 continue
             if fetch_failures == 0 and self.stall and self.stall.get("fetch"):
                 self._recovered()
+            if self.rebuilding and len(msgs) == size:
+                sub = self._sub
+                self._ahead = asyncio.create_task(sub.fetch(size, timeout=1.0), name=f"{self.durable}-ahead")
             try:
                 await self._process(msgs)
             except asyncio.CancelledError:
@@ -542,6 +571,7 @@ class Runner:
             except Fenced:
                 # a successor holds the lease now: nothing of this batch was written
                 log.warning("fenced", consumer=self.durable, checkpoint=self.checkpoint)
+                await self._drop_ahead()
                 await self._step_down()
                 if self._lease is not None:
                     self._lease.forget()

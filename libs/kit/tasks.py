@@ -24,3 +24,13 @@ async def cancel_and_wait(task: asyncio.Task | None) -> None:
         await asyncio.wait([task], timeout=RECANCEL_S)
     with contextlib.suppress(asyncio.CancelledError):
         task.result()
+
+
+async def cancel_and_wait_quietly(task: asyncio.Task) -> None:
+    """For a task whose result is thrown away (a read ahead the loop no longer wants): its failure
+    too — what it read is read again."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=RECANCEL_S)
+    if not task.cancelled():
+        task.exception()  # retrieved: not reported as never retrieved
