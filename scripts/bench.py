@@ -426,7 +426,7 @@ async def closed_loop(client, conns: int, duration: float, request) -> dict:
             end = loop.time()
             done_at[0] = max(done_at[0], end)
             tally[what] = tally.get(what, 0) + 1
-            if what == "200":
+            if what in ("200", "201"):
                 lat_ok.append((end - start) * 1000)
             i += 1
 
@@ -514,6 +514,92 @@ async def bench_rawcmd(plat: BenchPlatform, people: list[dict], conns: int, dura
         f"({base['errors']} err)")
     return {"ours": ours, "raw": base, "ratio": ours["throughput"] / max(base["throughput"], 1e-9),
             "cpu_ratio": ours["cpu_ms_per_command_sum"] / max(base["cpu_ms_per_command_sum"], 1e-9)}
+
+
+# ---------------------------------------------------------------- one command of each domain service
+
+
+async def members_of_main(base_url: str, people: list[dict]) -> str:
+    """The admin grants the newcomers access (the domain services' commands are for the Main group's members),
+    starts a season's planning and opens a working group they all join; its id."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as c:
+        r = await c.post("/v1/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+        r.raise_for_status()
+        admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        for p in people:
+            r = await c.post("/v1/me/rules-acknowledgement", headers={"Authorization": f"Bearer {p['token']}"})
+            assert r.status_code == 200, r.text
+            r = await c.post(f"/v1/moderation/{p['member_id']}/decision", json={"decision": "grant"}, headers=admin)
+            assert r.status_code == 200, r.text
+        r = await c.post("/v1/seasons", json={"season_id": "2031-spring", "title": "Bench season"}, headers=admin)
+        assert r.status_code in (201, 409), r.text
+        # a working group of them all (the Main and Introduction groups have no chat)
+        r = await c.post("/v1/groups", json={"title": f"Bench {uuid.uuid4().hex[:6]}", "description": "",
+                                              "group_type": "game_team"}, headers=admin)
+        assert r.status_code == 201, r.text
+        group_id = r.json()["group_id"]
+        r = await c.post(f"/v1/groups/{group_id}/decision", json={"decision": "approve"}, headers=admin)
+        assert r.status_code == 200, r.text
+        r = await c.put(f"/v1/groups/{group_id}/settings", json={"visibility": "main", "content": "members",
+                                                                 "joining": "open"}, headers=admin)
+        assert r.status_code == 200, r.text
+        for p in people:
+            r = await c.post(f"/v1/groups/{group_id}/join", json={}, headers={"Authorization": f"Bearer {p['token']}"})
+            assert r.status_code == 200, r.text
+        return group_id
+
+
+def domain_commands(people: list[dict], group_id: str) -> dict[str, tuple[str, object]]:
+    """One everyday command of each domain service a member repeats at will (no other member's turn needed):
+    {service: (what, request)}. Roles (a pick needs an open window and a free place) and feedback (a game
+    and its roster first) have none such: not measured here."""
+    headers = [{"Authorization": f"Bearer {p['token']}"} for p in people]
+
+    async def chat(c, k: int, i: int):
+        return await c.post(f"/v1/groups/{group_id}/messages", json={"text": f"bench {k} {i}"},
+                            headers=headers[k % len(headers)])
+
+    async def preferences(c, k: int, i: int):
+        return await c.put("/v1/me/notification-preferences", json={"language": "ru" if i % 2 else "en"},
+                           headers=headers[k % len(headers)])
+
+    async def event_request(c, k: int, i: int):
+        return await c.post("/v1/seasons/2031-spring/requests", json={
+            "topic": f"Bench topic {k} {i}", "format": "online", "experience": "A bench of the platform",
+            "group_size": 10}, headers=headers[k % len(headers)])
+
+    return {
+        "groups": ("POST /v1/groups/{id}/messages", chat),
+        "notifications": ("PUT /v1/me/notification-preferences", preferences),
+        "calendar": ("POST /v1/seasons/{id}/requests", event_request),
+    }
+
+
+async def bench_domains(plat: BenchPlatform, people: list[dict], conns: int, duration: float) -> dict:
+    pids = {**plat.pids, "nats-server": plat.nats.proc.pid, "bench client": os.getpid()}
+    nc = await nats.connect(plat.nats_url, name="bench-domains")
+    out = {}
+    try:
+        group_id = await members_of_main(plat.base_url, people)
+        await quiet(plat)
+        for service, (what, request) in domain_commands(people, group_id).items():
+            async with RawHttp(plat.base_url) as c:  # warm-up
+                await closed_loop(c, conns, 1.0, request)
+            await quiet(plat)
+
+            async def drain() -> float:
+                return await wait_idle(nc, DOMAIN, timeout=300)
+
+            r = await measure_closed(plat.base_url, conns, duration, request, pids, drain)
+            r["cpu_ms_per_command_sum"] = sum(v for k, v in r["cpu_ms_per_command"].items() if k != "bench client")
+            r["command"] = what
+            out[service] = r
+            log(f"domains: {service} {what}: {r['throughput']:.0f}/s p50 {r['p50_ms']:.1f} p99 {r['p99_ms']:.1f} ms "
+                f"cpu {r['cpu_ms_per_command_sum']:.2f} ms ({r['errors']} err)")
+            await quiet(plat)
+    finally:
+        await nc.close()
+    return out
 
 
 # ---------------------------------------------------------------- overload
@@ -885,6 +971,18 @@ def build_rows(res: dict) -> list[tuple[str, str, str, str, str, str]]:
                                                   if k not in ("200", "503 overloaded")}), "", "", "", "info"))
         rows.append(("  accepted commands in the log", f"{ov['events_appended']} events / {ov['accepted']} × 200", "", "",
                      "equal (none lost)", verdict(ov["lost_or_extra"] == 0)))
+    dm = res.get("domains")
+    if dm and c:
+        raw = c["raw"]
+        for service, d in dm.items():
+            ratio = d["throughput"] / max(raw["throughput"], 1e-9)
+            rows.append((f"{service}: {d['command']}, {d['connections']} conns, cmd/s",
+                         f"{d['throughput']:,.0f} ({d['errors']} err)", f"{raw['throughput']:,.0f} raw path",
+                         f"{ratio:.2f}", f"ratio ≥ {TARGETS['rawcmd_ratio']}",
+                         verdict(ratio >= TARGETS["rawcmd_ratio"] and d["errors"] == 0)))
+            rows.append((f"  {service}: p50 / p99, CPU ms per command", f"{d['p50_ms']:.1f} / {d['p99_ms']:.1f} ms, "
+                         f"{d['cpu_ms_per_command_sum']:.2f}", "", "", f"≤ {TARGETS['rawcmd_cpu_ms']:.0f} ms CPU",
+                         verdict(d["cpu_ms_per_command_sum"] <= TARGETS["rawcmd_cpu_ms"])))
     r = res.get("rebuild")
     if r:
         ok = r["ratio_to_fastest"] >= TARGETS["rebuild_ratio"] and r["ours_median"] >= TARGETS["rebuild_eps"]
@@ -983,6 +1081,12 @@ async def main(args) -> int:
             if not only or "overload" in only:
                 res["overload"] = await bench_overload(plat, load_people, capacity, args.duration)
 
+        if not only or "domains" in only:
+            conns = min(args.connections, args.newcomers)
+            log(f"domains: one command of each domain service, closed loop of {conns} for {args.duration:.0f}s each")
+            domain_people = await newcomers(plat.base_url, conns)
+            res["domains"] = await bench_domains(plat, domain_people, conns, args.duration)
+
         if not only or "rebuild" in only:
             res["rebuild"] = await bench_rebuild(plat.nats_url, args.rebuild_aggregates, args.rebuild_rounds, sampler)
             res["rss"]["rebuild_peak_mib"] = res["rebuild"].pop("rss_peak_mib")
@@ -1023,11 +1127,11 @@ def parse(argv=None):
     p.add_argument("--rebuild-aggregates", type=int, help="aggregates x 2 events in the log (10000; quick 2500)")
     p.add_argument("--rebuild-rounds", type=int, help="rounds of rebuild vs bare reader (2; quick 1)")
     p.add_argument("--connections", type=int, default=32, help="closed-loop connections of rawcmd (the same for both sides)")
-    p.add_argument("--only", help="comma list of: append,gateway,visible,rawcmd,overload,rebuild")
+    p.add_argument("--only", help="comma list of: append,gateway,visible,rawcmd,overload,domains,rebuild")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     a = p.parse_args(argv)
-    phases = {"append", "gateway", "visible", "rawcmd", "overload", "rebuild"}
+    phases = {"append", "gateway", "visible", "rawcmd", "overload", "domains", "rebuild"}
     if a.only and not set(a.only.split(",")) <= phases:
         p.error(f"--only: unknown {', '.join(sorted(set(a.only.split(',')) - phases))} (known: {', '.join(sorted(phases))})")
     q = a.quick

@@ -109,3 +109,6 @@ class RawHttp:
 
     async def put(self, path: str, json=None, headers: dict[str, str] | None = None) -> Response:  # noqa: A002
         return await self.request("PUT", path, json_body=json, headers=headers)
+
+    async def post(self, path: str, json=None, headers: dict[str, str] | None = None) -> Response:  # noqa: A002
+        return await self.request("POST", path, json_body=json, headers=headers)
