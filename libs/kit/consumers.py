@@ -118,8 +118,17 @@ class Consumer:
         return self.subjects[0]
 
 
+#: the events that erase a person (see ``type_names``)
+ERASING = frozenset(name for name, cls in EVENT_TYPES.items() if cls.erases)
+
+
 def type_names(types: tuple[type[Event], ...] | None) -> frozenset[str] | None:
-    return None if types is None else frozenset(t.type_name for t in types)
+    """The names of these types and of every registered subclass (``case FileStored()`` takes a
+    ``FileVersionAdded`` too), and of every event that erases a person: whoever applies one scrubs the
+    store's files after it (``Runner._commit``), so none is passed over."""
+    if types is None:
+        return None
+    return frozenset(name for name, cls in EVENT_TYPES.items() if issubclass(cls, types) or cls.erases)
 
 
 def covers(pattern: str, subject: str) -> bool:

@@ -35,7 +35,8 @@ def register_policies(svc: Service, settings: Settings) -> None:
     async def on_game(rec: Recorded, game_id: str, command: d.GameCommand, step: str) -> None:
         await svc.decide(GAME, game_id, command, caused_meta(rec), caused_ids(rec, f"feedback:{step}"))
 
-    @svc.policy("feedback_games", [events_of(cal.SERVICE)])
+    @svc.policy("feedback_games", [events_of(cal.SERVICE)], types=(
+        cal.EventScheduled, cal.EventChanged, cal.EventCancelled, cal.TeamConfirmed, cal.TeamWithdrawn))
     async def when_the_calendar_schedules_a_game_keep_it_with_its_teams(rec: Recorded) -> None:
         e = rec.event
         match e:

@@ -65,8 +65,8 @@ async def read_file(store: DocumentStore, group_id: str, file_id: str,
 
 
 def register_drive_projections(svc: Service) -> None:
-    @svc.projection(DRIVE_VIEW, [events_of("groups")], [FILES, VERSIONS],
-                    version=1)
+    @svc.projection(DRIVE_VIEW, [events_of("groups")], [FILES, VERSIONS], version=1, types=(
+        c.FileStored, c.FileRenamed, c.FileBinned, c.FileRestored, c.FilePurged, g.AuthorErased))
     async def when_drive_changed_update_files(rec: Recorded, view: View) -> None:  # noqa: C901 — one case per event
         e = rec.event
         at = rec.envelope.occurred_at.isoformat()

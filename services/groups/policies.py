@@ -77,7 +77,8 @@ def register_policies(svc: Service) -> None:
             await svc.decide(WORKING_GROUP, group_id, LeaveGroup(SYSTEM_ACTOR, group_id, member_id, "main_access_lost"),
                              _meta(rec), _ids(rec, f"leave:{group_id}"))
 
-    @svc.policy("working_groups", [events_of("groups")], waits_for_views=True)
+    @svc.policy("working_groups", [events_of("groups")], waits_for_views=True, types=(
+        MemberLeftGroup, c.MemberJoinedWorkingGroup, c.JoinRequested, c.MemberInvitedToGroup))
     async def when_someone_leaves_main_or_enters_a_group_from_outside_take_them_out(rec: Recorded) -> None:
         """Only Main-group members are in working groups. Whoever leaves Main (revoked or erased) leaves
         every group and their requests and invitations end: read from the read model once it has applied

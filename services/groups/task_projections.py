@@ -55,7 +55,7 @@ async def _forget_author(view: View, member_id: str) -> None:
 
 
 def register_task_projections(svc: Service) -> None:
-    @svc.projection(TASKS_VIEW, [events_of("groups")], COLLECTIONS)
+    @svc.projection(TASKS_VIEW, [events_of("groups")], COLLECTIONS, types=(g.AuthorErased, *t.TASK_EVENTS))
     async def when_task_changed_update_tasks(rec: Recorded, view: View) -> None:  # noqa: C901 — one case per event
         e = rec.event
         at = rec.envelope.occurred_at.isoformat()

@@ -149,7 +149,8 @@ def register_policies(svc: Service, settings: Settings, outbox: Outbox) -> None:
 
     # ------------------------------------------------------------ groups: join requests, chat, tasks
 
-    @svc.policy("tell_groups", [events_of(g.SERVICE)], waits_for_views=True)
+    @svc.policy("tell_groups", [events_of(g.SERVICE)], waits_for_views=True, types=(
+        g.JoinRequested, ch.MessagePosted, ch.DirectMessageSent, t.TaskCreated, t.TaskAssigneesChanged))
     async def when_someone_asks_writes_or_assigns_tell_whom_it_concerns(rec: Recorded) -> None:
         """A join request to the group's coordinators, a mention to those named, a personal message to its
         recipient, a task to its new assignees."""
@@ -179,7 +180,8 @@ def register_policies(svc: Service, settings: Settings, outbox: Outbox) -> None:
 
     # ------------------------------------------------------------ calendar
 
-    @svc.policy("tell_calendar", [events_of(cal.SERVICE)], waits_for_views=True)
+    @svc.policy("tell_calendar", [events_of(cal.SERVICE)], waits_for_views=True,
+                types=(cal.WaitlistPromoted, cal.EventChanged, cal.EventCancelled))
     async def when_an_event_changes_tell_its_people(rec: Recorded) -> None:
         e = rec.event
         match e:

@@ -82,7 +82,9 @@ def register_projections(svc: Service) -> None:
             case MemberErased():
                 await view.delete(CONTACTS, e.member_id)
 
-    @svc.projection(CALENDAR_VIEW, [events_of(cal.SERVICE)], [CAL_EVENTS, REGISTRATIONS])
+    @svc.projection(CALENDAR_VIEW, [events_of(cal.SERVICE)], [CAL_EVENTS, REGISTRATIONS], types=(
+        cal.EventScheduled, cal.EventChanged, cal.EventRegistered, cal.RegistrationWaitlisted, cal.WaitlistPromoted,
+        cal.RegistrationCancelled))
     async def when_the_calendar_changed_keep_events_and_their_people(rec: Recorded, view: View) -> None:
         e = rec.event
         match e:

@@ -60,6 +60,18 @@ def test_a_consumer_must_declare_types_the_platform_knows():
         Consumer("x", ["hr.evt.x.>"], h, types=frozenset())
 
 
+def test_a_declared_type_takes_its_subclasses_and_erasing_events_are_never_passed_over():
+    from libs.contracts.drive import FileStored, FileVersionAdded
+    from libs.contracts.onboarding import MemberErased
+    from libs.kit.consumers import type_names
+
+    assert issubclass(FileVersionAdded, FileStored)
+    names = type_names((FileStored,))
+    assert {"FileVersionAdded", "MemberErased"} <= names and "FileRenamed" not in names
+    assert "MemberErased" in type_names((RulesAcknowledged,))  # whoever applies it scrubs the store after it
+    assert MemberErased.erases
+
+
 @pytest.mark.parametrize("data,passed", [
     (envelope("n", "m", type="ProfileUpdated"), True),  # known, not declared
     (envelope("n", "m"), False),  # declared: applied
