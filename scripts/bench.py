@@ -468,7 +468,11 @@ async def measure_closed(url: str, conns: int, duration: float, request, pids: d
         before = {k: cpu_seconds(p) for k, p in pids.items()}
         out = await closed_loop(c, conns, duration, request)
         if drain is not None:
-            out["drain_s"] = await drain()
+            try:
+                out["drain_s"] = await drain()
+            except TimeoutError as e:  # reported as it is: the CPU counted so far, the work still queued
+                out["drain_s"] = None
+                out["drain_timeout"] = str(e)[:300]
         after = {k: cpu_seconds(p) for k, p in pids.items()}
     n = max(out["ok"], 1)
     out["cpu_ms_per_command"] = {k: (after[k] - before[k]) * 1000 / n
@@ -569,10 +573,16 @@ def domain_commands(people: list[dict], group_id: str) -> dict[str, tuple[str, o
             "group_size": 10}, headers=headers[k % len(headers)])
 
     return {
-        "groups": ("POST /v1/groups/{id}/messages", chat),
         "notifications": ("PUT /v1/me/notification-preferences", preferences),
         "calendar": ("POST /v1/seasons/{id}/requests", event_request),
+        # last: each message's live items carry every member's unread counts, each counted over the group's
+        # messages, so the work after the answer grows with the group's history (measured, not yet fixed)
+        "groups": ("POST /v1/groups/{id}/messages", chat),
     }
+
+
+#: how long the domains phase waits for the consumers after each command's load
+DOMAIN_DRAIN_S = 180.0
 
 
 async def bench_domains(plat: BenchPlatform, people: list[dict], conns: int, duration: float) -> dict:
@@ -588,15 +598,18 @@ async def bench_domains(plat: BenchPlatform, people: list[dict], conns: int, dur
             await quiet(plat)
 
             async def drain() -> float:
-                return await wait_idle(nc, DOMAIN, timeout=300)
+                return await wait_idle(nc, DOMAIN, timeout=DOMAIN_DRAIN_S)
 
             r = await measure_closed(plat.base_url, conns, duration, request, pids, drain)
             r["cpu_ms_per_command_sum"] = sum(v for k, v in r["cpu_ms_per_command"].items() if k != "bench client")
             r["command"] = what
             out[service] = r
             log(f"domains: {service} {what}: {r['throughput']:.0f}/s p50 {r['p50_ms']:.1f} p99 {r['p99_ms']:.1f} ms "
-                f"cpu {r['cpu_ms_per_command_sum']:.2f} ms ({r['errors']} err)")
-            await quiet(plat)
+                f"cpu {r['cpu_ms_per_command_sum']:.2f} ms ({r['errors']} err), consumers caught up "
+                + (f"{r['drain_s']:.1f}s after the load" if r["drain_s"] is not None
+                   else f"NOT within {DOMAIN_DRAIN_S:.0f}s: {r['drain_timeout']}"))
+            if r["drain_s"] is None:
+                break  # the next command's numbers would carry this one's backlog
     finally:
         await nc.close()
     return out
@@ -980,9 +993,11 @@ def build_rows(res: dict) -> list[tuple[str, str, str, str, str, str]]:
                          f"{d['throughput']:,.0f} ({d['errors']} err)", f"{raw['throughput']:,.0f} raw path",
                          f"{ratio:.2f}", f"ratio ≥ {TARGETS['rawcmd_ratio']}",
                          verdict(ratio >= TARGETS["rawcmd_ratio"] and d["errors"] == 0)))
+            drained = (f"caught up {d['drain_s']:.0f}s after" if d.get("drain_s") is not None
+                       else "NOT caught up (CPU so far)")
             rows.append((f"  {service}: p50 / p99, CPU ms per command", f"{d['p50_ms']:.1f} / {d['p99_ms']:.1f} ms, "
-                         f"{d['cpu_ms_per_command_sum']:.2f}", "", "", f"≤ {TARGETS['rawcmd_cpu_ms']:.0f} ms CPU",
-                         verdict(d["cpu_ms_per_command_sum"] <= TARGETS["rawcmd_cpu_ms"])))
+                         f"{d['cpu_ms_per_command_sum']:.2f}, {drained}", "", "", f"≤ {TARGETS['rawcmd_cpu_ms']:.0f} ms CPU",
+                         verdict(d["cpu_ms_per_command_sum"] <= TARGETS["rawcmd_cpu_ms"] and d.get("drain_s") is not None)))
     r = res.get("rebuild")
     if r:
         ok = r["ratio_to_fastest"] >= TARGETS["rebuild_ratio"] and r["ours_median"] >= TARGETS["rebuild_eps"]
@@ -1081,15 +1096,16 @@ async def main(args) -> int:
             if not only or "overload" in only:
                 res["overload"] = await bench_overload(plat, load_people, capacity, args.duration)
 
-        if not only or "domains" in only:
-            conns = min(args.connections, args.newcomers)
-            log(f"domains: one command of each domain service, closed loop of {conns} for {args.duration:.0f}s each")
-            domain_people = await newcomers(plat.base_url, conns)
-            res["domains"] = await bench_domains(plat, domain_people, conns, args.duration)
-
         if not only or "rebuild" in only:
             res["rebuild"] = await bench_rebuild(plat.nats_url, args.rebuild_aggregates, args.rebuild_rounds, sampler)
             res["rss"]["rebuild_peak_mib"] = res["rebuild"].pop("rss_peak_mib")
+
+        # last: a chat message's work after its answer grows with its group's messages (see bench_domains)
+        if not only or "domains" in only:
+            conns, secs = args.domain_connections, args.domain_duration
+            log(f"domains: one command of each domain service, closed loop of {conns} for {secs:.0f}s each")
+            domain_people = await newcomers(plat.base_url, conns)
+            res["domains"] = await bench_domains(plat, domain_people, conns, secs)
     finally:
         plat.stop()
         if args.keep:
@@ -1127,6 +1143,10 @@ def parse(argv=None):
     p.add_argument("--rebuild-aggregates", type=int, help="aggregates x 2 events in the log (10000; quick 2500)")
     p.add_argument("--rebuild-rounds", type=int, help="rounds of rebuild vs bare reader (2; quick 1)")
     p.add_argument("--connections", type=int, default=32, help="closed-loop connections of rawcmd (the same for both sides)")
+    p.add_argument("--domain-duration", type=float, default=3.0, help="seconds of each domain command's closed loop")
+    p.add_argument("--domain-connections", type=int, default=8,
+                   help="closed-loop connections of each domain command (8: a chat group of 8; every message costs "
+                        "its group's members an unread count each, over all the group's messages)")
     p.add_argument("--only", help="comma list of: append,gateway,visible,rawcmd,overload,domains,rebuild")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")

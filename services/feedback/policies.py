@@ -69,7 +69,8 @@ def register_policies(svc: Service, settings: Settings) -> None:
                     await svc.decide(FEEDBACK, e.feedback_id, d.PublishFeedback(e.feedback_id), caused_meta(rec),
                                      caused_ids(rec, "feedback:publish-late"))
 
-    @svc.policy("feedback_reports", [events_of(cal.SERVICE, "season")], waits_for_views=True)
+    @svc.policy("feedback_reports", [events_of(cal.SERVICE, "season")], waits_for_views=True,
+                types=(cal.SeasonClosed,))
     async def when_the_calendar_closes_a_season_report_its_feedback(rec: Recorded) -> None:
         e = rec.event
         if not isinstance(e, cal.SeasonClosed):

@@ -23,7 +23,8 @@ CALENDAR_TOPICS = ("calendar_event_scheduled", "calendar_results_published")
 
 
 def register_calendar_policies(svc: Service) -> None:
-    @svc.policy("calendar_announcements", [events_of(cal.SERVICE, "season")])
+    @svc.policy("calendar_announcements", [events_of(cal.SERVICE, "season")],
+                types=(cal.SeasonResultsPublished, cal.EventScheduled))
     async def when_calendar_event_scheduled_announce_it_in_main(rec: Recorded) -> None:
         """The season's results are announced too, with their headline figures (the roles taken among them
         when the roles service reported the season)."""

@@ -39,7 +39,7 @@ def register_policies(svc: Service, settings: Settings) -> None:
     register_my_data(svc)
     reads = Reads(svc, settings)
 
-    @svc.policy("roles_windows", [events_of(cal.SERVICE, "season")])
+    @svc.policy("roles_windows", [events_of(cal.SERVICE, "season")], types=(cal.SeasonClosed,))
     async def when_season_closed_open_the_pick_window(rec: Recorded) -> None:
         """The picks are for the season after the closed one: its first day (in the community's zone) closes
         the window, but a window opened late stays open for the configured minimum."""

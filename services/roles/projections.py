@@ -72,7 +72,8 @@ def register_projections(svc: Service) -> None:
             case c.RoleReleased():
                 await view.delete(HELD, held_key(e.member_id, e.season_id, e.group_id, e.role))
 
-    @svc.projection(SEASONS_VIEW, [events_of(cal.SERVICE, "season")], [SEASONS])
+    @svc.projection(SEASONS_VIEW, [events_of(cal.SERVICE, "season")], [SEASONS], types=(
+        cal.SeasonPlanningStarted, cal.SeasonOpened, cal.SeasonClosed, cal.SeasonResultsPublished))
     async def when_calendar_season_moved_keep_its_days(rec: Recorded, view: View) -> None:
         """When the next window opens is when the running season closes: the page says so with its last day."""
         e = rec.event
