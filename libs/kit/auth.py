@@ -98,7 +98,7 @@ def verify(public_pem: str, token: str, kind: str) -> Claims:
         return claims
     claims = _verify(public_pem, token, kind)
     _verified[key] = claims
-    if len(_verified) > VERIFIED_KEPT:
+    while len(_verified) > VERIFIED_KEPT:
         _verified.popitem(last=False)
     return claims
 
