@@ -53,7 +53,8 @@ Handler = Callable[..., Awaitable[None]]
 #: a read-your-writes waiter is woken by the runner after each batch; this is
 #: only the fallback re-check, e.g. for acks still in flight when it last asked the server
 RECHECK_S = 0.005
-#: a rebuild fetches this many batches at once (the live loop one): also the bound of unacknowledged deliveries
+#: a rebuild fetches this many batches at once (the live loop one); twice that is the bound of unacknowledged
+#: deliveries (the batch being applied and the one read ahead)
 REBUILD_BATCHES = 4
 #: the first pause after a failure; doubled on each attempt up to the setting's maximum
 FIRST_BACKOFF_S = 0.2
@@ -116,10 +117,6 @@ class Consumer:
     @property
     def subject(self) -> str:
         return self.subjects[0]
-
-
-#: the events that erase a person (see ``type_names``)
-ERASING = frozenset(name for name, cls in EVENT_TYPES.items() if cls.erases)
 
 
 def type_names(types: tuple[type[Event], ...] | None) -> frozenset[str] | None:
@@ -307,7 +304,7 @@ class Runner:
             opt_start_seq=self.checkpoint + 1 if self.checkpoint else None,
             filter_subject=self.c.subject,
             ack_wait=60,
-            max_ack_pending=self.c.batch * REBUILD_BATCHES * 2,  # a rebuild's batch and the one read ahead
+            max_ack_pending=self.c.batch * REBUILD_BATCHES * 2,
         )
         if await self._exists():
             await self._js.delete_consumer(EVENTS_STREAM, self.durable)
@@ -571,8 +568,7 @@ class Runner:
             if fetch_failures == 0 and self.stall and self.stall.get("fetch"):
                 self._recovered()
             if self.rebuilding and len(msgs) == size:
-                sub = self._sub
-                self._ahead = asyncio.create_task(sub.fetch(size, timeout=1.0), name=f"{self.durable}-ahead")
+                self._ahead = asyncio.create_task(self._sub.fetch(size, timeout=1.0), name=f"{self.durable}-ahead")
             try:
                 await self._process(msgs)
             except asyncio.CancelledError:
