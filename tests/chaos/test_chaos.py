@@ -191,12 +191,13 @@ async def test_kill9_a_service_under_load(tmp_path, service):
             # ADR 0023's gap, opened on purpose: killed -9 as the mail server takes an e-mail, before its answer
             taken: list[Received] = []
             sup.mail.on_next = lambda got: (taken.append(got), sup.kill9(service))
-            for _ in range(300):
-                if taken or not sup.get(service).alive:
+            for _ in range(300):  # the mail server's thread kills it: wait for the death, not only the e-mail
+                if not sup.get(service).alive:
                     break
                 await asyncio.sleep(0.1)
             sup.mail.on_next = None
             assert taken, "no e-mail was sent in 30 s"
+            assert not sup.get(service).alive, "the e-mail was taken but the kill did not finish in 30 s"
             sup.start(service)
             took = await sup.wait_ready()
             for _ in range(300):  # sent again on restart, with the same Message-ID
