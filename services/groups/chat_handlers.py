@@ -14,7 +14,7 @@ from libs.contracts.errors import NotFound
 from libs.kit.rpc import Context, Done
 from libs.kit.service import Service, meta_of
 from services.groups import chat_domain as d
-from services.groups.chat_projections import DIRECT, MESSAGES, read_up_to, unread_in_group
+from services.groups.chat_projections import DIRECT, FLOWS, flow_id, read_up_to, unread_in_group
 from services.groups.domain import WORKING_GROUP
 from services.groups.handlers import in_main, signed_in
 from services.groups.projections import DIRECTORY
@@ -34,9 +34,8 @@ async def group_facts(svc: Service, group_id: str, ctx: Context) -> d.GroupFacts
 
 
 async def newest_position(svc: Service, group_id: str, thread_id: str | None) -> int:
-    rows = await svc.store.find(MESSAGES, {"group_id": group_id, "thread_id": thread_id},
-                                sort=[("position", -1)], limit=1)
-    return rows[0]["position"] if rows else 0
+    tail = await svc.store.get(FLOWS, flow_id(group_id, thread_id))
+    return tail["last"] if tail else 0
 
 
 def register_chat_handlers(svc: Service) -> None:  # noqa: C901 — one handler per command
