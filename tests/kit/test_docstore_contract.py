@@ -351,6 +351,39 @@ async def test_batch_commits_its_writes(store: DocumentStore) -> None:
     assert await store.get_checkpoint("proj") == 9
 
 
+async def test_a_batch_reads_its_own_writes_before_and_after_they_reach_the_database(
+    store: DocumentStore,
+) -> None:
+    """Point reads inside a batch see what the batch wrote, whether its writes are still buffered or were
+    handed to the database by a query (a find, a count, a drop), and what it did not write as committed;
+    one collection dropped in the middle reads empty but for what was written after."""
+    await store.put("things", "old", {"a": 0})
+    await store.put("things", "untouched", {"a": 5})
+    await store.put("other", "kept", {"b": 1})
+    await store.set_checkpoint("proj", 3)
+    async with store.batch():
+        await store.put("things", "old", {"a": 1})
+        await store.put("things", "new", {"a": 2})
+        await store.delete("things", "untouched")
+        await store.set_checkpoint("proj", 4)
+        assert await store.count("things") == 2  # the writes reach the transaction here
+        assert await store.get("things", "old") == {"a": 1}
+        assert await store.get("things", "new") == {"a": 2}
+        assert await store.get("things", "untouched") is None
+        assert await store.get("other", "kept") == {"b": 1}
+        assert await store.get_checkpoint("proj") == 4
+        await store.put("things", "old", {"a": 3})  # buffered again, after the first hand-over
+        assert await store.get("things", "old") == {"a": 3}
+        await store.drop("things")
+        assert await store.get("things", "old") is None and await store.get("things", "new") is None
+        await store.put("things", "fresh", {"a": 4})
+        assert await store.get("things", "fresh") == {"a": 4}
+        assert await store.find("things") == [{"a": 4}]
+        assert await store.get("other", "kept") == {"b": 1}
+    assert await store.find("things") == [{"a": 4}]
+    assert await store.get("other", "kept") == {"b": 1} and await store.get_checkpoint("proj") == 4
+
+
 async def test_batch_rolls_back_on_exception(
     backend: Backend, store: DocumentStore
 ) -> None:

@@ -269,13 +269,18 @@ _UPSERT_CHECKPOINT = (
 
 
 class _Pending:
-    """The writes of the batch in progress, not yet handed to SQLite."""
+    """The writes of the batch in progress: those not yet handed to SQLite (``ops``), and what every
+    write of the batch left, handed or not — so a point read of anything else can be answered from the
+    committed state on the reader, without a trip to the worker: nothing else writes while a batch holds
+    the store (``_tx``, and SQLite's write lock once begun)."""
 
     def __init__(self) -> None:
         self.ops: list[tuple[str, tuple[Any, ...]]] = []
         #: (collection, id) -> encoded body, or None when deleted in this batch
         self.docs: dict[tuple[str, str], str | None] = {}
         self.checkpoints: dict[str, int] = {}
+        #: collections emptied in this batch: a document of one not written since is absent
+        self.dropped: set[str] = set()
         #: BEGIN IMMEDIATE has run: a find/count/drop wrote ops into the transaction
         self.begun = False
 
@@ -345,8 +350,6 @@ class SqliteStore:
             if sql is _UPSERT_CHECKPOINT and done.rowcount == 0:
                 raise Fenced(f"checkpoint {params[0]}: a newer holder (fence > {params[2]}) writes it now")
         pending.ops.clear()
-        pending.docs.clear()
-        pending.checkpoints.clear()
 
     def _flush_then(self, pending: _Pending, fn: Callable[..., T], *args: Any) -> T:
         self._flush(pending)
@@ -368,10 +371,9 @@ class SqliteStore:
         return await self._run(self._fetch, sql, params)
 
     async def _point_read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        """A primary-key lookup: inline on the reader when it sees what the
-        current task must see, else on the worker."""
-        pending = self._in_batch()
-        if self._reader is not None and (pending is None or not pending.begun):
+        """A primary-key lookup of a row the current task's batch (if any) has not written: inline on
+        the reader, whose committed state is then what the task must see; on the worker when busy."""
+        if self._reader is not None:
             try:
                 # fetchall, not fetchone: a statement left unfinished would pin
                 # the reader to an old snapshot
@@ -385,6 +387,8 @@ class SqliteStore:
         if pending is not None and (collection, doc_id) in pending.docs:
             body = pending.docs[(collection, doc_id)]
             return None if body is None else json.loads(body)
+        if pending is not None and collection in pending.dropped:
+            return None
         rows = await self._point_read(
             "SELECT body FROM docs WHERE coll = ? AND id = ?",
             (collection, doc_id),
@@ -467,6 +471,9 @@ class SqliteStore:
         pending = self._in_batch()
         if pending is not None:
             await self._run(self._flush_then, pending, self._conn.execute, sql, params)
+            pending.dropped.add(collection)
+            for key in [k for k in pending.docs if k[0] == collection]:
+                del pending.docs[key]
             return
         await self._write(sql, params)
 
