@@ -38,8 +38,8 @@ def register_policies(svc: Service, settings: Settings) -> None:
 
     async def tell(rec: Recorded, member_ids, item: dict) -> None:
         event_id = str(rec.envelope.event_id)
-        for member_id in member_ids:
-            await svc.member_streams.tell(member_id, {**item, "event_id": event_id}, f"{event_id}:{member_id}")
+        await svc.member_streams.tell_many([(member_id, {**item, "event_id": event_id}, f"{event_id}:{member_id}")
+                                            for member_id in member_ids])
 
     @svc.policy("calendar_tells", [events_of(c.SERVICE)])
     async def when_an_event_changes_tell_its_people(rec: Recorded) -> None:

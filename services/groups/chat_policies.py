@@ -77,15 +77,19 @@ def register_chat_policies(svc: Service) -> None:  # noqa: C901 — one policy p
         root = await svc.store.get(MESSAGES, doc["thread_id"]) if doc["thread_id"] else None
         named = set(e.mentions) if isinstance(e, c.MessagePosted | c.MessageEdited) else set()
         everyone = isinstance(e, c.MessagePosted | c.MessageEdited) and e.mentions_all
+        told = []
         for row in await svc.store.find(CHAT_MEMBERS, {"group_id": e.group_id}):
             member_id = row["member_id"]
-            await tell(rec, member_id, {
+            told.append((member_id, {
                 "kind": kind, "group_id": e.group_id, "thread_id": doc["thread_id"], "message_id": e.message_id,
                 "message": message, "sealed": sealed, "thread_replies": root["replies"] if root else None,
                 "mentioned": kind in ("message_posted", "message_edited") and member_id != doc["author_id"]
                 and (member_id in named or everyone),
                 "unread": await unread_in_group(svc.store, e.group_id, member_id),
-                "mentions": await unread_mentions(svc.store, e.group_id, member_id)})
+                "mentions": await unread_mentions(svc.store, e.group_id, member_id)}))
+        await svc.member_streams.tell_many([
+            (member_id, {**item, "event_id": str(rec.envelope.event_id)}, f"{rec.envelope.event_id}:{member_id}")
+            for member_id, item in told])
 
     @svc.policy("read_mark_stream", [events_of("groups", "read_mark")], waits_for_views=True)
     async def when_read_mark_moved_tell_the_reader(rec: Recorded) -> None:

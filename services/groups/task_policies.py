@@ -40,7 +40,6 @@ def register_task_policies(svc: Service) -> None:
         if doc["deleted"]:
             return  # deleted since: nothing to take on
         event_id = str(rec.envelope.event_id)
-        for member_id in told:
-            await svc.member_streams.tell(member_id, {
-                "kind": "task_assigned", "group_id": e.group_id, "task_id": e.task_id, "title": doc["title"],
-                "due": doc["due"], "event_id": event_id}, f"{event_id}:{member_id}")
+        await svc.member_streams.tell_many([(member_id, {
+            "kind": "task_assigned", "group_id": e.group_id, "task_id": e.task_id, "title": doc["title"],
+            "due": doc["due"], "event_id": event_id}, f"{event_id}:{member_id}") for member_id in told])
