@@ -16,12 +16,16 @@ import contextlib
 RECANCEL_S = 0.5
 
 
-async def cancel_and_wait(task: asyncio.Task | None) -> None:
-    if task is None:
-        return
+async def _cancelled(task: asyncio.Task) -> None:
     while not task.done():
         task.cancel()
         await asyncio.wait([task], timeout=RECANCEL_S)
+
+
+async def cancel_and_wait(task: asyncio.Task | None) -> None:
+    if task is None:
+        return
+    await _cancelled(task)
     with contextlib.suppress(asyncio.CancelledError):
         task.result()
 
@@ -29,8 +33,6 @@ async def cancel_and_wait(task: asyncio.Task | None) -> None:
 async def cancel_and_wait_quietly(task: asyncio.Task) -> None:
     """For a task whose result is thrown away (a read ahead the loop no longer wants): its failure
     too — what it read is read again."""
-    while not task.done():
-        task.cancel()
-        await asyncio.wait([task], timeout=RECANCEL_S)
+    await _cancelled(task)
     if not task.cancelled():
         task.exception()  # retrieved: not reported as never retrieved
