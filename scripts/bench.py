@@ -575,8 +575,8 @@ def domain_commands(people: list[dict], group_id: str) -> dict[str, tuple[str, o
     return {
         "notifications": ("PUT /v1/me/notification-preferences", preferences),
         "calendar": ("POST /v1/seasons/{id}/requests", event_request),
-        # last: each message's live items carry every member's unread counts, each counted over the group's
-        # messages, so the work after the answer grows with the group's history (measured, not yet fixed)
+        # last: each message is told to every member of the group with their unread counts (kept in the read
+        # model, docs/adr/0028), the longest work after an answer
         "groups": ("POST /v1/groups/{id}/messages", chat),
     }
 
@@ -985,14 +985,18 @@ def build_rows(res: dict) -> list[tuple[str, str, str, str, str, str]]:
         rows.append(("  accepted commands in the log", f"{ov['events_appended']} events / {ov['accepted']} × 200", "", "",
                      "equal (none lost)", verdict(ov["lost_or_extra"] == 0)))
     dm = res.get("domains")
-    if dm and c:
-        raw = c["raw"]
+    if dm:
+        raw = c["raw"] if c else None  # the raw path is measured by rawcmd: without it, no ratio to show
         for service, d in dm.items():
-            ratio = d["throughput"] / max(raw["throughput"], 1e-9)
-            rows.append((f"{service}: {d['command']}, {d['connections']} conns, cmd/s",
-                         f"{d['throughput']:,.0f} ({d['errors']} err)", f"{raw['throughput']:,.0f} raw path",
-                         f"{ratio:.2f}", f"ratio ≥ {TARGETS['rawcmd_ratio']}",
-                         verdict(ratio >= TARGETS["rawcmd_ratio"] and d["errors"] == 0)))
+            what = f"{service}: {d['command']}, {d['connections']} conns, cmd/s"
+            got = f"{d['throughput']:,.0f} ({d['errors']} err)"
+            if raw is None:
+                rows.append((what, got, "(rawcmd not run)", "", f"ratio ≥ {TARGETS['rawcmd_ratio']}", "info"))
+            else:
+                ratio = d["throughput"] / max(raw["throughput"], 1e-9)
+                rows.append((what, got, f"{raw['throughput']:,.0f} raw path", f"{ratio:.2f}",
+                             f"ratio ≥ {TARGETS['rawcmd_ratio']}",
+                             verdict(ratio >= TARGETS["rawcmd_ratio"] and d["errors"] == 0)))
             drained = (f"caught up {d['drain_s']:.0f}s after" if d.get("drain_s") is not None
                        else "NOT caught up (CPU so far)")
             rows.append((f"  {service}: p50 / p99, CPU ms per command", f"{d['p50_ms']:.1f} / {d['p99_ms']:.1f} ms, "
@@ -1100,7 +1104,7 @@ async def main(args) -> int:
             res["rebuild"] = await bench_rebuild(plat.nats_url, args.rebuild_aggregates, args.rebuild_rounds, sampler)
             res["rss"]["rebuild_peak_mib"] = res["rebuild"].pop("rss_peak_mib")
 
-        # last: a chat message's work after its answer grows with its group's messages (see bench_domains)
+        # last: a chat message's work after its answer (each member of the group told) is the longest to drain
         if not only or "domains" in only:
             conns, secs = args.domain_connections, args.domain_duration
             log(f"domains: one command of each domain service, closed loop of {conns} for {secs:.0f}s each")
@@ -1145,8 +1149,8 @@ def parse(argv=None):
     p.add_argument("--connections", type=int, default=32, help="closed-loop connections of rawcmd (the same for both sides)")
     p.add_argument("--domain-duration", type=float, default=3.0, help="seconds of each domain command's closed loop")
     p.add_argument("--domain-connections", type=int, default=8,
-                   help="closed-loop connections of each domain command (8: a chat group of 8; every message costs "
-                        "its group's members an unread count each, over all the group's messages)")
+                   help="closed-loop connections of each domain command (8: a chat group of 8, each message told "
+                        "to every member with their unread counts)")
     p.add_argument("--only", help="comma list of: append,gateway,visible,rawcmd,overload,domains,rebuild")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
