@@ -179,9 +179,19 @@ class Unread:
 
 
 async def unread_in_conversation(store: DocumentStore | View, conversation_id: str, member_id: str) -> int:
-    mark = await store.get(DIRECT_MARKS, f"{conversation_id}:{member_id}")
+    """Kept on the member's side of the conversation (``conversations``), as a group's are."""
+    side = await store.get(CONVERSATIONS, f"{conversation_id}:{member_id}")
+    return side["unread"] if side else 0
+
+
+async def counted_unread_in_conversation(store: DocumentStore | View, conversation_id: str, member_id: str,
+                                         after: int | None = None) -> int:
+    """The messages to the member after their mark (or ``after``), counted the long way."""
+    if after is None:
+        mark = await store.get(DIRECT_MARKS, f"{conversation_id}:{member_id}")
+        after = mark["up_to"] if mark else 0
     return await store.count(DIRECT, {"conversation_id": conversation_id, "recipient_id": member_id,
-                                      "position": {"$gt": mark["up_to"] if mark else 0}})
+                                      "position": {"$gt": after}})
 
 
 async def _follow(view: View, unread: Unread, group_id: str, thread_id: str, member_id: str) -> None:
@@ -271,7 +281,7 @@ async def _forget_author(view: View, member_id: str) -> None:
 
 
 def register_chat_projections(svc: Service) -> None:
-    @svc.projection(CHAT_VIEW, [events_of("groups")], COLLECTIONS, version=4)
+    @svc.projection(CHAT_VIEW, [events_of("groups")], COLLECTIONS, version=5)
     async def when_chat_event_update_chat(rec: Recorded, view: View) -> None:
         unread = Unread(view)
         await _apply(rec, view, unread)
@@ -354,13 +364,23 @@ async def _apply(rec: Recorded, view: View, unread: Unread) -> None:  # noqa: C9
                 "text": e.text, "position": rec.seq, "sent_at": at})
             for me, other in ((e.sender_id, e.recipient_id), (e.recipient_id, e.sender_id)):
                 key = f"{e.conversation_id}:{me}"
+                side = await view.get(CONVERSATIONS, key)
+                held = side["unread"] if side else 0
+                mark = await view.get(DIRECT_MARKS, key) if me == e.recipient_id else None
+                if me == e.recipient_id and rec.seq > (mark["up_to"] if mark else 0):
+                    held += 1
                 await view.put(CONVERSATIONS, key, {
                     "key": key, "conversation_id": e.conversation_id, "member_id": me, "other_id": other,
-                    "last_at": at, "last_position": rec.seq})
+                    "last_at": at, "last_position": rec.seq, "unread": held})
         case c.ConversationMarkedRead():
             key = f"{e.conversation_id}:{e.member_id}"
             await view.put(DIRECT_MARKS, key, {"key": key, "conversation_id": e.conversation_id,
                                                "member_id": e.member_id, "up_to": e.up_to})
+            side = await view.get(CONVERSATIONS, key)
+            if side is not None:  # the mark sets the count: nothing after the newest message, else counted once
+                held = 0 if e.up_to >= side["last_position"] else await counted_unread_in_conversation(
+                    view, e.conversation_id, e.member_id, e.up_to)
+                await view.put(CONVERSATIONS, key, {**_plain(side), "unread": held})
         case c.MemberBlocked():
             key = f"{e.member_id}:{e.blocked_id}"
             await view.put(BLOCKS, key, {"key": key, "member_id": e.member_id, "blocked_id": e.blocked_id})

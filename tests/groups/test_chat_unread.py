@@ -1,8 +1,9 @@
 """The chat's kept unread counts (ADR 0028) against the long count they replace: random walks of a
 group's life — joins, leaves and rejoins, posts and replies naming people or everyone, edits, deletions,
-read marks anywhere (back, forward, past the end), an author erased — applied by the real projection to
-a real SQLite store, and after every event every member's count of the flow, of every thread, of the
-group and of mentions held equal to what the messages and marks say. Then: telling a message costs no
+read marks anywhere (back, forward, past the end), personal messages and their marks, an author erased —
+applied by the real projection to a real SQLite store, and after every event every member's count of the
+flow, of every thread, of the group, of mentions and of each personal conversation held equal to what the
+messages and marks say. Then: telling a message costs no
 count over the messages, however many the group holds."""
 
 from __future__ import annotations
@@ -26,14 +27,20 @@ from services.groups.chat_projections import (
     MENTIONS,
     MESSAGES,
     UNREAD,
+    counted_unread_in_conversation,
     counted_unread_in_group,
     read_up_to,
     register_chat_projections,
+    unread_in_conversation,
     unread_in_group,
     unread_mentions,
 )
 
 PEOPLE = ("anna", "boris", "vera", "gleb", "dina")
+
+
+def conversation(a: str, b: str) -> str:
+    return ":".join(sorted((a, b)))
 GROUPS = ("g-1", "g-2")
 
 
@@ -80,8 +87,8 @@ class Walk:
         alive = [p for p in PEOPLE if p not in self.erased]
         outside = [p for p in alive if p not in self.members[gid]]
         inside = sorted(self.members[gid])
-        kind = r.choices(["join", "leave", "post", "reply", "edit", "delete", "read", "erase"],
-                         [4, 1, 8, 6, 2, 2, 6, 0.15])[0]
+        kind = r.choices(["join", "leave", "post", "reply", "edit", "delete", "read", "erase", "dm", "dm_read"],
+                         [4, 1, 8, 6, 2, 2, 6, 0.15, 4, 3])[0]
         if kind == "join" and outside:
             who = r.choice(outside)
             self.members[gid].add(who)
@@ -116,6 +123,15 @@ class Walk:
             threads = [None, *[m for m, x in self.messages.items() if x["group"] == gid and x["thread"] is None]]
             await self.record(c.ReadMarkMoved(group_id=gid, member_id=r.choice(inside), thread_id=r.choice(threads),
                                               up_to=r.randint(0, self.seq + 3)))
+        elif kind == "dm" and len(alive) >= 2:
+            sender, recipient = r.sample(alive, 2)
+            await self.record(c.DirectMessageSent(conversation_id=conversation(sender, recipient),
+                                                  message_id=f"d-{self.seq + 1}", sender_id=sender,
+                                                  recipient_id=recipient, text=None if r.random() < 0.1 else "лично"))
+        elif kind == "dm_read" and len(alive) >= 2:
+            me, other = r.sample(alive, 2)
+            await self.record(c.ConversationMarkedRead(conversation_id=conversation(me, other), member_id=me,
+                                                       up_to=r.randint(0, self.seq + 3)))
         elif kind == "erase" and alive:
             who = r.choice(alive)
             self.erased.add(who)
@@ -143,6 +159,11 @@ class Walk:
                     assert (await unread_in_group(s, gid, member, mark, thread)
                             == await counted_unread_in_group(s, gid, member, mark, thread)), (*at, thread, mark)
             for person in PEOPLE:
+                for other in PEOPLE:
+                    if person != other and person not in self.erased:
+                        conv = conversation(person, other)
+                        assert (await unread_in_conversation(s, conv, person)
+                                == await counted_unread_in_conversation(s, conv, person)), (conv, person, self.seq)
                 if person not in self.members[gid]:  # one who left or never came keeps no counts
                     assert await s.count(UNREAD, {"group_id": gid, "member_id": person}) == 0, (gid, person)
 
@@ -266,3 +287,25 @@ async def test_a_thread_followed_while_away_is_not_followed_on_return_and_a_seco
     await join("vera")  # the same joining again
     await walk.check()
     assert await unread_in_group(store, "g-1", "vera") == 0 and await unread_mentions(store, "g-1", "vera") == 1
+
+
+async def test_a_personal_message_before_the_readers_mark_is_not_unread_and_a_mark_back_counts_again(store):
+    walk = Walk(store, 0)
+    conv = conversation("anna", "boris")
+
+    async def send(sender: str, recipient: str) -> None:
+        await walk.record(c.DirectMessageSent(conversation_id=conv, message_id=f"d-{walk.seq + 1}", sender_id=sender,
+                                              recipient_id=recipient, text="лично"))
+
+    await send("anna", "boris")
+    await walk.record(c.ConversationMarkedRead(conversation_id=conv, member_id="boris", up_to=walk.seq + 2))
+    await send("anna", "boris")  # at a position the mark has passed already
+    assert await unread_in_conversation(store, conv, "boris") == 0
+    await send("anna", "boris")
+    await send("boris", "anna")
+    assert await unread_in_conversation(store, conv, "boris") == 1
+    assert await unread_in_conversation(store, conv, "anna") == 1
+    await walk.record(c.ConversationMarkedRead(conversation_id=conv, member_id="boris", up_to=0))  # back
+    assert await unread_in_conversation(store, conv, "boris") == 3
+    assert all([await unread_in_conversation(store, conv, p) == await counted_unread_in_conversation(store, conv, p)
+                for p in ("anna", "boris")])
