@@ -104,14 +104,17 @@ async def test_an_erased_member_leaves_no_bytes_on_disk(tmp_path):
                    "about": about.encode(), "city": f"Город-{marker}".encode(), "key": key,
                    **{label: text.encode() for label, text in words.items()}}
         roots = [nats_dir, data_dir]
-        # the scan sees them while the member exists (else it proves nothing)
+        # the scan sees them while the member exists (else it proves nothing) — all but the chat message's first
+        # version: the edit overwrote it in place, and whether an old copy still sits in the WAL depends on when
+        # SQLite last wrote the WAL back (secure_delete zeroes it then); the scan after the erasure still looks
+        # for it everywhere
         before = traces(roots, needles)
-        assert {"name", "phone", "key", *words} <= set(before), before
+        assert {"name", "phone", "key", *words} - {"chat message"} <= set(before), before
         async with platform.client(admin) as c:
             said = (await c.get(f"/v1/groups/{groups[0]}/messages")).json()["items"][0]
             assert said["text"] == words["chat edit"] and said["replies"] == 1
         # …and the log holds their words sealed: only the read models have them in clear
-        assert not any(str(nats_dir) in path for label in words for path in before[label]), before
+        assert not any(str(nats_dir) in path for label in words for path in before.get(label, [])), before
 
         async with platform.client(admin) as c:
             r = await c.delete(f"/v1/members/{member_id}")

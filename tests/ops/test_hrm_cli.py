@@ -338,7 +338,14 @@ async def test_status_shows_the_feedback_service_down_lagging_on_the_calendars_g
         assert kept.status_code == 200, kept.text
         assert (kept.json()["status"], kept.json()["season_id"]) == ("scheduled", season_id), kept.text
         assert (await c.post(f"/v1/seasons/{season_id}/results")).status_code == 200
-        results = (await c.get(f"/v1/seasons/{season_id}/results")).json()
+
+        async def published():
+            # the publication is a command: the results' read model shows it a moment later (404 until then)
+            r = await c.get(f"/v1/seasons/{season_id}/results")
+            assert r.status_code in (200, 404), r.text
+            return r.json() if r.status_code == 200 else None
+
+        results = await until(published, what="the season's results were not published")
     figures = {line["key"]: line["value"] for line in results["reports"] if line["source"] == "feedback"}
     # the report counts the game the service kept on its return, though its games policy caught up beside
     # the report's (both behind the close): the report waits for it
