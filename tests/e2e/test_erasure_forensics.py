@@ -7,35 +7,21 @@ rebuild of every projection."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import nats
 import pytest
 
 from libs.contracts.subjects import control_subject
 from libs.kit.natsserver import NatsServer
+from tests.disk_scan import traces
 from tests.e2e.helpers import settle
 from tests.e2e.journey import FULL_PROFILE, admin_token, invite, register
 from tests.platform_harness import Platform
 
 pytestmark = pytest.mark.timeout(180)
 
-
-def traces(roots: list[Path], needles: dict[str, bytes]) -> dict[str, list[str]]:
-    """Which needle (also base64-encoded) sits in which raw file under ``roots``."""
-    found: dict[str, list[str]] = {}
-    for root in roots:
-        for path in root.rglob("*"):
-            if not path.is_file():
-                continue
-            data = path.read_bytes()
-            for label, needle in needles.items():
-                if needle in data or base64.b64encode(needle) in data:
-                    found.setdefault(label, []).append(str(path))
-    return found
 
 
 async def test_an_erased_member_leaves_no_bytes_on_disk(tmp_path):

@@ -13,16 +13,15 @@ to nothing and their words are gone from every file on disk."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 
 from libs.contracts.my_data import DATA_AGGREGATE, MemberDataCollected
 from libs.contracts.subjects import event_subject
+from tests.disk_scan import traces
 from tests.e2e.helpers import log_position, settle
 from tests.e2e.journey import FULL_PROFILE, admin_token, invite, login, make_member, make_moderator, register
 from tests.e2e.test_calendar import event_url, plan, planned_season, refused
@@ -268,17 +267,6 @@ async def test_nobody_anonymous_asks_and_a_guest_gets_their_own_data(platform, w
                                                         "email": guest_email, "status": "introduction"}
     assert got["services"]["groups"]["chat_messages"] == []
 
-
-def traces(roots: list[Path], needles: dict[str, bytes]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for root in roots:
-        for path in root.rglob("*"):
-            if path.is_file():
-                data = path.read_bytes()
-                for label, needle in needles.items():
-                    if needle in data or base64.b64encode(needle) in data:
-                        found.setdefault(label, []).append(str(path))
-    return found
 
 
 async def test_withdrawal_unconfirmed_changes_nothing_and_confirmed_erases_and_the_parts_are_gone(

@@ -8,7 +8,6 @@ import asyncio
 import base64
 import os
 import uuid
-from pathlib import Path
 
 import nats
 import pytest
@@ -19,18 +18,7 @@ from libs.contracts.subjects import LEGACY_PII_KEYS_BUCKET
 from libs.kit.natsserver import NatsServer
 from libs.kit.pii import KeyUnavailable, PiiVault, Undecryptable
 from libs.kit.provision import provision
-
-
-def files_holding(root: Path, needle: bytes) -> list[str]:
-    """Every file under ``root`` whose raw bytes contain ``needle`` (also base64-encoded)."""
-    needles = [needle, base64.b64encode(needle)]
-    hits = []
-    for path in root.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            if any(n in data for n in needles):
-                hits.append(str(path.relative_to(root)))
-    return hits
+from tests.disk_scan import files_holding
 
 
 @pytest.fixture
