@@ -42,7 +42,8 @@ from libs.kit.lease import RENEW_S, keep
 from libs.kit.logging import describe, get_logger
 from libs.kit.pii import Undecryptable
 from libs.kit.projection import View
-from libs.kit.tasks import cancel_and_wait, cancel_and_wait_quietly
+from libs.kit.pull import Deliveries
+from libs.kit.tasks import cancel_and_wait
 
 log = get_logger(__name__)
 tracer = trace.get_tracer("hr.kit.consumers")
@@ -53,8 +54,8 @@ Handler = Callable[..., Awaitable[None]]
 #: a read-your-writes waiter is woken by the runner after each batch; this is
 #: only the fallback re-check, e.g. for acks still in flight when it last asked the server
 RECHECK_S = 0.005
-#: a rebuild fetches this many batches at once (the live loop one); twice that is the bound of unacknowledged
-#: deliveries (the batch being applied and the one read ahead)
+#: a rebuild applies this many batches at once (the live loop one); a pull request asks for as many, and twice
+#: that is the bound of unacknowledged deliveries (the batch being applied and the one on its way)
 REBUILD_BATCHES = 4
 #: the first pause after a failure; doubled on each attempt up to the setting's maximum
 FIRST_BACKOFF_S = 0.2
@@ -171,7 +172,6 @@ class Runner:
         self._progress = asyncio.Event()
         self._lease = lease
         self._keeper: asyncio.Task | None = None
-        self._ahead: asyncio.Task | None = None
         #: when the checkpoint was last stored (monotonic): see ``_pass``
         self._stored_at = 0.0
 
@@ -309,13 +309,13 @@ class Runner:
         if await self._exists():
             await self._js.delete_consumer(EVENTS_STREAM, self.durable)
         await self._js.add_consumer(EVENTS_STREAM, config)
-        self._sub = await self._js.pull_subscribe_bind(durable=self.durable, stream=EVENTS_STREAM)
+        self._sub = await Deliveries(self._nc, EVENTS_STREAM, self.durable, self.c.batch * REBUILD_BATCHES).open()
 
     async def _drop_subscription(self) -> None:
         if self._sub:
             sub, self._sub = self._sub, None
             try:
-                await sub.unsubscribe()
+                await sub.close()
             except (TimeoutError, nats.errors.Error) as e:
                 # the connection is gone: so is the subscription
                 log.info("unsubscribe_failed", consumer=self.durable, error=describe(e))
@@ -510,26 +510,11 @@ class Runner:
     # ------------------------------------------------------------ the loop
 
     async def _loop(self) -> None:
-        # ``_ahead``: a rebuild's next batch, read while this one is applied (dropped whenever the loop starts
-        # over: what it read comes again from the checkpoint)
-        try:
-            await self._loop_reading()
-        finally:
-            await self._drop_ahead()
-
-    async def _drop_ahead(self) -> None:
-        ahead, self._ahead = self._ahead, None
-        if ahead is None:
-            return
-        await cancel_and_wait_quietly(ahead)
-
-    async def _loop_reading(self) -> None:
         rewind = self._sub is None and self._lease is None  # started over after a failure
         reconnects = self._nc.stats["reconnects"]
         fetch_failures = 0
         while not self._stopping:
             if not self.active:
-                await self._drop_ahead()
                 await self._step_down()
                 if not await self._take_over_or_stand_by():
                     continue
@@ -539,19 +524,14 @@ class Runner:
                 # and acks too: start over from the checkpoint
                 reconnects = self._nc.stats["reconnects"]
                 rewind = True
-            # a rebuild reads in larger batches (one store transaction and one acknowledgement per batch),
-            # the next one while it applies this one
+            # a rebuild applies larger batches (one store transaction and one acknowledgement per batch); the
+            # next messages arrive while it applies these (``Deliveries``)
             size = self.c.batch * (REBUILD_BATCHES if self.rebuilding else 1)
             try:
                 if rewind:
-                    await self._drop_ahead()
                     await self._rewind()
                     rewind = False
-                if self._ahead is not None:
-                    ahead, self._ahead = self._ahead, None
-                    msgs = await ahead
-                else:
-                    msgs = await self._sub.fetch(size, timeout=1.0)
+                msgs = await self._sub.next(size, timeout=1.0)
                 fetch_failures = 0
             except (TimeoutError, nats.errors.TimeoutError):
                 continue
@@ -567,8 +547,6 @@ class Runner:
                 continue
             if fetch_failures == 0 and self.stall and self.stall.get("fetch"):
                 self._recovered()
-            if self.rebuilding and len(msgs) == size:
-                self._ahead = asyncio.create_task(self._sub.fetch(size, timeout=1.0), name=f"{self.durable}-ahead")
             try:
                 await self._process(msgs)
             except asyncio.CancelledError:
@@ -576,7 +554,6 @@ class Runner:
             except Fenced:
                 # a successor holds the lease now: nothing of this batch was written
                 log.warning("fenced", consumer=self.durable, checkpoint=self.checkpoint)
-                await self._drop_ahead()
                 await self._step_down()
                 if self._lease is not None:
                     self._lease.forget()

@@ -29,10 +29,3 @@ async def cancel_and_wait(task: asyncio.Task | None) -> None:
     with contextlib.suppress(asyncio.CancelledError):
         task.result()
 
-
-async def cancel_and_wait_quietly(task: asyncio.Task) -> None:
-    """For a task whose result is thrown away (a read ahead the loop no longer wants): its failure
-    too — what it read is read again."""
-    await _cancelled(task)
-    if not task.cancelled():
-        task.exception()  # retrieved: not reported as never retrieved

@@ -1,0 +1,100 @@
+"""A durable pull consumer's messages as they come, with one pull request outstanding at a time.
+
+Why not nats-py's ``fetch``: under a steady trickle of events each fetch sent a pull request of its
+own and waited for each message with a task of its own (``next_msg``: a uuid, a ``wait_for``, a
+task); the request's write woke nats-server too. For the many consumers that only pass an event
+over, that was most of what the event cost them (docs/adr/0029). Here a request asks for a whole
+batch and lives for ``EXPIRES_S``; it is renewed when it is fulfilled, when the server ends it
+(408 expired, 409 leadership change), or when nothing ended it in time (lost with a restarted
+server): so a consumer idles at one request a second, as before, and under load sends one request
+per batch or per second instead of one per message.
+
+The messages wait in a buffer of at most one request's batch (the bound of a consumer's
+``max_ack_pending`` holds it too), in the order the consumer delivered them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+
+from libs.kit.direct import unsubscribe
+
+#: a request's lifetime: how soon an idle consumer notices a request lost (and how often it asks)
+EXPIRES_S = 1.0
+#: past its lifetime, how long a request may stay silent before it is taken for lost
+LOST_AFTER_S = EXPIRES_S + 1.0
+
+
+class ConsumerGone(Exception):
+    """The server ended the consumer (deleted by a successor, or a request it cannot serve): the
+    runner starts over from its checkpoint, as after any failure to read."""
+
+
+class Deliveries:
+    def __init__(self, nc, stream: str, durable: str, batch: int):
+        self._nc = nc
+        self._api = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"
+        self._batch = batch
+        self._sub = None
+        self._inbox = ""
+        self._buffer: deque = deque()
+        self._arrived = asyncio.Event()
+        #: messages the outstanding request may still bring (0: ended, ask again)
+        self._owed = 0
+        self._asked_at = 0.0
+        self._gone: str | None = None
+
+    async def open(self) -> Deliveries:
+        self._inbox = self._nc.new_inbox()
+        self._sub = await self._nc.subscribe(self._inbox, cb=self._on_msg)
+        await self._ask()
+        return self
+
+    async def close(self) -> None:
+        sub, self._sub = self._sub, None
+        await unsubscribe(sub)
+        self._buffer.clear()
+
+    async def _ask(self) -> None:
+        request = {"batch": self._batch, "expires": int(EXPIRES_S * 1e9)}
+        self._owed = self._batch
+        self._asked_at = asyncio.get_running_loop().time()
+        await self._nc.publish(self._api, json.dumps(request).encode(), reply=self._inbox)
+
+    async def _on_msg(self, msg) -> None:
+        status = msg.headers.get("Status") if msg.headers else None
+        if status is None:
+            self._buffer.append(msg)
+            self._owed -= 1
+        elif status == "100":  # an idle heartbeat (none is asked for): nothing ended
+            return
+        elif status in ("404", "408") or (status == "409" and "Consumer Deleted" not in msg.headers.get(
+                "Description", "")):
+            self._owed = 0  # this request is over (expired, or the consumer's leader changed): ask again
+        else:
+            self._gone = f"{status} {msg.headers.get('Description', '')}".strip()
+        self._arrived.set()
+
+    async def next(self, most: int, timeout: float) -> list:
+        """The next (at most ``most``) messages, waiting at most ``timeout`` seconds for the first;
+        TimeoutError when none came."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if self._gone:
+                raise ConsumerGone(self._gone)
+            if self._owed <= 0 or loop.time() - self._asked_at > LOST_AFTER_S:
+                await self._ask()  # before taking: the next batch is on its way while this one is applied
+            if self._buffer:
+                return [self._buffer.popleft() for _ in range(min(most, len(self._buffer)))]
+            now = loop.time()
+            if now >= deadline:
+                raise TimeoutError
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), max(min(deadline, self._asked_at + LOST_AFTER_S) - now,
+                                                                 0.001))
+            except TimeoutError:
+                pass

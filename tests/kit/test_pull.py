@@ -1,0 +1,114 @@
+"""A durable consumer's deliveries (``Deliveries``) on a real nats-server: every message once and in
+order, at most the asked number at a time; a trickle of events costs a pull request per batch or per
+second, not one per event; a request lost with a killed server is renewed and nothing is missed;
+a deleted consumer is said so (the runner starts over), never taken for an idle one."""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats
+import pytest
+from nats.js.api import AckPolicy, ConsumerConfig
+
+from libs.kit.pull import LOST_AFTER_S, ConsumerGone, Deliveries
+
+STREAM = "PULLT"
+
+
+async def consumer(nc, name: str = "c") -> Deliveries:
+    js = nc.jetstream()
+    await js.add_stream(name=STREAM, subjects=["pullt.>"])
+    await js.add_consumer(STREAM, ConsumerConfig(durable_name=name, ack_policy=AckPolicy.ALL, max_ack_pending=4096))
+    return await Deliveries(nc, STREAM, name, batch=64).open()
+
+
+async def take(d: Deliveries, count: int, most: int = 1000, timeout: float = 10.0) -> list[bytes]:
+    got: list[bytes] = []
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while len(got) < count and loop.time() < end:
+        try:
+            msgs = await d.next(most, timeout=0.5)
+        except TimeoutError:
+            continue
+        assert len(msgs) <= most
+        got += [m.data for m in msgs]
+        await msgs[-1].ack()
+    return got
+
+
+@pytest.fixture
+async def nc(fresh_nats):
+    c = await nats.connect(fresh_nats.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    yield c
+    await c.close()
+
+
+async def test_every_message_comes_once_in_order_at_most_the_asked_number_at_a_time(nc):
+    d = await consumer(nc)
+    js = nc.jetstream()
+    for i in range(300):  # more than a request's batch (64): several requests, in order
+        await js.publish(f"pullt.{i % 7}", str(i).encode())
+    assert await take(d, 300, most=50) == [str(i).encode() for i in range(300)]
+    with pytest.raises(TimeoutError):
+        await d.next(10, timeout=0.3)
+    await d.close()
+
+
+async def test_a_trickle_of_events_costs_a_request_per_second_not_one_per_event(nc, fresh_nats):
+    watcher = await nats.connect(fresh_nats.url)
+    requests = []
+
+    async def seen(msg) -> None:
+        requests.append(msg)
+
+    await watcher.subscribe(f"$JS.API.CONSUMER.MSG.NEXT.{STREAM}.c", cb=seen)
+    await watcher.flush()
+    d = await consumer(nc)
+    js = nc.jetstream()
+    reader = asyncio.create_task(take(d, 40, most=10, timeout=20))
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    for i in range(40):
+        await asyncio.sleep(0.025)
+        await js.publish("pullt.x", str(i).encode())
+    assert await reader == [str(i).encode() for i in range(40)]
+    seconds = loop.time() - began
+    # nats-py's fetch sent one request per event here (40); one per second plus the first is the bound
+    assert len(requests) <= seconds + 2, (len(requests), seconds)
+    await d.close()
+    await watcher.close()
+
+
+async def test_a_request_lost_with_a_killed_server_is_renewed_and_nothing_is_missed(nc, fresh_nats):
+    d = await consumer(nc)
+    js = nc.jetstream()
+    await js.publish("pullt.x", b"before")
+    assert await take(d, 1) == [b"before"]
+    fresh_nats.kill()  # no word to the waiting request (a stopped server ends it with a 409)
+    fresh_nats.start()  # the same port and store: the outstanding request is gone with the old process
+    for _ in range(100):
+        if nc.is_connected:
+            break
+        await asyncio.sleep(0.1)
+    for attempt in range(50):  # the server recovers its streams after it answers connections
+        try:
+            await js.publish("pullt.x", b"after", timeout=1)
+            break
+        except (TimeoutError, nats.errors.Error):
+            await asyncio.sleep(0.2)
+    assert await take(d, 1, timeout=LOST_AFTER_S + 10) == [b"after"]
+    await d.close()
+
+
+async def test_a_deleted_consumer_is_said_so_not_taken_for_an_idle_one(nc):
+    d = await consumer(nc)
+    await nc.jetstream().delete_consumer(STREAM, "c")
+    with pytest.raises(ConsumerGone):
+        for _ in range(10):
+            try:
+                await d.next(10, timeout=0.5)
+            except TimeoutError:
+                continue
+    await d.close()
