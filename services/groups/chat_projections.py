@@ -75,6 +75,12 @@ async def _unread_after(store: DocumentStore | View, group_id: str, member_id: s
     tail = await store.get(FLOWS, flow_id(group_id, thread_id))
     if tail is None or mark >= tail["last"]:
         return 0
+    return await _counted_after(store, group_id, member_id, thread_id, mark)
+
+
+async def _counted_after(store: DocumentStore | View, group_id: str, member_id: str, thread_id: str | None,
+                         mark: int) -> int:
+    """The flow's messages after the mark that are not the member's own, counted over the messages."""
     where = {"group_id": group_id, "thread_id": thread_id, "deleted": False, "position": {"$gt": mark}}
     return await store.count(MESSAGES, where) - await store.count(MESSAGES, {**where, "author_id": member_id})
 
@@ -98,8 +104,7 @@ async def counted_unread_in_group(store: DocumentStore | View, group_id: str, me
     kept counts to it)."""
     async def after(thread: str | None, given: int | None = None) -> int:
         up_to = await read_up_to(store, group_id, member_id, thread) if given is None else given
-        where = {"group_id": group_id, "thread_id": thread, "deleted": False, "position": {"$gt": up_to}}
-        return await store.count(MESSAGES, where) - await store.count(MESSAGES, {**where, "author_id": member_id})
+        return await _counted_after(store, group_id, member_id, thread, up_to)
 
     if thread_id is not None:
         return await after(thread_id, mark)
