@@ -54,9 +54,10 @@ Handler = Callable[..., Awaitable[None]]
 #: a read-your-writes waiter is woken by the runner after each batch; this is
 #: only the fallback re-check, e.g. for acks still in flight when it last asked the server
 RECHECK_S = 0.005
-#: a rebuild applies this many batches at once (the live loop one); a pull request asks for as many, and twice
+#: a rebuild applies this many batches at once (the live loop one; 8 measured faster than 4 and as fast as 16);
+#: a pull request asks for as many, and twice
 #: that is the bound of unacknowledged deliveries (the batch being applied and the one on its way)
-REBUILD_BATCHES = 4
+REBUILD_BATCHES = 8
 #: the first pause after a failure; doubled on each attempt up to the setting's maximum
 FIRST_BACKOFF_S = 0.2
 #: past events it does not apply, a consumer stores its checkpoint at most this often (a write per event
