@@ -824,8 +824,10 @@ async def check_feedback_reads(base_url: str, log: list[Entry], calls: list[Call
     return problems
 
 
-async def check_files(base_url: str, calls: list[Call], tokens: dict[str, str], most: int = 10) -> list[str]:
-    """Acknowledged uploads come back byte for byte (their digest), whatever was killed meanwhile."""
+async def check_files(base_url: str, calls: list[Call], tokens: dict[str, str], most: int = 10,
+                      erased: set[str] = frozenset()) -> list[str]:
+    """Acknowledged uploads come back byte for byte (their digest), whatever was killed meanwhile; an
+    uploader the scenario erased is refused (401) with the token they had."""
     problems = []
     uploads = [c for c in calls if c.kind == "upload" and c.ok]
     async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as client:
@@ -833,6 +835,11 @@ async def check_files(base_url: str, calls: list[Call], tokens: dict[str, str], 
             token = tokens.get(call.params["member_id"])
             r = await client.get(f"/v1/groups/{call.params['group_id']}/files/{call.body['file_id']}/content",
                                  headers={"Authorization": f"Bearer {token}"})
+            if call.params["member_id"] in erased:
+                if r.status_code != 401:
+                    problems.append(f"upload {call.body['file_id']} of an erased member reads back as "
+                                    f"{r.status_code} with their old token")
+                continue
             if r.status_code != 200 or hashlib.sha256(r.content).hexdigest() != call.params["sha256"]:
                 problems.append(f"acknowledged upload {call.body['file_id']} reads back as {r.status_code}, "
                                 f"{len(r.content)} bytes")

@@ -114,6 +114,8 @@ class Load:
     _last_round: int = 0
     #: members the game needs (observers, a team's coordinator): a scenario does not erase them
     game_people: set[str] = field(default_factory=set)
+    #: members a scenario erased: their tokens are refused from then on (``checks.check_files``)
+    erased: set[str] = field(default_factory=set)
     #: why the game could not be set up (None: set up, or not asked)
     game_error: str | None = None
 

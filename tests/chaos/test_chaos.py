@@ -93,7 +93,8 @@ async def run_scenario(sup: Supervisor, disrupt: Callable[[Supervisor, Load], Aw
         # (4) the members' streams: every acknowledged message told once
         problems += checks.check_streams(await checks.read_member_streams(sup), log, load.calls + probe.calls)
         # (5) the drive: acknowledged uploads read back byte for byte
-        problems += await checks.check_files(sup.base_url, load.calls + probe.calls, {**load.tokens, **probe.tokens})
+        problems += await checks.check_files(sup.base_url, load.calls + probe.calls, {**load.tokens, **probe.tokens},
+                                             erased=load.erased)
         # (6) the calendar: places within capacity, nobody registered and in line, every acknowledged
         # registration held (or given up, acknowledged), the read model the log's
         problems += checks.check_calendar(log, load.calls + probe.calls)
@@ -317,6 +318,7 @@ async def test_a_locked_read_model_store_during_erasures_and_grants(tmp_path):
                         r = await c.delete(f"/v1/members/{member}", headers=admin)
                         assert r.status_code == 200, r.text  # the log takes the erasure; the stores will follow
                         erased.append(member)
+                        load.erased.add(member)
                     r = await c.get("/readyz")
                     if r.status_code == 503:
                         not_ready.append(r.json())

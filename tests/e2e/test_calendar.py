@@ -5,7 +5,6 @@ twice, fifty registrations at once, feeds with a stale or forged link, an erased
 from __future__ import annotations
 
 import asyncio
-import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -17,11 +16,12 @@ from tests.e2e.journey import make_member
 from tests.e2e.test_chat import chat_group, people, read_stream
 from tests.e2e.test_working_groups import ok
 from tests.platform_harness import Platform
+from tests.season_years import Years, fresh_year
 
 __all__ = ["people"]
 
 #: each test its own season: the platform is shared by the whole session
-_years = itertools.count(2300 + uuid.uuid4().int % 500 * 10)
+_years = Years(2300, 7300)
 
 
 def new_season_id() -> str:
@@ -515,7 +515,7 @@ async def test_published_results_report_what_the_season_held_and_are_announced(p
     moderator, admin = people["moderator"][1], people["admin"][1]
     host_id, host = people["anna"]
     # a season already past, so its events have begun and their attendance can be recorded
-    season_id = f"{1600 + uuid.uuid4().int % 300}-spring"
+    season_id = f"{fresh_year(1600, 1900)}-spring"
     title = f"Весна {season_id[:4]}"
     await ok(platform, moderator, "POST", "/v1/seasons", {"season_id": season_id, "title": title})
     asked = await ok(platform, host, "POST", f"/v1/seasons/{season_id}/requests",

@@ -29,6 +29,7 @@ from tests.e2e.test_drive import upload
 from tests.e2e.test_roles import run_season
 from tests.e2e.test_working_groups import ok
 from tests.platform_harness import Platform
+from tests.season_years import fresh_year
 from tests.web.test_web_security import Visitor
 
 pytestmark = pytest.mark.timeout(240)
@@ -154,7 +155,7 @@ async def world(platform: Platform) -> dict:
     await ok(platform, other, "POST", f"/v1/help-requests/{request_id}/messages", {"text": others["Ответ эксперта Олега"]})
 
     # roles: a window of a season of this module's own, and a pick in the group
-    year = 4000 + uuid.uuid4().int % 900
+    year = fresh_year(4000, 4900)
     await run_season(platform, moderator, coordinator_id, f"{year}-spring")
     await ok(platform, me, "PUT", f"/v1/groups/{group_id}/roles/1/pick")
     await settle(platform)

@@ -8,7 +8,6 @@ closing a season of its own in the calendar (years of their own, far from the ca
 from __future__ import annotations
 
 import asyncio
-import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
@@ -21,11 +20,12 @@ from tests.e2e.test_calendar import refused
 from tests.e2e.test_chat import people
 from tests.e2e.test_working_groups import call, ok
 from tests.platform_harness import Platform
+from tests.season_years import Years, fresh_year
 
 __all__ = ["people"]
 
 #: each test its own years (three apart: a test may run three seasons of one pair of years)
-_years = itertools.count(3000 + uuid.uuid4().int % 300 * 20, 3)
+_years = Years(3000, 9000, span=3)
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
@@ -101,7 +101,7 @@ async def test_the_timer_closes_a_window_then_picks_are_refused_and_the_season_i
     await platform.start_service("roles")
     try:
         group_id = await group_of(platform, people, members=("anna",))
-        year = 1500 + uuid.uuid4().int % 400
+        year = fresh_year(1500, 1900)
         await run_season(platform, people["moderator"][1], people["coordinator"][0], f"{year}-spring")
         store = platform.services["roles"].store
         for _ in range(100):

@@ -12,7 +12,6 @@ documents (``DOCS_PATHS``: 404 to every role, the admin included).
 from __future__ import annotations
 
 import asyncio
-import itertools
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -32,6 +31,7 @@ from tests.e2e.test_calendar import game_team, new_season_id, plan
 from tests.e2e.test_feedback import HELP as HELP_BODY
 from tests.e2e.test_feedback import PARTS as FEEDBACK_PARTS
 from tests.platform_harness import Platform
+from tests.season_years import Years
 from tests.security.conftest import PASSWORD, ROLES, Actor, new_guest
 
 #: every (METHOD, path) the gateway serves, read from its OpenAPI document (development settings:
@@ -619,8 +619,8 @@ async def _every_roles_data_ready(w: World) -> Call:
 # ------------------------------------------------------------------ the calendar's worlds
 
 
-#: past seasons (their events have begun), each its own year, clear of test_calendar's (1600–1899)
-_past_years = itertools.count(1500 + uuid.uuid4().int % 50)
+#: past seasons (their events have begun), each its own year (tests/season_years.py)
+_past_years = Years(1400, 1600)
 
 #: what makes a grid event a game (its capacity is then the game's max_teams)
 GAME = {"kind": "game", "place": "Екатеринбург", "call_link": None}

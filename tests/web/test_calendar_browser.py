@@ -6,20 +6,19 @@ a forged moderator's form gets the gateway's refusal in Russian; hostile input s
 from __future__ import annotations
 
 import asyncio
-import itertools
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from tests.platform_harness import Platform
+from tests.season_years import Years
 from tests.web.test_chat import click, fits
 from tests.web.test_groups import a_moderator, settle_views, token_of
 from tests.web.test_journey import colleague, sign_in, surname
 
 #: each test its own season (the platform is shared by the whole session); the e2e suite's years are lower
-_years = itertools.count(8000 + uuid.uuid4().int % 180 * 10)
+_years = Years(8000, 9800)
 ZONE = "Asia/Yekaterinburg"
 HOSTILE_TOPIC = "<script>alert(1)</script><b>жирно</b>"
 FORGE = """([action, fields]) => {

@@ -7,7 +7,6 @@ by a calendar app through the web client's own address, and a renewed link answe
 from __future__ import annotations
 
 import asyncio
-import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +14,7 @@ import httpx
 import icalendar
 
 from tests.platform_harness import Platform
+from tests.season_years import Years
 from tests.web.test_calendar_browser import _years as calendar_years
 from tests.web.test_calendar_browser import call, crew, plan
 from tests.web.test_chat import click, fits
@@ -24,7 +24,7 @@ from tests.web.test_journey import sign_in
 __all__ = ["crew"]
 
 #: past autumns (their events have begun: attendance can be recorded) and future springs of their own
-_past = itertools.count(1910 + uuid.uuid4().int % 40 * 2)
+_past = Years(1910, 1990, span=2)
 # the calendar browser module's own counter: two counters from random bases in one range collided (409
 # season_exists in a full run), one counter cannot
 _future = calendar_years

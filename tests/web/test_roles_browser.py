@@ -13,7 +13,6 @@ closing a season of a year of its own in the calendar, below every year the othe
 from __future__ import annotations
 
 import asyncio
-import itertools
 import uuid
 from datetime import date
 
@@ -25,6 +24,7 @@ from tests.e2e.helpers import log_position, settle
 from tests.e2e.journey import admin_token, invite, register
 from tests.e2e.test_roles import run_season
 from tests.platform_harness import Platform
+from tests.season_years import Years
 from tests.web.test_calendar_browser import call, forged
 from tests.web.test_chat import click, fits
 from tests.web.test_groups import a_group, a_moderator, settle_views, token_of
@@ -32,7 +32,7 @@ from tests.web.test_journey import colleague, sign_in, surname
 from tests.web.test_web_security import HOSTILE, Visitor
 
 #: past years of this module's own (the calendar's and the roles' suites use 1500 and above)
-_years = itertools.count(1000 + uuid.uuid4().int % 120 * 4, 2)
+_years = Years(1000, 1480, span=2)
 
 
 @pytest.fixture(scope="module")
