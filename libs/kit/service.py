@@ -382,15 +382,26 @@ class Service:
                 log.error("chore_failed", chore=name, error=describe(e))
             await asyncio.sleep(interval_s)
 
-    async def wait_applied(self, seq: int | None, projections: Sequence[str] | None = None) -> None:
-        """Read-your-writes: wait (bounded) until the named projections (all when None) have seen ``seq``."""
+    async def wait_applied(self, seq: int | None, projections: Sequence[str] | None = None,
+                           subject: str | None = None) -> bool:
+        """Read-your-writes: wait (bounded) until the named projections (all when None) have seen ``seq``;
+        False (and a warning for the operator) when one has not within the setting's wait.
+
+        ``subject``: the subject of the event at ``seq`` (a command's own append): a projection that applies
+        events of that subject is then caught up only by its checkpoint, never because it looks idle — a
+        consumer the server has not yet counted the event for would answer early, and the command's answer,
+        read from the view, would say "not found" for what it has just done."""
         if not seq:
-            return
+            return True
         # each runner wakes its waiters when it finishes a batch: no polling
         timeout = self.settings.consistency_wait_s
         runners = [r for r in self.runners if r.c.kind == "projection"
                    and (projections is None or r.c.name in projections)]
-        await asyncio.gather(*(r.wait_caught_up(seq, timeout) for r in runners))
+        done = await asyncio.gather(*(r.wait_caught_up(seq, timeout, subject) for r in runners))
+        behind = [r.c.name for r, ok in zip(runners, done, strict=True) if not ok]
+        if behind:
+            log.warning("read_your_writes_timed_out", seq=seq, projections=behind, wait_s=timeout)
+        return not behind
 
     # ------------------------------------------------------------ lifecycle
 

@@ -346,3 +346,44 @@ async def test_releasing_a_lease_someone_else_took_over_leaves_theirs_and_stops_
         assert not await theirs.acquire()  # still held by "theirs": nothing was deleted
     finally:
         await nc.close()
+
+
+async def test_a_commands_own_event_is_applied_only_when_the_views_checkpoint_says_so(nats_server):
+    """A command that answers from its view waits for the view to apply the event it appended. A consumer
+    the server reports idle (nothing pending, nothing unacknowledged) has seen an event outside its subjects,
+    but not necessarily one of its own: a consumer the server has not counted the event for (here: one made
+    afresh after it, as a new leader or a re-creation can leave it) must not let the command read a view
+    without it — the permissions matrix saw a request answered "not found" right after it was made."""
+    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+    from libs.contracts.subjects import EVENTS_STREAM
+
+    name = f"probe{uuid.uuid4().hex[:8]}"
+    svc = Service(name, KitSettings(nats_url=nats_server.url, docstore_url="sqlite://:memory:",
+                                    consistency_wait_s=0.3, log_level="ERROR"))
+
+    async def when_thing_happened_keep_it(rec, view):
+        await view.put("things", rec.event.member_id, {"member_id": rec.event.member_id})
+
+    svc.projection("things", [f"hr.evt.{name}.thing.*"], ["things"])(when_thing_happened_keep_it)
+    await svc.start()
+    try:
+        await append_all(svc, name, ["a"])
+        seq_a = await svc.events.last_seq()
+        assert await svc.wait_applied(seq_a, ["things"], f"hr.evt.{name}.thing.a")
+        view = runner(svc)
+        await view._pause()  # the view applies nothing more
+        await append_all(svc, name, ["b"])
+        seq_b = await svc.events.last_seq()
+        # its consumer made afresh after the event: the server counts nothing pending for it
+        await svc.js.delete_consumer(EVENTS_STREAM, view.durable)
+        await svc.js.add_consumer(EVENTS_STREAM, ConsumerConfig(
+            name=view.durable, durable_name=view.durable, ack_policy=AckPolicy.ALL, deliver_policy=DeliverPolicy.NEW,
+            filter_subject=view.c.subject))
+        assert await svc.wait_applied(seq_b, ["things"])  # the precondition: it looks idle
+        assert not await svc.wait_applied(seq_b, ["things"], f"hr.evt.{name}.thing.b")
+        assert await svc.store.get("things", "b") is None
+        # an event before its checkpoint is applied, whatever its subject
+        assert await svc.wait_applied(seq_a, ["things"], f"hr.evt.{name}.thing.a")
+    finally:
+        await svc.stop()
