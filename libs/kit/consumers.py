@@ -63,6 +63,12 @@ FIRST_BACKOFF_S = 0.2
 #: past events it does not apply, a consumer stores its checkpoint at most this often (a write per event
 #: was most of what passing one cost): a restart passes over at most that much again
 PASSED_STORE_EVERY_S = 1.0
+#: acknowledgements are flow control only (the stored checkpoint says what is applied): one is sent for
+#: everything applied or passed over so far at most this often, or at once past ACK_AT_MOST messages
+#: (docs/adr/0030). Under load, every event of a subject reached every consumer of it and was acknowledged
+#: alone — a write by the service and one more message for the server each time
+ACK_EVERY_S = 0.05
+ACK_AT_MOST = 256
 
 
 class Malformed(Exception):
@@ -175,6 +181,10 @@ class Runner:
         self._keeper: asyncio.Task | None = None
         #: when the checkpoint was last stored (monotonic): see ``_pass``
         self._stored_at = 0.0
+        #: the last message processed and not yet acknowledged, how many are, since when (``_acknowledge``)
+        self._unacked = None
+        self._unacked_n = 0
+        self._unacked_since = 0.0
 
     @property
     def active(self) -> bool:
@@ -313,6 +323,7 @@ class Runner:
         self._sub = await Deliveries(self._nc, EVENTS_STREAM, self.durable, self.c.batch * REBUILD_BATCHES).open()
 
     async def _drop_subscription(self) -> None:
+        self._unacked, self._unacked_n = None, 0  # the consumer's next deliveries start over from the checkpoint
         if self._sub:
             sub, self._sub = self._sub, None
             try:
@@ -423,13 +434,20 @@ class Runner:
             info = await self._js.consumer_info(EVENTS_STREAM, self.durable)
         except NotFoundError:
             return None
-        return info.num_pending + info.num_ack_pending
+        return self._lag_of(info)
+
+    def _lag_of(self, info) -> int:
+        """What the server has not delivered, and what it delivered that is not applied yet: delivered messages
+        at or below the checkpoint are applied (or passed over) even while their acknowledgement waits."""
+        delivered = info.delivered.stream_seq if info.delivered is not None else None
+        unapplied = 0 if delivered is not None and self.checkpoint >= (delivered or 0) else info.num_ack_pending
+        return info.num_pending + unapplied
 
     async def status(self) -> dict:
         pending = None
         try:
             info = await self._js.consumer_info(EVENTS_STREAM, self.durable)
-            pending = info.num_pending + info.num_ack_pending
+            pending = self._lag_of(info)
         except NotFoundError:
             pass
         alive = self._task is not None and not self._task.done()
@@ -475,13 +493,13 @@ class Runner:
             # may not be (a new consumer leader right after a cluster's stream leader died reported nothing
             # pending: the chaos suite saw a policy read a view that had not applied the event yet)
             return False
-        # the sequence may lie outside this consumer's subjects: then being
-        # idle (nothing pending, nothing unacked) means it has seen it
+        # the sequence may lie outside this consumer's subjects: then being idle (nothing left to deliver,
+        # everything delivered applied or passed over) means it has seen it
         try:
             info = await self._js.consumer_info(EVENTS_STREAM, self.durable)
         except NotFoundError:  # being re-created from the checkpoint (start, rewind, rebuild)
             return False
-        return info.num_pending == 0 and info.num_ack_pending == 0
+        return self._lag_of(info) == 0
 
     async def wait_caught_up(self, seq: int, timeout: float, subject: str | None = None) -> bool:
         """Wait, at most ``timeout`` seconds, until ``caught_up_to(seq)``.
@@ -528,14 +546,17 @@ class Runner:
             # a rebuild applies larger batches (one store transaction and one acknowledgement per batch); the
             # next messages arrive while it applies these (``Deliveries``)
             size = self.c.batch * (REBUILD_BATCHES if self.rebuilding else 1)
+            wait = 1.0 if self._unacked is None else max(0.0, self._unacked_since + ACK_EVERY_S - time.monotonic())
             try:
                 if rewind:
                     await self._rewind()
                     rewind = False
-                msgs = await self._sub.next(size, timeout=1.0)
+                msgs = await self._sub.next(size, timeout=wait)
                 fetch_failures = 0
             except (TimeoutError, nats.errors.TimeoutError):
-                continue
+                if self._unacked is None:
+                    continue
+                msgs = []  # nothing new: the acknowledgement that waited is due
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # noqa: BLE001 - the bus away: wait, then start over from the checkpoint
@@ -626,8 +647,24 @@ class Runner:
         await self._apply(good)
         if passed > self.checkpoint:
             await self._until_done(passed, "checkpoint", lambda: self._pass(passed))
+        await self._acknowledge(msgs)
+
+    async def _acknowledge(self, msgs: list) -> None:
+        """AckPolicy.ALL: one acknowledgement for everything up to the last message processed, sent once
+        ACK_EVERY_S has passed since the first it covers (or at once, past ACK_AT_MOST or in a rebuild). Held
+        back, it changes nothing that counts: a restart, a rewind and a take-over start from the stored
+        checkpoint, not from the acknowledgements; ``_lag_of`` does not count what is applied and unacknowledged."""
         if msgs:
-            await msgs[-1].ack()  # AckPolicy.ALL: one ack for everything up to here
+            if self._unacked is None:
+                self._unacked_since = time.monotonic()
+            self._unacked = msgs[-1]
+            self._unacked_n += len(msgs)
+        if self._unacked is None:
+            return
+        if (self.rebuilding or self._unacked_n >= ACK_AT_MOST
+                or time.monotonic() - self._unacked_since >= ACK_EVERY_S):
+            msg, self._unacked, self._unacked_n = self._unacked, None, 0
+            await msg.ack()
 
     async def _apply(self, good: list[tuple[object, Recorded]]) -> None:
         if not good:

@@ -387,3 +387,57 @@ async def test_a_commands_own_event_is_applied_only_when_the_views_checkpoint_sa
         assert await svc.wait_applied(seq_a, ["things"], f"hr.evt.{name}.thing.a")
     finally:
         await svc.stop()
+
+
+async def test_a_trickle_of_events_is_acknowledged_a_few_times_a_second_and_every_write_still_reads_back(
+        nats_server):
+    """Acknowledgements are flow control (docs/adr/0030): a consumer sends one for all it has processed at most
+    every ACK_EVERY_S, not one per event — every consumer of a subject answered every event of it alone. What
+    must not change: a command reads its write at once (its own subject, and another's, for which the view's
+    being idle counts), and the last acknowledgement is sent even when nothing more comes (a standby reads
+    the holder's progress from it; an unacknowledged message would come again after the ack wait)."""
+    from libs.contracts.subjects import EVENTS_STREAM
+    from libs.kit.consumers import ACK_EVERY_S
+
+    name = f"probe{uuid.uuid4().hex[:8]}"
+    svc = Service(name, KitSettings(nats_url=nats_server.url, docstore_url="sqlite://:memory:",
+                                    consistency_wait_s=2.0, log_level="ERROR"))
+
+    async def when_thing_happened_keep_it(rec, view):
+        await view.put("things", rec.event.member_id, {"member_id": rec.event.member_id})
+
+    svc.projection("things", [f"hr.evt.{name}.thing.*"], ["things"])(when_thing_happened_keep_it)
+    watcher = await nats.connect(nats_server.url)
+    acks: list = []
+
+    async def seen(msg) -> None:
+        acks.append(msg)
+
+    await watcher.subscribe(f"$JS.ACK.{EVENTS_STREAM}.{name}_things.>", cb=seen)
+    await watcher.flush()
+    await svc.start()
+    try:
+        n = 60
+        began = asyncio.get_running_loop().time()
+        for i in range(n):
+            await append_all(svc, name, [f"t{i}"])
+            seq = await svc.events.last_seq()
+            assert await svc.wait_applied(seq, ["things"], f"hr.evt.{name}.thing.t{i}")
+            assert await svc.store.get("things", f"t{i}") is not None
+            other = await svc.events.load(f"hr.evt.{name}.other.o{i}")
+            seq = await svc.events.append(other, [RulesAcknowledged(member_id=f"o{i}")], Meta("test", str(i)))
+            assert await svc.wait_applied(seq, ["things"])  # outside its subject: applied all it was given
+        last, took = seq, asyncio.get_running_loop().time() - began
+        view = runner(svc)
+
+        async def acknowledged_all() -> bool:
+            info = await svc.js.consumer_info(EVENTS_STREAM, view.durable)
+            return info.num_ack_pending == 0 and info.ack_floor.stream_seq >= last - 1
+
+        await wait_for(acknowledged_all, timeout=5.0)
+        assert await view.lag() == 0
+        # one per window at most (and one more at the end), far from one per event
+        assert 1 <= len(acks) <= min(n // 2, took / ACK_EVERY_S + 2), f"{len(acks)} acknowledgements for {n} events"
+    finally:
+        await svc.stop()
+        await watcher.close()
