@@ -66,6 +66,10 @@ async def test_one_request_is_one_trace_across_gateway_and_two_services(processe
         await asyncio.sleep(0.1)
     assert {"gateway", "onboarding", "groups"} <= services, sink.trace(trace_id)
     assert "projection onboarding.members AccessGranted" in names
+    # the gateway's one span for the request, and none for the ASGI messages it sent and received
+    gateway = [s["name"] for s in spans if s["service"] == "gateway"]
+    assert any(n.startswith("POST /v1/moderation/") for n in gateway), gateway
+    assert not [n for n in gateway if n.endswith((" send", " receive"))], gateway
     # every span hangs on the one tree: each parent is in the trace (or is the caller's)
     ids = {s["span_id"] for s in spans}
     roots = [s for s in spans if s["parent_id"] not in ids]
