@@ -348,6 +348,19 @@ async def test_releasing_a_lease_someone_else_took_over_leaves_theirs_and_stops_
         await nc.close()
 
 
+def keeping_things(nats_url: str, consistency_wait_s: float) -> tuple[Service, str]:
+    """A service of its own whose one projection keeps a document per event of ``hr.evt.<name>.thing.*``."""
+    name = f"probe{uuid.uuid4().hex[:8]}"
+    svc = Service(name, KitSettings(nats_url=nats_url, docstore_url="sqlite://:memory:",
+                                    consistency_wait_s=consistency_wait_s, log_level="ERROR"))
+
+    async def when_thing_happened_keep_it(rec, view):
+        await view.put("things", rec.event.member_id, {"member_id": rec.event.member_id})
+
+    svc.projection("things", [f"hr.evt.{name}.thing.*"], ["things"])(when_thing_happened_keep_it)
+    return svc, name
+
+
 async def test_a_commands_own_event_is_applied_only_when_the_views_checkpoint_says_so(nats_server):
     """A command that answers from its view waits for the view to apply the event it appended. A consumer
     the server reports idle (nothing pending, nothing unacknowledged) has seen an event outside its subjects,
@@ -358,14 +371,7 @@ async def test_a_commands_own_event_is_applied_only_when_the_views_checkpoint_sa
 
     from libs.contracts.subjects import EVENTS_STREAM
 
-    name = f"probe{uuid.uuid4().hex[:8]}"
-    svc = Service(name, KitSettings(nats_url=nats_server.url, docstore_url="sqlite://:memory:",
-                                    consistency_wait_s=0.3, log_level="ERROR"))
-
-    async def when_thing_happened_keep_it(rec, view):
-        await view.put("things", rec.event.member_id, {"member_id": rec.event.member_id})
-
-    svc.projection("things", [f"hr.evt.{name}.thing.*"], ["things"])(when_thing_happened_keep_it)
+    svc, name = keeping_things(nats_server.url, consistency_wait_s=0.3)
     await svc.start()
     try:
         await append_all(svc, name, ["a"])
@@ -399,14 +405,7 @@ async def test_a_trickle_of_events_is_acknowledged_a_few_times_a_second_and_ever
     from libs.contracts.subjects import EVENTS_STREAM
     from libs.kit.consumers import ACK_EVERY_S
 
-    name = f"probe{uuid.uuid4().hex[:8]}"
-    svc = Service(name, KitSettings(nats_url=nats_server.url, docstore_url="sqlite://:memory:",
-                                    consistency_wait_s=2.0, log_level="ERROR"))
-
-    async def when_thing_happened_keep_it(rec, view):
-        await view.put("things", rec.event.member_id, {"member_id": rec.event.member_id})
-
-    svc.projection("things", [f"hr.evt.{name}.thing.*"], ["things"])(when_thing_happened_keep_it)
+    svc, name = keeping_things(nats_server.url, consistency_wait_s=2.0)
     watcher = await nats.connect(nats_server.url)
     acks: list = []
 
