@@ -440,7 +440,7 @@ class Runner:
         """What the server has not delivered, and what it delivered that is not applied yet: delivered messages
         at or below the checkpoint are applied (or passed over) even while their acknowledgement waits."""
         delivered = info.delivered.stream_seq if info.delivered is not None else None
-        unapplied = 0 if delivered is not None and self.checkpoint >= (delivered or 0) else info.num_ack_pending
+        unapplied = 0 if delivered is not None and self.checkpoint >= delivered else info.num_ack_pending
         return info.num_pending + unapplied
 
     async def status(self) -> dict:

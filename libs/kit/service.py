@@ -14,7 +14,7 @@ import logging
 import random
 import signal
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,7 +39,7 @@ from libs.contracts.subjects import (
     query_subject,
 )
 from libs.kit.actors import register_actors
-from libs.kit.consumers import Consumer, Runner, type_names
+from libs.kit.consumers import Consumer, Runner, covers, type_names
 from libs.kit.decider import Decider
 from libs.kit.direct import unsubscribe
 from libs.kit.docstore.port import DocumentStore, open_store
@@ -63,8 +63,12 @@ STATE_CACHE_SIZE = 10_000
 
 @dataclass(frozen=True)
 class Executed(Generic[S]):
+    """``seq``: the aggregate's last event after the command (its own append, or the one before a command that
+    appended nothing); ``subject``: that aggregate's, so a read-back knows which views apply it."""
+
     seq: int
     state: S
+    subject: str
 
 
 class NotProvisioned(RuntimeError):
@@ -292,7 +296,7 @@ class Service:
             state, stream = await self.load(aggregate, aggregate_id)
             new = aggregate.decide(command, state)
             if not new:
-                return Executed(stream.last_seq, state)
+                return Executed(stream.last_seq, state, stream.subject)
             try:
                 seq = await self.events.append(stream, new, meta, event_ids(len(new)) if event_ids else None)
             except ConcurrencyConflict:
@@ -302,7 +306,7 @@ class Service:
             # the expected sequence guarantees nothing sits between the loaded
             # events and ours: this is the aggregate's state as of ``seq``
             self._remember(aggregate.subject(aggregate_id), state, seq, stream.version + len(new))
-            return Executed(seq, state)
+            return Executed(seq, state, stream.subject)
         raise Conflict("concurrent_update")
 
     async def decide_across(
@@ -334,7 +338,8 @@ class Service:
             writes = [(loaded[key][1], events, event_ids(key, len(events)) if event_ids else None)
                       for key, events in decided.items() if events]
             if not writes:
-                return {key: Executed(stream.last_seq, state) for key, (state, stream) in loaded.items()}
+                return {key: Executed(stream.last_seq, state, stream.subject)
+                        for key, (state, stream) in loaded.items()}
             try:
                 seqs = await self.events.append_many(writes, meta)
             except ConcurrencyConflict:
@@ -348,7 +353,7 @@ class Service:
                 if events:
                     self._remember(decider.subject(aggregate_id), state, seqs[stream.subject],
                                    stream.version + len(events))
-                out[key] = Executed(seqs.get(stream.subject, stream.last_seq), state)
+                out[key] = Executed(seqs.get(stream.subject, stream.last_seq), state, stream.subject)
             return out
         raise Conflict("concurrent_update")
 
@@ -382,23 +387,38 @@ class Service:
                 log.error("chore_failed", chore=name, error=describe(e))
             await asyncio.sleep(interval_s)
 
-    async def wait_applied(self, seq: int | None, projections: Sequence[str] | None = None,
-                           subject: str | None = None) -> bool:
-        """Read-your-writes: wait (bounded) until the named projections (all when None) have seen ``seq``;
-        False (and a warning for the operator) when one has not within the setting's wait.
-
-        ``subject``: the subject of the event at ``seq`` (a command's own append): a projection that applies
-        events of that subject is then caught up only by its checkpoint, never because it looks idle — a
-        consumer the server has not yet counted the event for would answer early, and the command's answer,
-        read from the view, would say "not found" for what it has just done."""
+    async def wait_applied(self, seq: int | None, projections: Sequence[str] | None = None) -> bool:
+        """Read-your-writes for a client's token: wait (bounded) until the named projections (all when None)
+        have seen ``seq``; False (and a warning for the operator) when one has not within the setting's wait.
+        The subject of the event at ``seq`` is not known here: a projection that looks idle has seen it."""
         if not seq:
             return True
+        return await self._wait([(r, seq, None) for r in self._projections(projections)], seq)
+
+    async def wait_read_back(self, done: Executed | Iterable[Executed], projections: Sequence[str] | None = None
+                             ) -> bool:
+        """Read-your-writes for a command's own answer: wait (bounded) until each named projection has applied
+        what the command wrote (``done``: one aggregate's outcome, or several) to the subjects it applies —
+        by its checkpoint, never because it looks idle: a consumer the server has not counted the event for
+        yet would answer early, and the answer, read from the view, would say "not found" for what the command
+        has just done. A projection that applies none of those subjects is not waited for."""
+        written = [x for x in ([done] if isinstance(done, Executed) else done) if x.seq]
+        waits = []
+        for runner in self._projections(projections):
+            own = [x for x in written if any(covers(pattern, x.subject) for pattern in runner.c.subjects)]
+            if own:
+                last = max(own, key=lambda x: x.seq)
+                waits.append((runner, last.seq, last.subject))
+        return await self._wait(waits, max((x.seq for x in written), default=0))
+
+    def _projections(self, names: Sequence[str] | None) -> list[Runner]:
+        return [r for r in self.runners if r.c.kind == "projection" and (names is None or r.c.name in names)]
+
+    async def _wait(self, waits: Sequence[tuple[Runner, int, str | None]], seq: int) -> bool:
         # each runner wakes its waiters when it finishes a batch: no polling
         timeout = self.settings.consistency_wait_s
-        runners = [r for r in self.runners if r.c.kind == "projection"
-                   and (projections is None or r.c.name in projections)]
-        done = await asyncio.gather(*(r.wait_caught_up(seq, timeout, subject) for r in runners))
-        behind = [r.c.name for r, ok in zip(runners, done, strict=True) if not ok]
+        done = await asyncio.gather(*(r.wait_caught_up(at, timeout, subject) for r, at, subject in waits))
+        behind = [r.c.name for (r, _, _), ok in zip(waits, done, strict=True) if not ok]
         if behind:
             log.warning("read_your_writes_timed_out", seq=seq, projections=behind, wait_s=timeout)
         return not behind

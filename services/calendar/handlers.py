@@ -106,7 +106,7 @@ def register_handlers(svc: Service, settings: Settings) -> None:
     async def on_request(cmd, request_id: str, command: d.SeasonCommand, ctx: Context) -> Done:
         """The answer is the request as everyone reads it: its words are in the read model only."""
         done = await on_season(cmd.season_id, command, ctx)
-        await svc.wait_applied(done.seq, [CALENDAR_VIEW], SEASON.subject(cmd.season_id))
+        await svc.wait_read_back(done, [CALENDAR_VIEW])
         return Done(done.seq, await reads.request_view(cmd.season_id, request_id, ctx.actor.id))
 
     @svc.command(c.RequestEvent)

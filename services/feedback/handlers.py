@@ -30,7 +30,7 @@ def register_handlers(svc: Service, settings: Settings) -> None:  # noqa: C901 â
         behind it (the chaos suite saw a round opened answered with no round)."""
         member(ctx)
         done = await svc.decide(GAME, game_id, command, meta_of(ctx))
-        await svc.wait_applied(done.seq, [FEEDBACK_VIEW], GAME.subject(game_id))  # the caller's next page reads it
+        await svc.wait_read_back(done, [FEEDBACK_VIEW])  # the caller's next page reads it
         return Done(done.seq, await reads.game_view(game_doc_of(game_id, done.state), ctx.actor))
 
     @svc.command(f.AssignObserver)
@@ -55,7 +55,7 @@ def register_handlers(svc: Service, settings: Settings) -> None:  # noqa: C901 â
     async def feedback_answer(done: Executed[d.Feedback], feedback_id: str, ctx: Context) -> Done:
         """The piece as the decision left it (its aggregate): a read model lagging behind would answer a first
         write "not found", or a rewrite with the words before it."""
-        await svc.wait_applied(done.seq, [FEEDBACK_VIEW], FEEDBACK.subject(feedback_id))  # the next page reads it
+        await svc.wait_read_back(done, [FEEDBACK_VIEW])  # the next page reads it
         piece, words = done.state, done.state.written
         if words is None:
             raise NotFound("feedback_not_found")
@@ -92,7 +92,7 @@ def register_handlers(svc: Service, settings: Settings) -> None:  # noqa: C901 â
     async def on_help(request_id: str, command: d.HelpCommand, ctx: Context) -> Done:
         member(ctx)
         done = await svc.decide(HELP, request_id, command, meta_of(ctx))
-        await svc.wait_applied(done.seq, [FEEDBACK_VIEW], HELP.subject(request_id))
+        await svc.wait_read_back(done, [FEEDBACK_VIEW])
         return Done(done.seq, await reads.help_view(await reads.help_doc(request_id, ctx.actor)))
 
     @svc.command(f.RequestHelp)

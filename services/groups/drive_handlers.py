@@ -60,7 +60,7 @@ def register_drive_handlers(svc: Service, settings: Settings, buckets: Buckets) 
 
     async def after(done, group_id: str, file_id: str) -> Done:
         """The file as the drive's read model shows it once it has this change (read-your-writes)."""
-        await svc.wait_applied(done.seq, [DRIVE_VIEW], d.DRIVE.subject(group_id))
+        await svc.wait_read_back(done, [DRIVE_VIEW])
         view = await read_file(svc.store, group_id, file_id, with_versions=True)
         if view is None:  # the read model is behind its bounded wait: answer from the decision itself
             file = done.state.files[file_id]

@@ -38,12 +38,10 @@ def register_handlers(svc: Service, settings: Settings, outbox: Outbox) -> None:
                 raise NotFound("notification_not_found")
             if not state.read:
                 unread.append(nid)
-        seq = None
-        for nid in unread:
-            done = await svc.decide(NOTIFICATION, nid, d.MarkRead(me), meta_of(ctx))
-            seq = max(seq or 0, done.seq)
-        await svc.wait_applied(seq, [NOTIFICATIONS_VIEW])
-        return Done(seq, n.MarkedRead(marked=len(unread), unread=await unread_of(svc, me)))
+        marked = [await svc.decide(NOTIFICATION, nid, d.MarkRead(me), meta_of(ctx)) for nid in unread]
+        await svc.wait_read_back(marked, [NOTIFICATIONS_VIEW])
+        return Done(max((done.seq for done in marked), default=None),
+                    n.MarkedRead(marked=len(unread), unread=await unread_of(svc, me)))
 
     @svc.command(n.SetPreferences)
     async def set_preferences(cmd: n.SetPreferences, ctx: Context) -> Done:

@@ -11,7 +11,7 @@ from libs.contracts.envelope import Actor
 from libs.contracts.errors import Forbidden
 from libs.kit.eventstore import Meta
 from libs.kit.rpc import Context, Done, community_member
-from libs.kit.service import Service, meta_of
+from libs.kit.service import Executed, Service, meta_of
 from services.roles import domain as d
 from services.roles.domain import PICKS, VACANCY
 from services.roles.projections import ROLES_VIEW
@@ -41,8 +41,8 @@ async def pick_facts(reads: Reads, settings: Settings, actor: Actor, member_id: 
         vision_requires=settings.vision_requires, opens_after=opens_after)
 
 
-async def decide_pick(svc: Service, command: d.PickCommand, member_id: str, meta: Meta, ids=None) -> int | None:
-    """Both aggregates in one batch; the seq of the append (None: nothing to append)."""
+async def decide_pick(svc: Service, command: d.PickCommand, member_id: str, meta: Meta, ids=None) -> list[Executed]:
+    """Both aggregates in one batch; how each stands after it."""
     season = command.facts.season_id or "none"
     parts = {"picks": (PICKS, member_id), "vacancy": (VACANCY, c.vacancy_id(season, command.group_id, command.role))}
 
@@ -50,24 +50,23 @@ async def decide_pick(svc: Service, command: d.PickCommand, member_id: str, meta
         picks, vacancy = d.decide_pick(command, states["picks"], states["vacancy"])
         return {"picks": picks, "vacancy": vacancy}
 
-    done = await svc.decide_across(parts, both, meta, event_ids=ids)
-    return max((x.seq for x in done.values() if x.seq), default=None)
+    return list((await svc.decide_across(parts, both, meta, event_ids=ids)).values())
 
 
 def register_handlers(svc: Service, settings: Settings) -> None:
     reads = Reads(svc, settings)
 
-    async def answer(seq: int | None, group_id: str | None, ctx: Context) -> Done:
-        await svc.wait_applied(seq, [ROLES_VIEW])
-        return Done(seq, await reads.board(group_id, None, ctx))
+    async def answer(done: list[Executed], group_id: str | None, ctx: Context) -> Done:
+        await svc.wait_read_back(done, [ROLES_VIEW])
+        return Done(max((x.seq for x in done if x.seq), default=None), await reads.board(group_id, None, ctx))
 
     @svc.command(c.TakeRole)
     async def take_role(cmd: c.TakeRole, ctx: Context) -> Done:
         community_member(ctx, "community_members_only")
         facts = await pick_facts(reads, settings, ctx.actor, ctx.actor.id, cmd.group_id)
-        seq = await decide_pick(svc, d.TakeRole(ctx.actor, ctx.actor.id, cmd.group_id, cmd.role, facts),
+        done = await decide_pick(svc, d.TakeRole(ctx.actor, ctx.actor.id, cmd.group_id, cmd.role, facts),
                                 ctx.actor.id, meta_of(ctx))
-        return await answer(seq, cmd.group_id, ctx)
+        return await answer(done, cmd.group_id, ctx)
 
     @svc.command(c.ReleaseRole)
     async def release_role(cmd: c.ReleaseRole, ctx: Context) -> Done:
@@ -76,14 +75,14 @@ def register_handlers(svc: Service, settings: Settings) -> None:
         if member_id != ctx.actor.id and not ctx.actor.is_moderator:
             raise Forbidden("own_picks_only")
         facts = await pick_facts(reads, settings, ctx.actor, member_id, cmd.group_id)
-        seq = await decide_pick(svc, d.ReleaseRole(ctx.actor, member_id, cmd.group_id, cmd.role, facts), member_id,
+        done = await decide_pick(svc, d.ReleaseRole(ctx.actor, member_id, cmd.group_id, cmd.role, facts), member_id,
                                 meta_of(ctx))
-        return await answer(seq, cmd.group_id, ctx)
+        return await answer(done, cmd.group_id, ctx)
 
     @svc.command(c.SetVacancyCapacity)
     async def set_vacancy_capacity(cmd: c.SetVacancyCapacity, ctx: Context) -> Done:
         community_member(ctx, "community_members_only")
         facts = await pick_facts(reads, settings, ctx.actor, ctx.actor.id, cmd.group_id)
-        seq = await decide_pick(svc, d.SetCapacity(ctx.actor, cmd.group_id, cmd.role, cmd.capacity, facts),
+        done = await decide_pick(svc, d.SetCapacity(ctx.actor, cmd.group_id, cmd.role, cmd.capacity, facts),
                                 ctx.actor.id, meta_of(ctx))
-        return await answer(seq, cmd.group_id, ctx)
+        return await answer(done, cmd.group_id, ctx)

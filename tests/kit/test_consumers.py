@@ -366,31 +366,42 @@ async def test_a_commands_own_event_is_applied_only_when_the_views_checkpoint_sa
     the server reports idle (nothing pending, nothing unacknowledged) has seen an event outside its subjects,
     but not necessarily one of its own: a consumer the server has not counted the event for (here: one made
     afresh after it, as a new leader or a re-creation can leave it) must not let the command read a view
-    without it — the permissions matrix saw a request answered "not found" right after it was made."""
+    without it — the permissions matrix saw a request answered "not found" right after it was made. A command
+    over several aggregates waits for the last of its events each view applies, and for nothing else."""
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
     from libs.contracts.subjects import EVENTS_STREAM
+    from libs.kit.service import Executed
 
     svc, name = keeping_things(nats_server.url, consistency_wait_s=0.3)
     await svc.start()
     try:
         await append_all(svc, name, ["a"])
-        seq_a = await svc.events.last_seq()
-        assert await svc.wait_applied(seq_a, ["things"], f"hr.evt.{name}.thing.a")
+        a = Executed(await svc.events.last_seq(), None, f"hr.evt.{name}.thing.a")
+        assert await svc.wait_read_back(a, ["things"])
         view = runner(svc)
         await view._pause()  # the view applies nothing more
         await append_all(svc, name, ["b"])
-        seq_b = await svc.events.last_seq()
+        b = Executed(await svc.events.last_seq(), None, f"hr.evt.{name}.thing.b")
         # its consumer made afresh after the event: the server counts nothing pending for it
         await svc.js.delete_consumer(EVENTS_STREAM, view.durable)
         await svc.js.add_consumer(EVENTS_STREAM, ConsumerConfig(
             name=view.durable, durable_name=view.durable, ack_policy=AckPolicy.ALL, deliver_policy=DeliverPolicy.NEW,
             filter_subject=view.c.subject))
-        assert await svc.wait_applied(seq_b, ["things"])  # the precondition: it looks idle
-        assert not await svc.wait_applied(seq_b, ["things"], f"hr.evt.{name}.thing.b")
+        assert await svc.wait_applied(b.seq, ["things"])  # the precondition: it looks idle
+        assert not await svc.wait_read_back(b, ["things"])
         assert await svc.store.get("things", "b") is None
         # an event before its checkpoint is applied, whatever its subject
-        assert await svc.wait_applied(seq_a, ["things"], f"hr.evt.{name}.thing.a")
+        assert await svc.wait_read_back(a, ["things"])
+        # several aggregates: the view waits for the last event it applies (b), not the first (a) ...
+        assert not await svc.wait_read_back([a, b], ["things"])
+        # ... and not for a later one it never receives, which no checkpoint of its own would ever pass
+        other = await svc.events.load(f"hr.evt.{name}.other.o")
+        o = Executed(await svc.events.append(other, [RulesAcknowledged(member_id="o")], Meta("test", "o")), None,
+                     other.subject)
+        assert o.seq > b.seq
+        assert await svc.wait_read_back([a, o], ["things"])
+        assert await svc.wait_read_back(o, ["things"])  # a view applying none of a command's subjects: no wait
     finally:
         await svc.stop()
 
@@ -404,6 +415,7 @@ async def test_a_trickle_of_events_is_acknowledged_a_few_times_a_second_and_ever
     the holder's progress from it; an unacknowledged message would come again after the ack wait)."""
     from libs.contracts.subjects import EVENTS_STREAM
     from libs.kit.consumers import ACK_EVERY_S
+    from libs.kit.service import Executed
 
     svc, name = keeping_things(nats_server.url, consistency_wait_s=2.0)
     watcher = await nats.connect(nats_server.url)
@@ -421,7 +433,7 @@ async def test_a_trickle_of_events_is_acknowledged_a_few_times_a_second_and_ever
         for i in range(n):
             await append_all(svc, name, [f"t{i}"])
             seq = await svc.events.last_seq()
-            assert await svc.wait_applied(seq, ["things"], f"hr.evt.{name}.thing.t{i}")
+            assert await svc.wait_read_back(Executed(seq, None, f"hr.evt.{name}.thing.t{i}"), ["things"])
             assert await svc.store.get("things", f"t{i}") is not None
             other = await svc.events.load(f"hr.evt.{name}.other.o{i}")
             seq = await svc.events.append(other, [RulesAcknowledged(member_id=f"o{i}")], Meta("test", str(i)))
