@@ -542,6 +542,17 @@ async def test_sqlite_file_uses_wal(tmp_path: Path) -> None:
         conn.close()
 
 
+async def test_replicas_opening_a_new_file_together_all_open_it(tmp_path: Path) -> None:
+    """Two replicas of a service start together on one new file: both read it, both ask to switch it to WAL, and
+    SQLite refuses one at once ("database is locked", no waiting: it would deadlock). The chaos suite saw the
+    standby crash at start that way, leaving no replica to take over. Three at once, over many new files."""
+    for n in range(150):
+        url = f"sqlite://{tmp_path / str(n)}"
+        stores = await asyncio.gather(*(open_store(url, "shared") for _ in range(3)))
+        for store in stores:
+            await store.close()
+
+
 async def test_unsupported_url_is_refused() -> None:
     with pytest.raises(ValueError):
         await open_store("postgres://localhost/db", "x")

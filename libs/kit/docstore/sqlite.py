@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -94,7 +96,7 @@ def _connect(file: str) -> sqlite3.Connection:
     # write outside batch() commits by itself and batch() owns BEGIN/COMMIT.
     # a lock held longer than this is a fault the consumer reports (stalled) and retries, not a wait
     conn = sqlite3.connect(file, isolation_level=None, timeout=5)
-    conn.execute("PRAGMA journal_mode=WAL")
+    _into_wal(conn)
     conn.execute("PRAGMA synchronous=NORMAL")
     # deleted and overwritten rows are zeroed in the file, not left in free pages (erasure)
     conn.execute("PRAGMA secure_delete=ON")
@@ -105,6 +107,25 @@ def _connect(file: str) -> sqlite3.Connection:
     # SQLite's lower() folds ASCII only; prefix search folds in Python (query.fold)
     conn.create_function("hr_has_prefix", 2, _has_prefix, deterministic=True)
     return conn
+
+
+#: how long a store being opened retries turning a new file to WAL while another process does the same
+WAL_SWITCH_S = 10.0
+
+
+def _into_wal(conn: sqlite3.Connection) -> None:
+    """Two processes opening a new file at once (the replicas of a service starting together) both read it,
+    then both ask to write its journal mode: SQLite refuses one at once, without waiting ("database is
+    locked": waiting would deadlock). The other has switched it a moment later: try again."""
+    deadline = time.monotonic() + WAL_SWITCH_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.01, 0.05))
 
 
 def _connect_reader(file: str) -> sqlite3.Connection:
