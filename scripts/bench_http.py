@@ -59,7 +59,8 @@ class RawHttp:
         for k, v in (headers or {}).items():
             lines.append(f"{k}: {v}")
         raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-        if self._idle:
+        reused = bool(self._idle)
+        if reused:
             reader, writer = self._idle.pop()
         else:
             reader, writer = await asyncio.open_connection(self.host, self.port)
@@ -68,6 +69,12 @@ class RawHttp:
         try:
             writer.write(raw)
             status_line = await reader.readline()
+            if not status_line and reused:
+                # the server had closed it for being idle (its keep-alive timeout) before our request reached it:
+                # nothing was read, so it is sent again on a new connection, as HTTP clients do
+                writer.close()
+                self._all.discard(writer)
+                return await self.request(method, path, json_body=json_body, headers=headers)
             if not status_line:
                 raise ConnectionError("connection closed by the server")
             status = int(status_line.split(b" ", 2)[1])

@@ -26,7 +26,7 @@ from libs.kit.rpc import ServiceClient
 from libs.kit.settings import redact_url, secret_values
 from libs.kit.tracing import setup_tracing
 from services.gateway import problems
-from services.gateway.overload import InFlightLimit, Load
+from services.gateway.overload import Bound, InFlightLimit, Load
 from services.gateway.problems import Problem
 from services.gateway.routers import (
     announcements,
@@ -106,10 +106,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, refuse=refuse_body,
                        streamed=drive.UPLOAD_PATHS)
     app.state.load = Load()
-    app.add_middleware(InFlightLimit, load=app.state.load, limit=settings.max_in_flight,
+    bound = Bound(settings.max_in_flight, settings.min_in_flight,
+                  settings.overload_target_ms / 1000 if settings.overload_target_ms else None)
+    app.add_middleware(InFlightLimit, load=app.state.load, bound=bound,
                        per_address=min(settings.max_in_flight_per_address or settings.max_in_flight,
                                        settings.max_in_flight),
-                       retry_after_s=settings.overload_retry_after_s)
+                       retry_after_s=settings.overload_retry_after_s, transfers=drive.TRANSFER_PATHS)
     app.add_middleware(CorrelationMiddleware)
     # added last, so outermost: the access log above runs inside the request's span
     provider = setup_tracing("gateway", settings.otel_service_namespace,

@@ -4,10 +4,16 @@ Without a bound, a gateway past its capacity queues: every request waits behind 
 seconds and then requests time out, the ones it had accepted included. Refusing the excess at once (503 with
 Retry-After) keeps the accepted ones fast and tells a client when to come back. One address may be given
 only a share of the bound (a setting), so a flood from one place (a script, a bot) leaves room for the others.
+
+The bound follows what the machine carries (docs/adr/0031): a fixed number fit for one machine lets another
+queue — on two cores 64 requests in flight took half a second each. With a latency target, the bound shrinks
+while the typical request it carries takes longer than the target with the bound nearly taken, and grows back
+while requests are fast and the bound is what holds them back.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +31,69 @@ log = get_logger(__name__)
 EXEMPT = frozenset({"/healthz", "/readyz", "/v1/stream"})
 #: how often at most a "gateway_overloaded" line is written while refusing (with the count since the last)
 LOG_EVERY_S = 1.0
+#: how often the bound is reconsidered, from the requests completed since
+WINDOW_S = 0.1
+#: a slow window shrinks the bound by target / median, but never below half of it at once
+MOST_SHRINK = 0.5
+
+
+@dataclass
+class Bound:
+    """How many requests the gateway carries at once. ``target_s`` None: ``ceiling``, always. Otherwise between
+    ``floor`` and ``ceiling``, moved as each window of time closes, by the median time of the requests completed
+    in it (a few slow ones — a sign-in's hashing — do not move a median):
+    - slower than the target while more than half the bound was taken: requests queue; the bound shrinks in
+      proportion (target / median, at most by half), so it reaches what the machine carries in a few windows;
+    - as fast as the target: the bound grows by one; and by one for each window with nothing in flight at all,
+      so it is back at the ceiling within seconds once the load has passed;
+    - nothing completed while requests were in flight: nothing learnt.
+    Slow requests under light load (the bound not half taken) never make it refuse anyone. Windows close at the
+    first request admitted or completed after their end (or at ``tick``): no timer."""
+
+    ceiling: int
+    floor: int
+    target_s: float | None
+    limit: float = 0.0
+    _took: list[float] = field(default_factory=list)
+    _peak: int = 0
+    _window_ends: float | None = None
+
+    def __post_init__(self) -> None:
+        self.floor = min(self.floor, self.ceiling)
+        self.limit = float(self.ceiling)
+
+    @property
+    def now(self) -> int:
+        return int(self.limit)
+
+    def admitted(self, in_flight: int, now: float) -> None:
+        self.tick(now, in_flight - 1)
+        self._peak = max(self._peak, in_flight)
+
+    def completed(self, took_s: float | None, in_flight: int, now: float) -> None:
+        """``took_s`` None: a request whose time says nothing of the gateway's load (an upload's is the
+        client's bandwidth)."""
+        self.tick(now, in_flight + 1)
+        if took_s is not None and self.target_s is not None:
+            self._took.append(took_s)
+
+    def tick(self, now: float, in_flight: int) -> None:
+        """Close the window if its time is over (``in_flight``: what has been in flight since nothing changed)."""
+        if self.target_s is None or (self._window_ends is not None and now < self._window_ends):
+            return
+        if self._window_ends is not None:
+            took = sorted(self._took)
+            median = took[len(took) // 2] if took else None
+            if median is not None and median > self.target_s:
+                if self._peak * 2 > self.limit:
+                    self.limit = max(float(self.floor), self.limit * max(MOST_SHRINK, self.target_s / median))
+            elif median is not None or not self._peak:
+                self.limit += 1
+            if not in_flight:  # the windows since this one ended, with nothing in flight
+                self.limit += int((now - self._window_ends) / WINDOW_S)
+            self.limit = min(float(self.ceiling), self.limit)
+        self._took.clear()
+        self._peak, self._window_ends = in_flight, now + WINDOW_S
 
 
 @dataclass
@@ -32,8 +101,11 @@ class Load:
     """What the gateway is carrying now, and what it refused: read by /readyz and the bench."""
 
     in_flight: int = 0
+    #: of them, files' bytes in transit (InFlightLimit's ``transfers``)
+    transfers: int = 0
     refused: int = 0
     by_address: Counter = field(default_factory=Counter)
+    bound: Bound | None = None
     _refused_logged: int = 0
     _logged_at: float = 0.0
 
@@ -41,19 +113,23 @@ class Load:
         self.refused += 1
         now = time.monotonic()
         if now - self._logged_at >= LOG_EVERY_S:
-            log.warning("gateway_overloaded", why=why, in_flight=self.in_flight,
-                        refused=self.refused - self._refused_logged)
+            log.warning("gateway_overloaded", why=why, in_flight=self.in_flight, bound=self.bound.now if self.bound
+                        else None, refused=self.refused - self._refused_logged)
             self._refused_logged, self._logged_at = self.refused, now
 
 
 class InFlightLimit:
-    """Plain ASGI (no task per request). ``limit`` requests at once in all, ``per_address`` of them from one
-    client address (the web client's forwarded one when it proves itself, as everywhere in the gateway)."""
+    """Plain ASGI (no task per request). ``bound.now`` requests at once in all, ``per_address`` of them from one
+    client address (the web client's forwarded one when it proves itself, as everywhere in the gateway).
+    ``transfers``: the paths whose time is the client's bandwidth (a file's bytes): they count against the
+    ceiling alone and are not measured — two long downloads must not hold a learnt bound of two."""
 
-    def __init__(self, app, load: Load, limit: int, per_address: int, retry_after_s: int):
+    def __init__(self, app, load: Load, bound: Bound, per_address: int, retry_after_s: int,
+                 transfers: re.Pattern | None = None):
         self.app = app
+        self.transfers = transfers
         self.load = load
-        self.limit = limit
+        self.bound = load.bound = bound
         self.per_address = per_address
         self.retry_after = str(retry_after_s)
 
@@ -62,19 +138,27 @@ class InFlightLimit:
             return await self.app(scope, receive, send)
         load = self.load
         address = client_address(Request(scope)) or "-"
-        why = "in_flight" if load.in_flight >= self.limit else \
-            "address" if load.by_address[address] >= self.per_address else None
+        bound = self.bound
+        transfer = self.transfers is not None and self.transfers.match(scope["path"]) is not None
+        full = load.in_flight >= bound.ceiling or (not transfer and load.in_flight - load.transfers >= bound.now)
+        why = "in_flight" if full else "address" if load.by_address[address] >= self.per_address else None
         if why is not None:
             load.note_refusal(why)
             response = problems.problem_response(Request(scope), 503, "overloaded",
                                                  headers={"Retry-After": self.retry_after})
             return await response(scope, receive, send)
         load.in_flight += 1
+        load.transfers += transfer
         load.by_address[address] += 1
+        began = time.monotonic()
+        bound.admitted(load.in_flight - load.transfers, began)
         try:
             await self.app(scope, receive, send)
         finally:
             load.in_flight -= 1
+            load.transfers -= transfer
+            now = time.monotonic()
+            bound.completed(None if transfer else now - began, load.in_flight - load.transfers, now)
             load.by_address[address] -= 1
             if not load.by_address[address]:
                 del load.by_address[address]

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 
 import httpx
 import pytest
 
 from libs.kit.natsserver import free_port
 from services.gateway.app import create_app
+from services.gateway.overload import Bound
 from services.gateway.settings import Settings
 from tests.e2e.helpers import settled_position
 from tests.e2e.journey import FULL_PROFILE
@@ -26,12 +28,14 @@ ADMIN = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
 
 
 @asynccontextmanager
-async def small_gateway(platform, limit: int, per_address: int):
+async def small_gateway(platform, limit: int, per_address: int, **adaptive):
     """(base URL, the gateway's Load) of a gateway carrying at most ``limit`` requests, ``per_address`` from
-    one address."""
+    one address; a fixed bound unless ``adaptive`` gives overload_target_ms (the held sign-ins' time would lower
+    it)."""
     port = free_port()
     app = create_app(platform.gateway_settings.model_copy(update={
-        "port": port, "max_in_flight": limit, "max_in_flight_per_address": per_address}))
+        "port": port, "max_in_flight": limit, "max_in_flight_per_address": per_address,
+        "overload_target_ms": None, **adaptive}))
     server, task = await _serve(app, port)
     try:
         yield f"http://127.0.0.1:{port}", app.state.load
@@ -149,6 +153,152 @@ async def test_one_address_cannot_take_every_place(platform):
 def test_the_bound_is_a_setting_within_limits():
     settings = Settings()
     assert (settings.max_in_flight, settings.max_in_flight_per_address, settings.overload_retry_after_s) == (64, None, 1)
-    for bad in ({"max_in_flight": 0}, {"max_in_flight_per_address": 0}, {"overload_retry_after_s": 0}):
+    assert (settings.overload_target_ms, settings.min_in_flight) == (20.0, 2)
+    for bad in ({"max_in_flight": 0}, {"max_in_flight_per_address": 0}, {"overload_retry_after_s": 0},
+                {"overload_target_ms": 0}, {"min_in_flight": 0}):
         with pytest.raises(ValueError):
             Settings(**bad)
+
+
+async def test_slow_answers_with_the_bound_taken_lower_it_and_fast_ones_raise_it_back(platform):
+    """The bound follows what the machine carries (docs/adr/0031): requests that take long while most of the
+    bound is taken make the gateway carry fewer at once — the next caller is refused at once though the
+    ceiling has room — and once the load has passed the bound comes back. Slow answers with the bound at most
+    half taken (light load) change nothing."""
+    async with small_gateway(platform, limit=4, per_address=4, overload_target_ms=200, min_in_flight=2) as (
+            base, load):
+        async def held_sign_ins(n: int) -> list[httpx.Response]:
+            """``n`` sign-ins held in the service (longer than the target); one more is refused when ``n`` is
+            the bound."""
+            async with hashing_held(platform):
+                held = [asyncio.create_task(sign_in(base, f"198.51.100.{i}")) for i in range(n)]
+                await until(lambda: load.in_flight == n, f"{n} sign-ins in flight, {load.in_flight} seen")
+                await asyncio.sleep(0.3)
+                if n == load.bound.now:
+                    async with client(base, "203.0.113.9") as c:
+                        assert_overloaded(await c.post("/v1/auth/token", json=ADMIN), "ru")
+            answers = await asyncio.gather(*held)
+            assert [r.status_code for r in answers] == [200] * n, [r.text for r in answers]  # all carried out
+            await asyncio.sleep(0.12)  # their window closes
+            return answers
+
+        async def bound() -> int:
+            async with client(base, "203.0.113.9") as c:
+                return (await c.get("/readyz")).json()["in_flight_bound"]
+
+        assert await bound() == 4
+        await held_sign_ins(2)  # slow, but only half the bound taken: nothing learnt
+        assert await bound() == 4
+        await held_sign_ins(4)  # slow with the bound taken: it shrinks
+        learnt = await bound()
+        assert 2 <= learnt < 4, learnt
+        # so as many slow requests as it learnt are all the gateway takes: one more is refused at once, though
+        # fewer than the ceiling are in flight
+        answers = await held_sign_ins(learnt)
+        assert load.bound.now >= 2, "the floor holds"
+        # quiet, then a fast answer: the bound grows back by the quiet windows, to the ceiling
+        await asyncio.sleep(0.5)
+        async with client(base, "203.0.113.9", token=answers[0].json()["access_token"]) as c:
+            assert (await c.get("/v1/me")).status_code == 200
+        assert await bound() == 4
+        await held_sign_ins(4)  # four carried at once again
+
+
+STEP = 0.125  # a little more than a window (a binary fraction: no rounding between steps)
+
+
+def windows(bound: Bound, took: list[float | None], in_flight: int, n: int, start: float = 1.0) -> list[int]:
+    """``n`` windows in a row, each with ``in_flight`` requests admitted together and ``took`` completed; the
+    bound once each has closed."""
+    seen = []
+    for k in range(n):
+        at = start + k * STEP
+        for i in range(in_flight):
+            bound.admitted(i + 1, at)
+        for i, t in enumerate(took):
+            bound.completed(t, max(in_flight - i - 1, 0), at)
+        bound.tick(at + STEP, 0 if len(took) >= in_flight else in_flight - len(took))
+        seen.append(bound.now)
+    return seen
+
+
+def test_without_a_target_the_bound_is_fixed():
+    bound = Bound(ceiling=64, floor=2, target_s=None)
+    assert windows(bound, [5.0] * 10, 64, 10) == [64] * 10
+
+
+def test_a_slow_median_at_a_taken_bound_shrinks_it_to_the_floor_within_a_few_windows_and_no_further():
+    bound = Bound(ceiling=64, floor=2, target_s=0.02)
+    seen = [windows(bound, [0.2] * 9, bound.now, 1, start=1.0 + k * 2 * STEP)[0] for k in range(8)]
+    assert seen[:5] == [32, 16, 8, 4, 2] and set(seen[5:]) == {2}, seen
+    # a median just past the target shrinks in proportion, not by half
+    bound = Bound(ceiling=64, floor=2, target_s=0.02)
+    assert windows(bound, [0.025] * 9, 64, 1) == [int(64 * 0.02 / 0.025)]
+
+
+@pytest.mark.parametrize("took,in_flight", [
+    ([0.5] * 9, 32),  # slow, but at most half the bound taken: light load of slow requests
+    ([0.001] * 5 + [9.0] * 4, 64),  # a few very slow among fast ones: the median is fast
+    ([None] * 9, 64),  # only unmeasured requests (uploads: their time is the client's bandwidth)
+    ([], 64),  # nothing completed while the bound was taken: nothing learnt
+])
+def test_what_does_not_show_a_queue_never_lowers_the_bound(took, in_flight):
+    bound = Bound(ceiling=64, floor=2, target_s=0.02)
+    assert windows(bound, took, in_flight, 3) == [64] * 3
+
+
+def test_fast_windows_and_quiet_ones_grow_the_bound_back_to_the_ceiling_and_no_further():
+    bound = Bound(ceiling=64, floor=2, target_s=0.02)
+    windows(bound, [1.0] * 9, 64, 8)
+    assert bound.now == 2
+    assert windows(bound, [0.001] * 2, 2, 2, start=2.0) == [3, 4]  # one more for each fast window
+    assert windows(bound, [], 3, 1, start=2.25) == [4]  # busy with nothing completed: nothing learnt
+    # the last window closed at 2.375 and ended at 2.475; then nothing in flight until 3.0: five quiet windows
+    bound.tick(3.0, 0)
+    assert bound.now == 4 + 5
+    bound.tick(60.0, 0)
+    assert bound.now == 64
+
+
+def test_a_floor_above_the_ceiling_is_the_ceiling():
+    bound = Bound(ceiling=4, floor=8, target_s=0.02)
+    assert (bound.now, bound.floor) == (4, 4)
+    assert windows(bound, [1.0] * 3, 4, 1) == [4]
+
+
+async def test_files_in_transit_count_against_the_ceiling_only_not_against_a_learnt_bound():
+    """A download's or an upload's time is the client's bandwidth: after an overload has taught the gateway to
+    carry two requests at once, two long downloads must not make it refuse everyone else until they end."""
+    from services.gateway.overload import InFlightLimit, Load
+    from services.gateway.routers.drive import TRANSFER_PATHS
+
+    release = asyncio.Event()
+
+    async def inner(scope, receive, send):
+        if scope["path"].endswith("/content"):
+            await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    load = Load()
+    bound = Bound(ceiling=4, floor=2, target_s=0.02)
+    bound.limit = 2.0  # as an overload left it
+    limit = InFlightLimit(inner, load, bound, per_address=4, retry_after_s=1, transfers=TRANSFER_PATHS)
+    state = SimpleNamespace(state=SimpleNamespace(settings=Settings()))  # what the client's address is read from
+
+    async def app(scope, receive, send):
+        await limit({**scope, "app": state}, receive, send)
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as c:
+        downloads = [asyncio.create_task(c.get(f"/v1/groups/g1/files/f{i}/content")) for i in range(2)]
+        await until(lambda: load.in_flight == 2, "two downloads in flight")
+        assert (await c.get("/v1/roles")).status_code == 200  # the learnt bound counts the others only
+        more = [asyncio.create_task(c.get(f"/v1/groups/g1/files/f{i}/versions/1/content")) for i in (2, 3)]
+        await until(lambda: load.in_flight == 4, "four downloads in flight")
+        refused = await c.get("/v1/roles")  # the ceiling counts everything
+        assert refused.status_code == 503 and refused.json()["code"] == "overloaded", refused.text
+        release.set()
+        assert [r.status_code for r in await asyncio.gather(*downloads, *more)] == [200] * 4
+    assert (load.in_flight, load.transfers) == (0, 0)
+    assert TRANSFER_PATHS.match("/v1/groups/g1/files") and TRANSFER_PATHS.match("/v1/groups/g1/files/f1/versions")
+    assert not TRANSFER_PATHS.match("/v1/groups/g1/files/f1") and not TRANSFER_PATHS.match("/v1/roles")

@@ -31,6 +31,10 @@ log = get_logger(__name__)
 PathId = Annotated[str, Path(pattern=ID_PATTERN)]
 #: the routes whose bodies are streamed (the body-size limit leaves them to the route)
 UPLOAD_PATHS = re.compile(r"^/v1/groups/[A-Za-z0-9_-]{1,64}/files(/[A-Za-z0-9_-]{1,64}/versions)?$")
+#: the routes whose time is the client's bandwidth (a file's bytes, either way): the gateway's bound on requests
+#: in flight counts them against its ceiling only, not against the bound it learns from the load (ADR 0031)
+TRANSFER_PATHS = re.compile(UPLOAD_PATHS.pattern + r"|^/v1/groups/[A-Za-z0-9_-]{1,64}/files/[A-Za-z0-9_-]{1,64}"
+                            r"(/versions/[0-9]{1,9})?/content$")
 MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}$")
 MB = 1024 * 1024
 BINARY_BODY = {"requestBody": {"required": True, "description": "the file's bytes, as they are (not a form); its "

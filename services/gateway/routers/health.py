@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -34,6 +35,8 @@ class Readiness(BaseModel):
     services: list[ServiceReadiness]
     #: requests the gateway carries now, and those it refused as overloaded since it started
     in_flight: int = 0
+    #: how many it carries at most now (it follows the load: docs/adr/0031)
+    in_flight_bound: int | None = None
     refused_overloaded: int = 0
 
 
@@ -69,7 +72,11 @@ async def readyz(request: Request):
 
     services = await asyncio.gather(*(status_of(s) for s in settings.services))
     ready = nc is not None and nc.is_connected and all(s["ready"] for s in services)
+    load = request.app.state.load
+    if load.bound is not None:  # the bound as of now: a window that has ended is decided first
+        load.bound.tick(time.monotonic(), load.in_flight)
     body = {"status": "ready" if ready else "not_ready", "lag": sum(s.get("lag", 0) for s in services),
             "dead_letters": sum(s.get("dead_letters", 0) for s in services), "services": services,
-            "in_flight": request.app.state.load.in_flight, "refused_overloaded": request.app.state.load.refused}
+            "in_flight": load.in_flight, "in_flight_bound": load.bound.now if load.bound else None,
+            "refused_overloaded": load.refused}
     return JSONResponse(body, status_code=200 if ready else 503)
