@@ -7,8 +7,8 @@ only a share of the bound (a setting), so a flood from one place (a script, a bo
 
 The bound follows what the machine carries (docs/adr/0031): a fixed number fit for one machine lets another
 queue — on two cores 64 requests in flight took half a second each. With a latency target, the bound shrinks
-while the typical request it carries takes longer than the target with the bound nearly taken, and grows back
-while requests are fast and the bound is what holds them back.
+while the typical request it carries takes longer than the target with more than half the bound taken, and
+grows back while requests are fast or none is in flight.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class Bound:
         self.limit = float(self.ceiling)
 
     @property
-    def now(self) -> int:
+    def current(self) -> int:
         return int(self.limit)
 
     def admitted(self, in_flight: int, now: float) -> None:
@@ -113,13 +113,13 @@ class Load:
         self.refused += 1
         now = time.monotonic()
         if now - self._logged_at >= LOG_EVERY_S:
-            log.warning("gateway_overloaded", why=why, in_flight=self.in_flight, bound=self.bound.now if self.bound
+            log.warning("gateway_overloaded", why=why, in_flight=self.in_flight, bound=self.bound.current if self.bound
                         else None, refused=self.refused - self._refused_logged)
             self._refused_logged, self._logged_at = self.refused, now
 
 
 class InFlightLimit:
-    """Plain ASGI (no task per request). ``bound.now`` requests at once in all, ``per_address`` of them from one
+    """Plain ASGI (no task per request). ``bound.current`` requests at once in all, ``per_address`` of them from one
     client address (the web client's forwarded one when it proves itself, as everywhere in the gateway).
     ``transfers``: the paths whose time is the client's bandwidth (a file's bytes): they count against the
     ceiling alone and are not measured — two long downloads must not hold a learnt bound of two."""
@@ -140,7 +140,7 @@ class InFlightLimit:
         address = client_address(Request(scope)) or "-"
         bound = self.bound
         transfer = self.transfers is not None and self.transfers.match(scope["path"]) is not None
-        full = load.in_flight >= bound.ceiling or (not transfer and load.in_flight - load.transfers >= bound.now)
+        full = load.in_flight >= bound.ceiling or (not transfer and load.in_flight - load.transfers >= bound.current)
         why = "in_flight" if full else "address" if load.by_address[address] >= self.per_address else None
         if why is not None:
             load.note_refusal(why)

@@ -174,7 +174,7 @@ async def test_slow_answers_with_the_bound_taken_lower_it_and_fast_ones_raise_it
                 held = [asyncio.create_task(sign_in(base, f"198.51.100.{i}")) for i in range(n)]
                 await until(lambda: load.in_flight == n, f"{n} sign-ins in flight, {load.in_flight} seen")
                 await asyncio.sleep(0.3)
-                if n == load.bound.now:
+                if n == load.bound.current:
                     async with client(base, "203.0.113.9") as c:
                         assert_overloaded(await c.post("/v1/auth/token", json=ADMIN), "ru")
             answers = await asyncio.gather(*held)
@@ -195,7 +195,7 @@ async def test_slow_answers_with_the_bound_taken_lower_it_and_fast_ones_raise_it
         # so as many slow requests as it learnt are all the gateway takes: one more is refused at once, though
         # fewer than the ceiling are in flight
         answers = await held_sign_ins(learnt)
-        assert load.bound.now >= 2, "the floor holds"
+        assert load.bound.current >= 2, "the floor holds"
         # quiet, then a fast answer: the bound grows back by the quiet windows, to the ceiling
         await asyncio.sleep(0.5)
         async with client(base, "203.0.113.9", token=answers[0].json()["access_token"]) as c:
@@ -218,7 +218,7 @@ def windows(bound: Bound, took: list[float | None], in_flight: int, n: int, star
         for i, t in enumerate(took):
             bound.completed(t, max(in_flight - i - 1, 0), at)
         bound.tick(at + STEP, 0 if len(took) >= in_flight else in_flight - len(took))
-        seen.append(bound.now)
+        seen.append(bound.current)
     return seen
 
 
@@ -229,7 +229,7 @@ def test_without_a_target_the_bound_is_fixed():
 
 def test_a_slow_median_at_a_taken_bound_shrinks_it_to_the_floor_within_a_few_windows_and_no_further():
     bound = Bound(ceiling=64, floor=2, target_s=0.02)
-    seen = [windows(bound, [0.2] * 9, bound.now, 1, start=1.0 + k * 2 * STEP)[0] for k in range(8)]
+    seen = [windows(bound, [0.2] * 9, bound.current, 1, start=1.0 + k * 2 * STEP)[0] for k in range(8)]
     assert seen[:5] == [32, 16, 8, 4, 2] and set(seen[5:]) == {2}, seen
     # a median just past the target shrinks in proportion, not by half
     bound = Bound(ceiling=64, floor=2, target_s=0.02)
@@ -250,19 +250,19 @@ def test_what_does_not_show_a_queue_never_lowers_the_bound(took, in_flight):
 def test_fast_windows_and_quiet_ones_grow_the_bound_back_to_the_ceiling_and_no_further():
     bound = Bound(ceiling=64, floor=2, target_s=0.02)
     windows(bound, [1.0] * 9, 64, 8)
-    assert bound.now == 2
+    assert bound.current == 2
     assert windows(bound, [0.001] * 2, 2, 2, start=2.0) == [3, 4]  # one more for each fast window
     assert windows(bound, [], 3, 1, start=2.25) == [4]  # busy with nothing completed: nothing learnt
     # the last window closed at 2.375 and ended at 2.475; then nothing in flight until 3.0: five quiet windows
     bound.tick(3.0, 0)
-    assert bound.now == 4 + 5
+    assert bound.current == 4 + 5
     bound.tick(60.0, 0)
-    assert bound.now == 64
+    assert bound.current == 64
 
 
 def test_a_floor_above_the_ceiling_is_the_ceiling():
     bound = Bound(ceiling=4, floor=8, target_s=0.02)
-    assert (bound.now, bound.floor) == (4, 4)
+    assert (bound.current, bound.floor) == (4, 4)
     assert windows(bound, [1.0] * 3, 4, 1) == [4]
 
 

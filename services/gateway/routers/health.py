@@ -77,6 +77,6 @@ async def readyz(request: Request):
         load.bound.tick(time.monotonic(), load.in_flight)
     body = {"status": "ready" if ready else "not_ready", "lag": sum(s.get("lag", 0) for s in services),
             "dead_letters": sum(s.get("dead_letters", 0) for s in services), "services": services,
-            "in_flight": load.in_flight, "in_flight_bound": load.bound.now if load.bound else None,
+            "in_flight": load.in_flight, "in_flight_bound": load.bound.current if load.bound else None,
             "refused_overloaded": load.refused}
     return JSONResponse(body, status_code=200 if ready else 503)
