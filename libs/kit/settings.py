@@ -23,9 +23,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from libs.kit.auth import DEV_PUBLIC_KEY
 
-#: what a value left from a template looks like
+#: what a value left from a template looks like: a template's word standing as a word (not inside a run of
+#: letters — random material such as a key's base64 spells "xxx" or "todo" in about one value of a thousand)
 PLACEHOLDER = re.compile(
-    r"change[-_ .]?me|placeholder|example|<[^>]*>|xxx|dev[-_ ]only|todo|replace[-_ ]?me|secret-here", re.IGNORECASE
+    r"<[^>]*>|(?<![a-z])(?:change[-_ .]?me|placeholder|example|x{3,}|dev[-_ ]only|todo|replace[-_ ]?me|secret-here)"
+    r"(?![a-z])",
+    re.IGNORECASE,
 )
 ENV_PREFIX = "HRM_"
 #: what the web client and the gateway share in development to vouch for a forwarded client address
@@ -81,6 +84,22 @@ def url_passwords(url: str) -> list[str]:
         if parts is not None and ":" in parts[1]:
             out.append(unquote(parts[1].split(":", 1)[1]))
     return out
+
+
+def looks_like_placeholder(value: str) -> bool:
+    """A PEM key that loads is key material whatever its base64 spells; anything else is searched for a
+    template's words."""
+    if "-----BEGIN" in value:
+        from cryptography.hazmat.primitives import serialization
+
+        data = value.strip().encode()
+        for load in (serialization.load_pem_public_key, lambda d: serialization.load_pem_private_key(d, None)):
+            try:
+                load(data)
+            except (ValueError, TypeError):
+                continue
+            return False
+    return PLACEHOLDER.search(value) is not None
 
 
 def _plain(value: Any) -> Any:
@@ -173,11 +192,11 @@ class KitSettings(BaseSettings):
                 problems.append(f"{var} is not set")
             elif value == default or (isinstance(value, str) and value.strip() in self.KNOWN_DEVELOPMENT_VALUES):
                 problems.append(f"{var} is the development default")
-            elif isinstance(value, str) and PLACEHOLDER.search(value):
+            elif isinstance(value, str) and looks_like_placeholder(value):
                 problems.append(f"{var} looks like a placeholder")
         for name in ("nats_url", "docstore_url"):
             for password in url_passwords(getattr(self, name)):
-                if PLACEHOLDER.search(password) or password in self.KNOWN_DEVELOPMENT_VALUES:
+                if looks_like_placeholder(password) or password in self.KNOWN_DEVELOPMENT_VALUES:
                     problems.append(f"{ENV_PREFIX}{name.upper()} carries a placeholder password")
         return problems
 

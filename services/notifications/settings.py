@@ -3,7 +3,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from libs.kit.settings import ENV_PREFIX, PLACEHOLDER, KitSettings
+from libs.kit.settings import ENV_PREFIX, KitSettings, looks_like_placeholder
 
 #: what the manifests' and .env.example's mail placeholders say (not PLACEHOLDER's "example": a real provider's
 #: host may well be on a domain of that name in tests)
@@ -71,7 +71,7 @@ class Settings(KitSettings):
         for name in ("smtp_username", "smtp_password"):
             value = getattr(self, name)
             plain = value.get_secret_value() if isinstance(value, SecretStr) else value
-            if plain and (PLACEHOLDER.search(plain) or plain in self.KNOWN_DEVELOPMENT_VALUES):
+            if plain and (looks_like_placeholder(plain) or plain in self.KNOWN_DEVELOPMENT_VALUES):
                 problems.append(f"{ENV_PREFIX}{name.upper()} looks like a placeholder")
         if self.smtp_tls == "none" and self.smtp_password is not None:
             problems.append(f"{ENV_PREFIX}SMTP_TLS=none with {ENV_PREFIX}SMTP_PASSWORD: the password would cross the "

@@ -3,6 +3,7 @@ or a placeholder — naming the variable — and the development defaults keep `
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -80,7 +81,7 @@ def test_production_refuses_the_development_defaults_and_names_them(env, service
 
 @pytest.mark.parametrize("service", sorted(SERVICES))
 @pytest.mark.parametrize("placeholder", ["CHANGE-ME", "change-me-please-0123456789", "<secret>", "dev-only-xxx",
-                                         "REPLACE_ME_with_a_real_value"])
+                                         "changeme123", "xxxxxxxx", "TODO: set me", "REPLACE_ME_with_a_real_value"])
 def test_production_refuses_placeholders(env, service, placeholder):
     cls, required = SERVICES[service]
     for var in required:
@@ -90,6 +91,35 @@ def test_production_refuses_placeholders(env, service, placeholder):
         with pytest.raises(ValidationError) as refused:
             cls()
         assert var in str(refused.value)
+
+
+def _keys_whose_pem_spells(word: str) -> dict:
+    """Real secrets whose public key's PEM happens to hold ``word`` (about one key in 800 for "xxx")."""
+    for _ in range(200_000):
+        s = production_secrets()
+        if word in s["token_public_key"].lower():
+            return s
+    raise AssertionError(f"no key spelled {word!r}")
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_random_secrets_that_spell_a_template_word_start_in_production(env, service):
+    """CI was once refused a freshly generated key whose base64 held "xxx": random material is not a template
+    left in place — inside a run of letters a template's word is not a word."""
+    cls, _ = SERVICES[service]
+    s = _keys_whose_pem_spells("xxx")
+    kek = ("XxxTodoChangemeExampleReplaceme" + "A" * 12)[:43] + "="
+    assert len(base64.b64decode(kek)) == 32
+    env(real(HRM_TOKEN_PUBLIC_KEY=s["token_public_key"], HRM_TOKEN_PRIVATE_KEY=s["token_private_key"],
+             HRM_PII_KEK=kek, HRM_EMAIL_INDEX_SECRET="q7XxXk2TODOz9-Pn3exampleR4m",
+             HRM_ADMIN_PASSWORD="Kx8xxxQm3vLpZr", HRM_FORWARDED_SECRET="Wq3tF9sChangeMePzL2nB8vX"))
+    assert cls().env == "production"
+
+
+def test_a_pem_that_does_not_load_is_still_searched_for_a_template(env):
+    env(real(HRM_TOKEN_PUBLIC_KEY="-----BEGIN PUBLIC KEY-----\nCHANGE-ME\n-----END PUBLIC KEY-----\n"))
+    with pytest.raises(ValidationError, match="HRM_TOKEN_PUBLIC_KEY"):
+        GroupsSettings()
 
 
 def test_production_refuses_a_key_that_is_not_a_key_or_not_the_pair(env):
