@@ -71,6 +71,11 @@ class Executed(Generic[S]):
     subject: str
 
 
+def last_seq(done: Iterable[Executed]) -> int | None:
+    """The log position after a command that wrote to several aggregates: its consistency token."""
+    return max((x.seq for x in done if x.seq), default=None)
+
+
 class NotProvisioned(RuntimeError):
     pass
 
@@ -409,7 +414,7 @@ class Service:
             if own:
                 last = max(own, key=lambda x: x.seq)
                 waits.append((runner, last.seq, last.subject))
-        return await self._wait(waits, max((x.seq for x in written), default=0))
+        return await self._wait(waits, last_seq(written) or 0)
 
     def _projections(self, names: Sequence[str] | None) -> list[Runner]:
         return [r for r in self.runners if r.c.kind == "projection" and (names is None or r.c.name in names)]

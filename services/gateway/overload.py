@@ -129,7 +129,7 @@ class InFlightLimit:
         self.app = app
         self.transfers = transfers
         self.load = load
-        self.bound = load.bound = bound
+        load.bound = bound  # the bound lives with the load, where /readyz and the log read it
         self.per_address = per_address
         self.retry_after = str(retry_after_s)
 
@@ -138,7 +138,7 @@ class InFlightLimit:
             return await self.app(scope, receive, send)
         load = self.load
         address = client_address(Request(scope)) or "-"
-        bound = self.bound
+        bound = load.bound
         transfer = self.transfers is not None and self.transfers.match(scope["path"]) is not None
         full = load.in_flight >= bound.ceiling or (not transfer and load.in_flight - load.transfers >= bound.current)
         why = "in_flight" if full else "address" if load.by_address[address] >= self.per_address else None

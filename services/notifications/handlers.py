@@ -6,7 +6,7 @@ from __future__ import annotations
 from libs.contracts import notifications as n
 from libs.contracts.errors import NotFound
 from libs.kit.rpc import Context, Done, signed_in
-from libs.kit.service import Service, meta_of
+from libs.kit.service import Service, last_seq, meta_of
 from services.notifications import domain as d
 from services.notifications import texts
 from services.notifications.domain import NOTIFICATION, PREFERENCES
@@ -40,7 +40,7 @@ def register_handlers(svc: Service, settings: Settings, outbox: Outbox) -> None:
                 unread.append(nid)
         marked = [await svc.decide(NOTIFICATION, nid, d.MarkRead(me), meta_of(ctx)) for nid in unread]
         await svc.wait_read_back(marked, [NOTIFICATIONS_VIEW])
-        return Done(max((done.seq for done in marked), default=None),
+        return Done(last_seq(marked),
                     n.MarkedRead(marked=len(unread), unread=await unread_of(svc, me)))
 
     @svc.command(n.SetPreferences)

@@ -11,7 +11,7 @@ from libs.contracts.envelope import Actor
 from libs.contracts.errors import Forbidden
 from libs.kit.eventstore import Meta
 from libs.kit.rpc import Context, Done, community_member
-from libs.kit.service import Executed, Service, meta_of
+from libs.kit.service import Executed, Service, last_seq, meta_of
 from services.roles import domain as d
 from services.roles.domain import PICKS, VACANCY
 from services.roles.projections import ROLES_VIEW
@@ -58,7 +58,7 @@ def register_handlers(svc: Service, settings: Settings) -> None:
 
     async def answer(done: list[Executed], group_id: str | None, ctx: Context) -> Done:
         await svc.wait_read_back(done, [ROLES_VIEW])
-        return Done(max((x.seq for x in done if x.seq), default=None), await reads.board(group_id, None, ctx))
+        return Done(last_seq(done), await reads.board(group_id, None, ctx))
 
     @svc.command(c.TakeRole)
     async def take_role(cmd: c.TakeRole, ctx: Context) -> Done:
