@@ -19,29 +19,44 @@ SEQ = "_seq"
 
 
 class View:
+    """One event's view: it remembers the stamp of each document it has read or written, so the guard does not
+    read again what the handler has just read (read-modify-write is every handler's shape). Nothing else writes
+    a projection's documents while one of its events is applied (one runner holds the projection, fenced), so
+    what this view saw is what the store holds."""
+
     def __init__(self, store: DocumentStore, seq: int):
         self._store = store
         self.seq = seq
+        #: (collection, id) -> the document's stamp (0: unstamped), or None: no such document
+        self._stamps: dict[tuple[str, str], int | None] = {}
 
     async def get(self, collection: str, doc_id: str) -> Doc | None:
-        return await self._store.get(collection, doc_id)
+        doc = await self._store.get(collection, doc_id)
+        self._stamps[(collection, doc_id)] = None if doc is None else doc.get(SEQ, 0)
+        return doc
 
     async def _written_since(self, collection: str, doc_id: str, strictly: bool) -> bool:
-        old = await self._store.get(collection, doc_id)
-        if old is None:
+        key = (collection, doc_id)
+        if key in self._stamps:
+            stamp = self._stamps[key]
+        else:
+            old = await self._store.get(collection, doc_id)
+            stamp = None if old is None else old.get(SEQ, 0)
+        if stamp is None:
             return False
-        stamp = old.get(SEQ, 0)
         return stamp > self.seq if strictly else stamp >= self.seq
 
     async def put(self, collection: str, doc_id: str, doc: Doc) -> None:
         if await self._written_since(collection, doc_id, strictly=False):
             return  # this event, or a later one, is in the document already
         await self._store.put(collection, doc_id, {**doc, SEQ: self.seq})
+        self._stamps[(collection, doc_id)] = self.seq
 
     async def delete(self, collection: str, doc_id: str) -> None:
         if await self._written_since(collection, doc_id, strictly=True):
             return  # a later event wrote it again: an old delete must not remove that
         await self._store.delete(collection, doc_id)
+        self._stamps[(collection, doc_id)] = None
 
     async def find(self, collection: str, where: Doc | None = None, sort: Sort = (), limit: int | None = None,
                    **kw: Any) -> list[Doc]:
