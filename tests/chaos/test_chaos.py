@@ -423,9 +423,12 @@ async def test_two_replicas_of_each_service_the_active_one_killed_under_load(tmp
             sup.kill9(active)
             while True:
                 now = await sup.lease_holders(service)
-                if now and set(now) == set(holders) and all(h in others for h in now.values()):
+                # every lease held before is held by a standby now (one may have lapsed for a moment under
+                # load when the holders were read, and be held again now: more leases than before is fine)
+                if now and set(holders) <= set(now) and all(h in others for h in now.values()):
                     break
-                assert time.monotonic() - t0 < 20, f"{service}: the standby did not take over: {now}"
+                assert time.monotonic() - t0 < 20, (f"{service}: the standby did not take over: {now} "
+                                                    f"(held before the kill: {holders})")
                 await asyncio.sleep(0.2)
             took_over[service] = time.monotonic() - t0
             await load.wait_for(10, timeout=60)  # commands go on meanwhile (queue groups)
