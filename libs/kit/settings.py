@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 from urllib.parse import unquote
 
+from cryptography.hazmat.primitives import serialization
 from pydantic import Field, SecretBytes, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -90,8 +91,6 @@ def looks_like_placeholder(value: str) -> bool:
     """A PEM key that loads is key material whatever its base64 spells; anything else is searched for a
     template's words."""
     if "-----BEGIN" in value:
-        from cryptography.hazmat.primitives import serialization
-
         data = value.strip().encode()
         for load in (serialization.load_pem_public_key, lambda d: serialization.load_pem_private_key(d, None)):
             try:
