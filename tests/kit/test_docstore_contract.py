@@ -384,6 +384,43 @@ async def test_a_batch_reads_its_own_writes_before_and_after_they_reach_the_data
     assert await store.get("other", "kept") == {"b": 1} and await store.get_checkpoint("proj") == 4
 
 
+@pytest.mark.parametrize("seed", range(6))
+async def test_a_batch_that_writes_the_same_documents_many_times_leaves_what_was_written_last(
+    store: DocumentStore, seed: int
+) -> None:
+    """A rebuild puts most documents several times in one batch: whatever the order of puts, deletes,
+    drops and the queries that hand the writes to the database half-way, each document is what was
+    written to it last, and nothing of the other collections moves. Checked against a dict."""
+    rng = random.Random(seed)
+    keys = [("things", k) for k in "abcd"] + [("other", k) for k in "ab"]
+    model: dict[tuple[str, str], Doc] = {}
+    for coll, key in keys[::2]:  # some documents there before the batch
+        model[(coll, key)] = {"v": -1, "k": key}
+        await store.put(coll, key, model[(coll, key)])
+    async with store.batch():
+        for step in range(200):
+            coll, key = rng.choice(keys)
+            roll = rng.random()
+            if roll < 0.55:
+                model[(coll, key)] = {"v": step, "k": key, "pad": "ж" * rng.randrange(40)}
+                await store.put(coll, key, model[(coll, key)])
+            elif roll < 0.85:
+                model.pop((coll, key), None)
+                await store.delete(coll, key)
+            elif roll < 0.9:
+                assert await store.count(coll) == sum(1 for c, _ in model if c == coll)  # a hand-over
+            elif roll < 0.92:
+                await store.drop(coll)
+                model = {k: v for k, v in model.items() if k[0] != coll}
+            else:
+                await store.set_checkpoint("proj", step)
+            assert await store.get(coll, key) == model.get((coll, key))
+    for coll, key in keys:
+        assert await store.get(coll, key) == model.get((coll, key)), (coll, key)
+    for coll in ("things", "other"):
+        assert await store.count(coll) == sum(1 for c, _ in model if c == coll)
+
+
 async def test_batch_rolls_back_on_exception(
     backend: Backend, store: DocumentStore
 ) -> None:

@@ -366,10 +366,20 @@ class SqliteStore:
         if not pending.begun:
             self._conn.execute("BEGIN IMMEDIATE")
             pending.begun = True
+        # a document written more than once lands once, as last written, and the documents in two statements
+        # run over their rows in C: a rebuild writes most documents several times a transaction, and its
+        # commit is on the rebuild's path (half the time of a commit of 2,048 member events, measured). The
+        # rows are independent of each other, and a fenced checkpoint rolls back the whole transaction
+        # whatever the order its statements ran in
+        last: dict[tuple[str, str], tuple[str, tuple[Any, ...]]] = {}
         for sql, params in pending.ops:
-            done = self._conn.execute(sql, params)
-            if sql is _UPSERT_CHECKPOINT and done.rowcount == 0:
-                raise Fenced(f"checkpoint {params[0]}: a newer holder (fence > {params[2]}) writes it now")
+            if sql is _UPSERT_CHECKPOINT:
+                if self._conn.execute(sql, params).rowcount == 0:
+                    raise Fenced(f"checkpoint {params[0]}: a newer holder (fence > {params[2]}) writes it now")
+            else:
+                last[(params[0], params[1])] = (sql, params)
+        for sql in (_DELETE_DOC, _UPSERT_DOC):
+            self._conn.executemany(sql, [params for kind, params in last.values() if kind is sql])
         pending.ops.clear()
 
     def _flush_then(self, pending: _Pending, fn: Callable[..., T], *args: Any) -> T:
