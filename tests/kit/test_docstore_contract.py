@@ -568,6 +568,25 @@ async def test_sqlite_in_memory_stores_are_separate() -> None:
         await two.close()
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+async def test_sqlite_refuses_a_document_that_is_not_json_and_writes_nothing(tmp_path: Path, bad: float) -> None:
+    """NaN and infinity are not JSON: stored, they would make SQLite's json functions fail every query that
+    touches the row — the whole collection's finds."""
+    store = await open_store(f"sqlite://{tmp_path}", "nan")
+    try:
+        await store.put("things", "ok", {"v": 1})
+        with pytest.raises(ValueError):
+            await store.put("things", "bad", {"v": 1, "deep": [{"x": bad}]})
+        with pytest.raises(ValueError):
+            async with store.batch():
+                await store.put("things", "ok", {"v": 2})
+                await store.put("things", "bad", {"v": bad})
+        assert await store.find("things") == [{"v": 1}]
+        assert await store.get("things", "bad") is None
+    finally:
+        await store.close()
+
+
 async def test_sqlite_file_uses_wal(tmp_path: Path) -> None:
     store = await open_store(f"sqlite://{tmp_path}", "wal")
     await store.close()

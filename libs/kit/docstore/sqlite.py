@@ -136,10 +136,13 @@ def _connect_reader(file: str) -> sqlite3.Connection:
     return conn
 
 
+# allow_nan=False: NaN is not JSON and would make SQLite's json functions reject every query touching the
+# row. One encoder for every document: json.dumps with arguments builds one per call (a quarter of its time)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def _encode(value: Any) -> str:
-    # allow_nan=False: NaN is not JSON and would make SQLite's json functions
-    # reject every query touching the row.
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def _path(field: str) -> str:
