@@ -35,26 +35,26 @@ class View:
         self._stamps[(collection, doc_id)] = None if doc is None else doc.get(SEQ, 0)
         return doc
 
-    async def _written_since(self, collection: str, doc_id: str, strictly: bool) -> bool:
+    async def _stamp(self, collection: str, doc_id: str) -> int | None:
         key = (collection, doc_id)
-        if key in self._stamps:
-            stamp = self._stamps[key]
-        else:
+        if key not in self._stamps:
             old = await self._store.get(collection, doc_id)
-            stamp = None if old is None else old.get(SEQ, 0)
-        if stamp is None:
-            return False
-        return stamp > self.seq if strictly else stamp >= self.seq
+            self._stamps[key] = None if old is None else old.get(SEQ, 0)
+        return self._stamps[key]
 
     async def put(self, collection: str, doc_id: str, doc: Doc) -> None:
-        if await self._written_since(collection, doc_id, strictly=False):
+        stamp = await self._stamp(collection, doc_id)
+        if stamp is not None and stamp >= self.seq:
             return  # this event, or a later one, is in the document already
         await self._store.put(collection, doc_id, {**doc, SEQ: self.seq})
         self._stamps[(collection, doc_id)] = self.seq
 
     async def delete(self, collection: str, doc_id: str) -> None:
-        if await self._written_since(collection, doc_id, strictly=True):
-            return  # a later event wrote it again: an old delete must not remove that
+        stamp = await self._stamp(collection, doc_id)
+        if stamp is None or stamp > self.seq:
+            # nothing to delete (a member's every event out of the directory deletes their entry); or a later
+            # event wrote it again, and an old delete must not remove that
+            return
         await self._store.delete(collection, doc_id)
         self._stamps[(collection, doc_id)] = None
 
