@@ -108,9 +108,13 @@ class Ticker:
         for doc in due:
             timer = Timer(self.spec.name, doc["key"], datetime.fromisoformat(doc["at"]))
             await self.spec.fire(timer)  # a failure leaves this and the later ones due
-            current = await self._svc.store.get(self.spec.collection, doc["key"])
-            if current is not None and current["at"] == doc["at"]:  # not moved meanwhile
-                await self._svc.store.delete(self.spec.collection, doc["key"])
+            # checked and removed in one transaction: the projection applying what the handler appended (the
+            # timer moved to a later time) must not commit between the check and the delete, which would
+            # remove the moved timer for good — an e-mail whose address could not be read yet never retried
+            async with self._svc.store.batch():
+                current = await self._svc.store.get(self.spec.collection, doc["key"])
+                if current is not None and current["at"] == doc["at"]:  # not moved meanwhile
+                    await self._svc.store.delete(self.spec.collection, doc["key"])
             fired += 1
             self.fired += 1
         return fired

@@ -37,7 +37,11 @@ def test_a_kept_token_opens_nothing_else():
     token, _ = auth.issue(auth.DEV_PRIVATE_KEY, "m2", ("member",), "access", 60)
     auth.verify(auth.DEV_PUBLIC_KEY, token, "access")
     head, payload, signature = token.split(".")
-    for forged in (f"{head}.{payload}.{signature[:-2]}AA", f"{head}.{payload}x.{signature}", token + " ", token[:-1]):
+    # the signature's second-to-last character swapped for another (it holds six bits of the signature: the
+    # last holds two, and "AA" in its place was the signature itself once in 256 tokens)
+    changed = signature[:-2] + ("B" if signature[-2] == "A" else "A") + signature[-1]
+    for forged in (f"{head}.{payload}.{changed}", f"{head}.{payload}x.{signature}", token + " ", token[:-1]):
+        assert forged != token
         with pytest.raises(auth.InvalidToken):
             auth.verify(auth.DEV_PUBLIC_KEY, forged, "access")
     with pytest.raises(auth.InvalidToken):  # kept as an access token: still not a refresh token
