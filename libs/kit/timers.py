@@ -108,13 +108,11 @@ class Ticker:
         for doc in due:
             timer = Timer(self.spec.name, doc["key"], datetime.fromisoformat(doc["at"]))
             await self.spec.fire(timer)  # a failure leaves this and the later ones due
-            # checked and removed in one transaction: the projection applying what the handler appended (the
-            # timer moved to a later time) must not commit between the check and the delete, which would
-            # remove the moved timer for good — an e-mail whose address could not be read yet never retried
-            async with self._svc.store.batch():
-                current = await self._svc.store.get(self.spec.collection, doc["key"])
-                if current is not None and current["at"] == doc["at"]:  # not moved meanwhile
-                    await self._svc.store.delete(self.spec.collection, doc["key"])
+            # removed only if not moved meanwhile, in one step of the store: the projection applying what the
+            # handler appended (the timer moved to a later time) must not commit between a check and a delete,
+            # which would remove the moved timer for good — an e-mail whose address could not be read yet never
+            # retried
+            await self._svc.store.delete_if(self.spec.collection, doc["key"], {"at": doc["at"]})
             fired += 1
             self.fired += 1
         return fired

@@ -172,6 +172,84 @@ async def test_delete_removes_only_that_document(store: DocumentStore) -> None:
     assert await store.get("things", "y") == {"a": 2}
 
 
+TIMER = {"key": "t", "at": "2026-12-05T10:00:00+00:00", "tries": 1}
+MOVED = {**TIMER, "at": "2026-12-05T10:05:00+00:00", "tries": 2}
+
+
+async def test_delete_if_removes_a_document_only_while_it_meets_the_condition(store: DocumentStore) -> None:
+    await store.put("timers", "t", TIMER)
+    await store.put("timers", "u", TIMER)
+    await store.put("other", "t", TIMER)
+
+    assert await store.delete_if("timers", "t", {"at": MOVED["at"]}) is False
+    assert await store.delete_if("timers", "t", {"at": TIMER["at"], "tries": 2}) is False
+    assert await store.delete_if("timers", "t", {"at": {"$gt": TIMER["at"]}}) is False
+    assert await store.delete_if("timers", "never-was", {"at": TIMER["at"]}) is False
+    assert await store.get("timers", "t") == TIMER
+
+    assert await store.delete_if("timers", "t", {"at": {"$lte": TIMER["at"]}, "tries": 1}) is True
+    assert await store.get("timers", "t") is None
+    assert await store.delete_if("timers", "t", {"at": TIMER["at"]}) is False
+    # the same document under another id, or in another collection, is another document
+    assert await store.get("timers", "u") == TIMER
+    assert await store.get("other", "t") == TIMER
+
+
+@pytest.mark.parametrize("where", [{"$or": [{"at": 1}]}, {"a.b": 1}, {"at": {"$where": "1"}}, {"at": {"$gt": 1, "x": 2}}])
+async def test_delete_if_refuses_a_condition_it_cannot_read_and_deletes_nothing(store: DocumentStore, where) -> None:
+    await store.put("timers", "t", TIMER)
+    with pytest.raises(ValueError):
+        await store.delete_if("timers", "t", where)
+    assert await store.get("timers", "t") == TIMER
+
+
+async def test_delete_if_inside_a_batch_sees_the_batchs_own_writes(store: DocumentStore) -> None:
+    await store.put("timers", "t", TIMER)
+    async with store.batch():
+        await store.put("timers", "t", MOVED)
+        assert await store.delete_if("timers", "t", {"at": TIMER["at"]}) is False
+        assert await store.get("timers", "t") == MOVED
+        assert await store.delete_if("timers", "t", {"at": MOVED["at"]}) is True
+        assert await store.get("timers", "t") is None
+        await store.put("timers", "t", TIMER)
+    assert await store.get("timers", "t") == TIMER
+
+
+async def test_a_document_moved_while_a_delete_if_waits_is_not_removed(backend: Backend, store: DocumentStore) -> None:
+    """The ticker's race (libs/kit/timers.py): it read the timer as due, and the projection moves it while the
+    delete is on its way. Whichever commits first, the moved timer stays; a read then a delete would remove it
+    (the read sees the committed, unmoved timer while the projection's batch is open)."""
+    for fails in (False, True):
+        await store.put("timers", "t", TIMER)
+        moved, release = asyncio.Event(), asyncio.Event()
+
+        async def project() -> None:
+            async with store.batch():
+                await store.put("timers", "t", MOVED)
+                moved.set()
+                await release.wait()
+                if fails:
+                    raise Boom
+
+        async def tick() -> bool:
+            await moved.wait()
+            deleting = asyncio.create_task(store.delete_if("timers", "t", {"at": TIMER["at"]}))
+            for _ in range(20):
+                await asyncio.sleep(0)
+            release.set()
+            return await deleting
+
+        results = await asyncio.gather(project(), tick(), return_exceptions=True)
+        assert isinstance(results[0], Boom) if fails else results[0] is None
+        if fails and backend.transactional:
+            # the move was rolled back: the timer was still due, and is removed
+            assert results[1] is True
+            assert await store.get("timers", "t") is None
+        else:
+            assert results[1] is False
+            assert await store.get("timers", "t") == MOVED
+
+
 async def test_collections_are_separate(people: DocumentStore) -> None:
     assert await people.get("other", "a") == {"name": "Stranger", "city": "Moscow"}
     assert await names(people, {"city": "Moscow"}) == ["Anna", "Clara"]

@@ -126,6 +126,11 @@ class MongoStore:
     async def delete(self, collection: str, doc_id: str) -> None:
         await self._db[collection].delete_one({"_id": doc_id})
 
+    async def delete_if(self, collection: str, doc_id: str, where: Doc) -> bool:
+        # one delete_one: the server matches and removes the document atomically
+        result = await self._db[collection].delete_one({**_filter(where), "_id": doc_id})
+        return result.deleted_count == 1
+
     async def find(
         self,
         collection: str,

@@ -39,6 +39,11 @@ class DocumentStore(Protocol):
 
     async def delete(self, collection: str, doc_id: str) -> None: ...
 
+    async def delete_if(self, collection: str, doc_id: str, where: Doc) -> bool:
+        """Delete the document only if it still meets ``where`` (``find``'s conditions), in one step
+        that no other write can come between: whether it was deleted. A reader that decided to delete
+        what it read (a fired timer) must not remove what was written since (the timer moved)."""
+
     async def find(
         self,
         collection: str,

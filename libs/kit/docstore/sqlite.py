@@ -447,6 +447,21 @@ class SqliteStore:
             return
         await self._write(_DELETE_DOC, (collection, doc_id))
 
+    async def delete_if(self, collection: str, doc_id: str, where: Doc) -> bool:
+        condition, conditions_params = _where(collection, where)
+        sql, params = f"DELETE FROM docs WHERE {condition} AND id = ?", (*conditions_params, doc_id)
+        pending = self._in_batch()
+        if pending is not None:
+            deleted = await self._run(self._flush_then, pending, self._deleted, sql, params)
+            if deleted:
+                pending.docs[(collection, doc_id)] = None
+            return deleted
+        async with self._tx:  # one statement: SQLite matches and removes the row in one step
+            return await self._run(self._deleted, sql, params)
+
+    def _deleted(self, sql: str, params: tuple[Any, ...]) -> bool:
+        return self._conn.execute(sql, params).rowcount > 0
+
     async def find(
         self,
         collection: str,
