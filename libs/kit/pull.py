@@ -85,6 +85,9 @@ class Deliveries:
 
     async def _wait(self, timeout: float) -> None:
         """Until a delivery or a status arrives, or ``timeout`` seconds pass."""
+        if self._waiter is not None:
+            # one waiter is woken per delivery: a second reader would wait out its timeout with messages buffered
+            raise RuntimeError("a consumer's deliveries have one reader at a time")
         loop = asyncio.get_running_loop()
         self._waiter = loop.create_future()
         timer = loop.call_later(timeout, self._wake)

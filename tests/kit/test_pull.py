@@ -86,6 +86,10 @@ async def test_a_request_lost_with_a_killed_server_is_renewed_and_nothing_is_mis
     js = nc.jetstream()
     await js.publish("pullt.x", b"before")
     assert await take(d, 1) == [b"before"]
+    for _ in range(100):  # the acknowledgement is not awaited: killed before it landed, "before" comes again
+        if (await js.consumer_info(STREAM, "c")).num_ack_pending == 0:
+            break
+        await asyncio.sleep(0.01)
     fresh_nats.kill()  # no word to the waiting request (a stopped server ends it with a 409)
     fresh_nats.start()  # the same port and store: the outstanding request is gone with the old process
     for _ in range(100):
@@ -111,4 +115,17 @@ async def test_a_deleted_consumer_is_said_so_not_taken_for_an_idle_one(nc):
                 await d.next(10, timeout=0.5)
             except TimeoutError:
                 continue
+    await d.close()
+
+
+async def test_a_second_reader_is_refused_at_once_not_left_waiting(nc):
+    """One waiter is woken per delivery: a second reader waiting beside the first would sit out its timeout
+    with the messages already buffered. It is told so, and the first reader still gets every message."""
+    d = await consumer(nc)
+    first = asyncio.create_task(d.next(10, timeout=5.0))
+    await asyncio.sleep(0.05)
+    with pytest.raises(RuntimeError, match="one reader"):
+        await d.next(10, timeout=5.0)
+    await nc.jetstream().publish("pullt.1", b"x")
+    assert [m.data for m in await first] == [b"x"]
     await d.close()
