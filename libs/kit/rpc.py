@@ -117,16 +117,19 @@ class Server:
             body = model.model_validate(request.body)
         except ValidationError as e:
             return Reply(ok=False, error=validation_error(e)), None
+        # what the actor's resolution reads (onboarding: the member's aggregate) the command need not read again
+        read: dict[str, int] = {}
         try:
-            actor = await self._actor(request.token)
+            with scope.scoped(scope.Scope(deadline=request.deadline, read=read)):
+                actor = await self._actor(request.token)
         except DomainError as e:
             return Reply(ok=False, error=e.body()), None
         ctx = Context(actor=actor, correlation_id=request.correlation_id, after_seq=request.after_seq,
                       client_address=request.client_address)
         if (request.idempotency_key and self._records is not None and issubclass(model, Command)
                 and model.replayable):
-            return await self._once(model, handler, body, ctx, request), actor.id
-        with scope.scoped(scope.Scope(deadline=request.deadline)):
+            return await self._once(model, handler, body, ctx, request, read), actor.id
+        with scope.scoped(scope.Scope(deadline=request.deadline, read=read)):
             return await self._handle(model, handler, body, ctx), actor.id
 
     async def _actor(self, token: str | None) -> Actor:
@@ -141,7 +144,7 @@ class Server:
             raise Unauthorized("invalid_token")
         return actor
 
-    async def _once(self, model, handler, body, ctx: Context, request: Request) -> Reply:
+    async def _once(self, model, handler, body, ctx: Context, request: Request, read: dict[str, int]) -> Reply:
         key = hashlib.sha256(f"{ctx.actor.id}|{model.type_name}|{request.idempotency_key}".encode()).hexdigest()
         body_hash = hashlib.sha256(json.dumps(request.body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
         pending = json.dumps({"state": "pending", "body": body_hash, "deadline": request.deadline}).encode()
@@ -164,7 +167,7 @@ class Server:
                 await self._records.update(key, pending, last=entry.revision)
         except KeyWrongLastSequenceError:
             return _error("conflict", "request_in_progress")
-        with scope.scoped(scope.Scope(deadline=request.deadline, request_key=uuid.UUID(key[:32]))):
+        with scope.scoped(scope.Scope(deadline=request.deadline, request_key=uuid.UUID(key[:32]), read=read)):
             reply = await self._handle(model, handler, body, ctx)
         if reply.ok or (reply.error is not None and reply.error.kind in DETERMINISTIC):
             await self._records.put(key, json.dumps({"state": "done", "body": body_hash,

@@ -17,6 +17,10 @@ class Scope:
     deadline: float | None = None
     #: a namespace for event ids: the same request appends the same ids (dedup on a repeat)
     request_key: uuid.UUID | None = None
+    #: the aggregates this request has read, subject -> the stream sequence it read them at (None: not a
+    #: request): a second load in the same request reads nothing again when the process's state is as it
+    #: was then (``Service.load``). The dict is the request's own; the scope itself never changes
+    read: dict[str, int] | None = None
 
     def expired(self) -> bool:
         return self.deadline is not None and time.time() >= self.deadline

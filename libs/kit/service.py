@@ -38,6 +38,7 @@ from libs.contracts.subjects import (
     inbox_prefix,
     query_subject,
 )
+from libs.kit import scope
 from libs.kit.actors import register_actors
 from libs.kit.consumers import Consumer, Runner, covers, type_names
 from libs.kit.decider import Decider
@@ -237,11 +238,35 @@ class Service:
         STATE_CACHE_SIZE; states are immutable, so sharing them is safe)."""
         subject = aggregate.subject(aggregate_id)
         state, seq, version = self._states.get(subject) or (aggregate.initial(), 0, 0)
+        read = scope.current().read
+        if read is not None and subject in self._states and read.get(subject) == seq:
+            # this request read the aggregate up to ``seq`` already, and the process knows of nothing since
+            # (its own appends move the state): what another process appended meanwhile, the append's expected
+            # sequence refuses, and the decision is taken again on a fresh load (``_forget_read``). Onboarding
+            # read the member once to resolve the actor and once more to decide, on every command
+            return state, Stream(subject=subject, events=[], last_seq=seq, base_version=version)
         stream = await self.events.load(subject, after=seq, base_version=version)
         for r in stream.events:
             state = aggregate.evolve(state, r.event)
         self._remember(subject, state, stream.last_seq, stream.version)
+        if read is not None:
+            read[subject] = stream.last_seq
         return state, stream
+
+    @staticmethod
+    def _read_at(subject: str, seq: int) -> None:
+        """This request's own append: nothing sits between what it read and ``seq`` (the expected sequence)."""
+        read = scope.current().read
+        if read is not None and subject in read:
+            read[subject] = seq
+
+    @staticmethod
+    def _forget_read(*subjects: str) -> None:
+        """The aggregates moved under this request (an append refused): its next load reads them again."""
+        read = scope.current().read
+        if read is not None:
+            for subject in subjects:
+                read.pop(subject, None)
 
     def _remember(self, subject: str, state: Any, seq: int, version: int) -> None:
         self._states[subject] = (state, seq, version)
@@ -305,12 +330,14 @@ class Service:
             try:
                 seq = await self.events.append(stream, new, meta, event_ids(len(new)) if event_ids else None)
             except ConcurrencyConflict:
+                self._forget_read(stream.subject)
                 continue
             for event in new:
                 state = aggregate.evolve(state, event)
             # the expected sequence guarantees nothing sits between the loaded
             # events and ours: this is the aggregate's state as of ``seq``
             self._remember(aggregate.subject(aggregate_id), state, seq, stream.version + len(new))
+            self._read_at(stream.subject, seq)
             return Executed(seq, state, stream.subject)
         raise Conflict("concurrent_update")
 
@@ -348,6 +375,7 @@ class Service:
             try:
                 seqs = await self.events.append_many(writes, meta)
             except ConcurrencyConflict:
+                self._forget_read(*(stream.subject for _, stream in loaded.values()))
                 continue
             out = {}
             for key, (state, stream) in loaded.items():
@@ -358,6 +386,7 @@ class Service:
                 if events:
                     self._remember(decider.subject(aggregate_id), state, seqs[stream.subject],
                                    stream.version + len(events))
+                    self._read_at(stream.subject, seqs[stream.subject])
                 out[key] = Executed(seqs.get(stream.subject, stream.last_seq), state, stream.subject)
             return out
         raise Conflict("concurrent_update")
