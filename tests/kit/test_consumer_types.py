@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from libs.contracts.envelope import EVENT_TYPE_HEADER
 from libs.contracts.onboarding import ConsentGiven, ProfileUpdated, RulesAcknowledged
 from libs.kit.consumers import Consumer
 from libs.kit.eventstore import Meta
@@ -89,6 +90,30 @@ def test_only_a_readable_event_of_a_known_undeclared_type_is_passed_over(data, p
     c = Consumer("x", ["hr.evt.x.>"], h, types=frozenset({"RulesAcknowledged"}))
     assert c.passes_over(data) is passed
     assert Consumer("y", ["hr.evt.x.>"], h).passes_over(data) is False  # declares nothing: applies all
+
+
+@pytest.mark.parametrize("header,passed", [
+    ("ProfileUpdated", True),  # known, not declared: passed over on the header alone
+    ("RulesAcknowledged", False),  # declared: applied, whatever the body says it is
+    ("NoSuchEvent", False),  # unknown: the whole way, to be dead-lettered
+    ("", False),
+])
+def test_the_event_stores_type_header_decides_without_reading_the_body(header, passed):
+    async def h(rec):
+        return None
+
+    c = Consumer("x", ["hr.evt.x.>"], h, types=frozenset({"RulesAcknowledged"}))
+    headers = {EVENT_TYPE_HEADER: header, "Nats-Msg-Id": "1"}
+    body = envelope("n", "m", type="ProfileUpdated")
+    assert c.passes_over(body, headers) is passed
+    # the body is not read: one that cannot be decoded is passed over the same way (a consumer that applies its
+    # type dead-letters it)
+    assert c.passes_over(b"{not json", headers) is passed
+    assert c.passes_over(b"x" * 2_000_000, headers) is False  # oversized: dead-lettered, whatever it claims
+    assert Consumer("y", ["hr.evt.x.>"], h).passes_over(body, headers) is False  # declares nothing: applies all
+    # no header (a message the event store did not write): the body decides
+    assert c.passes_over(body, {"Nats-Msg-Id": "1"}) is True
+    assert c.passes_over(b"{not json", {}) is False
 
 
 @pytest.mark.parametrize("kind", ["projection", "policy"])
