@@ -499,6 +499,44 @@ async def test_a_batch_that_writes_the_same_documents_many_times_leaves_what_was
         assert await store.count(coll) == sum(1 for c, _ in model if c == coll)
 
 
+#: what JSON escapes or spells out, in names and in values: a batch hands its rows to SQLite as one JSON array
+AWKWARD_NAMES = ['q"uote', "back\\slash", "tab\tnew\nline", "\x01\x1f\x7f", "\u2028\u2029", "эмодзи😀𝔘",
+                 "\ufeff", " ", "", "[1,2]", '{"a":1}', "null", "a\\u0000b", "'; DROP TABLE docs; --"]
+AWKWARD_VALUES: list[Any] = ["x\x00y", 'q"\\/\b\f', "\u2028", 2**63 - 1, -(2**63), 2**64 + 7, 1e300, 1.5e-300, -0.0,
+                             0.1, [], {}, [[[]]], {"": {"": None}}, "я" * 5000, True, None]
+
+
+@pytest.mark.parametrize("with_nul", [False, True], ids=["names-without-nul", "a-name-with-nul"])
+async def test_a_batch_lands_awkward_names_and_values_as_written(store: DocumentStore, with_nul: bool) -> None:
+    """Every name and value that JSON escapes or spells out lands as written, in a batch as outside one,
+    whether a name in the batch holds a NUL (which ends SQLite's reading of a JSON string: such a batch goes
+    row by row) or not. Read back by id and by query, and updated and deleted again in a second batch."""
+    names = AWKWARD_NAMES + (["nul\x00inside"] if with_nul else [])
+    docs = {name: {"name": name, "v": value, "i": i} for i, (name, value) in
+            enumerate(zip(names, AWKWARD_VALUES * 2, strict=False))}
+    async with store.batch():
+        for name, doc in docs.items():
+            await store.put("awk", name, doc)
+            await store.put("awk/" + name, "same", {"coll": name})  # an awkward collection's name too
+        await store.put("awk", "doomed", {"v": 1})
+        await store.delete("awk", "doomed")
+    for name, doc in docs.items():
+        assert await store.get("awk", name) == doc, name
+        assert await store.get("awk/" + name, "same") == {"coll": name}, name
+        assert await store.find("awk", {"i": doc["i"]}) == [doc], name
+    assert await store.get("awk", "doomed") is None
+    assert await store.count("awk") == len(docs)
+    gone = names[::2]
+    async with store.batch():
+        for name in gone:
+            await store.delete("awk", name)
+        for name in names[1::2]:
+            await store.put("awk", name, {**docs[name], "v": "again"})
+    for name in names:
+        assert await store.get("awk", name) == (None if name in gone else {**docs[name], "v": "again"}), name
+    assert await store.count("awk") == len(names) - len(gone)
+
+
 async def test_batch_rolls_back_on_exception(
     backend: Backend, store: DocumentStore
 ) -> None:
@@ -661,6 +699,43 @@ async def test_sqlite_refuses_a_document_that_is_not_json_and_writes_nothing(tmp
                 await store.put("things", "bad", {"v": bad})
         assert await store.find("things") == [{"v": 1}]
         assert await store.get("things", "bad") is None
+    finally:
+        await store.close()
+
+
+async def test_sqlite_hands_a_batch_over_in_a_statement_or_a_few_not_one_per_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python on the store's thread waits for the event loop's thread: a statement per document (executemany
+    gives the interpreter up around each row) made a rebuild's commit of 2,048 documents take seconds while the
+    loop was busy. A batch's documents go in one statement per kind of write, in a few when they are large
+    (more than ``ROWS_PER_STATEMENT_BYTES``), and all land."""
+    from libs.kit.docstore import sqlite as adapter
+
+    store = await open_store(f"sqlite://{tmp_path}", "rows")
+    statements: list[str] = []
+    # on the store's own thread, where its writing connection lives
+    await store._run(store._conn.set_trace_callback, statements.append)  # type: ignore[attr-defined]
+    try:
+        async with store.batch():
+            for n in range(500):
+                await store.put("things", f"d{n}", {"n": n, "pad": "ж" * 100})
+            for n in range(0, 500, 5):
+                await store.delete("things", f"d{n}")
+            await store.set_checkpoint("proj", 7)
+        writes = [s for s in statements if s.startswith(("INSERT INTO docs", "DELETE FROM docs"))]
+        assert len(writes) == 2, writes[:3]
+        assert await store.count("things") == 400 and await store.get_checkpoint("proj") == 7
+
+        monkeypatch.setattr(adapter, "ROWS_PER_STATEMENT_BYTES", 2_000)  # rows of ~130 characters: ~15 a statement
+        statements.clear()
+        async with store.batch():
+            for n in range(500):
+                await store.put("things", f"d{n}", {"n": -n, "pad": "ж" * 100})
+        writes = [s for s in statements if s.startswith("INSERT INTO docs")]
+        assert 25 < len(writes) < 50
+        assert await store.count("things") == 500
+        assert all(doc["n"] <= 0 for doc in await store.find("things"))
     finally:
         await store.close()
 
