@@ -740,6 +740,42 @@ async def test_sqlite_hands_a_batch_over_in_a_statement_or_a_few_not_one_per_doc
         await store.close()
 
 
+@pytest.mark.parametrize("limit", [None, 6_000], ids=["one-value", "past-sqlite-length-limit"])
+async def test_sqlite_reads_many_documents_in_their_order_as_one_value_or_row_by_row(
+    tmp_path: Path, limit: int | None
+) -> None:
+    """A find's documents come out of SQLite as one value (one row, not one per document: see ``_fetch_array``),
+    in the query's order; a result too long for one SQLite value (here the limit lowered to 6,000 bytes) is read
+    row by row, and both give the same documents, pages and cursors."""
+    store = await open_store(f"sqlite://{tmp_path}", "many")
+    try:
+        docs = {f"d{n:03d}": {"n": (n * 37) % 101, "name": "ж" * (n % 7), "id": n} for n in range(300)}
+        awkward = {name: {"n": -1, "name": name, "id": 1000 + i} for i, name in enumerate(AWKWARD_NAMES)}
+        async with store.batch():
+            for doc_id, doc in {**docs, **awkward}.items():
+                await store.put("things", doc_id, doc)
+        if limit is not None:
+            await store._run(store._conn.setlimit, sqlite3.SQLITE_LIMIT_LENGTH, limit)  # type: ignore[attr-defined]
+        every = {**docs, **awkward}
+        by_n = sorted(every, key=lambda k: (every[k]["n"], k))
+        assert [d["id"] for d in await store.find("things", sort=[("n", 1)])] == [every[k]["id"] for k in by_n]
+        assert [d["id"] for d in await store.find("things", {"n": {"$gte": 50}}, [("n", -1)], limit=40)] == [
+            every[k]["id"] for k in sorted((k for k in docs if docs[k]["n"] >= 50), key=lambda k: (-docs[k]["n"], k))
+        ][:40]
+        assert await store.find("things", {"n": 1000}) == []
+        seen: list[str] = []
+        after = None
+        while True:
+            page = await store.find_page("things", sort=[("n", 1)], limit=7, after=after)
+            seen += [next(k for k in every if every[k]["id"] == d["id"]) for d in page.items]
+            if page.next_cursor is None:
+                break
+            after = page.next_cursor
+        assert seen == by_n  # every cursor held the right id, awkward ones included
+    finally:
+        await store.close()
+
+
 async def test_sqlite_file_uses_wal(tmp_path: Path) -> None:
     store = await open_store(f"sqlite://{tmp_path}", "wal")
     await store.close()
