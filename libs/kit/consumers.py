@@ -42,7 +42,7 @@ from libs.kit.eventstore import MAX_MESSAGE_BYTES, EventStorePort, Recorded
 from libs.kit.lease import RENEW_S, keep
 from libs.kit.logging import describe, get_logger
 from libs.kit.pii import Undecryptable
-from libs.kit.projection import View
+from libs.kit.projection import View, Written
 from libs.kit.pull import Deliveries
 from libs.kit.tasks import cancel_and_wait
 
@@ -191,6 +191,8 @@ class Runner:
         self._unacked = None
         self._unacked_n = 0
         self._unacked_since = 0.0
+        #: what a replay from its own drop of the collections has written so far (``Written``); None otherwise
+        self._written: Written | None = None
 
     @property
     def active(self) -> bool:
@@ -227,6 +229,7 @@ class Runner:
             for coll in self.c.collections:
                 await self._store.drop(coll)
             await self._store.set_checkpoint(self.version_name, self.c.version, self.fence)
+        self._written = Written(self.c.collections)
         log.info("projection_upgraded", consumer=self.durable, stored=stored, version=self.c.version,
                  dropped_at=self.checkpoint)
         if self.checkpoint:
@@ -330,6 +333,8 @@ class Runner:
 
     async def _drop_subscription(self) -> None:
         self._unacked, self._unacked_n = None, 0  # the consumer's next deliveries start over from the checkpoint
+        # past a step-down, a lost lease or a failure, another replica may have written meanwhile
+        self._written = None
         if self._sub:
             sub, self._sub = self._sub, None
             try:
@@ -376,6 +381,7 @@ class Runner:
             await self._store.set_checkpoint(self.checkpoint_name, 0, self.fence)
             for coll in self.c.collections:
                 await self._store.drop(coll)
+        self._written = Written(self.c.collections)
         total = await self._events.last_seq()
         self.rebuilding = {"target_seq": total, "started_at": time.time()}
         self.checkpoint = 0
@@ -561,6 +567,7 @@ class Runner:
                 fetch_failures = 0
             except (TimeoutError, nats.errors.TimeoutError):
                 if self._unacked is None:
+                    self._written = None  # nothing came for a while: caught up, the replay is over
                     continue
                 msgs = []  # nothing new: the acknowledgement that waited is due
             except asyncio.CancelledError:
@@ -740,7 +747,7 @@ class Runner:
 
     async def _call(self, rec: Recorded) -> None:
         if self.c.kind == "projection":
-            await self.c.handle(rec, View(self._store, rec.seq))
+            await self.c.handle(rec, View(self._store, rec.seq, self._written))
         else:
             await self.c.handle(rec)
 
