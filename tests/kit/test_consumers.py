@@ -522,3 +522,68 @@ async def test_a_rebuild_asks_the_store_only_for_what_it_wrote_and_leaves_the_sa
         await wait_for(lambda: r._written is None, timeout=10)  # caught up: the shortcut is over
     finally:
         await svc.stop()
+
+
+async def test_a_replica_that_lost_a_rebuild_half_way_does_not_trust_what_it_knew_of_it(nats_server, tmp_path):
+    """Two replicas on one store. A rebuilds, and loses the projection half-way (its lease gone, its batch
+    fenced); B takes over and writes the members A had not reached. When A holds the projection again, the
+    rebuild's knowledge of what it had written is gone with its subscription: it reads what B wrote, and every
+    member's count (read-modify-write over their events) comes out right, not started over."""
+    name = f"probe{uuid.uuid4().hex[:8]}"
+    settings = KitSettings(nats_url=nats_server.url, docstore_url=f"sqlite:///{tmp_path}",
+                           retry_max_backoff_s=0.2, log_level="CRITICAL")
+    members = [f"m{i:02d}" for i in range(40)]
+    gate = asyncio.Event()
+    hold = {"at": None}
+
+    def replica(label: str) -> Service:
+        svc = Service(name, settings)
+
+        # batches of one (a rebuild's: eight): A's rebuild reaches only some of the members before it is stopped
+        @svc.projection("tally", [f"hr.evt.{name}.thing.*"], ["tally"], batch=1)
+        async def when_thing_happened_count_it(rec, view):
+            if label == "A" and hold["at"] == rec.seq:
+                hold["at"] = None
+                await gate.wait()  # A, half-way through its rebuild
+            doc = await view.get("tally", rec.event.member_id) or {"n": 0}
+            await view.put("tally", rec.event.member_id, {"n": doc["n"] + 1})
+
+        return svc
+
+    a, b = replica("A"), replica("B")
+    await a.start()
+    ra = next(r for r in a.runners if r.c.name == "tally")
+    await wait_for(lambda: ra.active)
+    await b.start()
+    rb = next(r for r in b.runners if r.c.name == "tally")
+    try:
+        for _ in range(3):
+            await append_all(a, name, members)
+        last = (await a.events.load(f"hr.evt.{name}.thing.{members[-1]}")).last_seq
+        await wait_for(lambda: ra.checkpoint >= last)
+        first = last - 3 * len(members) + 1
+        hold["at"] = first + 10  # in the first round: A will have written at most 16 members, not the rest
+        acquire_a = ra._lease.acquire
+
+        async def refused():
+            return False
+
+        await ra.rebuild()
+        await wait_for(lambda: hold["at"] is None)  # A waits inside its rebuild's batch
+        ra._lease.acquire = refused
+        await ra._lease.release()
+        await wait_for(lambda: rb.active and rb.checkpoint >= last, timeout=30)  # B finished the rebuild
+        gate.set()
+        await wait_for(lambda: ra._sub is None and not ra.active)  # A's batch fenced: it stood down
+        rb._lease.acquire = refused
+        await rb._lease.release()
+        await append_all(a, name, members)  # a fourth round, while nobody holds the projection
+        last = (await a.events.load(f"hr.evt.{name}.thing.{members[-1]}")).last_seq
+        ra._lease.acquire = acquire_a
+        await wait_for(lambda: ra.active and ra.checkpoint >= last, timeout=30)
+        counts = {m: (await a.store.get("tally", m) or {}).get("n") for m in members}
+        assert counts == dict.fromkeys(members, 4)
+    finally:
+        gate.set()
+        await b.stop()
+        await a.stop()
