@@ -184,7 +184,13 @@ class Service:
         """``fn(rec, view)``: ``view`` is the store with the ``_seq`` guard applied (libs/kit/projection.py).
         Raise ``version`` with every change of what the projection writes: its collections are then
         rebuilt from the log on the next start (libs/kit/consumers.py, ``Runner._resume``).
-        ``types``: the only events it applies; the others of its subjects are passed over unread."""
+        ``types``: the only events it applies; the others of its subjects are passed over unread.
+        A collection belongs to one projection: its rebuild drops it, and only its events write it
+        (``Written``, libs/kit/projection.py, relies on that)."""
+        owners = {coll: c.name for c in self._consumers for coll in c.collections}
+        shared = sorted(set(collections) & owners.keys())
+        if shared:
+            raise ValueError(f"projection {name}: {shared} belong to projection {owners[shared[0]]}")
 
         def register(fn: Callable[[Any, Any], Awaitable[None]]):
             self._consumers.append(Consumer(name, subjects, fn, "projection", collections, batch, version,

@@ -61,6 +61,21 @@ def test_a_consumer_must_declare_types_the_platform_knows():
         Consumer("x", ["hr.evt.x.>"], h, types=frozenset())
 
 
+def test_a_collection_belongs_to_one_projection():
+    """A rebuild drops its projection's collections, and trusts that only its own events wrote them: a second
+    projection writing one of them is refused when it is declared, not found out when a rebuild wipes it."""
+    svc = Service("probe", KitSettings(nats_url="nats://127.0.0.1:1", docstore_url="sqlite://:memory:"))
+
+    async def h(rec, view):
+        return None
+
+    svc.projection("first", ["hr.evt.x.>"], ["docs", "more"])(h)
+    with pytest.raises(ValueError, match=r"\['more'\] belong to projection first"):
+        svc.projection("second", ["hr.evt.y.>"], ["own", "more"])
+    svc.projection("second", ["hr.evt.y.>"], ["own"])(h)  # its own collections: declared
+    assert [c.name for c in svc._consumers][-2:] == ["first", "second"]
+
+
 def test_a_declared_type_takes_its_subclasses_and_erasing_events_are_never_passed_over():
     from libs.contracts.drive import FileStored, FileVersionAdded
     from libs.contracts.onboarding import MemberErased
