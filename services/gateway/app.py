@@ -28,6 +28,7 @@ from libs.kit.tracing import setup_tracing
 from services.gateway import problems
 from services.gateway.overload import Bound, InFlightLimit, Load
 from services.gateway.problems import Problem
+from services.gateway.route_names import name_spans_by_routes_found_once
 from services.gateway.routers import (
     announcements,
     auth,
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # command) say nothing an operator reads, and cost each request their context switches (issue 18)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz",
                                        exclude_spans=["receive", "send"])
+    name_spans_by_routes_found_once(app)
     return app
 
 
