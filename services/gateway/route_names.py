@@ -6,7 +6,7 @@ this gateway: 30 µs for ``PUT /v1/me/profile``, 252 µs for a calendar request,
 takes — a sixth of the gateway's time on a calendar command (py-spy), and the most expensive answer is the
 404 anyone can ask for. Here the routes are flattened once, and a route is tried only when the path starts
 with its literal beginning (what precedes its first parameter): a route whose beginning differs cannot
-match. The answer is the instrumentation's, in the same order (tests/ops/test_route_names.py compares
+match. The answer is the instrumentation's, in the same order (tests/observability/test_route_names.py compares
 them on every route and on hostile paths).
 """
 
