@@ -47,6 +47,7 @@ from libs.kit.docstore.port import DocumentStore, open_store
 from libs.kit.eventstore import ConcurrencyConflict, EventStore, EventStorePort, Meta, Stream
 from libs.kit.lease import LEASES_BUCKET, Lease, holder_id
 from libs.kit.logging import describe, get_logger, setup_logging
+from libs.kit.natsheaders import read_headers_faster
 from libs.kit.notify import MemberStreams
 from libs.kit.pii import PiiVault
 from libs.kit.provision import BUCKETS, provision
@@ -468,6 +469,7 @@ class Service:
     async def start(self) -> None:
         setup_logging(self.name, self.settings.log_format, self.settings.log_level,
                       secrets=secret_values(self.settings))
+        read_headers_faster()
         # FastStream says INFO for each of its workers' tasks that ends: noise at every stop
         logging.getLogger("faststream.access.nats").setLevel(logging.WARNING)
         if self.resolve_actor is None:

@@ -21,6 +21,7 @@ from libs.contracts.subjects import inbox_prefix
 from libs.contracts.types import UUID_RE
 from libs.kit.bodylimit import BodyLimitMiddleware
 from libs.kit.logging import get_logger, setup_logging
+from libs.kit.natsheaders import read_headers_faster
 from libs.kit.objects import ObjectBucket
 from libs.kit.rpc import ServiceClient
 from libs.kit.settings import redact_url, secret_values
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         setup_logging("gateway", settings.log_format, settings.log_level, secrets=secret_values(settings))
+        read_headers_faster()
         app.state.nc = await nats.connect(settings.nats_servers, name="hr-gateway", max_reconnect_attempts=-1,
                                           inbox_prefix=inbox_prefix("gateway"))
         app.state.client = ServiceClient(app.state.nc, timeout=settings.request_timeout_s)
