@@ -45,6 +45,7 @@ from libs.kit.decider import Decider
 from libs.kit.direct import unsubscribe
 from libs.kit.docstore.port import DocumentStore, open_store
 from libs.kit.eventstore import ConcurrencyConflict, EventStore, EventStorePort, Meta, Stream
+from libs.kit.heap import freeze_what_startup_built
 from libs.kit.lease import LEASES_BUCKET, Lease, holder_id
 from libs.kit.logging import describe, get_logger, setup_logging
 from libs.kit.natsheaders import read_headers_faster
@@ -642,6 +643,7 @@ class Service:
 
     async def run_forever(self) -> None:
         await self.start()
+        freeze_what_startup_built()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

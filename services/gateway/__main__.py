@@ -1,6 +1,7 @@
 import uvicorn
 from pydantic import ValidationError
 
+from libs.kit.heap import freeze_what_startup_built
 from libs.kit.logging import setup_logging
 from libs.kit.settings import exit_refused, secret_values
 from services.gateway.app import create_app
@@ -18,5 +19,6 @@ if __name__ == "__main__":
     # only the one the web client vouches for with HRM_FORWARDED_SECRET (services/gateway/deps.py)
     # timeout_graceful_shutdown: open live streams (GET /v1/stream) would hold a stop for minutes; they are
     # cut after a few seconds, and their browsers resume with Last-Event-ID on another replica
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", log_config=None,
+    app = create_app(settings, started=freeze_what_startup_built)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", log_config=None,
                 proxy_headers=False, timeout_graceful_shutdown=5)

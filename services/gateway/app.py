@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 import nats
@@ -75,7 +76,8 @@ the file itself, streamed, limited by the drive's settings (50 MB a file by defa
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, started: Callable[[], None] | None = None) -> FastAPI:
+    """``started``: called once the app has started (the entry point freezes the heap then)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -88,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.staging = ObjectBucket(app.state.nc, STAGING_BUCKET, timeout=settings.request_timeout_s)
         app.state.files = ObjectBucket(app.state.nc, FILES_BUCKET, timeout=settings.request_timeout_s)
         log.info("gateway_started", nats=redact_url(settings.nats_url))
+        if started is not None:
+            started()
         yield
         await app.state.nc.drain()
         provider.shutdown()  # flush spans still in the batch

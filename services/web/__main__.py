@@ -1,6 +1,7 @@
 import uvicorn
 from pydantic import ValidationError
 
+from libs.kit.heap import freeze_what_startup_built
 from libs.kit.logging import setup_logging
 from libs.kit.settings import exit_refused, secret_values
 from services.web.app import SHUTDOWN_GRACE_S, create_app
@@ -16,5 +17,6 @@ if __name__ == "__main__":
     # (libs/kit/forwarding.py), never because uvicorn believes any local proxy
     # live streams stay open for minutes: on shutdown they are cut after a short grace (the browsers reconnect,
     # to another replica, and resume where they were)
-    uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_level="warning",
+    app = create_app(settings, started=freeze_what_startup_built)
+    uvicorn.run(app, host=settings.web_host, port=settings.web_port, log_level="warning",
                 log_config=None, proxy_headers=False, timeout_graceful_shutdown=SHUTDOWN_GRACE_S)

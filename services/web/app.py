@@ -7,6 +7,7 @@ program can do (docs/adr/0014).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -53,7 +54,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, started: Callable[[], None] | None = None) -> FastAPI:
+    """``started``: called once the app has started (the entry point freezes the heap then)."""
     settings = settings or Settings()
     sealer = Sealer(settings.session_key, settings.web_session_max_age_s)
 
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.http = http
         app.state.gateway = Gateway(http, settings.forwarded_secret.get_secret_value(), streams)
         log.info("web_started", gateway=redact_url(settings.gateway_url), port=settings.web_port)
+        if started is not None:
+            started()
         yield
         await http.aclose()
         await streams.aclose()
