@@ -50,4 +50,4 @@ def read_headers_faster() -> None:
     ``parse_header_lines``. Called by the bootstraps, never at import. Should nats-py stop
     reading them through this static method, nothing changes (and the test comparing the two says so)."""
     if isinstance(NATS_PY_PARSE, staticmethod):
-        Client._parse_header_lines = staticmethod(parse_header_lines)
+        Client._parse_header_lines = staticmethod(parse_header_lines)  # type: ignore[method-assign]
