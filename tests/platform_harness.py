@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from libs.kit.http_writes import OneWritePerAnswer
 from libs.kit.natsserver import free_port
 from services.gateway.app import create_app
 from services.gateway.settings import Settings as GatewaySettings
@@ -185,9 +186,9 @@ class Platform:
 
 async def _serve(app, port: int) -> tuple[uvicorn.Server, asyncio.Task]:
     # log_config=None: uvicorn's loggers reach the sanitized root handler instead of handlers of their own;
-    # proxy_headers=False as the entry points run it
+    # proxy_headers=False and one write per answer as the entry points run it
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", log_config=None,
-                            proxy_headers=False, timeout_graceful_shutdown=5)
+                            proxy_headers=False, timeout_graceful_shutdown=5, http=OneWritePerAnswer)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

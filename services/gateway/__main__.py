@@ -2,6 +2,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from libs.kit.heap import freeze_what_startup_built
+from libs.kit.http_writes import OneWritePerAnswer
 from libs.kit.logging import setup_logging
 from libs.kit.settings import exit_refused, secret_values
 from services.gateway.app import create_app
@@ -20,5 +21,6 @@ if __name__ == "__main__":
     # timeout_graceful_shutdown: open live streams (GET /v1/stream) would hold a stop for minutes; they are
     # cut after a few seconds, and their browsers resume with Last-Event-ID on another replica
     app = create_app(settings, started=freeze_what_startup_built)
+    # http=OneWritePerAnswer: an answer's head and body leave in one write (libs/kit/http_writes.py)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", log_config=None,
-                proxy_headers=False, timeout_graceful_shutdown=5)
+                proxy_headers=False, timeout_graceful_shutdown=5, http=OneWritePerAnswer)

@@ -2,6 +2,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from libs.kit.heap import freeze_what_startup_built
+from libs.kit.http_writes import OneWritePerAnswer
 from libs.kit.logging import setup_logging
 from libs.kit.settings import exit_refused, secret_values
 from services.web.app import SHUTDOWN_GRACE_S, create_app
@@ -18,5 +19,6 @@ if __name__ == "__main__":
     # live streams stay open for minutes: on shutdown they are cut after a short grace (the browsers reconnect,
     # to another replica, and resume where they were)
     app = create_app(settings, started=freeze_what_startup_built)
-    uvicorn.run(app, host=settings.web_host, port=settings.web_port, log_level="warning",
-                log_config=None, proxy_headers=False, timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
+    # http=OneWritePerAnswer: an answer's head and body leave in one write (libs/kit/http_writes.py)
+    uvicorn.run(app, host=settings.web_host, port=settings.web_port, log_level="warning", log_config=None,
+                proxy_headers=False, timeout_graceful_shutdown=SHUTDOWN_GRACE_S, http=OneWritePerAnswer)
