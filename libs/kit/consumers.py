@@ -70,6 +70,11 @@ PASSED_STORE_EVERY_S = 1.0
 #: alone — a write by the service and one more message for the server each time
 ACK_EVERY_S = 0.05
 ACK_AT_MOST = 256
+#: a consumer's deliveries gather this long after each delivery and come in one burst (libs/kit/pull.py,
+#: docs/adr/0038): under load most of what reaches a consumer it passes over, and each delivery woke the
+#: server, the socket and the runner. Whoever waits for a consumer (read-your-writes, an actor's
+#: resolution, a policy waiting for its views) cuts the pause short (``wait_caught_up``)
+LINGER_S = 0.05
 
 
 class Malformed(Exception):
@@ -329,7 +334,8 @@ class Runner:
         if await self._exists():
             await self._js.delete_consumer(EVENTS_STREAM, self.durable)
         await self._js.add_consumer(EVENTS_STREAM, config)
-        self._sub = await Deliveries(self._nc, EVENTS_STREAM, self.durable, self.c.batch * REBUILD_BATCHES).open()
+        self._sub = await Deliveries(self._nc, EVENTS_STREAM, self.durable, self.c.batch * REBUILD_BATCHES,
+                                     linger_s=LINGER_S).open()
 
     async def _drop_subscription(self) -> None:
         self._unacked, self._unacked_n = None, 0  # the consumer's next deliveries start over from the checkpoint
@@ -529,6 +535,8 @@ class Runner:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
+            if self._sub is not None:
+                self._sub.hurry()  # someone waits: what has gathered comes now, not after the pause
             try:
                 await asyncio.wait_for(progress.wait(), min(remaining, RECHECK_S))
             except TimeoutError:

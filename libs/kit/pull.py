@@ -11,6 +11,13 @@ per batch or per second instead of one per message.
 
 The messages wait in a buffer of at most one request's batch (the bound of a consumer's
 ``max_ack_pending`` holds it too), in the order the consumer delivered them.
+
+A consumer may linger (``linger_s``, docs/adr/0038): then a request that waits asks for one message only,
+and after a delivery the next request is sent ``linger_s`` later and takes at once what has gathered
+meanwhile (``no_wait``), so that under load the events come in bursts — one wake-up of the server, of the
+socket and of the runner for many events instead of one each. A full burst asks again at once (a backlog,
+a catch-up); an empty one goes back to waiting for the next event; and ``hurry`` — someone waits for this
+consumer to reach an event — ends the pause at once.
 """
 
 from __future__ import annotations
@@ -33,10 +40,16 @@ class ConsumerGone(Exception):
 
 
 class Deliveries:
-    def __init__(self, nc, stream: str, durable: str, batch: int):
+    def __init__(self, nc, stream: str, durable: str, batch: int, linger_s: float = 0.0):
         self._nc = nc
         self._api = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"
         self._batch = batch
+        self._linger_s = linger_s
+        #: lingering: when the next request may be sent (0: at once), and what the current one brought
+        self._ask_at = 0.0
+        self._brought = 0
+        #: the next request takes what has gathered at once: first of all what waited before it opened
+        self._burst = bool(linger_s)
         self._sub = None
         self._inbox = ""
         self._buffer: deque = deque()
@@ -60,21 +73,45 @@ class Deliveries:
         self._buffer.clear()
 
     async def _ask(self) -> None:
-        request = {"batch": self._batch, "expires": int(EXPIRES_S * 1e9)}
-        self._owed = self._batch
+        if not self._linger_s:
+            request = {"batch": self._batch, "expires": int(EXPIRES_S * 1e9)}
+        elif self._burst:  # what gathered while lingering, at once
+            request = {"batch": self._batch, "no_wait": True}
+        else:  # waiting for the next event: one, then linger
+            request = {"batch": 1, "expires": int(EXPIRES_S * 1e9)}
+        self._owed = request["batch"]
+        self._brought = 0
         self._asked_at = asyncio.get_running_loop().time()
         await self._nc.publish(self._api, json.dumps(request).encode(), reply=self._inbox)
+
+    def hurry(self) -> None:
+        """Someone waits for what may be gathering: ask for it now rather than after the pause."""
+        if self._owed <= 0:
+            self._ask_at = 0.0
+            self._wake()
+
+    def _ended(self) -> None:
+        """The outstanding request is over: when to send the next, and which."""
+        self._owed = 0
+        if self._linger_s:
+            now = asyncio.get_running_loop().time()
+            full = self._burst and self._brought >= self._batch
+            self._ask_at = now + self._linger_s if self._brought and not full else now
+            self._burst = bool(self._brought)
 
     async def _on_msg(self, msg) -> None:
         status = msg.headers.get("Status") if msg.headers else None
         if status is None:
             self._buffer.append(msg)
             self._owed -= 1
+            self._brought += 1
+            if self._owed <= 0:
+                self._ended()
         elif status == "100":  # an idle heartbeat (none is asked for): nothing ended
             return
         elif status in ("404", "408") or (status == "409" and "Consumer Deleted" not in msg.headers.get(
                 "Description", "")):
-            self._owed = 0  # this request is over (expired, or the consumer's leader changed): ask again
+            self._ended()  # this request is over (expired, or the consumer's leader changed): ask again
         else:
             self._gone = f"{status} {msg.headers.get('Description', '')}".strip()
         self._wake()
@@ -105,11 +142,14 @@ class Deliveries:
         while True:
             if self._gone:
                 raise ConsumerGone(self._gone)
-            if self._owed <= 0 or loop.time() - self._asked_at > LOST_AFTER_S:
+            now = loop.time()
+            if self._owed > 0 and now - self._asked_at > LOST_AFTER_S:  # lost with a restarted server
+                self._owed, self._burst, self._ask_at = 0, False, now
+            if self._owed <= 0 and now >= self._ask_at:
                 await self._ask()  # before taking: the next batch is on its way while this one is applied
             if self._buffer:
                 return [self._buffer.popleft() for _ in range(min(most, len(self._buffer)))]
-            now = loop.time()
             if now >= deadline:
                 raise TimeoutError
-            await self._wait(max(min(deadline, self._asked_at + LOST_AFTER_S) - now, 0.001))
+            until = self._asked_at + LOST_AFTER_S if self._owed > 0 else self._ask_at
+            await self._wait(max(min(deadline, until) - now, 0.001))

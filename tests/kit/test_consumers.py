@@ -587,3 +587,26 @@ async def test_a_replica_that_lost_a_rebuild_half_way_does_not_trust_what_it_kne
         gate.set()
         await b.stop()
         await a.stop()
+
+
+async def test_a_lingering_view_is_not_waited_for_past_its_pause_when_someone_reads_back(nats_server, monkeypatch):
+    """Consumers linger after a delivery so that events come in bursts (docs/adr/0038); whoever waits for one
+    cuts the pause short. With a pause of 30 s, a command's read-back of its own event — on its subject and on
+    another the view is idle for — still comes within the 2 s it may wait, every time, and nothing is lost."""
+    from libs.kit import consumers
+    from libs.kit.service import Executed
+
+    monkeypatch.setattr(consumers, "LINGER_S", 30.0)
+    svc, name = keeping_things(nats_server.url, consistency_wait_s=2.0)
+    await svc.start()
+    try:
+        for i in range(5):  # the first after a quiet spell comes at once anyway; the next ones linger
+            await append_all(svc, name, [f"t{i}"])
+            seq = await svc.events.last_seq()
+            assert await svc.wait_read_back(Executed(seq, None, f"hr.evt.{name}.thing.t{i}"), ["things"]), i
+            assert await svc.store.get("things", f"t{i}") is not None
+            other = await svc.events.load(f"hr.evt.{name}.other.o{i}")
+            seq = await svc.events.append(other, [RulesAcknowledged(member_id=f"o{i}")], Meta("test", str(i)))
+            assert await svc.wait_applied(seq, ["things"]), i
+    finally:
+        await svc.stop()

@@ -1,11 +1,13 @@
 """A durable consumer's deliveries (``Deliveries``) on a real nats-server: every message once and in
 order, at most the asked number at a time; a trickle of events costs a pull request per batch or per
 second, not one per event; a request lost with a killed server is renewed and nothing is missed;
-a deleted consumer is said so (the runner starts over), never taken for an idle one."""
+a deleted consumer is said so (the runner starts over), never taken for an idle one. A lingering consumer
+(a policy's) keeps every one of these, and takes a steady stream in bursts (docs/adr/0038)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 
 import nats
 import pytest
@@ -16,11 +18,27 @@ from libs.kit.pull import LOST_AFTER_S, ConsumerGone, Deliveries
 STREAM = "PULLT"
 
 
-async def consumer(nc, name: str = "c") -> Deliveries:
+LINGERS = pytest.mark.parametrize("linger", [0.0, 0.05], ids=["prompt", "lingering"])
+
+
+async def consumer(nc, name: str = "c", linger: float = 0.0, opened: bool = True) -> Deliveries:
     js = nc.jetstream()
     await js.add_stream(name=STREAM, subjects=["pullt.>"])
     await js.add_consumer(STREAM, ConsumerConfig(durable_name=name, ack_policy=AckPolicy.ALL, max_ack_pending=4096))
-    return await Deliveries(nc, STREAM, name, batch=64).open()
+    d = Deliveries(nc, STREAM, name, batch=64, linger_s=linger)
+    return await d.open() if opened else d
+
+
+async def watch_requests(url: str, name: str = "c") -> tuple[nats.NATS, list]:
+    watcher = await nats.connect(url)
+    requests: list = []
+
+    async def seen(msg) -> None:
+        requests.append(json.loads(msg.data))
+
+    await watcher.subscribe(f"$JS.API.CONSUMER.MSG.NEXT.{STREAM}.{name}", cb=seen)
+    await watcher.flush()
+    return watcher, requests
 
 
 async def take(d: Deliveries, count: int, most: int = 1000, timeout: float = 10.0) -> list[bytes]:
@@ -45,8 +63,9 @@ async def nc(fresh_nats):
     await c.close()
 
 
-async def test_every_message_comes_once_in_order_at_most_the_asked_number_at_a_time(nc):
-    d = await consumer(nc)
+@LINGERS
+async def test_every_message_comes_once_in_order_at_most_the_asked_number_at_a_time(nc, linger):
+    d = await consumer(nc, linger=linger)
     js = nc.jetstream()
     for i in range(300):  # more than a request's batch (64): several requests, in order
         await js.publish(f"pullt.{i % 7}", str(i).encode())
@@ -81,8 +100,9 @@ async def test_a_trickle_of_events_costs_a_request_per_second_not_one_per_event(
     await watcher.close()
 
 
-async def test_a_request_lost_with_a_killed_server_is_renewed_and_nothing_is_missed(nc, fresh_nats):
-    d = await consumer(nc)
+@LINGERS
+async def test_a_request_lost_with_a_killed_server_is_renewed_and_nothing_is_missed(nc, fresh_nats, linger):
+    d = await consumer(nc, linger=linger)
     js = nc.jetstream()
     await js.publish("pullt.x", b"before")
     assert await take(d, 1) == [b"before"]
@@ -106,8 +126,9 @@ async def test_a_request_lost_with_a_killed_server_is_renewed_and_nothing_is_mis
     await d.close()
 
 
-async def test_a_deleted_consumer_is_said_so_not_taken_for_an_idle_one(nc):
-    d = await consumer(nc)
+@LINGERS
+async def test_a_deleted_consumer_is_said_so_not_taken_for_an_idle_one(nc, linger):
+    d = await consumer(nc, linger=linger)
     await nc.jetstream().delete_consumer(STREAM, "c")
     with pytest.raises(ConsumerGone):
         for _ in range(10):
@@ -128,4 +149,93 @@ async def test_a_second_reader_is_refused_at_once_not_left_waiting(nc):
         await d.next(10, timeout=5.0)
     await nc.jetstream().publish("pullt.1", b"x")
     assert [m.data for m in await first] == [b"x"]
+    await d.close()
+
+
+async def test_a_lingering_consumer_takes_a_steady_stream_in_bursts(nc, fresh_nats):
+    """The point of lingering: events published one by one reach the reader many at a time, one request
+    each burst — where a prompt consumer is woken for each."""
+    watcher, requests = await watch_requests(fresh_nats.url)
+    d = await consumer(nc, linger=0.2)
+    js = nc.jetstream()
+    returns = 0
+
+    async def read() -> list[bytes]:
+        nonlocal returns
+        got: list[bytes] = []
+        while len(got) < 200:
+            try:
+                msgs = await d.next(1000, timeout=5.0)
+            except TimeoutError:
+                break
+            returns += 1
+            got += [m.data for m in msgs]
+            await msgs[-1].ack()
+        return got
+
+    reader = asyncio.create_task(read())
+    for i in range(200):
+        await asyncio.sleep(0.005)
+        await js.publish("pullt.x", str(i).encode())
+    assert await reader == [str(i).encode() for i in range(200)]
+    assert returns <= 50, returns  # a prompt reader returns about once per event here
+    assert len(requests) <= returns + 3, (len(requests), returns)
+    await d.close()
+    await watcher.close()
+
+
+async def test_an_idle_lingering_consumer_asks_once_a_second(nc, fresh_nats):
+    watcher, requests = await watch_requests(fresh_nats.url)
+    d = await consumer(nc, linger=0.05)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    with pytest.raises(TimeoutError):
+        await d.next(10, timeout=2.5)
+    seconds = loop.time() - began
+    # one request that takes what waited (nothing), then one waiting request a second: not one per linger
+    assert len(requests) <= seconds + 2, (len(requests), seconds)
+    assert requests[0].get("no_wait") and all(r["batch"] == 1 and not r.get("no_wait") for r in requests[1:])
+    await d.close()
+    await watcher.close()
+
+
+async def test_a_backlog_comes_in_full_bursts_without_lingering_between(nc):
+    """What waited before the consumer opened (a restart's catch-up) is not slowed by lingering: a full
+    burst asks again at once. The linger here (5 s) would show."""
+    d = await consumer(nc, linger=5.0, opened=False)
+    js = nc.jetstream()
+    for i in range(300):
+        await js.publish("pullt.x", str(i).encode())
+    await d.open()
+    assert await take(d, 300, timeout=4.0) == [str(i).encode() for i in range(300)]
+    await d.close()
+
+
+async def test_after_a_quiet_spell_the_first_event_comes_at_once_and_the_next_lingers(nc):
+    d = await consumer(nc, linger=2.0)
+    js = nc.jetstream()
+    with pytest.raises(TimeoutError):  # the backlog (none) taken: now waiting for the next event
+        await d.next(10, timeout=0.3)
+    await js.publish("pullt.x", b"first")
+    assert [m.data for m in await d.next(10, timeout=1.5)] == [b"first"]
+    await js.publish("pullt.x", b"second")
+    with pytest.raises(TimeoutError):  # gathering: not before the linger is over
+        await d.next(10, timeout=1.0)
+    assert [m.data for m in await d.next(10, timeout=3.0)] == [b"second"]
+    await d.close()
+
+
+async def test_someone_waiting_ends_the_pause(nc):
+    d = await consumer(nc, linger=30.0)
+    js = nc.jetstream()
+    with pytest.raises(TimeoutError):
+        await d.next(10, timeout=0.3)
+    await js.publish("pullt.x", b"first")
+    assert [m.data for m in await d.next(10, timeout=1.5)] == [b"first"]
+    await js.publish("pullt.x", b"second")
+    waiting = asyncio.create_task(d.next(10, timeout=5.0))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()  # lingering
+    d.hurry()
+    assert [m.data for m in await asyncio.wait_for(waiting, 2.0)] == [b"second"]
     await d.close()
