@@ -4,7 +4,7 @@ uvicorn writes an answer's head on ``http.response.start`` and its body on ``htt
 system calls, two TCP segments and two wake-ups of the client for every answer (h11 and httptools alike).
 Sampled under the closed loop of profile saves, those writes were 11 % of the gateway's time. Starlette
 sends both in one turn of the event loop, so holding a write until the loop's next turn joins them;
-a live stream's events still leave on the turn they were sent in, a large body leaves at once past
+a live stream's event leaves on the turn after it was sent (nothing waits for more), a large body leaves at once past
 ``FLUSH_AT_BYTES`` (the transport's own flow control then applies as before), and closing the
 connection writes what is held first. docs/adr/0037.
 """
