@@ -2,7 +2,7 @@
 order, at most the asked number at a time; a trickle of events costs a pull request per batch or per
 second, not one per event; a request lost with a killed server is renewed and nothing is missed;
 a deleted consumer is said so (the runner starts over), never taken for an idle one. A lingering consumer
-(a policy's) keeps every one of these, and takes a steady stream in bursts (docs/adr/0038)."""
+(every runner's since docs/adr/0038) keeps every one of these, and takes a steady stream in bursts."""
 
 from __future__ import annotations
 
@@ -76,14 +76,7 @@ async def test_every_message_comes_once_in_order_at_most_the_asked_number_at_a_t
 
 
 async def test_a_trickle_of_events_costs_a_request_per_second_not_one_per_event(nc, fresh_nats):
-    watcher = await nats.connect(fresh_nats.url)
-    requests = []
-
-    async def seen(msg) -> None:
-        requests.append(msg)
-
-    await watcher.subscribe(f"$JS.API.CONSUMER.MSG.NEXT.{STREAM}.c", cb=seen)
-    await watcher.flush()
+    watcher, requests = await watch_requests(fresh_nats.url)
     d = await consumer(nc)
     js = nc.jetstream()
     reader = asyncio.create_task(take(d, 40, most=10, timeout=20))
