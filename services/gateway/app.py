@@ -4,7 +4,6 @@ No domain logic and no database of its own."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
@@ -19,7 +18,6 @@ from starlette.requests import Request as StarletteRequest
 
 from libs.contracts.drive import FILES_BUCKET, STAGING_BUCKET
 from libs.contracts.subjects import inbox_prefix
-from libs.contracts.types import UUID_RE
 from libs.kit.bodylimit import BodyLimitMiddleware
 from libs.kit.logging import get_logger, setup_logging
 from libs.kit.natsheaders import read_headers_faster
@@ -28,7 +26,8 @@ from libs.kit.rpc import ServiceClient
 from libs.kit.settings import redact_url, secret_values
 from libs.kit.tracing import setup_tracing
 from services.gateway import problems
-from services.gateway.overload import Bound, InFlightLimit, Load
+from services.gateway.deps import correlation_id
+from services.gateway.overload import Bound, InFlightLimit, Load, outermost
 from services.gateway.problems import Problem
 from services.gateway.route_names import name_spans_by_routes_found_once
 from services.gateway.routers import (
@@ -115,10 +114,6 @@ def create_app(settings: Settings | None = None, *, started: Callable[[], None] 
     app.state.load = Load()
     bound = Bound(settings.max_in_flight, settings.min_in_flight,
                   settings.overload_target_ms / 1000 if settings.overload_target_ms else None)
-    app.add_middleware(InFlightLimit, load=app.state.load, bound=bound,
-                       per_address=min(settings.max_in_flight_per_address or settings.max_in_flight,
-                                       settings.max_in_flight),
-                       retry_after_s=settings.overload_retry_after_s, transfers=drive.TRANSFER_PATHS)
     app.add_middleware(CorrelationMiddleware)
     # added last, so outermost: the access log above runs inside the request's span
     provider = setup_tracing("gateway", settings.otel_service_namespace,
@@ -128,6 +123,12 @@ def create_app(settings: Settings | None = None, *, started: Callable[[], None] 
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz",
                                        exclude_spans=["receive", "send"])
     name_spans_by_routes_found_once(app)
+    # outside everything, the request's span and the access log included: past the bound a refusal must cost
+    # least when the gateway has least to spare; it makes its own span (docs/adr/0039)
+    outermost(app, InFlightLimit, load=app.state.load, bound=bound,
+              per_address=min(settings.max_in_flight_per_address or settings.max_in_flight, settings.max_in_flight),
+              retry_after_s=settings.overload_retry_after_s, transfers=drive.TRANSFER_PATHS,
+              tracer=provider.get_tracer("hr-mnenie.gateway"))
     return app
 
 
@@ -147,8 +148,7 @@ class CorrelationMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         # a client's correlation id is kept only when it is a UUID: it is copied into every event
-        given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-correlation-id"), "")
-        cid = given.lower() if UUID_RE.match(given) else str(uuid.uuid4())
+        cid = correlation_id(scope)
         scope.setdefault("state", {})["correlation_id"] = cid
         started = time.perf_counter()
         status = 500

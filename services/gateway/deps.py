@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
@@ -15,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from libs.contracts.base import Command, Query
 from libs.contracts.errors import ErrorBody
 from libs.contracts.rpc import IDEMPOTENCY_KEY_PATTERN
+from libs.contracts.types import UUID_RE
 from libs.kit import auth
 from libs.kit.rpc import ServiceClient
 from services.gateway.problems import Problem
@@ -52,6 +54,12 @@ async def current_caller(
     except auth.InvalidToken:
         raise _unauthorized("invalid_token") from None
     return Caller(creds.credentials, claims)
+
+
+def correlation_id(scope) -> str:
+    """The client's own when it is a UUID (it is copied into every event), a new one otherwise."""
+    given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-correlation-id"), "")
+    return given.lower() if UUID_RE.match(given) else str(uuid.uuid4())
 
 
 def client_address(request: Request) -> str | None:

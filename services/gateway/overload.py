@@ -18,11 +18,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from opentelemetry import trace
+from opentelemetry.propagate import extract
 from starlette.requests import Request
 
 from libs.kit.logging import get_logger
 from services.gateway import problems
-from services.gateway.deps import client_address
+from services.gateway.deps import client_address, correlation_id
 
 log = get_logger(__name__)
 
@@ -118,20 +120,35 @@ class Load:
             self._refused_logged, self._logged_at = self.refused, now
 
 
+def outermost(app, middleware, **options) -> None:
+    """Wrap ``middleware`` around everything ``app`` builds — its error handling and the request's span
+    included, which ``add_middleware`` cannot: OpenTelemetry's FastAPI instrumentation wraps the built stack
+    the same way, so this must come after it."""
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: middleware(build(), **options)
+
+
 class InFlightLimit:
     """Plain ASGI (no task per request). ``bound.current`` requests at once in all, ``per_address`` of them from one
     client address (the web client's forwarded one when it proves itself, as everywhere in the gateway).
     ``transfers``: the paths whose time is the client's bandwidth (a file's bytes): they count against the
-    ceiling alone and are not measured — two long downloads must not hold a learnt bound of two."""
+    ceiling alone and are not measured — two long downloads must not hold a learnt bound of two.
+
+    Meant to run first (``outermost``): a refusal then costs its parsing, this check and its answer, not the
+    tracing middleware, the access log and the routing it would cost inside them (docs/adr/0039). It keeps what
+    those gave every answer: a correlation id (the client's when it is a UUID), and a span of its own, under
+    the caller's trace when one came, sampled like any other user action; the access log's line per request
+    gives way to the ``gateway_overloaded`` warning, once a second with the count."""
 
     def __init__(self, app, load: Load, bound: Bound, per_address: int, retry_after_s: int,
-                 transfers: re.Pattern | None = None):
+                 transfers: re.Pattern | None = None, tracer: trace.Tracer | None = None):
         self.app = app
         self.transfers = transfers
         self.load = load
         load.bound = bound  # the bound lives with the load, where /readyz and the log read it
         self.per_address = per_address
         self.retry_after = str(retry_after_s)
+        self.tracer = tracer or trace.get_tracer(__name__)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"] in EXEMPT:
@@ -143,10 +160,7 @@ class InFlightLimit:
         full = load.in_flight >= bound.ceiling or (not transfer and load.in_flight - load.transfers >= bound.current)
         why = "in_flight" if full else "address" if load.by_address[address] >= self.per_address else None
         if why is not None:
-            load.note_refusal(why)
-            response = problems.problem_response(Request(scope), 503, "overloaded",
-                                                 headers={"Retry-After": self.retry_after})
-            return await response(scope, receive, send)
+            return await self.refuse(scope, receive, send, why)
         load.in_flight += 1
         load.transfers += transfer
         load.by_address[address] += 1
@@ -162,3 +176,19 @@ class InFlightLimit:
             load.by_address[address] -= 1
             if not load.by_address[address]:
                 del load.by_address[address]
+
+    async def refuse(self, scope, receive, send, why: str) -> None:
+        self.load.note_refusal(why)
+        carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]
+                   if k in (b"traceparent", b"tracestate")}
+        span = self.tracer.start_span(scope["method"], context=extract(carrier) if carrier else None,
+                                      kind=trace.SpanKind.SERVER,
+                                      attributes={"http.request.method": scope["method"], "url.path": scope["path"],
+                                                  "http.response.status_code": 503, "error.type": "overloaded"})
+        try:
+            response = problems.problem_response(Request(scope), 503, "overloaded", headers={
+                "Retry-After": self.retry_after, "X-Correlation-Id": correlation_id(scope)})
+            await response(scope, receive, send)
+        finally:
+            span.set_status(trace.StatusCode.ERROR)
+            span.end()

@@ -43,7 +43,7 @@ class Settings(KitSettings):
     #: the typical (median) time of a request past which, with more than half the bound taken, the gateway
     #: carries fewer at once (down to min_in_flight), so that what it accepts stays fast past its capacity
     #: (docs/adr/0031); unset: max_in_flight, fixed
-    overload_target_ms: float | None = Field(default=20.0, gt=0, le=60_000)
+    overload_target_ms: float | None = Field(default=15.0, gt=0, le=60_000)
     min_in_flight: int = Field(default=2, ge=1, le=100_000)
     #: of them, from one client address (the web client's forwarded one when it proves itself with the secret);
     #: unset: no share below the bound. Set it where clients come from many addresses: one address's flood then

@@ -9,13 +9,19 @@ small bound serves the test, on the session's platform."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
 
 import httpx
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from libs.contracts.types import UUID_RE
 from libs.kit.natsserver import free_port
+from libs.kit.tracing import setup_tracing
+from services.gateway import app as gateway_app
 from services.gateway.app import create_app
 from services.gateway.overload import Bound
 from services.gateway.settings import Settings
@@ -86,6 +92,7 @@ def assert_overloaded(r: httpx.Response, lang: str) -> None:
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.headers["retry-after"] == "1"
     assert r.headers["content-language"] == lang
+    assert UUID_RE.match(r.headers["x-correlation-id"]), r.headers  # like every answer: one to quote
     body = r.json()
     assert body["code"] == "overloaded" and body["status"] == 503
     if lang == "ru":
@@ -150,10 +157,52 @@ async def test_one_address_cannot_take_every_place(platform):
         assert [r.status_code for r in await asyncio.gather(*held, neighbour)] == [200] * 3
 
 
+async def test_a_refusal_keeps_the_callers_correlation_id_and_is_traced_under_the_callers_trace(platform,
+                                                                                              monkeypatch):
+    """A refusal runs before the tracing middleware and the access log (docs/adr/0039): it still answers with the
+    caller's correlation id (a new one for anything but a UUID), and makes one span of its own in the caller's
+    trace when the caller's trace is sampled, none when it is not."""
+    exported = InMemorySpanExporter()
+    providers = []
+
+    def traced(service, namespace, sample_ratio):
+        providers.append(setup_tracing(service, namespace, exporter=exported, sample_ratio=sample_ratio))
+        return providers[-1]
+
+    monkeypatch.setattr(gateway_app, "setup_tracing", traced)
+    sampled_trace, unsampled_trace = uuid.uuid4().hex, uuid.uuid4().hex
+    mine = str(uuid.uuid4())
+    async with small_gateway(platform, limit=1, per_address=1) as (base, load):
+        async with hashing_held(platform):
+            held = asyncio.create_task(sign_in(base, "198.51.100.1"))
+            await until(lambda: load.in_flight == 1, "a sign-in in flight")
+            async with client(base, "203.0.113.9", lang="en") as c:
+                sampled = await c.put("/v1/me/profile", json=FULL_PROFILE, headers={
+                    "X-Correlation-Id": mine, "traceparent": f"00-{sampled_trace}-00f067aa0ba902b7-01"})
+                unsampled = await c.get("/v1/roles", headers={
+                    "X-Correlation-Id": "*", "traceparent": f"00-{unsampled_trace}-00f067aa0ba902b7-00"})
+        assert (await held).status_code == 200
+    assert_overloaded(sampled, "en")
+    assert_overloaded(unsampled, "en")
+    assert sampled.headers["x-correlation-id"] == mine
+    assert unsampled.headers["x-correlation-id"] not in ("*", mine)
+    providers[-1].force_flush()
+    spans = exported.get_finished_spans()
+    refused = [s for s in spans if format(s.context.trace_id, "032x") == sampled_trace]
+    assert len(refused) == 1, [(s.name, s.attributes) for s in spans]
+    span = refused[0]
+    assert span.kind == trace.SpanKind.SERVER and span.status.status_code == trace.StatusCode.ERROR
+    assert span.parent is not None and format(span.parent.span_id, "016x") == "00f067aa0ba902b7"
+    assert (span.name, span.attributes["http.response.status_code"], span.attributes["error.type"],
+            span.attributes["url.path"]) == ("PUT", 503, "overloaded", "/v1/me/profile")
+    assert not [s for s in spans if format(s.context.trace_id, "032x") == unsampled_trace]
+    assert any(s.attributes.get("http.route") == "/v1/auth/token" for s in spans), "the accepted one is traced too"
+
+
 def test_the_bound_is_a_setting_within_limits():
     settings = Settings()
     assert (settings.max_in_flight, settings.max_in_flight_per_address, settings.overload_retry_after_s) == (64, None, 1)
-    assert (settings.overload_target_ms, settings.min_in_flight) == (20.0, 2)
+    assert (settings.overload_target_ms, settings.min_in_flight) == (15.0, 2)
     for bad in ({"max_in_flight": 0}, {"max_in_flight_per_address": 0}, {"overload_retry_after_s": 0},
                 {"overload_target_ms": 0}, {"min_in_flight": 0}):
         with pytest.raises(ValueError):
