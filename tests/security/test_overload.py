@@ -199,6 +199,48 @@ async def test_a_refusal_keeps_the_callers_correlation_id_and_is_traced_under_th
     assert any(s.attributes.get("http.route") == "/v1/auth/token" for s in spans), "the accepted one is traced too"
 
 
+BAD_TRACEPARENTS = [
+    "garbage",
+    "00-" + "0" * 32 + "-00f067aa0ba902b7-01",  # an all-zero trace id is invalid
+    "00-" + "a" * 32 + "-" + "0" * 16 + "-01",  # so is an all-zero parent
+    "ff-" + "a" * 32 + "-00f067aa0ba902b7-01",  # a forbidden version
+    "00-" + "a" * 32 + "-00f067aa0ba902b7-01-" + "x" * 6000,  # huge, and version 00 allows nothing after
+    "00-*-*-01",
+]
+
+
+async def test_a_refusal_under_a_malformed_or_huge_traceparent_is_still_a_refusal_in_a_trace_of_its_own(
+        platform, monkeypatch):
+    """The refusal reads the caller's ``traceparent`` before any other part of the gateway has looked at the
+    request: whatever it holds, the answer is the same 503, and its span starts a trace of its own rather than
+    joining one the header made up."""
+    exported = InMemorySpanExporter()
+    providers = []
+
+    def traced(service, namespace, sample_ratio):
+        providers.append(setup_tracing(service, namespace, exporter=exported, sample_ratio=sample_ratio))
+        return providers[-1]
+
+    monkeypatch.setattr(gateway_app, "setup_tracing", traced)
+    async with small_gateway(platform, limit=1, per_address=1) as (base, load):
+        async with hashing_held(platform):
+            held = asyncio.create_task(sign_in(base, "198.51.100.1"))
+            await until(lambda: load.in_flight == 1, "a sign-in in flight")
+            async with client(base, "203.0.113.9") as c:
+                refused = [await c.put("/v1/me/profile", json=FULL_PROFILE, headers={"traceparent": bad})
+                           for bad in BAD_TRACEPARENTS]
+            refused_before = load.refused
+        assert (await held).status_code == 200
+    for r in refused:
+        assert_overloaded(r, "ru")
+    assert refused_before >= len(BAD_TRACEPARENTS)
+    providers[-1].force_flush()
+    spans = [s for s in exported.get_finished_spans() if s.attributes.get("error.type") == "overloaded"]
+    assert len(spans) == len(BAD_TRACEPARENTS), [(s.name, s.attributes) for s in spans]
+    assert all(s.parent is None for s in spans), [s.parent for s in spans]
+    assert len({s.context.trace_id for s in spans}) == len(spans)  # each its own, none made up from a header
+
+
 def test_the_bound_is_a_setting_within_limits():
     settings = Settings()
     assert (settings.max_in_flight, settings.max_in_flight_per_address, settings.overload_retry_after_s) == (64, None, 1)
