@@ -64,6 +64,7 @@ from libs.contracts.subjects import EVENTS_STREAM, event_subject, events_of
 from libs.kit.eventstore import EventStore, Meta, Stream
 from libs.kit.pii import PiiVault
 from libs.kit.provision import provision
+from libs.kit.pull import stream_seq
 from scripts.bench_http import RawHttp
 from scripts.bench_platform import (
     ADMIN_EMAIL,
@@ -797,7 +798,7 @@ async def raw_read(js, subjects: list[str], ack: bool = True) -> tuple[int, floa
         while got < total:
             msgs = await sub.fetch(256, timeout=5.0)
             for m in msgs:
-                _ = m.metadata.sequence.stream  # as the runner reads it
+                _ = stream_seq(m)  # as the runner reads it
                 if ack:
                     await m.ack()
             got += len(msgs)
@@ -820,7 +821,7 @@ async def ordered_read(js, subject: str, total: int) -> tuple[int, float]:
 
     async def on_msg(m) -> None:
         nonlocal got
-        _ = m.metadata.sequence.stream
+        _ = stream_seq(m)
         got += 1
         if got >= total:
             done.set()

@@ -43,7 +43,7 @@ from libs.kit.lease import RENEW_S, keep
 from libs.kit.logging import describe, get_logger
 from libs.kit.pii import Undecryptable
 from libs.kit.projection import View, Written
-from libs.kit.pull import Deliveries
+from libs.kit.pull import Deliveries, stream_seq
 from libs.kit.tasks import cancel_and_wait
 
 log = get_logger(__name__)
@@ -650,7 +650,7 @@ class Runner:
         good: list[tuple[object, Recorded]] = []
         passed = 0
         for msg in msgs:
-            seq = msg.metadata.sequence.stream
+            seq = stream_seq(msg)
             if seq <= self.checkpoint:
                 continue  # already applied: a redelivery changes nothing (acked with the batch)
             if self.c.passes_over(msg.data, msg.headers):
@@ -760,7 +760,7 @@ class Runner:
             await self.c.handle(rec)
 
     async def _decode(self, msg) -> Recorded:
-        return await self._decode_raw(msg.metadata.sequence.stream, msg.subject, msg.data)
+        return await self._decode_raw(stream_seq(msg), msg.subject, msg.data)
 
     async def _decode_raw(self, seq: int, subject: str, data: bytes) -> Recorded:
         if len(data) > MAX_MESSAGE_BYTES:
@@ -782,7 +782,7 @@ class Runner:
             raise Malformed(f"undecryptable: {e}") from e
 
     async def _deadletter(self, msg, reason: str) -> None:
-        seq = msg.metadata.sequence.stream
+        seq = stream_seq(msg)
         replay = int(self.rebuilding["started_at"] * 1000) if self.rebuilding else 0
         headers = {
             "Hr-Dlq-Reason": reason[:1000],

@@ -11,9 +11,12 @@ import json
 
 import nats
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from libs.kit.pull import LOST_AFTER_S, ConsumerGone, Deliveries
+from libs.kit.pull import LOST_AFTER_S, ConsumerGone, Deliveries, stream_seq
 
 STREAM = "PULLT"
 
@@ -72,6 +75,68 @@ async def test_every_message_comes_once_in_order_at_most_the_asked_number_at_a_t
     assert await take(d, 300, most=50) == [str(i).encode() for i in range(300)]
     with pytest.raises(TimeoutError):
         await d.next(10, timeout=0.3)
+    await d.close()
+
+
+def nats_py_or_error(reply):
+    try:
+        return Msg(_client=None, subject="s", reply=reply).metadata.sequence.stream
+    except Exception as e:  # noqa: BLE001 - the very error is what must match
+        return type(e)
+
+
+def ours_or_error(reply):
+    try:
+        return stream_seq(Msg(_client=None, subject="s", reply=reply))
+    except Exception as e:  # noqa: BLE001
+        return type(e)
+
+
+NUMBER = st.one_of(st.integers(0, 2**64), st.sampled_from(["", "-1", "+1", "1_0", "٣", " 7", "0" * 30, "9" * 25]))
+TOKEN = st.one_of(NUMBER.map(str), st.sampled_from(["", "_", "$JS", "ACK", "hr_events", "a b", "*", ">", "\n", "я"]))
+
+
+@given(st.lists(TOKEN, min_size=0, max_size=14), st.sampled_from(["$JS.ACK.", "$JS.ACK", "$js.ACK.", "", "$JS.NAK."]))
+@settings(max_examples=3000, deadline=None)
+def test_a_stream_sequence_reads_as_nats_py_reads_it_from_any_reply(tokens, prefix):
+    reply = prefix + ".".join(map(str, tokens))
+    assert ours_or_error(reply) == nats_py_or_error(reply), reply
+
+
+@given(st.booleans(), st.lists(NUMBER, min_size=5, max_size=5), st.lists(TOKEN, max_size=3))
+@settings(max_examples=2000, deadline=None)
+def test_a_well_formed_reply_with_any_numbers_reads_as_nats_py_reads_it(v2, numbers, after):
+    """Both forms nats-server writes, each number anything from 0 to past 64 bits or not a number at all: a
+    timestamp far enough ahead makes nats-py fail, and so must we."""
+    head = ["$JS", "ACK", "_", "HASH"] if v2 else ["$JS", "ACK"]
+    tail = after if v2 else []
+    reply = ".".join([*head, "hr_events", "c", *map(str, numbers), *map(str, tail)])
+    assert ours_or_error(reply) == nats_py_or_error(reply), reply
+
+
+@pytest.mark.parametrize("reply", [
+    "$JS.ACK.hr_events.c.1.42.7.99999999999999999999.0",  # a timestamp past year 9999: nats-py fails
+    "$JS.ACK._.HASH.hr_events.c.1.42.7.99999999999999999999.0",
+    "$JS.ACK.hr_events.c.1.42.7.1733412345678901234.0",
+    "$JS.ACK._.HASH.hr_events.c.3.42.7.1733412345678901234.9",
+    "$JS.ACK.dom.HASH.hr_events.c.3.42.7.1733412345678901234.9.random.more",
+    "$JS.ACK.hr_events.c.1.99999999999999999999.7.1.0",  # 20 digits: nats-py's to read
+    "$JS.ACK.hr_events.c.1.42.7.1733412345678901234",  # 8 tokens: not a delivery
+    "$JS.ACK.hr_events.c.1.42.7.1.0.x",  # 10 tokens: neither form
+    None, "", "inbox.reply",
+])
+def test_the_forms_nats_server_writes_and_those_it_does_not(reply):
+    assert ours_or_error(reply) == nats_py_or_error(reply)
+
+
+async def test_real_deliveries_give_their_stream_sequence(nc):
+    d = await consumer(nc)
+    js = nc.jetstream()
+    acks = [await js.publish(f"pullt.{i}", b"x") for i in range(5)]
+    msgs = []
+    while len(msgs) < 5:
+        msgs += await d.next(5, timeout=5)
+    assert [stream_seq(m) for m in msgs] == [a.seq for a in acks] == [m.metadata.sequence.stream for m in msgs]
     await d.close()
 
 
