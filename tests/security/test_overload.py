@@ -157,11 +157,9 @@ async def test_one_address_cannot_take_every_place(platform):
         assert [r.status_code for r in await asyncio.gather(*held, neighbour)] == [200] * 3
 
 
-async def test_a_refusal_keeps_the_callers_correlation_id_and_is_traced_under_the_callers_trace(platform,
-                                                                                              monkeypatch):
-    """A refusal runs before the tracing middleware and the access log (docs/adr/0039): it still answers with the
-    caller's correlation id (a new one for anything but a UUID), and makes one span of its own in the caller's
-    trace when the caller's trace is sampled, none when it is not."""
+def spans_kept(monkeypatch):
+    """A function giving the finished spans of the gateways created from here on (flushed first: they are
+    exported in batches)."""
     exported = InMemorySpanExporter()
     providers = []
 
@@ -169,7 +167,21 @@ async def test_a_refusal_keeps_the_callers_correlation_id_and_is_traced_under_th
         providers.append(setup_tracing(service, namespace, exporter=exported, sample_ratio=sample_ratio))
         return providers[-1]
 
+    def finished():
+        for provider in providers:
+            provider.force_flush()
+        return exported.get_finished_spans()
+
     monkeypatch.setattr(gateway_app, "setup_tracing", traced)
+    return finished
+
+
+async def test_a_refusal_keeps_the_callers_correlation_id_and_is_traced_under_the_callers_trace(platform,
+                                                                                              monkeypatch):
+    """A refusal runs before the tracing middleware and the access log (docs/adr/0039): it still answers with the
+    caller's correlation id (a new one for anything but a UUID), and makes one span of its own in the caller's
+    trace when the caller's trace is sampled, none when it is not."""
+    finished_spans = spans_kept(monkeypatch)
     sampled_trace, unsampled_trace = uuid.uuid4().hex, uuid.uuid4().hex
     mine = str(uuid.uuid4())
     async with small_gateway(platform, limit=1, per_address=1) as (base, load):
@@ -186,8 +198,7 @@ async def test_a_refusal_keeps_the_callers_correlation_id_and_is_traced_under_th
     assert_overloaded(unsampled, "en")
     assert sampled.headers["x-correlation-id"] == mine
     assert unsampled.headers["x-correlation-id"] not in ("*", mine)
-    providers[-1].force_flush()
-    spans = exported.get_finished_spans()
+    spans = finished_spans()
     refused = [s for s in spans if format(s.context.trace_id, "032x") == sampled_trace]
     assert len(refused) == 1, [(s.name, s.attributes) for s in spans]
     span = refused[0]
@@ -214,14 +225,7 @@ async def test_a_refusal_under_a_malformed_or_huge_traceparent_is_still_a_refusa
     """The refusal reads the caller's ``traceparent`` before any other part of the gateway has looked at the
     request: whatever it holds, the answer is the same 503, and its span starts a trace of its own rather than
     joining one the header made up."""
-    exported = InMemorySpanExporter()
-    providers = []
-
-    def traced(service, namespace, sample_ratio):
-        providers.append(setup_tracing(service, namespace, exporter=exported, sample_ratio=sample_ratio))
-        return providers[-1]
-
-    monkeypatch.setattr(gateway_app, "setup_tracing", traced)
+    finished_spans = spans_kept(monkeypatch)
     async with small_gateway(platform, limit=1, per_address=1) as (base, load):
         async with hashing_held(platform):
             held = asyncio.create_task(sign_in(base, "198.51.100.1"))
@@ -234,8 +238,7 @@ async def test_a_refusal_under_a_malformed_or_huge_traceparent_is_still_a_refusa
     for r in refused:
         assert_overloaded(r, "ru")
     assert refused_before >= len(BAD_TRACEPARENTS)
-    providers[-1].force_flush()
-    spans = [s for s in exported.get_finished_spans() if s.attributes.get("error.type") == "overloaded"]
+    spans = [s for s in finished_spans() if s.attributes.get("error.type") == "overloaded"]
     assert len(spans) == len(BAD_TRACEPARENTS), [(s.name, s.attributes) for s in spans]
     assert all(s.parent is None for s in spans), [s.parent for s in spans]
     assert len({s.context.trace_id for s in spans}) == len(spans)  # each its own, none made up from a header
