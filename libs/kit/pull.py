@@ -47,7 +47,7 @@ _ACK = re.compile(rf"\$JS\.ACK\.(?:{_T}\.{_T}\.{_NUMBERS}|{_T}\.{_T}\.{_T}\.{_T}
 def stream_seq(msg) -> int:
     """The delivery's sequence in the stream, as ``msg.metadata.sequence.stream`` has it, in a fifth of the time:
     nats-py builds the whole metadata (two objects, a datetime) to give it, 5.6 µs a delivery, and every consumer
-    reads it on each (a profile save reaches 16 of them; a rebuild reads it on each event). A reply this does not
+    reads it on each (a profile save reaches 18 of them; a rebuild reads it on each event). A reply this does not
     know (numbers of more than 19 digits, empty tokens, anything nats-server does not send) is nats-py's to read,
     errors included (tests/kit/test_pull.py compares both on random and hostile replies)."""
     m = _ACK.fullmatch(msg.reply) if msg.reply else None
