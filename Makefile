@@ -21,7 +21,7 @@ run: $(STAMP)
 
 ## test: the whole suite, one module after another (docs/adr/0025); tests start their own nats-server on a free port
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
 ## lint: ruff (style, imports, bugbear, asyncio) and mypy over the code
 lint: $(STAMP)

@@ -331,6 +331,14 @@ async def quiet(plat: BenchPlatform, threshold: float = 0.1, quiet_s: float = 1.
     return time.perf_counter() - t0
 
 
+async def bound_now(base_url: str) -> dict:
+    """The gateway's bound as the load left it (docs/adr/0031, 0041): what it carries at once, how many it
+    refused since it started."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as c:
+        body = (await c.get("/readyz")).json()
+    return {k: body.get(k) for k in ("in_flight_bound", "refused_overloaded")}
+
+
 async def bench_gateway(plat: BenchPlatform, people: list[dict], sweep_people: list[dict], rate: float, duration: float,
                         sweep: list[float], sweep_s: float, sampler: RssSampler, client: str) -> dict:
     pids = {**plat.pids, "nats-server": plat.nats.proc.pid, "bench client": os.getpid()}
@@ -374,9 +382,11 @@ async def bench_gateway(plat: BenchPlatform, people: list[dict], sweep_people: l
     sampler.start()
     ours = await phase(put_profile(people), rate, duration, measure_cpu=True)
     rss_load = await sampler.stop()
+    ours["bound_after"] = await bound_now(plat.base_url)
     log(f"gateway: p99 {ours['p99_ms']:.1f} ms (healthz {base['p99_ms']:.1f} ms), "
         f"{ours['achieved_rate']:.0f} ok/s, {ours['errors']} errors; CPU ms per command: "
-        + ", ".join(f"{k} {v:.2f}" for k, v in ours["cpu_ms_per_request"].items()))
+        + ", ".join(f"{k} {v:.2f}" for k, v in ours["cpu_ms_per_request"].items())
+        + f"; the bound after it {ours['bound_after']}")
     drained = await quiet(plat)
     log(f"gateway: platform quiet again {drained:.1f}s after the load")
 
@@ -645,6 +655,7 @@ async def bench_overload(plat: BenchPlatform, people: list[dict], capacity: floa
         async with RawHttp(plat.base_url) as c:
             out = await open_loop(c, rate, duration, put, detail=True)
             opened = c.opened
+        bound_after = await bound_now(plat.base_url)
         await quiet(plat)  # a command the client gave up on might still land: count after the platform is calm
         after = await member_event_counts(js, members)
     finally:
@@ -677,10 +688,12 @@ async def bench_overload(plat: BenchPlatform, people: list[dict], capacity: floa
         "connections_opened": opened,
         "client_start_lag_p99_ms": out["client_start_lag_p99_ms"],
         "error_samples": [e for e in out["error_samples"] if "overloaded" not in e],
+        "bound_after": bound_after,
     }
     log(f"overload: {res['accepted']} accepted (p99 {res['accepted_p99_ms']:.1f} ms, "
         f"after the first second {res['accepted_p99_after_1s_ms']:.1f} ms), {res['refused']} refused "
-        f"(p99 {res['refused_p99_ms']:.1f} ms), {res['other']} other {tally}; {appended} events appended")
+        f"(p99 {res['refused_p99_ms']:.1f} ms), {res['other']} other {tally}; {appended} events appended; "
+        f"the bound after it {bound_after}")
     return res
 
 

@@ -8,14 +8,16 @@ only a share of the bound (a setting), so a flood from one place (a script, a bo
 The bound follows what the machine carries (docs/adr/0031): a fixed number fit for one machine lets another
 queue — on two cores 64 requests in flight took half a second each. With a latency target, the bound shrinks
 while the typical request it carries takes longer than the target with more than half the bound taken, and
-grows back while requests are fast or none is in flight.
+grows back while requests are fast or none is in flight. The target is absolute, but a machine may be slow for a
+while with nothing queued: past the target, a request is counted slow only when it takes well longer than the same
+route took with the gateway to itself (docs/adr/0041).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from opentelemetry import trace
@@ -37,6 +39,17 @@ LOG_EVERY_S = 1.0
 WINDOW_S = 0.1
 #: a slow window shrinks the bound by target / median, but never below half of it at once
 MOST_SHRINK = 0.5
+#: a window is quiet when at most this many requests were in flight in it at once: none waited for another
+QUIET_PEAK = 1
+#: what a route took in quiet windows is remembered this long, its last QUIET_KEPT times
+QUIET_MEMORY_S = 60.0
+QUIET_KEPT = 32
+#: a queue is when the typical request takes this many times what its route takes quiet: as long waiting as
+#: being served
+GRADIENT = 2.0
+#: a median past this many times the target is slow whatever the routes take quiet: a machine this slow is
+#: overloaded
+MOST_RAISE = 2.0
 
 
 @dataclass
@@ -50,15 +63,27 @@ class Bound:
       so it is back at the ceiling within seconds once the load has passed;
     - nothing completed while requests were in flight: nothing learnt.
     Slow requests under light load (the bound not half taken) never make it refuse anyone. Windows close at the
-    first request admitted or completed after their end (or at ``tick``): no timer."""
+    first request admitted or completed after their end (or at ``tick``): no timer.
+
+    "Slower than the target" asks one thing more when it can (docs/adr/0041): each request is compared with what
+    its route (``key``) took in the quiet windows of the last minute — at most one request in flight, none waiting
+    — and a median past the target counts only if the typical request took more than ``GRADIENT`` times that,
+    or more than ``MOST_RAISE`` times the target. On a slow moment of the machine an unloaded command may take
+    nearly the target itself, and an absolute target would take ordinary load for a queue and refuse it. Routes,
+    not a median of all requests, because what is quiet (reads, sign-ins) is rarely what makes the load."""
 
     ceiling: int
     floor: int
     target_s: float | None
     limit: float = 0.0
+    #: the last window's typical request against its route's quiet time (None: not known for most of them)
+    slowdown: float | None = None
     _took: list[float] = field(default_factory=list)
+    _keyed: list[tuple[object, float]] = field(default_factory=list)
     _peak: int = 0
     _window_ends: float | None = None
+    #: route key -> (when, took) of its requests in quiet windows
+    _quiet: dict[object, deque] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.floor = min(self.floor, self.ceiling)
@@ -72,12 +97,30 @@ class Bound:
         self.tick(now, in_flight - 1)
         self._peak = max(self._peak, in_flight)
 
-    def completed(self, took_s: float | None, in_flight: int, now: float) -> None:
+    def completed(self, took_s: float | None, in_flight: int, now: float, key: object = None) -> None:
         """``took_s`` None: a request whose time says nothing of the gateway's load (an upload's is the
-        client's bandwidth)."""
+        client's bandwidth). ``key``: its route, of a bounded set (None: not known)."""
         self.tick(now, in_flight + 1)
         if took_s is not None and self.target_s is not None:
             self._took.append(took_s)
+            if key is not None:
+                self._keyed.append((key, took_s))
+
+    def _slowdown(self, now: float) -> float | None:
+        """The median of this window's requests' times over their routes' quiet ones, when most are known."""
+        since = now - QUIET_MEMORY_S
+        usual: dict[object, float | None] = {}
+        ratios = []
+        for key, took in self._keyed:
+            if key not in usual:
+                seen = sorted(t for at, t in self._quiet.get(key, ()) if at >= since)
+                usual[key] = seen[len(seen) // 2] if seen else None
+            if (quiet := usual[key]) is not None:
+                ratios.append(took / max(quiet, 1e-6))
+        if not ratios or len(ratios) * 2 < len(self._took):
+            return None
+        ratios.sort()
+        return ratios[len(ratios) // 2]
 
     def tick(self, now: float, in_flight: int) -> None:
         """Close the window if its time is over (``in_flight``: what has been in flight since nothing changed)."""
@@ -86,7 +129,12 @@ class Bound:
         if self._window_ends is not None:
             took = sorted(self._took)
             median = took[len(took) // 2] if took else None
-            if median is not None and median > self.target_s:
+            self.slowdown = self._slowdown(now) if median is not None and median > self.target_s else None
+            if self._peak <= QUIET_PEAK:
+                for key, t in self._keyed:
+                    self._quiet.setdefault(key, deque(maxlen=QUIET_KEPT)).append((now, t))
+            if median is not None and median > self.target_s and (
+                    self.slowdown is None or self.slowdown > GRADIENT or median > self.target_s * MOST_RAISE):
                 if self._peak * 2 > self.limit:
                     self.limit = max(float(self.floor), self.limit * max(MOST_SHRINK, self.target_s / median))
             elif median is not None or not self._peak:
@@ -95,6 +143,7 @@ class Bound:
                 self.limit += int((now - self._window_ends) / WINDOW_S)
             self.limit = min(float(self.ceiling), self.limit)
         self._took.clear()
+        self._keyed.clear()
         self._peak, self._window_ends = in_flight, now + WINDOW_S
 
 
@@ -115,9 +164,19 @@ class Load:
         self.refused += 1
         now = time.monotonic()
         if now - self._logged_at >= LOG_EVERY_S:
-            log.warning("gateway_overloaded", why=why, in_flight=self.in_flight, bound=self.bound.current if self.bound
-                        else None, refused=self.refused - self._refused_logged)
+            bound = self.bound
+            log.warning("gateway_overloaded", why=why, in_flight=self.in_flight, bound=bound.current if bound else None,
+                        slowdown=bound.slowdown if bound else None, refused=self.refused - self._refused_logged)
             self._refused_logged, self._logged_at = self.refused, now
+
+
+def route_key(scope) -> tuple[str, str] | None:
+    """The route the request was answered by, as the router left it in the scope: its template, never its ids,
+    and only for a method it takes — so the keys are as many as the routes, whatever clients send."""
+    route = scope.get("route")
+    if route is None or scope["method"] not in (getattr(route, "methods", None) or ()):
+        return None
+    return scope["method"], route.path
 
 
 def outermost(app, middleware, **options) -> None:
@@ -172,7 +231,7 @@ class InFlightLimit:
             load.in_flight -= 1
             load.transfers -= transfer
             now = time.monotonic()
-            bound.completed(None if transfer else now - began, load.in_flight - load.transfers, now)
+            bound.completed(None if transfer else now - began, load.in_flight - load.transfers, now, route_key(scope))
             load.by_address[address] -= 1
             if not load.by_address[address]:
                 del load.by_address[address]
