@@ -393,7 +393,7 @@ def test_on_a_slow_moment_ordinary_load_is_not_taken_for_a_queue():
     """The bench's failure (docs/adr/0041): a command took 10 ms alone and 16 ms at 175 a second — no queue, a
     slow machine — against a 15 ms target; a stall shrank the bound, and with the median above the target and
     the small bound taken it never grew back, refusing a sixth of a load the machine carried. 16 ms is 1.6 times
-    what the route takes alone: not a queue, so the bound grows back."""
+    what the route takes alone, within 1.75: not a queue, so the bound grows back."""
     def slow_moment(quiet_ms: float | None) -> list[int]:
         bound = Bound(ceiling=64, floor=2, target_s=0.015)
         if quiet_ms is not None:  # light load: one request at a time
@@ -402,7 +402,7 @@ def test_on_a_slow_moment_ordinary_load_is_not_taken_for_a_queue():
 
     assert slow_moment(10.0) == [3, 4, 5, 6, 7, 8]
     assert slow_moment(None) == [2] * 6  # nothing known of the route alone: the target holds
-    assert slow_moment(6.0) == [2] * 6  # a fast moment: 16 ms is more than twice what it takes alone, a queue
+    assert slow_moment(8.0) == [2] * 6  # a fast moment: 16 ms is twice what it takes alone, a queue
 
 
 def test_each_request_is_compared_with_its_own_route_alone():
@@ -412,8 +412,8 @@ def test_each_request_is_compared_with_its_own_route_alone():
     bound = Bound(ceiling=64, floor=2, target_s=0.015)
     windows(bound, [0.002], 1, 20, key=GET_ME)
     windows(bound, [0.010], 1, 20, start=5.0, key=PUT_PROFILE)
-    # reads at 3.5 ms and commands at 18 ms at once: the typical request took 1.75 times its route alone
-    assert after_a_stall(bound, [0.0035, 0.018, 0.018], [GET_ME, PUT_PROFILE, PUT_PROFILE], start=10.0)[-1] == 8
+    # reads at 3.5 ms and commands at 17 ms at once: the typical request took 1.7 times its route alone
+    assert after_a_stall(bound, [0.0035, 0.017, 0.017], [GET_ME, PUT_PROFILE, PUT_PROFILE], start=10.0)[-1] == 8
     # ... and reads at 2 ms with commands at 25 ms: 2.5 times, a queue
     assert after_a_stall(bound, [0.002, 0.025, 0.025], [GET_ME, PUT_PROFILE, PUT_PROFILE], start=20.0) == [2] * 6
     # most of the window's requests of a route never seen alone: not known, the target holds
