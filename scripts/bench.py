@@ -244,7 +244,12 @@ def outcome(r) -> str:
     return f"{r.status_code} {code}" if code else str(r.status_code)
 
 
-async def open_loop(client: httpx.AsyncClient, rate: float, duration: float, request, detail: bool = False) -> dict:
+#: with ``--stalls DIR``: each open loop's latencies go to DIR/open_loop.jsonl, beside what the processes logged
+STALLS: dict[str, str | None] = {"dir": None}
+
+
+async def open_loop(client: httpx.AsyncClient, rate: float, duration: float, request, detail: bool = False,
+                    name: str = "open loop") -> dict:
     """Offer ``rate`` requests/s for ``duration`` s on a fixed grid, never
     waiting for a response before the next start; latency from the scheduled
     start, so a stall is charged to every request it delays. ``detail``: also
@@ -284,6 +289,9 @@ async def open_loop(client: httpx.AsyncClient, rate: float, duration: float, req
         late.append(max(0.0, loop.time() - scheduled) * 1000)
         tasks.append(asyncio.create_task(one(i, scheduled)))
     await asyncio.gather(*tasks)
+    if STALLS["dir"]:
+        with open(os.path.join(STALLS["dir"], "open_loop.jsonl"), "a") as f:
+            f.write(json.dumps({"phase": name, "rate": rate, "t0": t0, "lat": lat}) + "\n")
     ok = sum(good)
     elapsed = done_at[0] - t0
     codes: dict[str, int] = {}
@@ -360,11 +368,11 @@ async def bench_gateway(plat: BenchPlatform, people: list[dict], sweep_people: l
 
         return put
 
-    async def phase(request, at: float, secs: float, measure_cpu: bool = False) -> dict:
+    async def phase(request, at: float, secs: float, measure_cpu: bool = False, name: str = "open loop") -> dict:
         # a fresh client per phase: connections opened by an earlier, slower phase do not linger
         async with new_client() as c:
             before = {k: cpu_seconds(p) for k, p in pids.items()}
-            out = await open_loop(c, at, secs, request)
+            out = await open_loop(c, at, secs, request, name=name)
             after = {k: cpu_seconds(p) for k, p in pids.items()}
         if measure_cpu:
             out["cpu_ms_per_request"] = {k: (after[k] - before[k]) * 1000 / out["requests"]
@@ -376,11 +384,11 @@ async def bench_gateway(plat: BenchPlatform, people: list[dict], sweep_people: l
     await phase(put_profile(people), 25, 2.0)
     await quiet(plat)
     log(f"gateway: GET /healthz at {rate:.0f}/s for {duration:.0f}s")
-    base = await phase(healthz, rate, duration, measure_cpu=True)
+    base = await phase(healthz, rate, duration, measure_cpu=True, name="gateway GET /healthz")
     await quiet(plat)
     log(f"gateway: PUT /v1/me/profile at {rate:.0f}/s for {duration:.0f}s")
     sampler.start()
-    ours = await phase(put_profile(people), rate, duration, measure_cpu=True)
+    ours = await phase(put_profile(people), rate, duration, measure_cpu=True, name="gateway PUT /v1/me/profile")
     rss_load = await sampler.stop()
     ours["bound_after"] = await bound_now(plat.base_url)
     log(f"gateway: p99 {ours['p99_ms']:.1f} ms (healthz {base['p99_ms']:.1f} ms), "
@@ -393,7 +401,7 @@ async def bench_gateway(plat: BenchPlatform, people: list[dict], sweep_people: l
     # information: up to which offered rate does the target hold here? (fresh members: short histories)
     steps = []
     for at in sweep:
-        r = await phase(put_profile(sweep_people), at, sweep_s, measure_cpu=True)
+        r = await phase(put_profile(sweep_people), at, sweep_s, measure_cpu=True, name=f"sweep {at:.0f}/s")
         ok = r["errors"] == 0 and r["p99_ms"] <= TARGETS["gateway_p99_ms"]
         steps.append({"rate": at, "ok": ok, **{k: r[k] for k in ("achieved_rate", "p50_ms", "p99_ms", "errors")},
                       "cpu_ms_per_request": sum(r["cpu_ms_per_request"].values())})
@@ -653,7 +661,7 @@ async def bench_overload(plat: BenchPlatform, people: list[dict], capacity: floa
         before = await member_event_counts(js, members)
         log(f"overload: open loop at {rate:.0f}/s (2 x {capacity:.0f}/s) for {duration:.0f}s")
         async with RawHttp(plat.base_url) as c:
-            out = await open_loop(c, rate, duration, put, detail=True)
+            out = await open_loop(c, rate, duration, put, detail=True, name="overload")
             opened = c.opened
         bound_after = await bound_now(plat.base_url)
         await quiet(plat)  # a command the client gave up on might still land: count after the platform is calm
@@ -1077,7 +1085,12 @@ def machine() -> dict:
 
 async def main(args) -> int:
     res: dict = {"started_at": datetime.now(UTC).isoformat(), "machine_before": machine(), "args": vars(args)}
-    plat = BenchPlatform(keep=args.keep)
+    plat = BenchPlatform(keep=args.keep, stalls=args.stalls)
+    if args.stalls:
+        from scripts.stallwatch import sitecustomize as stallwatch
+
+        STALLS["dir"] = args.stalls
+        stallwatch.install(args.stalls, name="bench-client")
     try:
         log(f"starting nats-server and services in {plat.tmp}")
         await plat.start()
@@ -1144,6 +1157,8 @@ async def main(args) -> int:
     la, lb = res["machine_before"]["loadavg"], res["machine_after"]["loadavg"]
     print(f"\n{res['machine_before']['cpus']} CPUs, load average (1 min) {la[0]:.2f} at start, {lb[0]:.2f} at the end "
           f"(other work on the machine skews every number); details in {RESULTS.relative_to(ROOT)}")
+    if args.stalls:
+        print(f"long steps and collections of every process in {args.stalls}: python -m scripts.stallwatch {args.stalls}")
     missed = [r[0] for r in rows if r[5] == "MISS"]
     return 1 if (args.strict and missed) else 0
 
@@ -1173,6 +1188,9 @@ def parse(argv=None):
                         "to every member with their unread counts)")
     p.add_argument("--only", help="comma list of: append,gateway,visible,rawcmd,overload,domains,rebuild")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, data)")
+    p.add_argument("--stalls", metavar="DIR",
+                   help="every process logs its event-loop steps over 8 ms and collections over 3 ms, the open loops "
+                        "their latencies, to DIR (read with python -m scripts.stallwatch DIR; docs/adr/0042)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     a = p.parse_args(argv)
     phases = {"append", "gateway", "visible", "rawcmd", "overload", "domains", "rebuild"}

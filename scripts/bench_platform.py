@@ -141,9 +141,12 @@ class _Processes:
 
 
 class BenchPlatform(_Processes):
-    def __init__(self, keep: bool = False):
+    def __init__(self, keep: bool = False, stalls: str | None = None):
+        """``stalls``: a directory where every service process writes its long event-loop steps and garbage
+        collections (scripts/stallwatch)."""
         super().__init__(Path(tempfile.mkdtemp(prefix="hrm-bench-")))
         self.keep = keep
+        self.stalls = stalls
         self.nats: NatsServer | None = None
         self.port = free_port()
         self.web_port = free_port()
@@ -173,7 +176,15 @@ class BenchPlatform(_Processes):
             "HRM_ARGON2_MEMORY_KIB": "1024",
             "HRM_LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            **self._stallwatch_env(),
         }
+
+    def _stallwatch_env(self) -> dict[str, str]:
+        if not self.stalls:
+            return {}
+        watch = str(ROOT / "scripts" / "stallwatch")
+        path = os.environ.get("PYTHONPATH")
+        return {"HRM_STALLWATCH_DIR": self.stalls, "PYTHONPATH": f"{watch}:{path}" if path else watch}
 
     async def start(self, timeout: float = 60.0) -> BenchPlatform:
         self.nats = NatsServer(self.tmp / "nats", log_file=self.tmp / "nats.log").start()
