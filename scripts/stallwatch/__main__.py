@@ -52,7 +52,7 @@ def report(directory: Path) -> None:
                 s = per[(process, who(kind, rest))]
                 s[0], s[1], s[2] = s[0] + 1, s[1] + ms, max(s[2], ms)
         for (process, what), (n, total, worst) in sorted(per.items(), key=lambda kv: -kv[1][1])[:12]:
-            print(f"    {process:14} {what:60} {n:4} × , {total:6.0f} ms in all, longest {worst:5.1f} ms")
+            print(f"    {process:14} {what:60} {n:4} times, {total:6.0f} ms in all, the longest {worst:5.1f} ms")
 
 
 if __name__ == "__main__":
