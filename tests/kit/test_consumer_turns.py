@@ -59,7 +59,8 @@ async def test_a_long_batch_lets_the_rest_of_the_process_run_between_its_events_
 
     async def counting_commit(self, items):
         await real_commit(self, items)
-        batches.append(len(items))
+        if self.durable == f"{name}_things":  # not the actors' projection every service keeps
+            batches.append(len(items))
 
     monkeypatch.setattr(consumers.Runner, "_commit", counting_commit)
 
