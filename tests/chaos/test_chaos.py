@@ -285,11 +285,11 @@ async def test_kill9_the_stream_leader_of_a_three_node_cluster(tmp_path):
 # ---------------------------------------------------------------- d. the read-model store
 
 
-FAULT_S = 60.0  # how long the read-model store stays locked
+FAULT_S = 30.0  # how long the read-model store stays locked: past the busy timeout many times over
 
 
 async def test_a_locked_read_model_store_during_erasures_and_grants(tmp_path):
-    """Every domain service's SQLite file is locked for a minute (another process holds an exclusive lock, as
+    """Every domain service's SQLite file is locked for half a minute (another process holds an exclusive lock, as
     a stuck backup would) while the load goes on (places taken and given up in the calendar too) and members
     are erased (the calendar takes their places away once its store is back). Nothing may be dead-lettered or
     skipped for this passing cause: readiness fails, naming the stalled consumers, while it lasts; afterwards

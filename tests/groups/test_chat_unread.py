@@ -175,7 +175,8 @@ async def store(tmp_path):
     await s.close()
 
 
-@pytest.mark.parametrize("seed", range(6))
+#: four walks of 160 steps, each checked after every event (six took 104 s of make test)
+@pytest.mark.parametrize("seed", range(4))
 async def test_kept_unread_counts_equal_the_long_count_after_every_event(store, seed):
     walk = Walk(store, seed)
     for _ in range(160):
