@@ -10,11 +10,16 @@ from datetime import UTC, datetime
 from uuid6 import uuid7
 
 from libs.contracts import groups as c
+from libs.contracts.errors import Unavailable
 from libs.contracts.groups import MAIN, membership_id
+from libs.contracts.onboarding import SERVICE as ONBOARDING
+from libs.contracts.subjects import event_subject, valid_token
+from libs.kit.erasure import NotYet, consumer_at
 from libs.kit.rpc import Context, Done, signed_in
 from libs.kit.service import Service, meta_of
 from services.groups import domain
-from services.groups.domain import ANNOUNCEMENT, WORKING_GROUP
+from services.groups.domain import ANNOUNCEMENT, MEMBERSHIP, WORKING_GROUP
+from services.groups.policies import BASE_GROUPS, GROUPS_VIEW
 from services.groups.projections import MEMBERS
 from services.groups.settings import Settings
 
@@ -25,6 +30,23 @@ def new_room() -> str:
 
 
 async def in_main(svc: Service, member_id: str) -> bool:
+    """Whether the member is in the Main group as of their last onboarding event. A member granted access a
+    moment ago is placed in Main by a policy (``base_groups``), then by the read model: read before those, the
+    view would call them an outsider and a join right after the grant was refused (the bench's newcomers were,
+    on an idle machine). Only the view's "no" waits, and only for what the member's own events started."""
+    if await svc.store.get(MEMBERS, membership_id(MAIN, member_id)) is not None:
+        return True
+    if not valid_token(member_id):
+        return False
+    try:
+        member = event_subject(ONBOARDING, "member", member_id)
+        if last := await svc.events.last_seq_of(member):
+            await consumer_at(svc, BASE_GROUPS, last, member, kind="policy")
+            placed = MEMBERSHIP.subject(membership_id(MAIN, member_id))
+            if at := await svc.events.last_seq_of(placed):
+                await consumer_at(svc, GROUPS_VIEW, at, placed, kind="projection")
+    except NotYet:
+        raise Unavailable("service_unavailable") from None
     return await svc.store.get(MEMBERS, membership_id(MAIN, member_id)) is not None
 
 

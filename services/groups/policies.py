@@ -34,6 +34,8 @@ from services.groups.projections import INVITATIONS, MEMBERS, REQUESTS
 
 #: the projection whose read models the working-group policies read
 GROUPS_VIEW = "groups"
+#: the policy that places members in the Introduction and Main groups (``handlers.in_main`` waits for it)
+BASE_GROUPS = "base_groups"
 
 
 _ids = caused_ids
@@ -48,7 +50,7 @@ async def _membership(svc: Service, rec: Recorded, command: Join | Leave) -> Non
 
 def register_policies(svc: Service) -> None:
     register_my_data(svc)
-    @svc.policy("base_groups", [events_of("onboarding", "member")],
+    @svc.policy(BASE_GROUPS, [events_of("onboarding", "member")],
                 types=(MemberRegistered, AccessGranted, AccessRevoked, MemberErased))
     async def when_member_registered_or_granted_place_in_base_groups(rec: Recorded) -> None:
         e = rec.event

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from tests.e2e.helpers import settle
-from tests.e2e.journey import admin_token, make_member, make_moderator
+from tests.e2e.journey import admin_token, make_member, make_moderator, ready_for_review
 from tests.platform_harness import Platform
 
 
@@ -246,3 +246,21 @@ async def test_a_huge_join_message_is_refused(platform, people):
     assert r.status_code == 422, r.text
     r = await call(platform, people["outsider"][1], "POST", f"/v1/groups/{group_id}/join", {"message": "a\x07"})
     assert r.status_code == 422, r.text
+
+
+async def test_a_member_granted_a_moment_ago_joins_at_once_and_a_guest_is_still_refused(platform, people):
+    """Main's membership follows a grant through a policy and a read model: a join right after the grant is decided
+    once both have taken it in (it was refused as from an outsider, "main_group_only", while they had not)."""
+    group_id = await approved_group(platform, people, joining="open")
+    admin = people["admin"][1]
+    for _ in range(3):
+        member_id, token = await ready_for_review(platform, admin)
+        r = await call(platform, token, "POST", f"/v1/groups/{group_id}/join", {})
+        assert r.status_code == 403 and r.json()["code"] == "main_group_only", r.text
+        r = await call(platform, admin, "POST", f"/v1/moderation/{member_id}/decision", {"decision": "grant"})
+        assert r.status_code == 200, r.text
+        r = await call(platform, token, "POST", f"/v1/groups/{group_id}/join", {})
+        assert r.status_code == 200 and r.json()["state"] == "member", r.text
+    await settle(platform)
+    listed = await ok(platform, admin, "GET", f"/v1/groups/{group_id}/members")
+    assert len(listed["items"]) == 4  # the proposer and the three
