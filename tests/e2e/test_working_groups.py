@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from libs.contracts.subjects import event_subject
 from tests.e2e.helpers import settle
 from tests.e2e.journey import admin_token, make_member, make_moderator, ready_for_review
 from tests.platform_harness import Platform
@@ -264,3 +265,27 @@ async def test_a_member_granted_a_moment_ago_joins_at_once_and_a_guest_is_still_
     await settle(platform)
     listed = await ok(platform, admin, "GET", f"/v1/groups/{group_id}/members")
     assert len(listed["items"]) == 4  # the proposer and the three
+
+
+async def test_a_join_while_main_cannot_be_known_is_unavailable_not_refused(platform, people):
+    """With the policy that places members in Main held, a member just granted is not called an outsider: the
+    answer is 503 once the wait is over, nothing is decided, and the join goes through once the policy runs."""
+    group_id = await approved_group(platform, people, joining="open")
+    admin = people["admin"][1]
+    member_id, token = await ready_for_review(platform, admin)
+    await settle(platform)
+    base = next(r for r in platform.services["groups"].runners if r.c.name == "base_groups")
+    await base.stop()
+    try:
+        r = await call(platform, admin, "POST", f"/v1/moderation/{member_id}/decision", {"decision": "grant"})
+        assert r.status_code == 200, r.text
+        group = event_subject("groups", "working_group", group_id)
+        before = await platform.services["groups"].events.last_seq_of(group)
+        r = await call(platform, token, "POST", f"/v1/groups/{group_id}/join", {})
+        assert r.status_code == 503 and r.json()["code"] == "service_unavailable", r.text
+        assert await platform.services["groups"].events.last_seq_of(group) == before, "an undecided join appended"
+    finally:
+        await base.start()
+    await settle(platform)
+    r = await call(platform, token, "POST", f"/v1/groups/{group_id}/join", {})
+    assert r.status_code == 200 and r.json()["state"] == "member", r.text
