@@ -14,7 +14,13 @@ async def settle(p: Platform, timeout: float = 30.0) -> None:
     while loop.time() < deadline:
         # asked all at once: one round trip's wait, not one per consumer (the fuzzer settles around every
         # refused request)
-        lags = await asyncio.gather(*(r.lag() for r in runners))
+        try:
+            lags = await asyncio.gather(*(r.lag() for r in runners))
+        except TimeoutError:  # nats-py's is one too
+            # the server's JetStream API left one of the 60 questions unanswered for its 5 s (once in a full
+            # make test, 18:09 on 2026-12-06): waiting is this helper's whole job, so it asks again
+            await asyncio.sleep(0.02)
+            continue
         if all(lag == 0 for lag in lags):
             return
         await asyncio.sleep(0.02)
