@@ -4,6 +4,7 @@ refuses a body that is not a request."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -81,5 +82,14 @@ async def test_a_request_is_answered_with_its_declared_reply_however_large_and_t
 async def test_a_body_the_command_refuses_is_answered_with_the_field_and_runs_nothing(echo):
     nc, subject, heard = echo
     reply = await ask(nc, subject, request({"text": 1, "extra": "*"}))
-    assert reply["ok"] is False and reply["error"]["kind"] == "validation", reply
+    assert reply["ok"] is False and reply["error"]["code"] == "invalid_fields", reply
+    assert {f["field"] for f in reply["error"]["params"]["fields"]} == {"text", "extra"}
     assert heard == []
+
+
+async def test_requests_at_once_are_each_answered_with_their_own_body(echo):
+    nc, subject, heard = echo
+    texts = [f"запрос {i} *" for i in range(40)]
+    replies = await asyncio.gather(*(ask(nc, subject, request({"text": t})) for t in texts))
+    assert [r["result"]["said"] for r in replies] == texts
+    assert sorted(heard) == sorted(texts)
